@@ -1,0 +1,31 @@
+"""mtsym: exact nonsmooth automatic differentiation, after Murat–Trombetti.
+
+Trace Python code built from max, relu, affine maps and max pooling; get every
+polyhedral piece of the input space, the smooth f^alpha on each, and the
+associated gradient — the gradient autodiff frameworks return at ties.
+
+Examples
+--------
+>>> import mtsym as mt
+>>> t = mt.derive(lambda x: mt.max(x) - mt.relu(x[0] - 2 * x[1]), 2)
+>>> t.grad_at((2, 1))
+Matrix([[1, 0]])
+"""
+
+__all__ = [
+    "derive", "trace", "call_exact",
+    "PieceTable", "Piece", "Stratum", "Convention", "Graph",
+    "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d",
+    "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
+    "InputError", "LimitError", "NondeterministicError",
+]
+
+__version__ = "0.1.0"
+
+from .api import call_exact, derive, trace
+from .conventions import Convention
+from .errors import (ConventionError, InputError, LimitError, MtsymError, NonAffineError,
+                     NondeterministicError, TraceError, UnsupportedOperationError)
+from .graph import Graph
+from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu
+from .table import Piece, PieceTable, Stratum

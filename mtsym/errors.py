@@ -1,0 +1,98 @@
+"""The exception hierarchy of mtsym, and how an error names the user's source line.
+
+Every error mtsym raises on purpose is an :class:`MtsymError`.  Errors raised
+while tracing user code carry the operation that failed and the user's own
+source line (``file:line: code``), found by walking the stack to the first frame
+outside the mtsym package.
+"""
+
+__all__ = [
+    "MtsymError",
+    "TraceError",
+    "NonAffineError",
+    "UnsupportedOperationError",
+    "ConventionError",
+    "InputError",
+    "LimitError",
+    "NondeterministicError",
+    "user_line",
+]
+
+import linecache
+import os
+import sys
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class MtsymError(Exception):
+    """Base class of every error mtsym raises on purpose."""
+
+
+class InputError(MtsymError, ValueError):
+    """A value or argument given by the user is unusable (non-finite number, bad input spec)."""
+
+
+class ConventionError(MtsymError, ValueError):
+    """An unknown convention name or parameter."""
+
+
+class TraceError(MtsymError):
+    """User code did something that cannot be traced exactly.
+
+    Parameters
+    ----------
+    op : str
+        The operation that failed (``"relu"``, ``"float()"``, ...).
+    message : str
+        What went wrong and what to do instead.
+    line : str, optional
+        The user's source line; found automatically when omitted.
+    """
+
+    def __init__(self, op, message, line=None):
+        self.op = op
+        self.line = user_line() if line is None else line
+        self.reason = message
+        where = f" at {self.line}" if self.line else ""
+        super().__init__(f"{op}{where}: {message}")
+
+
+class NonAffineError(TraceError):
+    """A switching quantity (relu input, max argument, comparison) is not affine in the inputs."""
+
+
+class UnsupportedOperationError(TraceError):
+    """An operation mtsym cannot trace (``float()`` of a traced value, division by one, ...)."""
+
+
+class NondeterministicError(TraceError):
+    """The traced function took a different path when replayed with the same decisions."""
+
+
+class LimitError(MtsymError):
+    """An enumeration limit was reached; the message says which keyword raises it."""
+
+
+def user_line(skip_dirs=(_PACKAGE_DIR,)):
+    """Return ``"file:line: code"`` for the innermost stack frame outside mtsym.
+
+    Returns
+    -------
+    str
+        The location, or ``""`` when no such frame exists.
+
+    Examples
+    --------
+    >>> user_line().split(":")[0].endswith(".py") or user_line().startswith("<")
+    True
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        fname = frame.f_code.co_filename
+        absf = os.path.abspath(fname) if not fname.startswith("<") else fname
+        if not any(absf.startswith(d + os.sep) for d in skip_dirs):
+            code = linecache.getline(fname, frame.f_lineno).strip()
+            return f"{fname}:{frame.f_lineno}" + (f": {code}" if code else "")
+        frame = frame.f_back
+    return ""

@@ -1,0 +1,166 @@
+"""Exact numbers at the boundary, and affine forms as tuples of rationals.
+
+Every number a user hands mtsym becomes an exact rational here, once:
+
+* ``int``, ``Fraction``, sympy ``Rational`` and numpy integers stay what they are
+  (as ``int`` or ``Fraction``);
+* a ``float`` (or numpy float) becomes **the exact rational it represents**:
+  ``0.1`` becomes ``3602879701896397/36028797018963968``, the value a framework
+  computes with.  Write ``Fraction(1, 10)`` or ``"1/10"`` for the decimal;
+* strings such as ``"1/3"`` or ``"0.25"`` are parsed exactly;
+* ``nan`` and ``inf`` are refused with :class:`~mtsym.errors.InputError`.
+
+An *affine form* over ``n`` inputs is a tuple ``(c0, c1, ..., cn)`` meaning
+``c0 + c1*x1 + ... + cn*xn``.  Hot loops work on these tuples; sympy objects are
+built only for the user.
+"""
+
+__all__ = [
+    "to_exact",
+    "to_sympy",
+    "from_sympy",
+    "aff_const",
+    "aff_var",
+    "aff_comb",
+    "aff_is_const",
+    "aff_to_expr",
+    "int_row",
+    "is_exact_number",
+]
+
+import math
+import numbers
+from fractions import Fraction
+from functools import reduce
+
+import sympy as sp
+
+from .errors import InputError
+
+
+def is_exact_number(v):
+    """True for the numbers mtsym takes as coefficients (not traced values)."""
+    return isinstance(v, (numbers.Number, sp.Number)) and not isinstance(v, complex)
+
+
+def to_exact(v, what="number"):
+    """Convert a user number to ``int`` or ``Fraction``, exactly.
+
+    Examples
+    --------
+    >>> to_exact(0.5), to_exact(3), to_exact("1/3")
+    (Fraction(1, 2), 3, Fraction(1, 3))
+    >>> to_exact(float("nan"))
+    Traceback (most recent call last):
+    ...
+    mtsym.errors.InputError: number nan is not finite; mtsym needs finite numbers
+    """
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, Fraction):
+        return v.numerator if v.denominator == 1 else v
+    if isinstance(v, sp.Rational):
+        return int(v.p) if v.q == 1 else Fraction(int(v.p), int(v.q))
+    if isinstance(v, sp.Float):
+        v = float(v)
+    if isinstance(v, str):
+        try:
+            f = Fraction(v.strip())
+        except (ValueError, ZeroDivisionError) as e:
+            raise InputError(f"{what} {v!r} is not a number mtsym can read exactly") from e
+        return f.numerator if f.denominator == 1 else f
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        fv = float(v)
+        if not math.isfinite(fv):
+            raise InputError(f"{what} {fv} is not finite; mtsym needs finite numbers")
+        f = Fraction(fv)
+        return f.numerator if f.denominator == 1 else f
+    if isinstance(v, sp.Basic) and v.is_number:
+        raise InputError(f"{what} {v} is irrational or not a plain number; mtsym needs rationals")
+    raise InputError(f"{what} {v!r} of type {type(v).__name__} is not a number")
+
+
+def to_sympy(v):
+    """An exact number (or sympy expression) as a sympy object."""
+    if isinstance(v, int):
+        return sp.Integer(v)
+    if isinstance(v, Fraction):
+        return sp.Rational(v.numerator, v.denominator)
+    return sp.sympify(v)
+
+
+def from_sympy(v):
+    """A sympy number back to ``int``/``Fraction``; other expressions unchanged."""
+    if isinstance(v, sp.Rational):
+        return to_exact(v)
+    return v
+
+
+def aff_const(c, n):
+    """The constant affine form ``c`` over ``n`` inputs."""
+    return (c,) + (0,) * n
+
+
+def aff_var(i, n):
+    """The affine form of input ``i`` (0-based) over ``n`` inputs."""
+    row = [0] * (n + 1)
+    row[i + 1] = 1
+    return tuple(row)
+
+
+def aff_comb(weights, forms, const=0):
+    """``const + sum(w * form)`` for affine forms (tuples of equal length)."""
+    out = None
+    for w, f in zip(weights, forms):
+        if w == 0:
+            continue
+        if out is None:
+            out = [w * c for c in f] if w != 1 else list(f)
+        elif w == 1:
+            out = [a + b for a, b in zip(out, f)]
+        else:
+            out = [a + w * b for a, b in zip(out, f)]
+    if out is None:
+        n = len(forms[0]) if forms else 1
+        out = [0] * n
+    if const != 0:
+        out[0] = out[0] + const
+    return tuple(out)
+
+
+def aff_is_const(f):
+    """True when the form has no input coefficient."""
+    return all(c == 0 for c in f[1:])
+
+
+def aff_to_expr(form, symbols):
+    """The sympy expression of an affine form (entries may be sympy expressions)."""
+    expr = to_sympy(form[0])
+    for c, s in zip(form[1:], symbols):
+        if c != 0:
+            expr += to_sympy(c) * s
+    return expr
+
+
+def _lcm(a, b):
+    return a * b // math.gcd(a, b)
+
+
+def int_row(form):
+    """A rational form scaled by a positive number to coprime integers.
+
+    Examples
+    --------
+    >>> int_row((Fraction(1, 2), Fraction(-1, 3), 0))
+    (3, -2, 0)
+    """
+    den = reduce(_lcm, (c.denominator for c in form if isinstance(c, Fraction)), 1)
+    row = [int(c * den) for c in form]
+    g = reduce(math.gcd, row, 0)
+    if g > 1:
+        row = [c // g for c in row]
+    return tuple(row)

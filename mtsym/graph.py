@@ -1,0 +1,121 @@
+"""The traced program as a ``networkx.DiGraph``, with a readable text form.
+
+Nodes are integers in creation order (a topological order).  Each node has the
+attributes ``op`` (a primitive name), ``params``, ``inputs`` (the ordered input
+node ids; an input may repeat, as in ``max(x, x)``) and ``line`` (the user's
+source line that created it).  Edges ``u -> v`` say that ``u`` feeds ``v``.
+Nothing is ever fused or simplified away.
+
+Examples
+--------
+>>> import mtsym as mt
+>>> g = mt.trace(lambda x: mt.relu(x[0] - 2 * x[1]), 2)
+>>> print(g)
+graph (x1, x2) -> n3
+  n0 = input x1
+  n1 = input x2
+  n2 = n0 - 2*n1
+  n3 = relu(n2)
+>>> g.expr(3)
+Max(0, x1 - 2*x2)
+"""
+
+__all__ = ["Graph"]
+
+import networkx as nx
+import sympy as sp
+
+from .primitives import PRIMITIVES
+
+
+class Graph(nx.DiGraph):
+    """A traced program.  ``graph.graph`` holds ``symbols`` and ``outputs``.
+
+    ``outputs`` is the list of distinct output node tuples, one per program
+    path that produced a different output (one entry for branch-free code).
+    """
+
+    @property
+    def symbols(self):
+        """The input symbols, in order."""
+        return self.graph.get("symbols", ())
+
+    @property
+    def outputs(self):
+        """Distinct output node tuples (one per path output)."""
+        return self.graph.get("outputs", [])
+
+    def op(self, node):
+        """The primitive name of a node."""
+        return self.nodes[node]["op"]
+
+    def inputs(self, node):
+        """The ordered input nodes of a node."""
+        return self.nodes[node]["inputs"]
+
+    def expr(self, node):
+        """The sympy expression of a node in the input symbols (sympy's Max/Min for display).
+
+        The graph, not this expression, is the source of truth: sympy's ``Max``
+        flattens and sorts its arguments.
+        """
+        cache = self.graph.setdefault("_expr", {})
+        if node in cache:
+            return cache[node]
+        for v in sorted(nx.ancestors(self, node) | {node}):
+            if v in cache:
+                continue
+            data = self.nodes[v]
+            prim = PRIMITIVES[data["op"]]
+            cache[v] = prim.symbolic([cache[u] for u in data["inputs"]], data["params"])
+        return cache[node]
+
+    def switching_nodes(self):
+        """Nodes whose primitive has several cases (including Python branches)."""
+        return [v for v in self.nodes if PRIMITIVES[self.nodes[v]["op"]].switching]
+
+    def line_of(self, node):
+        """The user's source line that created a node."""
+        return self.nodes[node].get("line", "")
+
+    def text(self):
+        """The readable text form (one line per node)."""
+        syms = self.symbols
+        outs = self.outputs
+        if len(outs) == 1:
+            head = ", ".join(f"n{v}" for v in outs[0])
+        else:
+            head = f"{len(outs)} path outputs"
+        lines = [f"graph ({', '.join(str(s) for s in syms)}) -> {head}"]
+        for v in sorted(self.nodes):
+            lines.append(f"  n{v} = {self._node_text(v)}")
+        if len(outs) > 1:
+            for k, o in enumerate(outs):
+                lines.append(f"  out[{k}] = " + ", ".join(f"n{v}" for v in o))
+        return "\n".join(lines)
+
+    def _node_text(self, v):
+        data = self.nodes[v]
+        op, params, ins = data["op"], data["params"], data["inputs"]
+        names = [sp.Symbol(f"n{u}") for u in ins]
+        if op == "input":
+            return f"input {params[1]}"
+        if op == "const":
+            return f"const {params[0]}"
+        if op in ("affine", "mul"):
+            return str(PRIMITIVES[op].symbolic(names, params))
+        if op == "branch":
+            return f"branch(n{ins[0]} {params[0]} n{ins[1]})"
+        args = ", ".join(str(n) for n in names)
+        extra = ""
+        if op == "leaky_relu":
+            extra = f"; slope={params[0]}"
+        elif op == "clamp":
+            extra = f"; min={params[0]}, max={params[1]}"
+        return f"{op}({args}{extra})"
+
+    def __str__(self):
+        return self.text()
+
+    def __repr__(self):
+        return self.text()

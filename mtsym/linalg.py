@@ -1,0 +1,70 @@
+"""Small exact linear algebra over the rationals (Fraction), for tangent spaces and ranks.
+
+Examples
+--------
+>>> rank([[1, 2], [2, 4]])
+1
+>>> nullspace([[1, -1, 0]])
+[[1, 1, 0], [0, 0, 1]]
+"""
+
+__all__ = ["rref", "rank", "nullspace"]
+
+from fractions import Fraction
+
+
+def rref(rows, ncols=None):
+    """Reduced row echelon form: ``(rows, pivot_columns)`` with Fraction entries."""
+    m = [[Fraction(v) for v in r] for r in rows]
+    if ncols is None:
+        ncols = len(m[0]) if m else 0
+    pivots = []
+    r = 0
+    for c in range(ncols):
+        piv = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
+        if piv is None:
+            continue
+        m[r], m[piv] = m[piv], m[r]
+        p = m[r][c]
+        m[r] = [v / p for v in m[r]]
+        for i in range(len(m)):
+            if i != r and m[i][c] != 0:
+                f = m[i][c]
+                m[i] = [a - f * b for a, b in zip(m[i], m[r])]
+        pivots.append(c)
+        r += 1
+        if r == len(m):
+            break
+    return m[:r], pivots
+
+
+def rank(rows):
+    """Rank of a list of rows."""
+    if not rows:
+        return 0
+    return len(rref(rows)[1])
+
+
+def nullspace(rows, ncols=None):
+    """A basis of ``{v : rows @ v = 0}`` (integer vectors when possible)."""
+    if ncols is None:
+        ncols = len(rows[0])
+    red, piv = rref(rows, ncols) if rows else ([], [])
+    free = [c for c in range(ncols) if c not in piv]
+    basis = []
+    for f in free:
+        v = [Fraction(0)] * ncols
+        v[f] = Fraction(1)
+        for r, pc in zip(red, piv):
+            v[pc] = -r[f]
+        den = 1
+        for x in v:
+            den = den * x.denominator // _gcd(den, x.denominator)
+        basis.append([int(x * den) for x in v])
+    return basis
+
+
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a

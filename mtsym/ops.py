@@ -1,0 +1,174 @@
+"""The operations traced code calls: ``mt.relu``, ``mt.max``, ``mt.maxpool1d``, ...
+
+Each works on traced values (recording one graph node per scalar result) and on
+plain numbers (computing exactly, so the same user code runs as an exact
+oracle).  Elementwise operations map over lists, tuples and arrays.
+
+Examples
+--------
+>>> relu(-2), relu(3), max(1, 5, 2), maximum([1, 4], [3, 2])
+(0, 3, 5, [3, 4])
+>>> maxpool1d([1, 3, 3, 2], 2, stride=2)
+Array([3, 3])
+"""
+
+__all__ = ["relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum",
+           "maxpool1d", "maxpool2d"]
+
+import builtins
+from fractions import Fraction
+
+import numpy as np
+
+from .errors import InputError, UnsupportedOperationError
+from .exact import is_exact_number, to_exact
+from .primitives import PRIMITIVES
+from .primitives.pooling import pair, windows_1d
+from .trace import Array, Value, apply
+
+
+def _scalar(name, args, params):
+    """Apply a primitive to scalars: traced -> a node, numbers -> exact numeric forward."""
+    if builtins.any(isinstance(a, Value) for a in args):
+        return apply(name, args, params)
+    xs = []
+    for a in args:
+        if not is_exact_number(a):
+            raise UnsupportedOperationError(name, f"argument {a!r} of type {type(a).__name__} is not a "
+                                            "number or traced value")
+        try:
+            xs.append(to_exact(a, what=f"argument of {name}"))
+        except InputError as e:
+            raise UnsupportedOperationError(name, str(e)) from None
+    return PRIMITIVES[name].numeric(xs, params)
+
+
+def _map(fn, x):
+    if isinstance(x, Array):
+        out = np.empty(x.a.shape, dtype=object)
+        for i, v in np.ndenumerate(x.a):
+            out[i] = fn(v)
+        return Array(out)
+    if isinstance(x, np.ndarray):
+        return _map(fn, Array(x.astype(object)))
+    if isinstance(x, (list, tuple)):
+        return type(x)(_map(fn, v) for v in x)
+    return fn(x)
+
+
+def relu(x):
+    """``max(0, x)`` elementwise; relu'(0) is ``convention.relu0``."""
+    return _map(lambda v: _scalar("relu", (v,), ()), x)
+
+
+def leaky_relu(x, negative_slope=Fraction(1, 100)):
+    """``x if x > 0 else negative_slope * x``; the default slope is exactly 1/100."""
+    s = to_exact(negative_slope, what="negative_slope")
+    return _map(lambda v: _scalar("leaky_relu", (v,), (s,)), x)
+
+
+def abs(x):
+    """``|x|`` elementwise; abs'(0) is ``convention.abs0``."""
+    return _map(lambda v: _scalar("abs", (v,), ()), x)
+
+
+def clamp(x, min=None, max=None):
+    """Clamp into ``[min, max]`` (numbers; either may be ``None``); see ``convention.clamp``."""
+    lo = None if min is None else to_exact(min, what="clamp min")
+    hi = None if max is None else to_exact(max, what="clamp max")
+    if lo is None and hi is None:
+        raise UnsupportedOperationError("clamp", "give min or max (or both)")
+    if lo is not None and hi is not None and lo > hi:
+        raise UnsupportedOperationError("clamp", f"min={lo} is larger than max={hi}")
+    return _map(lambda v: _scalar("clamp", (v,), (lo, hi)), x)
+
+
+def _flat_items(args, name):
+    if len(args) == 1 and isinstance(args[0], (list, tuple, Array, np.ndarray)):
+        seq = args[0]
+        items = list(seq.a.ravel()) if isinstance(seq, Array) else list(np.asarray(seq, dtype=object).ravel())
+    else:
+        items = list(args)
+    if not items:
+        raise UnsupportedOperationError(name, "needs at least one argument")
+    return items
+
+
+def max(*args):
+    """The maximum of the arguments (or of one sequence): one k-ary node, ties by ``convention.reduce``."""
+    items = _flat_items(args, "max")
+    return items[0] if len(items) == 1 else _scalar("max", items, (len(items),))
+
+
+def min(*args):
+    """The minimum of the arguments (or of one sequence); ties by ``convention.reduce``."""
+    items = _flat_items(args, "min")
+    return items[0] if len(items) == 1 else _scalar("min", items, (len(items),))
+
+
+def _binary(name, a, b):
+    def seqish(v):
+        return isinstance(v, (list, tuple, Array, np.ndarray))
+    if not seqish(a) and not seqish(b):
+        return _scalar(name, (a, b), (2,))
+    if seqish(a) and seqish(b):
+        if len(a) != len(b):
+            raise UnsupportedOperationError(name, f"lengths {len(a)} and {len(b)} differ")
+        out = [_binary(name, u, v) for u, v in zip(a, b)]
+    elif seqish(a):
+        out = [_binary(name, u, b) for u in a]
+    else:
+        out = [_binary(name, a, v) for v in b]
+    return Array(np.array(out + [None], dtype=object)[:-1]) if isinstance(a, Array) or isinstance(b, Array) else out
+
+
+def maximum(a, b):
+    """Elementwise ``max(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
+    return _binary("maximum", a, b)
+
+
+def minimum(a, b):
+    """Elementwise ``min(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
+    return _binary("minimum", a, b)
+
+
+def _as_object_array(x, ndim, name):
+    a = x.a if isinstance(x, Array) else np.asarray(x, dtype=object)
+    if a.ndim != ndim:
+        raise UnsupportedOperationError(name, f"expects a {ndim}-D input, got shape {a.shape}")
+    return a
+
+
+
+def maxpool1d(seq, kernel_size, stride=None, padding=0):
+    """Max pooling over a 1-D sequence, as ``torch.nn.MaxPool1d``: one ``maxpool`` node per window.
+
+    Ties in a window go by ``convention.pool`` (torch and jax: the first element).
+    """
+    a = _as_object_array(seq, 1, "maxpool1d")
+    stride = kernel_size if stride is None else stride
+    try:
+        wins = windows_1d(len(a), kernel_size, stride, padding)
+    except ValueError as e:
+        raise UnsupportedOperationError("maxpool1d", str(e)) from None
+    out = [_scalar("maxpool", [a[i] for i in w], (len(w),)) if len(w) > 1 else a[w[0]] for w in wins]
+    return Array(np.array(out + [None], dtype=object)[:-1])
+
+
+def maxpool2d(rows, kernel_size, stride=None, padding=0):
+    """Max pooling over a 2-D input, as ``torch.nn.MaxPool2d``; windows read row-major."""
+    a = _as_object_array(rows, 2, "maxpool2d")
+    try:
+        kh, kw = pair(kernel_size, "kernel_size")
+        sh, sw = pair(kernel_size if stride is None else stride, "stride")
+        ph, pw = pair(padding, "padding")
+        wr = windows_1d(a.shape[0], kh, sh, ph)
+        wc = windows_1d(a.shape[1], kw, sw, pw)
+    except ValueError as e:
+        raise UnsupportedOperationError("maxpool2d", str(e)) from None
+    out = np.empty((len(wr), len(wc)), dtype=object)
+    for i, r in enumerate(wr):
+        for j, c in enumerate(wc):
+            items = [a[p, q] for p in r for q in c]
+            out[i, j] = _scalar("maxpool", items, (len(items),)) if len(items) > 1 else items[0]
+    return Array(out)

@@ -1,0 +1,195 @@
+"""The partition: every stratum of a traced program, exactly.
+
+:func:`explore` runs the user's function once per stratum.  Its decider answers
+each switching node (relu, max, Python comparison, ...): for a decision already
+taken (the replayed prefix) it replays it; for a new one it splits the current
+:class:`~mtsym.polyhedra.Polyhedron` by each sign test of the primitive,
+continues with the first feasible case and pushes the others on a stack.  So a
+k-ary max is one node whose ``2^k - 1`` tie cases are enumerated in one place,
+infeasible branch prefixes are pruned at once (no child is ever built for an
+empty set), and no linear program is solved.
+
+:class:`Locator` is the decider for one exact point: the signs are evaluated
+there, which names the stratum holding the point.
+"""
+
+__all__ = ["StratumRecord", "explore", "locate_path", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+
+from .errors import LimitError, NondeterministicError, NonAffineError
+from .exact import int_row
+from .polyhedra import Polyhedron
+from .primitives import Choice, Restrict
+
+#: default ``max_strata`` of :func:`mtsym.derive`
+DEFAULT_MAX_STRATA = 50_000
+#: default ``max_events``: switching decisions along one path (loops that never end)
+DEFAULT_MAX_EVENTS = 10_000
+
+
+class StratumRecord:
+    """What exploration knows of one stratum (internal; the user sees :class:`~mtsym.table.Stratum`).
+
+    Attributes
+    ----------
+    path : tuple of (node, case)
+        The decisions, in program order.
+    constraints : list of (form, sign)
+        The exact description ``sign(form) = sign`` (each one cut the stratum
+        when it was added).
+    forms : tuple
+        f^alpha of each output: affine tuples (entries may hold convention
+        symbols) or sympy expressions.
+    vals : tuple
+        The outputs' rational ``val`` forms (equal to f on the stratum).
+    output_nodes : tuple of int
+        The graph nodes of the outputs.
+    shape : tuple
+        ``()`` for a scalar output, ``(m,)`` for m outputs.
+    poly : Polyhedron or None
+        The closure in double description (``None`` for a table read from JSON).
+    dim : int
+    witness : tuple of int/Fraction
+    """
+
+    __slots__ = ("path", "constraints", "forms", "vals", "output_nodes", "shape", "poly", "dim", "_witness")
+
+    def __init__(self, path, constraints, forms, vals, output_nodes, shape, poly=None, dim=None,
+                 witness=None):
+        self.path, self.constraints = path, constraints
+        self.forms, self.vals, self.output_nodes, self.shape = forms, vals, output_nodes, shape
+        self.poly = poly
+        self.dim = poly.dim if dim is None else dim
+        self._witness = witness
+
+    @property
+    def witness(self):
+        if self._witness is None:
+            self._witness = self.poly.witness()
+        return self._witness
+
+
+def _cons_list(link):
+    out = []
+    while link is not None:
+        form, sign, link = link
+        out.append((form, sign))
+    out.reverse()
+    return out
+
+
+def _check_form(g, prim, node, program):
+    if type(g) is not tuple:
+        line = program.graph.line_of(node)
+        raise NonAffineError(prim.name, "its switching quantity is not affine in the inputs "
+                             f"({g}); pieces would not be polyhedral", line=line)
+
+
+class _Explorer:
+    """The decider of one run during exploration."""
+
+    __slots__ = ("program", "prefix", "poly", "cons", "stack", "path", "max_events")
+
+    def __init__(self, program, prefix, poly, cons, stack, max_events):
+        self.program, self.prefix, self.poly, self.cons = program, prefix, poly, cons
+        self.stack, self.max_events = stack, max_events
+        self.path = []
+
+    def event(self, node, prim, vals, params):
+        i = len(self.path)
+        if i >= self.max_events:
+            raise LimitError(f"a path took more than max_events={self.max_events} switching decisions "
+                             f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
+                             "Pass max_events=... to derive to raise the limit.")
+        if i < len(self.prefix):
+            step = self.prefix[i]
+            if step[0] != node:
+                raise NondeterministicError(prim.name, "the function took a different path when run "
+                                            "again with the same decisions; traced code must be "
+                                            "deterministic", line=self.program.graph.line_of(node))
+            self.path.append(step)
+            return step[1]
+        leaves = self._cases(node, prim, vals, params)
+        base = tuple(self.path)
+        for case, poly, cons in reversed(leaves[1:]):
+            self.stack.append((base + ((node, case),), poly, cons))
+        case, self.poly, self.cons = leaves[0]
+        self.path.append((node, case))
+        return case
+
+    def _cases(self, node, prim, vals, params):
+        """All feasible (case, poly, cons) of a new switching node, in order."""
+        out = []
+        todo = [((), self.poly, self.cons)]
+        while todo:
+            answers, P, C = todo.pop()
+            gen = prim.tests(vals, params)
+            try:
+                q = next(gen)
+                for a in answers:
+                    q = gen.send(a)
+            except StopIteration as stop:
+                out.append((stop.value, P, C))
+                continue
+            if isinstance(q, Choice):
+                for j in reversed(range(q.m)):
+                    todo.append((answers + (j,), P, C))
+                continue
+            if isinstance(q, Restrict):
+                g, allowed = q.form, q.signs
+            else:
+                g, allowed = q, (1, 0, -1)
+            _check_form(g, prim, node, self.program)
+            kids = P.split(int_row(g))
+            proper = len(kids) > 1
+            for s in reversed(allowed):
+                if s in kids:
+                    todo.append((answers + (s,), kids[s], (g, s, C) if proper else C))
+        return out
+
+
+def explore(program, max_strata=None, max_events=None):
+    """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords."""
+    max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
+    max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
+    stack = [((), Polyhedron.space(program.n), None)]
+    records = []
+    while stack:
+        prefix, poly, cons = stack.pop()
+        ex = _Explorer(program, prefix, poly, cons, stack, max_events)
+        outputs, shape = program.run(ex)
+        records.append(StratumRecord(tuple(ex.path), _cons_list(ex.cons),
+                                     tuple(v.lin for v in outputs), tuple(v.val for v in outputs),
+                                     tuple(v.node for v in outputs), shape, poly=ex.poly))
+        if len(records) > max_strata:
+            raise LimitError(f"more than max_strata={max_strata} strata; the partition is too large to "
+                             "enumerate. Pass max_strata=... to derive to raise the limit, or use "
+                             "mt.evaluate for pointwise answers without enumerating pieces.")
+    return records
+
+
+class _Locator:
+    """The decider that evaluates every case at one exact point."""
+
+    __slots__ = ("program", "point", "path", "max_events")
+
+    def __init__(self, program, point, max_events):
+        self.program, self.point, self.path, self.max_events = program, point, [], max_events
+
+    def event(self, node, prim, vals, params):
+        if len(self.path) >= self.max_events:
+            raise LimitError(f"a path took more than max_events={self.max_events} switching decisions")
+        pt = self.point
+        xs = []
+        for g in vals:
+            _check_form(g, prim, node, self.program)
+            xs.append(g[0] + sum(c * x for c, x in zip(g[1:], pt)))
+        case = prim.case_of(xs, params)
+        self.path.append((node, case))
+        return case
+
+
+def locate_path(program, point, max_events=None):
+    """The decision path ``((node, case), ...)`` of the stratum holding an exact point."""
+    loc = _Locator(program, point, DEFAULT_MAX_EVENTS if max_events is None else max_events)
+    program.run(loc)
+    return tuple(loc.path)

@@ -1,0 +1,98 @@
+"""k-ary max and min rows: reductions, elementwise maximum/minimum, pooling windows.
+
+One node, ``2^k - 1`` tie cases: the case is the tuple ``T`` of tied argmax
+positions.  Its stratum is ``{a_i = a_t for i in T, a_k < a_t for k not in T}``:
+the enumeration chooses the first tied position ``t``, then asks of every other
+argument only "tied with ``a_t``, or below it" (below only, before ``t``), so
+each case is exactly its polyhedron and never a refinement of it.  The rows
+differ only in who gets the derivative at a tie.
+"""
+
+__all__ = ["MAX", "MIN", "MAXIMUM", "MINIMUM", "MAXPOOL", "tie_weights"]
+
+from fractions import Fraction
+
+import sympy as sp
+
+from . import Choice, Primitive, Restrict, register
+
+
+_BELOW = (-1,)
+_TIED_OR_BELOW = (0, -1)
+
+
+def _arg_tests(sign):
+    def tests(vals, params):
+        k = len(vals)
+        t = yield Choice(k)
+        at = vals[t]
+        tie = [t]
+        for i in range(k):
+            if i == t:
+                continue
+            a = vals[i]
+            g = tuple(x - y for x, y in zip(a, at)) if sign > 0 else tuple(y - x for x, y in zip(a, at))
+            s = yield Restrict(g, _BELOW if i < t else _TIED_OR_BELOW)
+            if s == 0:
+                tie.append(i)
+        return tuple(sorted(tie))
+    return tests
+
+
+def _arg_case(sign):
+    def case_of(xs, params):
+        m = max(xs) if sign > 0 else min(xs)
+        return tuple(i for i, x in enumerate(xs) if x == m)
+    return case_of
+def tie_weights(k, tie, rule):
+    """Weights over ``k`` arguments for the tie set ``tie`` under ``rule``.
+
+    ``rule`` is ``"mean"``, ``"first"``, ``"last"``, or a number ``w``: the first
+    of two tied arguments gets ``w``, the second ``1 - w``.
+
+    Examples
+    --------
+    >>> tie_weights(3, (0, 2), "mean")
+    (Fraction(1, 2), 0, Fraction(1, 2))
+    >>> tie_weights(2, (0, 1), 1)
+    (1, 0)
+    """
+    w = [0] * k
+    if len(tie) == 1:
+        w[tie[0]] = 1
+    elif rule == "first":
+        w[tie[0]] = 1
+    elif rule == "last":
+        w[tie[-1]] = 1
+    elif rule == "mean":
+        q = Fraction(1, len(tie))
+        for i in tie:
+            w[i] = q
+    else:  # a weight for the first of two tied arguments
+        w[tie[0]] = rule
+        w[tie[1]] = 1 - rule
+    return tuple(w)
+
+
+def _describe(case, params):
+    if len(case) == 1:
+        return f"argument {case[0] + 1} wins"
+    return "tie " + " = ".join(f"#{i + 1}" for i in case)
+
+
+def _row(name, sign, rule_of, doc):
+    pick = max if sign > 0 else min
+    sym = sp.Max if sign > 0 else sp.Min
+    return register(Primitive(
+        name, numeric=lambda xs, p: pick(xs), symbolic=lambda xs, p: sym(*xs),
+        tests=_arg_tests(sign), case_of=_arg_case(sign),
+        linear=lambda case, p, conv: (tie_weights(p[0], case, rule_of(conv)), 0),
+        describe=_describe, doc=doc))
+
+
+# params of every max-like node: (k,) the number of arguments
+MAX = _row("max", 1, lambda c: c.reduce, "max(x1..xk), a reduction; ties by convention.reduce")
+MIN = _row("min", -1, lambda c: c.reduce, "min(x1..xk), a reduction; ties by convention.reduce")
+MAXIMUM = _row("maximum", 1, lambda c: c.maximum, "maximum(a, b); ties by convention.maximum")
+MINIMUM = _row("minimum", -1, lambda c: c.maximum, "minimum(a, b); ties by convention.maximum")
+MAXPOOL = _row("maxpool", 1, lambda c: c.pool, "one max-pooling window, row-major; ties by convention.pool")

@@ -1,0 +1,42 @@
+"""Window geometry of max pooling (the windows become ``maxpool`` nodes).
+
+Examples
+--------
+>>> windows_1d(4, 2, 1, 0)
+[[0, 1], [1, 2], [2, 3]]
+>>> windows_1d(3, 2, 2, 1)
+[[0], [1, 2]]
+"""
+
+__all__ = ["windows_1d", "pair"]
+
+
+def pair(v, what):
+    """``v`` as a pair of ints (an int is repeated)."""
+    if isinstance(v, int):
+        return (v, v)
+    v = tuple(v)
+    if len(v) != 2 or not all(isinstance(a, int) for a in v):
+        raise ValueError(f"{what} must be an int or a pair of ints, got {v!r}")
+    return v
+
+
+def windows_1d(length, kernel, stride, padding):
+    """Index lists of the pooling windows along one axis (padding positions dropped).
+
+    Padding positions hold ``-inf`` in the frameworks and never win, so a window
+    is the max over its real positions.  Raises ``ValueError`` on a bad geometry.
+    """
+    if kernel < 1 or stride < 1 or padding < 0:
+        raise ValueError(f"kernel_size={kernel}, stride={stride}, padding={padding} must be "
+                         "positive (padding >= 0)")
+    if 2 * padding > kernel:
+        raise ValueError(f"padding={padding} must be at most half of kernel_size={kernel}")
+    span = length + 2 * padding
+    if span < kernel:
+        raise ValueError(f"input of length {length} (padded {span}) is shorter than kernel_size={kernel}")
+    out = []
+    for start in range(0, span - kernel + 1, stride):
+        idx = [i - padding for i in range(start, start + kernel) if 0 <= i - padding < length]
+        out.append(idx)
+    return out

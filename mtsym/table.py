@@ -1,0 +1,396 @@
+"""The piece table: representation (6) of the paper and its associated gradient (7).
+
+A :class:`PieceTable` holds the strata (relatively open polyhedra on which every
+switching quantity has a fixed sign) and the pieces P^alpha (unions of strata
+sharing the same smooth f^alpha).  Everything the user sees is sympy; the exact
+affine forms underneath are kept for speed.
+"""
+
+__all__ = ["PieceTable", "Piece", "Stratum", "relation"]
+
+from fractions import Fraction
+
+import sympy as sp
+
+from .errors import InputError
+from .exact import aff_to_expr, to_exact, to_sympy
+from .linalg import nullspace
+
+
+def relation(form, sign, symbols):
+    """The sympy relation ``sign(form) = sign`` written readably.
+
+    Terms with positive coefficients go left, the rest right; the side of the
+    first variable is kept on the left.
+
+    Examples
+    --------
+    >>> x1, x2 = sp.symbols("x1 x2")
+    >>> relation((0, -1, 1), 0, (x1, x2))
+    Eq(x1, x2)
+    >>> relation((1, 1, -2), 1, (x1, x2))
+    x1 + 1 > 2*x2
+    >>> relation((0, -1, 1), 1, (x1, x2))
+    x1 < x2
+    """
+    coefs = list(form[1:])
+    lead = next((c for c in coefs if c != 0), 0)
+    flip = lead < 0
+    if flip:
+        form = tuple(-c for c in form)
+        sign = -sign
+    lhs, rhs = sp.Integer(0), sp.Integer(0)
+    c0 = to_sympy(form[0])
+    for c, s in zip(form[1:], symbols):
+        if c > 0:
+            lhs += to_sympy(c) * s
+        elif c < 0:
+            rhs += to_sympy(-c) * s
+    if c0 > 0:
+        lhs += c0
+    elif c0 < 0:
+        rhs += -c0
+    if sign == 0:
+        return sp.Eq(lhs, rhs, evaluate=False)
+    return sp.StrictGreaterThan(lhs, rhs, evaluate=False) if sign > 0 else \
+        sp.StrictLessThan(lhs, rhs, evaluate=False)
+
+
+def _form_expr(form, symbols):
+    return aff_to_expr(form, symbols) if type(form) is tuple else form
+
+
+def _form_grad(form, symbols):
+    if type(form) is tuple:
+        return [to_sympy(c) for c in form[1:]]
+    return [sp.diff(form, s) for s in symbols]
+
+
+class Stratum:
+    """One stratum: ``{equalities, strict inequalities}`` with a witness point.
+
+    Attributes
+    ----------
+    index : int
+        Position in ``table.strata``.
+    piece : int
+        Index of its piece in ``table.pieces``.
+    dim : int
+        Dimension.
+    witness : tuple of sympy.Rational
+        An exact point inside.
+    equalities, inequalities : list of sympy relations
+        The description (strict inequalities).
+    """
+
+    def __init__(self, table, record, discovery):
+        self._table = table
+        self._rec = record
+        self.discovery = discovery
+        self.index = None
+        self.piece = None
+        self.dim = record.dim
+        self._witness = None
+
+    @property
+    def constraints(self):
+        """The exact description: list of ``(form, sign)``, form ``(c0, c1..cn)``."""
+        return self._rec.constraints
+
+    @property
+    def witness(self):
+        """An exact rational point of the stratum (tuple of sympy Rationals)."""
+        if self._witness is None:
+            self._witness = tuple(to_sympy(c) for c in self._rec.witness)
+        return self._witness
+
+    @property
+    def equalities(self):
+        """The equalities, as sympy ``Eq``."""
+        syms = self._table.symbols
+        return [relation(f, s, syms) for f, s in self.constraints if s == 0]
+
+    @property
+    def inequalities(self):
+        """The strict inequalities, as sympy relations."""
+        syms = self._table.symbols
+        return [relation(f, s, syms) for f, s in self.constraints if s != 0]
+
+    @property
+    def condition(self):
+        """The stratum as one sympy boolean."""
+        rels = self.equalities + self.inequalities
+        return sp.And(*rels) if rels else sp.true
+
+    @property
+    def tangent(self):
+        """A basis of the tangent space (list of integer tuples of length n)."""
+        rows = [list(f[1:]) for f, s in self.constraints if s == 0]
+        n = len(self._table.symbols)
+        if not rows:
+            return [tuple(1 if j == i else 0 for j in range(n)) for i in range(n)]
+        return [tuple(v) for v in nullspace(rows, n)]
+
+    @property
+    def forms(self):
+        """The f^alpha forms of the outputs on this stratum (exact, internal)."""
+        return self._rec.forms
+
+    @property
+    def cases(self):
+        """``{node: case}`` for every switching node decided on this stratum."""
+        return dict(self._rec.path)
+
+    @property
+    def path(self):
+        """The decisions ``((node, case), ...)`` in program order."""
+        return self._rec.path
+
+    @property
+    def output_nodes(self):
+        """The graph nodes this stratum's outputs come from."""
+        return self._rec.output_nodes
+
+    def contains(self, point):
+        """Whether an exact point lies in this stratum."""
+        for f, s in self.constraints:
+            v = f[0] + sum(c * x for c, x in zip(f[1:], point))
+            if (v > 0) - (v < 0) != s:
+                return False
+        return True
+
+    def __repr__(self):
+        return f"Stratum({self.index}: dim {self.dim}, {self.condition}, piece {self.piece})"
+
+
+class Piece:
+    """A piece P^alpha: strata sharing one smooth f^alpha.
+
+    Attributes
+    ----------
+    index : int
+    strata : list of Stratum
+    expr : sympy expression (Matrix for vector outputs), f^alpha
+    grad : sympy Matrix, 1 x n (or m x n Jacobian), grad f^alpha
+    dim : int, the largest stratum dimension
+    condition : sympy boolean, the union of its strata
+    """
+
+    def __init__(self, table, forms, strata):
+        self._table = table
+        self.forms = forms
+        self.strata = strata
+        self.index = None
+        self.dim = max(s.dim for s in strata)
+        self._expr = self._grad = None
+
+    @property
+    def expr(self):
+        if self._expr is None:
+            syms = self._table.symbols
+            exprs = [_form_expr(f, syms) for f in self.forms]
+            self._expr = exprs[0] if self._table.shape == () else sp.Matrix(exprs)
+        return self._expr
+
+    @property
+    def grad(self):
+        if self._grad is None:
+            syms = self._table.symbols
+            self._grad = sp.Matrix([_form_grad(f, syms) for f in self.forms])
+        return self._grad
+
+    @property
+    def condition(self):
+        conds = [s.condition for s in self.strata]
+        return conds[0] if len(conds) == 1 else sp.Or(*conds)
+
+    def __repr__(self):
+        return f"Piece({self.index}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
+
+
+def _sort_key(piece):
+    g = piece.forms
+    flat = []
+    for f in g:
+        if type(f) is tuple and all(isinstance(c, (int, Fraction)) for c in f):
+            flat.extend(-c for c in f[1:])
+        else:
+            flat = []
+            break
+    return (-piece.dim, tuple(flat), piece.strata[0].discovery)
+
+
+class PieceTable:
+    """The exact representation of a traced function: pieces, strata, associated gradient.
+
+    Built by :func:`mtsym.derive`.  ``len(table)`` is the number of pieces.
+    """
+
+    def __init__(self, records, symbols, convention, graph=None, program=None, name="f"):
+        self.symbols = tuple(symbols)
+        self.convention = convention
+        self.graph = graph
+        self.program = program
+        self.name = name
+        self.shape = records[0].shape if records else ()
+        strata = [Stratum(self, r, k) for k, r in enumerate(records)]
+        groups = {}
+        for s in strata:
+            groups.setdefault(s.forms, []).append(s)
+        pieces = [Piece(self, forms, ss) for forms, ss in groups.items()]
+        pieces.sort(key=_sort_key)
+        ordered = []
+        for i, p in enumerate(pieces):
+            p.index = i
+            p.strata.sort(key=lambda s: (-s.dim, s.discovery))
+            for s in p.strata:
+                s.piece = i
+                ordered.append(s)
+        for j, s in enumerate(ordered):
+            s.index = j
+        self.pieces = pieces
+        self.strata = ordered
+        self._by_path = {s.path: s for s in ordered}
+
+    # ----------------------------------------------------------- queries
+    def __len__(self):
+        return len(self.pieces)
+
+    @property
+    def n(self):
+        return len(self.symbols)
+
+    def _point(self, p):
+        if not isinstance(p, (list, tuple)):
+            try:
+                p = tuple(p)
+            except TypeError:
+                p = (p,)
+        if len(p) != self.n:
+            raise InputError(f"point {p!r} has {len(p)} coordinates; this table has {self.n} inputs")
+        return tuple(to_exact(v, what="coordinate") for v in p)
+
+    def stratum_at(self, p):
+        """The stratum holding an exact point (ints, Fractions, sympy Rationals; floats exactly)."""
+        pt = self._point(p)
+        if self.program is not None:
+            from .partition import locate_path
+            s = self._by_path.get(locate_path(self.program, pt))
+            if s is not None:
+                return s
+        for s in self.strata:
+            if s.contains(pt):
+                return s
+        raise InputError(f"no stratum holds {pt}; the table is incomplete")  # pragma: no cover
+
+    def piece_at(self, p):
+        """The piece holding an exact point."""
+        return self.pieces[self.stratum_at(p).piece]
+
+    def value_at(self, p):
+        """f at an exact point (sympy number, or Matrix for vector outputs)."""
+        pt = self._point(p)
+        piece = self.piece_at(pt)
+        sub = dict(zip(self.symbols, (to_sympy(v) for v in pt)))
+        e = piece.expr
+        return e.subs(sub) if hasattr(e, "subs") else e
+
+    def grad_at(self, p):
+        """The associated gradient at an exact point (sympy Matrix 1 x n, or the m x n Jacobian)."""
+        pt = self._point(p)
+        piece = self.piece_at(pt)
+        g = piece.grad
+        if g.free_symbols & set(self.symbols):
+            g = g.subs(dict(zip(self.symbols, (to_sympy(v) for v in pt))))
+        return g
+
+    # ------------------------------------------- verification (mtsym.verify, mtsym.lipschitz)
+    def verify(self):
+        """Check Theorem 1 / Corollaries 1-2 on every stratum; see :func:`mtsym.verify.verify`."""
+        from .verify import verify
+        return verify(self)
+
+    def spurious(self):
+        """Strata whose associated gradient is outside the Clarke gradient; see :mod:`mtsym.verify`."""
+        from .verify import spurious
+        return spurious(self)
+
+    def clarke_at(self, p):
+        """The limiting gradients at an exact point and their convex hull; see :mod:`mtsym.verify`."""
+        from .verify import clarke_at
+        return clarke_at(self, p)
+
+    def lipschitz(self, norm=2, local=None):
+        """The exact Lipschitz constant; see :func:`mtsym.lipschitz.lipschitz`."""
+        from .lipschitz import lipschitz
+        return lipschitz(self, norm=norm, local=local)
+
+    # ------------------------------------------- numeric backend (mtsym.backends)
+    def compile(self, **options):
+        """A numpy evaluator of the table; see :func:`mtsym.backends.numpy.compile_table`."""
+        from .backends.numpy import compile_table
+        return compile_table(self, **options)
+
+    # ------------------------------------------- export (mtsym.export)
+    def to_latex(self, **options):
+        """The representation and its associated gradient in LaTeX; see :mod:`mtsym.export.latex`."""
+        from .export.latex import to_latex
+        return to_latex(self, **options)
+
+    def to_json(self, **options):
+        """The table as JSON; see :mod:`mtsym.export.json`."""
+        from .export.json import to_json
+        return to_json(self, **options)
+
+    @classmethod
+    def from_json(cls, text):
+        """A table read back from :meth:`to_json`."""
+        from .export.json import from_json
+        return from_json(text)
+
+    def plot(self, path=None, **options):
+        """A matplotlib figure of the partition; see :mod:`mtsym.export.plot`."""
+        from .export.plot import plot_table
+        return plot_table(self, path=path, **options)
+
+    # ------------------------------------------- frameworks (mtsym.frameworks)
+    def check(self, fn, framework="torch", **options):
+        """Hold a framework's gradient of ``fn`` to this table; see :mod:`mtsym.frameworks.check`."""
+        from .frameworks.check import check
+        return check(self, fn, framework=framework, **options)
+
+    def write_checker(self, path, fn, framework="torch", **options):
+        """Write a standalone pytest file pinning the framework; see :mod:`mtsym.frameworks.check`."""
+        from .frameworks.check import write_checker
+        return write_checker(self, path, fn, framework=framework, **options)
+
+    # ----------------------------------------------------------- display
+    def __repr__(self):
+        return (f"<PieceTable {self.name}({', '.join(map(str, self.symbols))}): {len(self.pieces)} pieces, "
+                f"{len(self.strata)} strata, convention {self.convention.name}>")
+
+    def __str__(self):
+        return self.text()
+
+    def text(self, max_pieces=200):
+        """A terminal-readable table: condition, f^alpha and its gradient for each piece."""
+        syms = ", ".join(map(str, self.symbols))
+        lines = [f"{self.name}({syms}): {len(self.pieces)} pieces, {len(self.strata)} strata, "
+                 f"convention {self.convention.name}"]
+        for p in self.pieces[:max_pieces]:
+            g = p.grad
+            grad = "(" + ", ".join(str(v) for v in g) + ")" if g.rows == 1 else str(g.tolist())
+            lines.append(f"P^{p.index + 1}  dim {p.dim}  f = {p.expr}  grad = {grad}")
+            for k, s in enumerate(p.strata):
+                rels = [_rel_text(r) for r in s.equalities + s.inequalities] or ["everywhere"]
+                lead = "    " if k == 0 else " or "
+                lines.append(f"  {lead}{', '.join(rels)}   (dim {s.dim})")
+        if len(self.pieces) > max_pieces:
+            lines.append(f"... {len(self.pieces) - max_pieces} more pieces")
+        return "\n".join(lines)
+
+
+def _rel_text(r):
+    if isinstance(r, sp.Equality):
+        return f"{r.lhs} = {r.rhs}"
+    return str(r)

@@ -1,0 +1,603 @@
+"""Traced values: operator overloading that records a graph and asks for decisions.
+
+A :class:`Program` wraps the user's function.  Each :meth:`Program.run` calls the
+function once on fresh :class:`Value` inputs; every operation adds (or finds) a
+node in the shared :class:`~mtsym.graph.Graph` and computes two affine forms:
+
+``val``
+    a rational affine form equal to the node's true value on the current
+    stratum (ties resolved by a fixed rational rule), used for every sign test;
+``lin``
+    the node's f^alpha under the user's convention (the composition of the
+    primitives' case-wise linear rules): its gradient is the associated
+    gradient, what autodiff returns.  It may contain convention symbols.
+
+A switching node (relu, max, a Python comparison, ...) asks the run's *decider*
+for its case.  The decider is the explorer of :mod:`mtsym.partition` (which
+splits the current polyhedron) or a point locator.  Tracing knows nothing about
+polyhedra.
+
+Forms are tuples ``(c0, c1..cn)``; a product of two non-constant values gives a
+sympy expression instead (smooth, allowed in outputs, refused in switches).
+"""
+
+__all__ = ["Value", "Array", "Program", "InputSpec", "apply", "is_traced", "VAL_CONV"]
+
+import re
+
+import numpy as np
+import sympy as sp
+
+from .conventions import Convention
+from .errors import InputError, NonAffineError, UnsupportedOperationError
+from .exact import aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, to_exact
+from .graph import Graph
+from .primitives import PRIMITIVES
+from .primitives.affine import COMPARE_OPS
+
+#: the rational rule used for ``val`` forms (any rule with rational weights works)
+VAL_CONV = Convention("first")
+
+
+# --------------------------------------------------------------------------- inputs
+class InputSpec:
+    """How ``derive``'s ``inputs`` argument maps to function arguments.
+
+    ``4`` -> one vector argument ``x`` with ``x[0]`` the symbol ``x1``;
+    ``"t"`` or ``"a b"`` (or ``["a", "b"]``) -> scalar arguments.
+
+    Examples
+    --------
+    >>> InputSpec(3).names, InputSpec("a b").names, InputSpec("t").vector
+    (('x1', 'x2', 'x3'), ('a', 'b'), False)
+    """
+
+    __slots__ = ("names", "vector", "symbols")
+
+    def __init__(self, inputs):
+        if isinstance(inputs, InputSpec):
+            self.names, self.vector, self.symbols = inputs.names, inputs.vector, inputs.symbols
+            return
+        if isinstance(inputs, bool) or not isinstance(inputs, (int, str, list, tuple)):
+            raise InputError(f"inputs={inputs!r}: give an int n (a vector x1..xn) or names like 't' or 'a b'")
+        if isinstance(inputs, int):
+            if inputs < 1:
+                raise InputError(f"inputs={inputs}: the number of inputs must be at least 1")
+            names, vector = tuple(f"x{i + 1}" for i in range(inputs)), True
+        else:
+            names = tuple(re.split(r"[\s,]+", inputs.strip())) if isinstance(inputs, str) else tuple(inputs)
+            vector = False
+            if not names or not all(isinstance(s, str) and s.isidentifier() for s in names):
+                raise InputError(f"inputs={inputs!r}: names must be Python identifiers, e.g. 't' or 'a b'")
+            if len(set(names)) != len(names):
+                raise InputError(f"inputs={inputs!r}: names repeat")
+        self.names, self.vector = names, vector
+        self.symbols = tuple(sp.Symbol(s, real=True) for s in names)
+
+    @property
+    def n(self):
+        return len(self.names)
+
+    def arguments(self, elements):
+        """The call arguments for a list of per-input elements."""
+        if self.vector:
+            return (Array(np.array(elements + [None], dtype=object)[:-1]),)
+        return tuple(elements)
+
+
+# --------------------------------------------------------------------------- forms
+def _as_expr(form, symbols):
+    return aff_to_expr(form, symbols) if type(form) is tuple else form
+
+
+def _to_form(expr, symbols):
+    """A sympy expression as an affine tuple when it is affine, else the expression."""
+    expr = sp.expand(expr)
+    if not expr.free_symbols & set(symbols):
+        return aff_const(from_sympy(expr), len(symbols))
+    poly = sp.Poly(expr, *symbols)
+    if poly.total_degree() <= 1:
+        row = [from_sympy(poly.coeff_monomial(1))]
+        for s in symbols:
+            row.append(from_sympy(poly.coeff_monomial(s)))
+        return tuple(row)
+    return expr
+
+
+def combine(weights, forms, bias, symbols):
+    """``bias + sum(w * f)`` over forms; sympy only when some form is not affine."""
+    if all(type(f) is tuple for f in forms):
+        if not forms:
+            return aff_const(bias, len(symbols))
+        return aff_comb(weights, forms, bias)
+    expr = sp.sympify(bias) + sum((sp.sympify(w) * _as_expr(f, symbols) for w, f in zip(weights, forms)),
+                                  sp.Integer(0))
+    return _to_form(expr, symbols)
+
+
+def _product(a, b, symbols):
+    if type(a) is tuple and aff_is_const(a):
+        return combine((a[0],), (b,), 0, symbols)
+    if type(b) is tuple and aff_is_const(b):
+        return combine((b[0],), (a,), 0, symbols)
+    return _to_form(_as_expr(a, symbols) * _as_expr(b, symbols), symbols)
+
+
+# --------------------------------------------------------------------------- program
+class Program:
+    """A user function being traced: the shared graph, the convention, the input spec."""
+
+    def __init__(self, fn, inputs, convention="torch"):
+        if not callable(fn):
+            raise InputError(f"derive needs a function, got {type(fn).__name__}")
+        self.fn = fn
+        self.spec = InputSpec(inputs)
+        self.conv = Convention.get(convention)
+        self.symbols = self.spec.symbols
+        self.n = self.spec.n
+        self.graph = Graph(symbols=self.symbols)
+        self.graph.graph["outputs"] = []
+        self._keys = {}
+        self._outputs = set()
+        from .errors import user_line
+        self._user_line = user_line
+
+    def node(self, op, inputs, params):
+        """The node for ``op(inputs; params)``, created on first sight."""
+        key = (op, inputs, params)
+        nid = self._keys.get(key)
+        if nid is None:
+            nid = len(self._keys)
+            self._keys[key] = nid
+            self.graph.add_node(nid, op=op, params=params, inputs=inputs, line=self._user_line())
+            for pos, u in enumerate(inputs):
+                if self.graph.has_edge(u, nid):
+                    self.graph.edges[u, nid]["pos"].append(pos)
+                else:
+                    self.graph.add_edge(u, nid, pos=[pos])
+        return nid
+
+    def run(self, decider):
+        """Call the function once; returns ``(output Values, shape)``.
+
+        ``shape`` is ``()`` for a scalar output, else the output's length.
+        """
+        run = Run(self, decider)
+        n = self.n
+        elems = [Value(run, self.node("input", (), (i, self.spec.names[i])), aff_var(i, n), None)
+                 for i in range(n)]
+        for v in elems:
+            v.lin = v.val
+        out = self.fn(*self.spec.arguments(elems))
+        outs, shape = _flatten_output(out)
+        values = [o if isinstance(o, Value) else run.const(o, "output") for o in outs]
+        key = tuple(v.node for v in values)
+        if key not in self._outputs:
+            self._outputs.add(key)
+            self.graph.graph["outputs"].append(key)
+        return values, shape
+
+
+def _flatten_output(out):
+    if isinstance(out, Array):
+        out = out.a
+    if isinstance(out, np.ndarray):
+        if out.ndim == 0:
+            return [out.item()], ()
+        return list(out.ravel()), (out.size,)
+    if isinstance(out, (list, tuple)):
+        flat = []
+        for o in out:
+            sub, _ = _flatten_output(o)
+            flat.extend(sub)
+        return flat, (len(flat),)
+    if isinstance(out, Value) or is_exact_number(out):
+        return [out], ()
+    raise UnsupportedOperationError("return", f"the function returned {type(out).__name__}; return a "
+                                    "traced value, a number, or a list/array of them")
+
+
+class Run:
+    """One call of the user function."""
+
+    __slots__ = ("program", "decider")
+
+    def __init__(self, program, decider):
+        self.program, self.decider = program, decider
+
+    def const(self, c, op):
+        try:
+            c = to_exact(c, what=f"constant in {op}")
+        except InputError as e:
+            raise UnsupportedOperationError(op, str(e)) from None
+        form = aff_const(c, self.program.n)
+        return Value(self, self.program.node("const", (), (c,)), form, form)
+
+
+def is_traced(x):
+    """True for a traced value or an Array holding one."""
+    if isinstance(x, Value):
+        return True
+    if isinstance(x, Array):
+        return any(isinstance(v, Value) for v in x.a.flat)
+    return False
+
+
+def _run_of(args):
+    for a in args:
+        if isinstance(a, Value):
+            return a.run
+    raise AssertionError("no traced argument")
+
+
+def apply(name, args, params):
+    """Apply primitive ``name`` to traced values / numbers; returns a Value."""
+    prim = PRIMITIVES[name]
+    run = _run_of(args)
+    vs = []
+    for a in args:
+        if isinstance(a, Value):
+            if a.run is not run:
+                raise UnsupportedOperationError(name, "mixes values from two different traces")
+            vs.append(a)
+        else:
+            vs.append(run.const(a, name))
+    program = run.program
+    node = program.node(name, tuple(v.node for v in vs), params)
+    vals = [v.val for v in vs]
+    case = run.decider.event(node, prim, vals, params) if prim.tests is not None else None
+    syms = program.symbols
+    wv, bv = prim.linear(case, params, VAL_CONV)
+    val = combine(wv, vals, bv, syms)
+    wl, bl = prim.linear(case, params, program.conv)
+    if wl == wv and bl == bv and all(v.lin is v.val for v in vs):
+        lin = val
+    else:
+        lin = combine(wl, [v.lin for v in vs], bl, syms)
+    return Value(run, node, val, lin)
+
+
+def affine_node(terms, const):
+    """One ``affine`` node: ``const + sum(c * v for c, v in terms)`` (terms hold Values)."""
+    vals = [v for _, v in terms]
+    coefs = tuple(to_exact(c, what="coefficient") for c, _ in terms)
+    return apply("affine", vals, (coefs, to_exact(const, what="constant")))
+
+
+def _check_number(other, op):
+    if isinstance(other, (Value, Array)):
+        return other
+    if is_exact_number(other):
+        try:
+            return to_exact(other, what=f"number in {op}")
+        except InputError as e:
+            raise UnsupportedOperationError(op, str(e)) from None
+    return None
+
+
+_UNSUPPORTED_CALLS = {
+    "__float__": "float()", "__int__": "int()", "__index__": "int()/indexing",
+    "__complex__": "complex()", "__round__": "round()", "__trunc__": "math.trunc()",
+    "__floor__": "math.floor()", "__ceil__": "math.ceil()",
+}
+
+
+class Value:
+    """A traced scalar.  Arithmetic records affine nodes; comparisons become branch nodes.
+
+    ``float()``, ``int()``, ``bool()`` and unknown methods raise an mtsym error
+    naming the operation and the line.
+    """
+
+    __slots__ = ("run", "node", "val", "lin")
+    __array_ufunc__ = None  # numpy defers to our reflected operators
+
+    def __init__(self, run, node, val, lin):
+        self.run, self.node, self.val, self.lin = run, node, val, lin
+
+    # arithmetic ---------------------------------------------------------
+    def __add__(self, other):
+        o = _check_number(other, "+")
+        if o is None or isinstance(o, Array):
+            return NotImplemented
+        if isinstance(o, Value):
+            return affine_node([(1, self), (1, o)], 0)
+        return affine_node([(1, self)], o)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        o = _check_number(other, "-")
+        if o is None or isinstance(o, Array):
+            return NotImplemented
+        if isinstance(o, Value):
+            return affine_node([(1, self), (-1, o)], 0)
+        return affine_node([(1, self)], -o)
+
+    def __rsub__(self, other):
+        o = _check_number(other, "-")
+        if o is None or isinstance(o, (Array, Value)):
+            return NotImplemented
+        return affine_node([(-1, self)], o)
+
+    def __neg__(self):
+        return affine_node([(-1, self)], 0)
+
+    def __pos__(self):
+        return self
+
+    def __mul__(self, other):
+        o = _check_number(other, "*")
+        if o is None or isinstance(o, Array):
+            return NotImplemented
+        if isinstance(o, Value):
+            return _mul(self, o)
+        return affine_node([(o, self)], 0)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = _check_number(other, "/")
+        if o is None or isinstance(o, Array):
+            return NotImplemented
+        if isinstance(o, Value):
+            raise UnsupportedOperationError("/", "division by a traced value is not supported; "
+                                            "divide by numbers only")
+        if o == 0:
+            raise UnsupportedOperationError("/", "division by zero")
+        from fractions import Fraction
+        return affine_node([(Fraction(1) / o, self)], 0)
+
+    def __rtruediv__(self, other):
+        raise UnsupportedOperationError("/", "division by a traced value is not supported; divide by numbers only")
+
+    def __pow__(self, k):
+        if isinstance(k, int) and not isinstance(k, bool) and k >= 0:
+            out = 1
+            for _ in range(k):
+                out = self * out if isinstance(out, Value) else self
+            return out if isinstance(out, Value) else self.run.const(1, "**")
+        raise UnsupportedOperationError("**", f"only non-negative integer powers are supported, got {k!r}")
+
+    def __abs__(self):
+        return apply("abs", (self,), ())
+
+    # comparisons: Python branches ----------------------------------------
+    def _compare(self, other, op):
+        o = _check_number(other, op)
+        if o is None or isinstance(o, Array):
+            return NotImplemented
+        run = self.run
+        b = o if isinstance(o, Value) else run.const(o, op)
+        node = run.program.node("branch", (self.node, b.node), (op,))
+        case = run.decider.event(node, PRIMITIVES["branch"], [self.val, b.val], (op,))
+        return COMPARE_OPS[op](case)
+
+    def __gt__(self, o):
+        return self._compare(o, ">")
+
+    def __ge__(self, o):
+        return self._compare(o, ">=")
+
+    def __lt__(self, o):
+        return self._compare(o, "<")
+
+    def __le__(self, o):
+        return self._compare(o, "<=")
+
+    def __eq__(self, o):
+        return self._compare(o, "==")
+
+    def __ne__(self, o):
+        return self._compare(o, "!=")
+
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        raise UnsupportedOperationError("bool()", "the truth value of a traced value is undefined; "
+                                        "compare it (if v > 0: ...) instead")
+
+    def __getattr__(self, name):
+        if name in _UNSUPPORTED_CALLS:
+            op = _UNSUPPORTED_CALLS[name]
+
+            def refuse(*a, **k):
+                raise UnsupportedOperationError(op, f"{op} of a traced value would drop the trace; "
+                                                "use mtsym operations (mt.relu, mt.max, ...) instead")
+            return refuse
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise UnsupportedOperationError(name, f"'{name}' is not an operation mtsym can trace "
+                                        "(supported: + - *, / by numbers, @, mt.relu, mt.max, ...)")
+
+    def __repr__(self):
+        return f"Value(n{self.node})"
+
+
+for _name in _UNSUPPORTED_CALLS:
+    setattr(Value, _name, (lambda nm: lambda self, *a: Value.__getattr__(self, nm)())(_name))
+
+
+def _mul(a, b):
+    run = a.run
+    program = run.program
+    node = program.node("mul", (a.node, b.node), ())
+    syms = program.symbols
+    val = _product(a.val, b.val, syms)
+    lin = val if (a.lin is a.val and b.lin is b.val) else _product(a.lin, b.lin, syms)
+    return Value(run, node, val, lin)
+
+
+# --------------------------------------------------------------------------- arrays
+def _exact_array(x, op):
+    """A numpy object array of exact numbers / Values from user data."""
+    if isinstance(x, Array):
+        return x.a
+    arr = np.asarray(x, dtype=object)
+    flat = arr.ravel()
+    for i, v in enumerate(flat):
+        if isinstance(v, (Value, Array)):
+            continue
+        c = _check_number(v, op)
+        if c is None:
+            raise UnsupportedOperationError(op, f"entry {v!r} of type {type(v).__name__} is not a number")
+        flat[i] = c
+    return flat.reshape(arr.shape)
+
+
+def lincomb(coefs, items, const=0):
+    """``const + sum(c * v)`` with one affine node when any item is traced, else exactly."""
+    terms = [(c, v) for c, v in zip(coefs, items) if c != 0]
+    traced = [(c, v) for c, v in terms if isinstance(v, Value)]
+    plain = sum((c * v for c, v in terms if not isinstance(v, Value)), const)
+    if not traced:
+        return plain
+    return affine_node(traced, plain)
+
+
+class Array:
+    """A traced (or exact) array: what a vector input ``x`` is.
+
+    Supports ``len``, indexing and slicing, iteration, ``+ - *`` and ``/`` by
+    numbers elementwise, ``@`` with numpy arrays or nested lists of numbers
+    (one affine node per output entry), ``.T``, ``reshape``, ``flatten``,
+    ``sum``, ``tolist``, and the numpy functions ``np.maximum``,
+    ``np.minimum``, ``np.abs``.
+    """
+
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+    # container --------------------------------------------------------------
+    def __len__(self):
+        return len(self.a)
+
+    def __getitem__(self, idx):
+        r = self.a[idx]
+        return Array(r) if isinstance(r, np.ndarray) else r
+
+    def __iter__(self):
+        for r in self.a:
+            yield Array(r) if isinstance(r, np.ndarray) else r
+
+    @property
+    def shape(self):
+        return self.a.shape
+
+    @property
+    def ndim(self):
+        return self.a.ndim
+
+    @property
+    def T(self):
+        return Array(self.a.T)
+
+    def reshape(self, *shape):
+        return Array(self.a.reshape(*shape))
+
+    def flatten(self):
+        return Array(self.a.ravel())
+
+    def tolist(self):
+        return self.a.tolist()
+
+    def sum(self):
+        return lincomb([1] * self.a.size, list(self.a.ravel()))
+
+    def __array__(self, dtype=None, copy=None):
+        return self.a
+
+    # arithmetic ---------------------------------------------------------------
+    def _bin(self, other, fn, op):
+        o = other.a if isinstance(other, Array) else (other if isinstance(other, Value)
+                                                      else _exact_array(other, op))
+        return Array(fn(self.a, o))
+
+    def __add__(self, o):
+        return self._bin(o, lambda a, b: a + b, "+")
+
+    def __radd__(self, o):
+        return self._bin(o, lambda a, b: b + a, "+")
+
+    def __sub__(self, o):
+        return self._bin(o, lambda a, b: a - b, "-")
+
+    def __rsub__(self, o):
+        return self._bin(o, lambda a, b: b - a, "-")
+
+    def __mul__(self, o):
+        return self._bin(o, lambda a, b: a * b, "*")
+
+    def __rmul__(self, o):
+        return self._bin(o, lambda a, b: b * a, "*")
+
+    def __truediv__(self, o):
+        return self._bin(o, lambda a, b: a / b, "/")
+
+    def __neg__(self):
+        return Array(-self.a)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        from .ops import abs as _abs
+        return _abs(self)
+
+    def __matmul__(self, other):
+        return _wrap(_matmul(self.a, _exact_array(other, "@")))
+
+    def __rmatmul__(self, other):
+        return _wrap(_matmul(_exact_array(other, "@"), self.a))
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from . import ops
+        table = {np.add: lambda a, b: a + b, np.subtract: lambda a, b: a - b,
+                 np.multiply: lambda a, b: a * b, np.true_divide: lambda a, b: a / b,
+                 np.matmul: lambda a, b: a @ b, np.maximum: ops.maximum, np.minimum: ops.minimum,
+                 np.negative: lambda a: -a, np.absolute: ops.abs}
+        if method != "__call__" or ufunc not in table or kwargs:
+            raise UnsupportedOperationError(f"numpy.{ufunc.__name__}", "this numpy function is not an "
+                                            "operation mtsym can trace")
+        args = [Array(_exact_array(x, ufunc.__name__)) if isinstance(x, (np.ndarray, list)) else x for x in inputs]
+        return table[ufunc](*args)
+
+    def __bool__(self):
+        raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined")
+
+    def __repr__(self):
+        return f"Array({self.a.tolist()!r})"
+
+
+def _wrap(r):
+    return r.item() if r.ndim == 0 else Array(r)
+
+
+def _matmul(A, B):
+    """Object-array matmul with one affine node per output entry."""
+    A1, B1 = A.ndim == 1, B.ndim == 1
+    A2 = A.reshape(1, -1) if A1 else A
+    B2 = B.reshape(-1, 1) if B1 else B
+    if A2.ndim != 2 or B2.ndim != 2 or A2.shape[1] != B2.shape[0]:
+        raise UnsupportedOperationError("@", f"shapes {A.shape} and {B.shape} do not match")
+    out = np.empty((A2.shape[0], B2.shape[1]), dtype=object)
+    for i in range(A2.shape[0]):
+        row = list(A2[i])
+        row_traced = any(isinstance(v, Value) for v in row)
+        for j in range(B2.shape[1]):
+            col = list(B2[:, j])
+            if row_traced and any(isinstance(v, Value) for v in col):
+                out[i, j] = sum((a * b for a, b in zip(row, col)), 0)
+            elif row_traced:
+                out[i, j] = lincomb(col, row)
+            else:
+                out[i, j] = lincomb(row, col)
+    if A1 and B1:
+        return out.reshape(())
+    if A1:
+        return out[0]
+    if B1:
+        return out[:, 0]
+    return out
