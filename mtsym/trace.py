@@ -142,14 +142,20 @@ class Program:
         from .errors import user_line
         self._user_line = user_line
 
-    def node(self, op, inputs, params):
-        """The node for ``op(inputs; params)``, created on first sight."""
-        key = (op, inputs, params)
+    def node(self, op, inputs, params, conv=None):
+        """The node for ``op(inputs; params)``, created on first sight.
+
+        ``conv`` (a Convention) pins the node's tie rule whatever the table's
+        convention is (a framework op carries its framework's rule); it is the
+        node attribute ``conv`` (``None``: the table's convention).
+        """
+        key = (op, inputs, params, None if conv is None else conv.name)
         nid = self._keys.get(key)
         if nid is None:
             nid = len(self._keys)
             self._keys[key] = nid
-            self.graph.add_node(nid, op=op, params=params, inputs=inputs, line=self._user_line())
+            self.graph.add_node(nid, op=op, params=params, inputs=inputs, conv=conv,
+                                line=self._user_line())
             for pos, u in enumerate(inputs):
                 if self.graph.has_edge(u, nid):
                     self.graph.edges[u, nid]["pos"].append(pos)
@@ -230,8 +236,11 @@ def _run_of(args):
     raise AssertionError("no traced argument")
 
 
-def apply(name, args, params):
-    """Apply primitive ``name`` to traced values / numbers; returns a Value."""
+def apply(name, args, params, conv=None):
+    """Apply primitive ``name`` to traced values / numbers; returns a Value.
+
+    ``conv`` pins this node's convention (see :meth:`Program.node`).
+    """
     prim = PRIMITIVES[name]
     run = _run_of(args)
     vs = []
@@ -243,13 +252,13 @@ def apply(name, args, params):
         else:
             vs.append(run.const(a, name))
     program = run.program
-    node = program.node(name, tuple(v.node for v in vs), params)
+    node = program.node(name, tuple(v.node for v in vs), params, conv)
     vals = [v.val for v in vs]
     case = run.decider.event(node, prim, vals, params) if prim.tests is not None else None
     syms = program.symbols
     wv, bv = prim.linear(case, params, VAL_CONV)
     val = combine(wv, vals, bv, syms)
-    wl, bl = prim.linear(case, params, program.conv)
+    wl, bl = prim.linear(case, params, program.conv if conv is None else conv)
     if wl == wv and bl == bv and all(v.lin is v.val for v in vs):
         lin = val
     else:
