@@ -24,6 +24,7 @@ sympy expression instead (smooth, allowed in outputs, refused in switches).
 __all__ = ["Value", "Array", "Program", "InputSpec", "apply", "is_traced", "VAL_CONV"]
 
 import re
+from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -127,7 +128,7 @@ def _product(a, b, symbols):
 class Program:
     """A user function being traced: the shared graph, the convention, the input spec."""
 
-    def __init__(self, fn, inputs, convention="torch"):
+    def __init__(self, fn, inputs, convention="torch", exact=True):
         if not callable(fn):
             raise InputError(f"derive needs a function, got {type(fn).__name__}")
         self.fn = fn
@@ -137,6 +138,10 @@ class Program:
         self.n = self.spec.n
         self.graph = Graph(symbols=self.symbols)
         self.graph.graph["outputs"] = []
+        #: False: record the graph only (no affine forms; ``val``/``lin`` are None).  Only Python
+        #: comparisons ask the decider (it must answer them without forms); other switching nodes
+        #: are recorded undecided.  This is how :func:`mtsym.evaluate` traces large programs.
+        self.exact = exact
         self._keys = {}
         self._outputs = set()
         from .errors import user_line
@@ -150,17 +155,14 @@ class Program:
         node attribute ``conv`` (``None``: the table's convention).
         """
         key = (op, inputs, params, None if conv is None else conv.name)
-        nid = self._keys.get(key)
-        if nid is None:
-            nid = len(self._keys)
-            self._keys[key] = nid
+        nid = self._keys.setdefault(key, len(self._keys))  # hashes the key once
+        if nid not in self.graph:
             self.graph.add_node(nid, op=op, params=params, inputs=inputs, conv=conv,
                                 line=self._user_line())
-            for pos, u in enumerate(inputs):
-                if self.graph.has_edge(u, nid):
-                    self.graph.edges[u, nid]["pos"].append(pos)
-                else:
-                    self.graph.add_edge(u, nid, pos=[pos])
+            pos = {}
+            for p, u in enumerate(inputs):
+                pos.setdefault(u, []).append(p)
+            self.graph.add_edges_from((u, nid, {"pos": ps}) for u, ps in pos.items())
         return nid
 
     def run(self, decider):
@@ -170,7 +172,8 @@ class Program:
         """
         run = Run(self, decider)
         n = self.n
-        elems = [Value(run, self.node("input", (), (i, self.spec.names[i])), aff_var(i, n), None)
+        elems = [Value(run, self.node("input", (), (i, self.spec.names[i])),
+                       aff_var(i, n) if self.exact else None, None)
                  for i in range(n)]
         for v in elems:
             v.lin = v.val
@@ -216,7 +219,7 @@ class Run:
             c = to_exact(c, what=f"constant in {op}")
         except InputError as e:
             raise UnsupportedOperationError(op, str(e)) from None
-        form = aff_const(c, self.program.n)
+        form = aff_const(c, self.program.n) if self.program.exact else None
         return Value(self, self.program.node("const", (), (c,)), form, form)
 
 
@@ -253,6 +256,8 @@ def apply(name, args, params, conv=None):
             vs.append(run.const(a, name))
     program = run.program
     node = program.node(name, tuple(v.node for v in vs), params, conv)
+    if not program.exact:
+        return Value(run, node, None, None)
     vals = [v.val for v in vs]
     case = run.decider.event(node, prim, vals, params) if prim.tests is not None else None
     syms = program.symbols
@@ -431,6 +436,8 @@ def _mul(a, b):
     run = a.run
     program = run.program
     node = program.node("mul", (a.node, b.node), ())
+    if not program.exact:
+        return Value(run, node, None, None)
     syms = program.symbols
     val = _product(a.val, b.val, syms)
     lin = val if (a.lin is a.val and b.lin is b.val) else _product(a.lin, b.lin, syms)
@@ -556,9 +563,15 @@ class Array:
         return _abs(self)
 
     def __matmul__(self, other):
+        fast = _matmul_numeric(self.a, other, left=True)
+        if fast is not None:
+            return _wrap(fast)
         return _wrap(_matmul(self.a, _exact_array(other, "@")))
 
     def __rmatmul__(self, other):
+        fast = _matmul_numeric(self.a, other, left=False)
+        if fast is not None:
+            return _wrap(fast)
         return _wrap(_matmul(_exact_array(other, "@"), self.a))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -582,6 +595,73 @@ class Array:
 
 def _wrap(r):
     return r.item() if r.ndim == 0 else Array(r)
+
+
+def _exact_entries(M):
+    """The entries of a numeric (int/float) ndarray as exact ``int``/``Fraction``, as nested lists."""
+    if M.dtype.kind in "iub":
+        return M.astype(object).tolist() if M.dtype.kind == "u" else M.astype(np.int64).tolist()
+    if not np.isfinite(M).all():
+        raise UnsupportedOperationError("@", "the matrix has non-finite entries; mtsym needs finite numbers")
+    ints = M == np.round(M)
+    out = M.astype(object)
+    flat, iflat = out.ravel(), ints.ravel()
+    for i, v in enumerate(flat):
+        if iflat[i]:
+            flat[i] = int(v)
+        else:
+            num, den = v.as_integer_ratio()
+            flat[i] = Fraction(num, den)
+    return out.tolist()
+
+
+def _matmul_numeric(T, other, left):
+    """``T @ other`` (``left``) or ``other @ T`` for a numeric int/float matrix: the fast path.
+
+    Same graph as :func:`_matmul` (one affine node per output entry, exact
+    coefficients, zero coefficients dropped) without per-entry Python number
+    checks.  ``None`` when it does not apply (``T`` not all traced, ``other``
+    not a plain numeric array).
+    """
+    M = other if isinstance(other, np.ndarray) else None
+    if M is None and isinstance(other, (list, tuple)):
+        try:
+            M = np.asarray(other)
+        except (ValueError, TypeError):
+            return None
+    if M is None or M.dtype.kind not in "iubf" or T.ndim not in (1, 2) or M.ndim not in (1, 2):
+        return None
+    if not all(isinstance(v, Value) for v in T.flat):
+        return None
+    A, B = (T, M) if left else (M, T)
+    A1, B1 = A.ndim == 1, B.ndim == 1
+    A2 = A.reshape(1, -1) if A1 else A
+    B2 = B.reshape(-1, 1) if B1 else B
+    if A2.shape[1] != B2.shape[0]:
+        raise UnsupportedOperationError("@", f"shapes {A.shape} and {B.shape} do not match")
+    # the numeric matrix as rows of coefficients, one row per output entry along its free axis
+    coefs = _exact_entries(np.ascontiguousarray(B2.T if left else A2))
+    traced = A2 if left else B2.T
+    out = np.empty((A2.shape[0], B2.shape[1]), dtype=object)
+    for r in range(traced.shape[0]):
+        vals = list(traced[r])
+        for k, row in enumerate(coefs):
+            terms = [(c, v) for c, v in zip(row, vals) if c != 0]
+            if terms:
+                node = apply("affine", [v for _, v in terms], (tuple(c for c, _ in terms), 0))
+            else:
+                node = 0
+            if left:
+                out[r, k] = node
+            else:
+                out[k, r] = node
+    if A1 and B1:
+        return out.reshape(())
+    if A1:
+        return out[0]
+    if B1:
+        return out[:, 0]
+    return out
 
 
 def _matmul(A, B):
