@@ -13,7 +13,7 @@ Matrix([[1, 0]])
 """
 
 __all__ = [
-    "derive", "trace", "call_exact",
+    "derive", "trace", "call_exact", "evaluate", "Evaluation",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
     "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d",
     "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 
 from .api import call_exact, derive, trace
 from .conventions import Convention
+from .evaluate import Evaluation, evaluate
 from .errors import (ConventionError, InputError, LimitError, MtsymError, NonAffineError,
                      NondeterministicError, TraceError, UnsupportedOperationError)
 from .graph import Graph

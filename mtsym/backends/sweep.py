@@ -1,0 +1,201 @@
+"""A graph as a schedule of vectorised stages: forward sweep, case codes, reverse sweep.
+
+Nodes are grouped by depth (longest path from the inputs) and by primitive,
+parameters and convention; each group is one *stage* that a rule of
+:data:`~mtsym.backends.rules.NUMPY_RULES` runs on all its nodes and all points
+at once (an MLP layer becomes one matrix product).  Rows of the value array are
+numbered stage by stage, so a stage's outputs are one contiguous block.
+
+Examples
+--------
+>>> import numpy as np, mtsym as mt
+>>> g = mt.trace(lambda x: mt.relu(x[0] - 2 * x[1]), 2)
+>>> s = Schedule(g, mt.Convention("torch"))
+>>> V, C = s.forward(np.array([[3.0, 1.0], [2.0, 1.0]]))
+>>> s.values(V, g.outputs[0]).tolist(), s.codes_of(C, 4).tolist()
+([[1.0, 0.0]], [1, 0])
+>>> s.reverse(V, C, g.outputs[0])[:, 0, :].T.tolist()   # relu'(0) = 0 under torch
+[[1.0, -2.0], [0.0, 0.0]]
+"""
+
+__all__ = ["Schedule", "Stage", "needed_nodes"]
+
+import networkx as nx
+import numpy as np
+
+from ..errors import UnsupportedOperationError
+from .rules import NUMPY_RULES
+
+
+class Stage:
+    """A batch of nodes run by one rule (attributes are filled by the rule's ``build``)."""
+
+    def __init__(self, op, rule, nodes, params, conv, rows, subs):
+        self.op, self.rule, self.nodes = op, rule, nodes
+        self.params, self.conv, self.rows, self.subs = params, conv, rows, subs
+        self.out = slice(0, 0)
+        self.code_rows = slice(0, 0)
+
+    def __repr__(self):
+        return f"Stage({self.op}, {len(self.nodes)} nodes)"
+
+
+def needed_nodes(graph, targets):
+    """The targets and all their ancestors (what a sweep must compute for them)."""
+    out = set()
+    for t in targets:
+        if t not in out:
+            out |= nx.ancestors(graph, t)
+            out.add(t)
+    return out
+
+
+def _conv_key(conv):
+    return None if conv is None else conv.name
+
+
+class Schedule:
+    """The stages of ``graph`` restricted to ``nodes`` (default: all).
+
+    Parameters
+    ----------
+    graph : Graph
+    conv : Convention
+        The convention of nodes that do not pin their own.
+    nodes : iterable of int, optional
+        The nodes to compute (closed under ancestors).
+    subs : dict, optional
+        Values of convention symbols (parametric conventions).
+    """
+
+    def __init__(self, graph, conv, nodes=None, subs=None):
+        nodes = sorted(graph.nodes if nodes is None else nodes)
+        level = {}
+        for v in nodes:  # node ids are a topological order
+            ins = graph.nodes[v]["inputs"]
+            level[v] = 1 + max((level[u] for u in ins), default=-1)
+        groups = {}
+        for v in nodes:
+            d = graph.nodes[v]
+            op = d["op"]
+            rule = NUMPY_RULES.get(op)
+            if rule is None:
+                raise UnsupportedOperationError(op, f"no numpy rule for primitive {op!r}; add one to "
+                                                "mtsym.backends.rules.NUMPY_RULES", line=graph.line_of(v))
+            pkey = None if rule.stacked else d["params"]
+            groups.setdefault((level[v], op, pkey, _conv_key(d.get("conv"))), []).append(v)
+        self.graph, self.conv = graph, conv
+        self.rows = {}
+        self.code_row = {}
+        self.stages = []
+        self.stage_of = {}
+        r = s = 0
+        for key in sorted(groups, key=lambda k: (k[0], k[1], str(k[2]), str(k[3]))):
+            vs = groups[key]
+            op = key[1]
+            rule = NUMPY_RULES[op]
+            d0 = graph.nodes[vs[0]]
+            st = Stage(op, rule, vs, d0["params"], d0.get("conv") or conv, self.rows, subs)
+            if op != "branch":
+                st.out = slice(r, r + len(vs))
+                for v in vs:
+                    self.rows[v] = r
+                    r += 1
+            if rule.switching:
+                st.code_rows = slice(s, s + len(vs))
+                for v in vs:
+                    self.code_row[v] = s
+                    s += 1
+            for v in vs:
+                self.stage_of[v] = st
+            self.stages.append(st)
+        for st in self.stages:
+            st.rule.build(st, [graph.nodes[v] for v in st.nodes])
+        self.n_rows, self.n_codes = r, s
+        inputs = [st for st in self.stages if st.op == "input"]
+        self.input_rows = {}
+        for st in inputs:
+            for v, col in zip(st.nodes, st.cols):
+                self.input_rows[int(col)] = self.rows[v]
+        self._buf = None
+
+    # ------------------------------------------------------------------ sweeps
+    def forward(self, X, atol=None, out=None, stages=None):
+        """Values ``V`` (rows, N) and case codes ``C`` (switching nodes, N) at the points ``X`` (N, n).
+
+        ``stages`` (a sublist of ``self.stages``) runs only those stages.
+        """
+        N = X.shape[0]
+        if out is None:
+            V = np.empty((self.n_rows, N))
+            C = np.empty((self.n_codes, N), dtype=np.int32)
+        else:
+            V, C = out
+        for st in self.stages if stages is None else stages:
+            if st.op == "input":
+                st.rule.forward(st, V, X)
+                continue
+            st.rule.forward(st, V)
+            if st.rule.switching:
+                C[st.code_rows] = st.rule.codes(st, V, atol)
+        return V, C
+
+    def reverse(self, V, C, outputs, A=None):
+        """Associated Jacobians ``(n, m, N)`` of the output nodes from a forward sweep.
+
+        ``outputs`` is a tuple of m output nodes, or an int array (m, N) of
+        output *rows* per point (programs whose output node depends on the path).
+        """
+        N = V.shape[1]
+        per_point = isinstance(outputs, np.ndarray)
+        m = outputs.shape[0] if per_point else len(outputs)
+        if A is None:
+            A = np.zeros((self.n_rows, m, N))
+        else:
+            A[...] = 0.0
+        if per_point:
+            A[outputs, np.arange(m)[:, None], np.arange(N)[None, :]] = 1.0
+        else:
+            for j, v in enumerate(outputs):
+                if v in self.rows:
+                    A[self.rows[v], j, :] = 1.0
+        for st in reversed(self.stages):
+            if st.out.stop > st.out.start or st.op == "branch":
+                st.rule.backward(st, V, C, A)
+        n = len(self.graph.symbols)
+        J = np.zeros((n, m, N))
+        for i, r in self.input_rows.items():
+            J[i] = A[r]
+        return J
+
+    # ------------------------------------------------------------------ reading results
+    def values(self, V, outputs):
+        """The rows of the output nodes, shape (m, N)."""
+        return V[[self.rows[v] for v in outputs]]
+
+    def codes_of(self, C, node):
+        """The codes of one switching node, shape (N,)."""
+        return C[self.code_row[node]]
+
+    def encode(self, node, case):
+        """The integer code of a node's case."""
+        st = self.stage_of[node]
+        return st.rule.encode(st, case)
+
+    def decode(self, node, code):
+        """The case of a node's integer code."""
+        st = self.stage_of[node]
+        return st.rule.decode(st, code)
+
+    def radix(self, node):
+        """``(offset, size)`` bounding the node's codes, or None when unbounded."""
+        st = self.stage_of[node]
+        return st.rule.radix(st)
+
+    def row_bytes(self, m=1):
+        """Bytes per point of one forward + reverse sweep (for chunk sizes)."""
+        return 8 * self.n_rows * (1 + m) + 4 * self.n_codes + 8 * 4 * max(
+            (len(st.nodes) * max(1, len(getattr(st, "ins", ()))) for st in self.stages), default=1)
+
+    def __repr__(self):
+        return f"<Schedule {len(self.stages)} stages, {self.n_rows} rows, {self.n_codes} switching>"

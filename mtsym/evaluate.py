@@ -1,0 +1,231 @@
+"""``mt.evaluate``: values and associated gradients at many points, without enumerating pieces.
+
+The program is traced **once** into a graph (graph-only tracing: no exact affine
+forms, so a 784-256-256-10 network traces in seconds), then each chunk of points
+gets one float64 forward sweep (the case of every switching node, from exact
+float comparisons as frameworks make them) and one reverse sweep whose local
+weights are the primitives' own ``linear(case, params, convention)``: what
+autodiff computes, and what the piece table's ``grad f^alpha`` is on the
+point's stratum, so ``evaluate`` and ``table.compile()`` agree wherever both run.
+
+Python ``if``/``while`` on traced comparisons: the function is run once per
+group of points that take the same branches (a comparison whose outcome differs
+inside a group splits it; the other part is run again with the decisions taken
+so far replayed), in every chunk.  So branching code costs one run of the user
+function per distinct path and chunk; branch-free code is traced once in all.
+
+Examples
+--------
+>>> import numpy as np, mtsym as mt
+>>> r = mt.evaluate(lambda x: mt.max(x) - mt.relu(x[0] - 2 * x[1]), np.array([[3.0, 1.0], [2.0, 1.0]]))
+>>> r.value.tolist(), r.grad.tolist()
+([2.0, 2.0], [[0.0, 2.0], [1.0, 0.0]])
+>>> def max1(x):
+...     res = x[0]
+...     for v in x[1:]:
+...         if v > res:
+...             res = v
+...     return res
+>>> mt.evaluate(max1, np.array([[1.0, 2.0, 2.0], [5.0, 1.0, 0.0]])).grad.tolist()
+[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+"""
+
+__all__ = ["evaluate", "Evaluation"]
+
+import numpy as np
+import sympy as sp
+
+from .conventions import Convention
+from .errors import InputError, LimitError, NondeterministicError
+from .graph import Graph
+from .partition import DEFAULT_MAX_EVENTS
+from .primitives.affine import COMPARE_OPS
+from .backends.chunks import as_points, auto_chunk, chunks
+from .backends.sweep import Schedule, needed_nodes
+from .trace import Program
+
+
+class Evaluation:
+    """What :func:`evaluate` returns.
+
+    Attributes
+    ----------
+    value : ndarray, (N,) or (N, m)
+    grad : ndarray, (N, n) or (N, m, n), the associated gradient (Jacobian)
+    graph : Graph, the traced graph (every path met)
+    paths : int, the number of distinct program paths met (1 for branch-free code)
+    """
+
+    __slots__ = ("value", "grad", "graph", "paths")
+
+    def __init__(self, value, grad, graph, paths):
+        self.value, self.grad, self.graph, self.paths = value, grad, graph, paths
+
+    def __repr__(self):
+        return f"Evaluation(value {self.value.shape}, grad {self.grad.shape}, {self.paths} path(s))"
+
+
+class _GroupDecider:
+    """Answers Python comparisons for a group of points; a group that disagrees is split."""
+
+    __slots__ = ("program", "X", "idx", "prefix", "pending", "atol", "subs", "path")
+
+    def __init__(self, program, X, idx, prefix, pending, atol, subs):
+        self.program, self.X, self.idx, self.prefix = program, X, idx, prefix
+        self.pending, self.atol, self.subs = pending, atol, subs
+        self.path = []
+
+    def event(self, node, prim, vals, params):
+        i = len(self.path)
+        graph = self.program.graph
+        if i >= DEFAULT_MAX_EVENTS:
+            raise LimitError(f"a path took more than {DEFAULT_MAX_EVENTS} Python comparisons "
+                             f"({graph.line_of(node)}); a loop may never end")
+        if i < len(self.prefix):
+            step = self.prefix[i]
+            if step[0] != node:
+                raise NondeterministicError(prim.name, "the function took a different path when run "
+                                            "again with the same decisions", line=graph.line_of(node))
+            self.path.append(step)
+            return step[1]
+        sched = Schedule(graph, self.program.conv, needed_nodes(graph, [node]), self.subs)
+        V, C = sched.forward(self.X[self.idx], self.atol)
+        signs = sched.codes_of(C, node)
+        outcome = COMPARE_OPS[params[0]](signs)
+        keep = outcome == outcome[0]
+        if not keep.all():
+            other = np.flatnonzero(~keep)
+            self.pending.append((tuple(self.path) + ((node, int(signs[other[0]])),), self.idx[other]))
+            self.idx = self.idx[keep]
+            signs = signs[keep]
+        case = int(signs[0])
+        self.path.append((node, case))
+        return case
+
+
+def _trace_groups(program, X, atol, subs):
+    """Run the program once per branch pattern of the points ``X``: [(indices, output nodes, shape)]."""
+    pending = [((), np.arange(X.shape[0]))]
+    groups = []
+    while pending:
+        prefix, idx = pending.pop()
+        dec = _GroupDecider(program, X, idx, prefix, pending, atol, subs)
+        outs, shape = program.run(dec)
+        groups.append((dec.idx, tuple(v.node for v in outs), shape, bool(dec.path)))
+    return groups
+
+
+def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, chunk_size=None,
+             progress=None):
+    """Values and associated gradients of ``fn`` at the points ``X``, by graph sweeps.
+
+    Parameters
+    ----------
+    fn : callable or Graph
+        Traced code as for :func:`mtsym.derive`, or a branch-free traced
+        :class:`~mtsym.graph.Graph` (from :func:`mtsym.trace`; one output node
+        gives a scalar output).
+    X : array_like, shape (N, n)
+        The points (float64).  A 1-D array is N points when n == 1.
+    inputs : int or str, optional
+        As in :func:`mtsym.derive`; default ``X.shape[1]`` (a vector input).
+    convention : str or Convention
+        The tie rule (nodes pinned to a framework keep theirs).
+    atol : float, optional
+        Count a switching quantity within ``atol`` of a tie as a tie (default: exact float comparisons).
+    params : dict, optional
+        Values of a parametric convention's symbols, e.g. ``{z: 0.5}``.
+    chunk_size : int, optional
+        Points per chunk; default from a 64 MiB working-memory budget.
+    progress : bool, optional
+        Progress bar (default: on for long runs on a terminal).
+
+    Returns
+    -------
+    Evaluation
+        ``.value`` (N,) or (N, m) and ``.grad`` (N, n) or (N, m, n), the same
+        shapes as ``table.compile()`` gives.
+    """
+    conv = Convention.get(convention)
+    subs = {sp.sympify(k): sp.sympify(v) for k, v in (params or {}).items()}
+    if isinstance(fn, Graph):
+        return _evaluate_graph(fn, X, conv, atol, subs, chunk_size, progress)
+    if inputs is None:
+        Xa = np.asarray(X)
+        inputs = 1 if Xa.ndim == 1 else Xa.shape[-1]
+    program = Program(fn, inputs, conv, exact=False)
+    X = as_points(X, program.n)
+    N = X.shape[0]
+    probe = _trace_groups(program, X[:min(N, 1024)] if N else np.zeros((1, program.n)), atol, subs)
+    static = len(probe) == 1 and not probe[0][3]
+    shape = probe[0][2]
+    m = int(np.prod(shape)) if shape else 1
+    value, grad = _alloc(N, shape, program.n)
+    sched, size = _schedule(program, probe, static, conv, subs, m, chunk_size)
+    for lo, hi in chunks(N, size, progress, desc="evaluate"):
+        Xc = X[lo:hi]
+        groups = probe if static else _trace_groups(program, Xc, atol, subs)
+        if sched.graph_size != program.graph.number_of_nodes():
+            sched, _ = _schedule(program, groups, static, conv, subs, m, size)
+        if any(g[2] != shape for g in groups):
+            raise InputError("evaluate: the function returns outputs of different shapes on different "
+                             "paths")
+        if len(groups) == 1:
+            outputs = groups[0][1]
+        else:
+            outputs = np.empty((m, hi - lo), dtype=np.intp)
+            for idx, outs, _, _ in groups:
+                outputs[:, idx] = np.array([sched.rows[v] for v in outs])[:, None]
+        _sweep(sched, Xc, outputs, atol, value[lo:hi], grad[lo:hi], shape)
+    return Evaluation(value, grad, program.graph, _count_paths(program))
+
+
+def _count_paths(program):
+    return max(1, len(program.graph.outputs))
+
+
+def _alloc(N, shape, n):
+    return np.empty((N,) + tuple(shape)), np.empty((N,) + tuple(shape) + (n,))
+
+
+def _schedule(program, groups, static, conv, subs, m, chunk_size):
+    """The sweep schedule of the graph traced so far, and the chunk size it allows."""
+    graph = program.graph
+    outs = {v for g in groups for v in g[1]} if static else set(graph.nodes)
+    sched = Schedule(graph, conv, needed_nodes(graph, outs), subs)
+    sched.graph_size = graph.number_of_nodes()
+    return sched, auto_chunk(sched.row_bytes(m) + 8 * m * (program.n + 1), chunk_size)
+
+
+def _sweep(sched, X, outputs, atol, value, grad, shape):
+    """One forward and one reverse sweep; writes the chunk's values and gradients."""
+    V, C = sched.forward(X, atol)
+    if isinstance(outputs, np.ndarray):
+        vals = V[outputs, np.arange(X.shape[0])[None, :]]
+    else:
+        vals = sched.values(V, outputs)
+    J = sched.reverse(V, C, outputs)                    # (n, m, N)
+    if shape == ():
+        value[...] = vals[0]
+        grad[...] = J[:, 0, :].T
+    else:
+        value[...] = vals.T
+        grad[...] = np.transpose(J, (2, 1, 0))
+
+
+def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):
+    if any(graph.nodes[v]["op"] == "branch" for v in graph.nodes) or len(graph.outputs) != 1:
+        raise InputError("evaluate: this graph has Python branches (several program paths); pass the "
+                         "function itself so each point's path can be followed")
+    outputs = graph.outputs[0]
+    shape = graph.graph.get("shape", () if len(outputs) == 1 else (len(outputs),))
+    n = len(graph.symbols)
+    X = as_points(X, n)
+    N = X.shape[0]
+    m = len(outputs)
+    sched = Schedule(graph, conv, needed_nodes(graph, outputs), subs)
+    value, grad = _alloc(N, shape, n)
+    size = auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size)
+    for lo, hi in chunks(N, size, progress, desc="evaluate"):
+        _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
+    return Evaluation(value, grad, graph, 1)
