@@ -71,19 +71,30 @@ def sign_codes(d, atol):
     return (d > t).view(np.int8) - (d < -t).view(np.int8)
 
 
+def _run(idx):
+    """``idx`` as a slice when it is a contiguous increasing run of rows, else None."""
+    n = len(idx)
+    if n and idx[-1] - idx[0] == n - 1 and (n == 1 or (np.diff(idx) == 1).all()):
+        return slice(int(idx[0]), int(idx[0]) + n)
+    return None
+
+
 def _gather(V, idx):
-    """``V[idx]``: a view when the rows are a contiguous increasing run."""
-    if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and (len(idx) == 1 or (np.diff(idx) == 1).all()):
-        return V[idx[0]:idx[-1] + 1]
-    return V[idx]
+    """``V[idx]``: a view when the rows are a contiguous run."""
+    sl = _run(idx)
+    return V[idx] if sl is None else V[sl]
 
 
 def _scatter_add(A, idx, vals, dup):
     """``A[idx] += vals``, correct when ``idx`` repeats (``dup``)."""
     if dup:
         np.add.at(A, idx, vals)
-    else:
+        return
+    sl = _run(idx)
+    if sl is None:
         A[idx] += vals
+    else:
+        A[sl] += vals
 
 
 class Rule:
@@ -143,7 +154,8 @@ class Affine(Rule):
         union = np.unique(np.array([r for rs, _ in entries for r in rs], dtype=np.intp))
         nnz = sum(len(rs) for rs, _ in entries)
         fan = max((len(rs) for rs, _ in entries), default=0)
-        stage.dense = outs * len(union) <= 8 * nnz + 64
+        # a BLAS product when most of the (outs x union) block is used (a layer), else gathers
+        stage.dense = fan > 1 and outs * len(union) <= 2 * nnz
         if stage.dense:
             where = {r: k for k, r in enumerate(union)}
             W = np.zeros((outs, len(union)))
@@ -161,6 +173,7 @@ class Affine(Rule):
                 coef[i, :len(cs)] = cs
             stage.idx, stage.coef = idx, coef
             stage.dup = [len(np.unique(idx[:, j])) < outs for j in range(fan)]
+            stage.unit = fan > 0 and bool((coef[:, 0] == 1).all())
 
     def forward(self, stage, V):
         out = V[stage.out]
@@ -171,10 +184,19 @@ class Affine(Rule):
                 u = stage.union
                 src = V[u[0]:u[-1] + 1] if stage.contiguous else V[u]
                 np.matmul(stage.W, src, out=out)
+        elif stage.idx.shape[1] == 0:
+            out[...] = 0.0
         else:
-            np.multiply(stage.coef[:, 0, None], V[stage.idx[:, 0]], out=out)
+            first = _gather(V, stage.idx[:, 0])
+            if stage.unit and stage.has_c0:
+                np.add(first, stage.c0, out=out)
+            else:
+                np.multiply(stage.coef[:, 0, None], first, out=out) if not stage.unit else np.copyto(out, first)
+                if stage.has_c0:
+                    out += stage.c0
             for j in range(1, stage.idx.shape[1]):
-                out += stage.coef[:, j, None] * V[stage.idx[:, j]]
+                out += stage.coef[:, j, None] * _gather(V, stage.idx[:, j])
+            return
         if stage.has_c0:
             out += stage.c0
 
@@ -192,7 +214,8 @@ class Affine(Rule):
                 A[u] += g
         else:
             for j in range(stage.idx.shape[1]):
-                _scatter_add(A, stage.idx[:, j], stage.coef[:, j, None, None] * adj, stage.dup[j])
+                g = adj if j == 0 and stage.unit else stage.coef[:, j, None, None] * adj
+                _scatter_add(A, stage.idx[:, j], g, stage.dup[j])
 
 
 class Mul(Rule):
