@@ -53,7 +53,8 @@ class Evaluation:
     value : ndarray, (N,) or (N, m)
     grad : ndarray, (N, n) or (N, m, n), the associated gradient (Jacobian)
     graph : Graph, the traced graph (every path met)
-    paths : int, the number of distinct program paths met (1 for branch-free code)
+    paths : int, the number of distinct program paths met: sequences of Python comparison
+        outcomes (1 for branch-free code)
     """
 
     __slots__ = ("value", "grad", "graph", "paths")
@@ -104,14 +105,19 @@ class _GroupDecider:
 
 
 def _trace_groups(program, X, atol, subs):
-    """Run the program once per branch pattern of the points ``X``: [(indices, output nodes, shape)]."""
+    """Run the program once per branch pattern of the points ``X``.
+
+    Returns ``[(point indices, output nodes, shape, path)]``, ``path`` the
+    ``(node, outcome)`` of each Python comparison met.
+    """
     pending = [((), np.arange(X.shape[0]))]
     groups = []
     while pending:
         prefix, idx = pending.pop()
         dec = _GroupDecider(program, X, idx, prefix, pending, atol, subs)
         outs, shape = program.run(dec)
-        groups.append((dec.idx, tuple(v.node for v in outs), shape, bool(dec.path)))
+        path = tuple((v, COMPARE_OPS[program.graph.nodes[v]["params"][0]](c)) for v, c in dec.path)
+        groups.append((dec.idx, tuple(v.node for v in outs), shape, path))
     return groups
 
 
@@ -158,6 +164,7 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
     N = X.shape[0]
     probe = _trace_groups(program, X[:min(N, 1024)] if N else np.zeros((1, program.n)), atol, subs)
     static = len(probe) == 1 and not probe[0][3]
+    paths = {g[3] for g in probe} if N else set()
     shape = probe[0][2]
     m = int(np.prod(shape)) if shape else 1
     value, grad = _alloc(N, shape, program.n)
@@ -165,6 +172,7 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
     for lo, hi in chunks(N, size, progress, desc="evaluate"):
         Xc = X[lo:hi]
         groups = probe if static else _trace_groups(program, Xc, atol, subs)
+        paths.update(g[3] for g in groups)
         if sched.graph_size != program.graph.number_of_nodes():
             sched, _ = _schedule(program, groups, static, conv, subs, m, size)
         if any(g[2] != shape for g in groups):
@@ -177,11 +185,7 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
             for idx, outs, _, _ in groups:
                 outputs[:, idx] = np.array([sched.rows[v] for v in outs])[:, None]
         _sweep(sched, Xc, outputs, atol, value[lo:hi], grad[lo:hi], shape)
-    return Evaluation(value, grad, program.graph, _count_paths(program))
-
-
-def _count_paths(program):
-    return max(1, len(program.graph.outputs))
+    return Evaluation(value, grad, program.graph, len(paths))
 
 
 def _alloc(N, shape, n):

@@ -367,6 +367,7 @@ class ArgRule(Switching):
         stage.k = len(stage.ins)
         stage.ties = []       # code k + i -> tie tuple
         stage.tie_code = {}   # tie tuple -> code
+        stage.lut = np.full(1 << stage.k, -1, dtype=np.int32) if stage.k <= 16 else None
 
     def _stack(self, stage, V):
         return np.stack([V[i] for i in stage.ins])
@@ -386,11 +387,23 @@ class ArgRule(Switching):
         tied = T.sum(0) > 1
         if tied.any():
             where = np.nonzero(tied)
-            cols = T[(slice(None),) + where].T
-            uniq, inv = np.unique(cols, axis=0, return_inverse=True)
-            ids = np.array([self.encode(stage, tuple(np.flatnonzero(u).tolist())) for u in uniq],
-                           dtype=np.int32)
-            codes[where] = ids[inv.ravel()]
+            cols = T[(slice(None),) + where]          # (k, ties)
+            if stage.k <= 16:                          # tie sets as bit masks, looked up in a table
+                mask = np.zeros(cols.shape[1], dtype=np.intp)
+                for j in range(stage.k):
+                    mask |= cols[j].astype(np.intp) << j
+                ids = stage.lut[mask]
+                new = ids < 0
+                if new.any():
+                    for u in np.unique(mask[new]).tolist():
+                        stage.lut[u] = self.encode(stage, tuple(j for j in range(stage.k) if u >> j & 1))
+                    ids = stage.lut[mask]
+                codes[where] = ids
+            else:
+                uniq, inv = np.unique(cols.T, axis=0, return_inverse=True)
+                ids = np.array([self.encode(stage, tuple(np.flatnonzero(u).tolist())) for u in uniq],
+                               dtype=np.int32)
+                codes[where] = ids[inv.ravel()]
         return codes
 
     def encode(self, stage, case):
