@@ -273,7 +273,7 @@ def main():
     compare(mlp(64), a.n, a.repeat, compile_it=False, rows=rows)
     compare(convnet(), a.n, a.repeat, rows=rows)
     big_mlp(a.big_n, a.repeat)
-    for spec in (boustany(), mlp(4), convnet(6)):
+    for spec in (boustany(), mlp(4)):  # lambdify of larger tables takes minutes to build
         piece_finding(spec, max(1000, a.n // 10), a.repeat)
     memory(mlp(8), a.n)
 
