@@ -21,7 +21,7 @@ Forms are tuples ``(c0, c1..cn)``; a product of two non-constant values gives a
 sympy expression instead (smooth, allowed in outputs, refused in switches).
 """
 
-__all__ = ["Value", "Array", "Program", "InputSpec", "apply", "is_traced", "VAL_CONV"]
+__all__ = ["Value", "Array", "Program", "InputSpec", "apply", "node_forms", "is_traced", "VAL_CONV"]
 
 import re
 
@@ -178,6 +178,7 @@ class Program:
         outs, shape = _flatten_output(out)
         values = [o if isinstance(o, Value) else run.const(o, "output") for o in outs]
         key = tuple(v.node for v in values)
+        self.output_shape = shape
         if key not in self._outputs:
             self._outputs.add(key)
             self.graph.graph["outputs"].append(key)
@@ -255,15 +256,28 @@ def apply(name, args, params, conv=None):
     node = program.node(name, tuple(v.node for v in vs), params, conv)
     vals = [v.val for v in vs]
     case = run.decider.event(node, prim, vals, params) if prim.tests is not None else None
-    syms = program.symbols
-    wv, bv = prim.linear(case, params, VAL_CONV)
-    val = combine(wv, vals, bv, syms)
-    wl, bl = prim.linear(case, params, program.conv if conv is None else conv)
-    if wl == wv and bl == bv and all(v.lin is v.val for v in vs):
-        lin = val
-    else:
-        lin = combine(wl, [v.lin for v in vs], bl, syms)
+    val, lin = node_forms(prim, case, params, program.conv if conv is None else conv,
+                          vals, [v.lin for v in vs], program.symbols)
     return Value(run, node, val, lin)
+
+
+def node_forms(prim, case, params, conv, vals, lins, symbols):
+    """A node's ``(val, lin)`` forms on a case, from its inputs' forms.
+
+    ``val`` uses the rational :data:`VAL_CONV` rule, ``lin`` the node's
+    convention; ``lin is val`` when the two coincide (the usual case).
+    """
+    if prim.linear is None:  # mul: the product rule of smooth values
+        val = _product(vals[0], vals[1], symbols)
+        if lins[0] is vals[0] and lins[1] is vals[1]:
+            return val, val
+        return val, _product(lins[0], lins[1], symbols)
+    wv, bv = prim.linear(case, params, VAL_CONV)
+    val = combine(wv, vals, bv, symbols)
+    wl, bl = prim.linear(case, params, conv)
+    if wl == wv and bl == bv and all(l is v for l, v in zip(lins, vals)):
+        return val, val
+    return val, combine(wl, lins, bl, symbols)
 
 
 def affine_node(terms, const):
@@ -428,13 +442,7 @@ for _name in _UNSUPPORTED_CALLS:
 
 
 def _mul(a, b):
-    run = a.run
-    program = run.program
-    node = program.node("mul", (a.node, b.node), ())
-    syms = program.symbols
-    val = _product(a.val, b.val, syms)
-    lin = val if (a.lin is a.val and b.lin is b.val) else _product(a.lin, b.lin, syms)
-    return Value(run, node, val, lin)
+    return apply("mul", (a, b), ())
 
 
 # --------------------------------------------------------------------------- arrays
