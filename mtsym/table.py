@@ -153,6 +153,7 @@ class Stratum:
 
     def contains(self, point):
         """Whether an exact point lies in this stratum."""
+        point = tuple(to_exact(v, what="coordinate") for v in point)
         for f, s in self.constraints:
             v = f[0] + sum(c * x for c, x in zip(f[1:], point))
             if (v > 0) - (v < 0) != s:
