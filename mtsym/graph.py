@@ -11,12 +11,13 @@ Examples
 >>> import mtsym as mt
 >>> g = mt.trace(lambda x: mt.relu(x[0] - 2 * x[1]), 2)
 >>> print(g)
-graph (x1, x2) -> n3
+graph (x1, x2) -> n4
   n0 = input x1
   n1 = input x2
-  n2 = n0 - 2*n1
-  n3 = relu(n2)
->>> g.expr(3)
+  n2 = 2*n1
+  n3 = n0 - n2
+  n4 = relu(n3)
+>>> g.expr(4)
 Max(0, x1 - 2*x2)
 """
 
