@@ -35,8 +35,8 @@ class StratumRecord:
     path : tuple of (node, case)
         The decisions, in program order.
     constraints : list of (form, sign)
-        The exact description ``sign(form) = sign`` (each one cut the stratum
-        when it was added).
+        The exact description ``sign(form) = sign``, forms as coprime integer
+        rows (each one cut the stratum when it was added).
     forms : tuple
         f^alpha of each output: affine tuples (entries may hold convention
         symbols) or sympy expressions.
@@ -147,11 +147,12 @@ def _node_cases(program, node, prim, vals, params, poly, cons):
         else:
             g, allowed = q, (1, 0, -1)
         _check_form(g, prim, node, program)
-        kids = P.split(int_row(g))
+        h = int_row(g)
+        kids = P.split(h)
         proper = len(kids) > 1
         for s in reversed(allowed):
             if s in kids:
-                todo.append((answers + (s,), kids[s], (g, s, C) if proper else C))
+                todo.append((answers + (s,), kids[s], (h, s, C) if proper else C))
     return out
 
 

@@ -376,8 +376,8 @@ class PieceTable:
     def text(self, max_pieces=200):
         """A terminal-readable table: condition, f^alpha and its gradient for each piece."""
         syms = ", ".join(map(str, self.symbols))
-        lines = [f"{self.name}({syms}): {len(self.pieces)} pieces, {len(self.strata)} strata, "
-                 f"convention {self.convention.name}"]
+        lines = [f"{self.name}({syms}): {_count(len(self.pieces), 'piece')}, "
+                 f"{_count(len(self.strata), 'stratum', 'strata')}, convention {self.convention.name}"]
         for p in self.pieces[:max_pieces]:
             g = p.grad
             grad = "(" + ", ".join(str(v) for v in g) + ")" if g.rows == 1 else str(g.tolist())
@@ -389,6 +389,10 @@ class PieceTable:
         if len(self.pieces) > max_pieces:
             lines.append(f"... {len(self.pieces) - max_pieces} more pieces")
         return "\n".join(lines)
+
+
+def _count(k, one, many=None):
+    return f"{k} {one if k == 1 else (many or one + 's')}"
 
 
 def _rel_text(r):
