@@ -290,6 +290,8 @@ def affine_node(terms, const):
 def _check_number(other, op):
     if isinstance(other, (Value, Array)):
         return other
+    if isinstance(other, (np.ndarray, list, tuple)):
+        return Array(_exact_array(other, op))
     if is_exact_number(other):
         try:
             return to_exact(other, what=f"number in {op}")
@@ -321,7 +323,9 @@ class Value:
     # arithmetic ---------------------------------------------------------
     def __add__(self, other):
         o = _check_number(other, "+")
-        if o is None or isinstance(o, Array):
+        if isinstance(o, Array):
+            return o.__radd__(self)
+        if o is None:
             return NotImplemented
         if isinstance(o, Value):
             return affine_node([(1, self), (1, o)], 0)
@@ -331,7 +335,9 @@ class Value:
 
     def __sub__(self, other):
         o = _check_number(other, "-")
-        if o is None or isinstance(o, Array):
+        if isinstance(o, Array):
+            return o.__rsub__(self)
+        if o is None:
             return NotImplemented
         if isinstance(o, Value):
             return affine_node([(1, self), (-1, o)], 0)
@@ -339,7 +345,9 @@ class Value:
 
     def __rsub__(self, other):
         o = _check_number(other, "-")
-        if o is None or isinstance(o, (Array, Value)):
+        if isinstance(o, Array):
+            return o.__sub__(self)
+        if o is None or isinstance(o, Value):
             return NotImplemented
         return affine_node([(-1, self)], o)
 
@@ -351,7 +359,9 @@ class Value:
 
     def __mul__(self, other):
         o = _check_number(other, "*")
-        if o is None or isinstance(o, Array):
+        if isinstance(o, Array):
+            return o.__rmul__(self)
+        if o is None:
             return NotImplemented
         if isinstance(o, Value):
             return _mul(self, o)
@@ -528,8 +538,12 @@ class Array:
 
     # arithmetic ---------------------------------------------------------------
     def _bin(self, other, fn, op):
-        o = other.a if isinstance(other, Array) else (other if isinstance(other, Value)
-                                                      else _exact_array(other, op))
+        if isinstance(other, Value):  # elementwise by hand: numpy would defer back to the Value
+            out = np.empty(self.a.shape, dtype=object)
+            for i, v in np.ndenumerate(self.a):
+                out[i] = fn(v, other)
+            return Array(out)
+        o = other.a if isinstance(other, Array) else _exact_array(other, op)
         return Array(fn(self.a, o))
 
     def __add__(self, o):

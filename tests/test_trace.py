@@ -101,3 +101,11 @@ def test_maxpool2d_windows_are_row_major_first_wins():
 def test_maxpool1d_geometry():
     assert mt.maxpool1d([1, 3, 3, 2], 2, stride=2).tolist() == [3, 3]
     assert mt.maxpool1d([1, 5, 2], 2, stride=1, padding=1).tolist() == [1, 5, 5, 2]
+
+
+def test_scalar_times_numpy_array_and_list_gives_an_array():
+    X = np.array([1.0, 2.0, 3.0, 4.0])
+    table = mt.derive(lambda t: mt.max(t * X) - mt.max(X * t) + mt.relu(([1, -1] * t)[1]), "t")
+    assert flat(table.grad_at((0,))) == [0]
+    assert flat(table.grad_at((-1,))) == [-1]
+    assert mt.trace(lambda t: t, "t").number_of_nodes() == 1   # the identity is its input node
