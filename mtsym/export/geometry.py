@@ -109,13 +109,15 @@ def clip(poly, g, side):
     >>> [(str(u), str(v)) for u, v in clip([(0, 0), (2, 0), (2, 2), (0, 2)], (-1, 1, 0), 1)]
     [('1', '0'), ('2', '0'), ('2', '2'), ('1', '2')]
     """
-    def val(q):
-        return side * (g[0] + g[1] * q[0] + g[2] * q[1])
+    a0, a1, a2 = g
+    vals = [side * (a0 + a1 * q[0] + a2 * q[1]) for q in poly]
+    if all(v >= 0 for v in vals):
+        return poly
     out = []
     m = len(poly)
     for i in range(m):
         a, b = poly[i], poly[(i + 1) % m]
-        va, vb = val(a), val(b)
+        va, vb = vals[i], vals[(i + 1) % m]
         if va >= 0:
             out.append(a)
         if (va > 0 and vb < 0) or (va < 0 and vb > 0):

@@ -18,8 +18,9 @@ Examples
 --------
 >>> import mtsym as mt
 >>> fig = mt.derive(lambda x: mt.maximum(x[0], x[1]), 2).plot()
->>> [ax.get_xlabel() for ax in fig.axes]
-['x1']
+>>> plane, key = fig.axes                 # the partition, and the legend beside it
+>>> plane.get_xlabel(), plane.get_ylabel(), len(key.get_legend().get_texts())
+('x1', 'x2', 3)
 """
 
 __all__ = ["plot_table", "plot_graph", "piece_colors", "MissingDependencyError"]
@@ -32,6 +33,7 @@ from .geometry import default_box, plane, slice_strata
 
 _SPURIOUS = "#d62728"
 _MAX_LEGEND = 12
+_MANY = 40          # beyond this many features, arrows="auto" draws them on the cells only
 
 
 class MissingDependencyError(MtsymError, ImportError):
@@ -121,7 +123,7 @@ def _label(table, piece):
 
 
 # ----------------------------------------------------------------- tables
-def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows=True, spurious=True,
+def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows="auto", spurious=True,
                legend=True, title=None, figsize=None, dpi=100, ax=None):
     """Draw the partition of a piece table and its associated gradient.
 
@@ -138,8 +140,10 @@ def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows=True,
         default every vertex of the partition and the origin are in view.
     output : int
         Which output of a vector-valued table (its value and gradient row).
-    arrows : bool
-        Draw the associated gradient as arrows (two inputs and slices).
+    arrows : bool or "auto"
+        Draw the associated gradient as arrows (two inputs and slices): at
+        every cell, edge and point (``True``), none (``False``), or on the
+        cells only once there are more than 40 features (``"auto"``).
     spurious : bool
         Mark the spurious strata of ``table.spurious()`` when available.
     legend, title, figsize, dpi
@@ -173,19 +177,23 @@ def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows=True,
     if table.n == 1:
         if ax is not None:
             raise InputError("plot: a one-input table draws two panels; leave ax=None")
-        fig = Figure(figsize=figsize or (7, 5.5))
+        fig = Figure(figsize=figsize or (7, 5.5), layout="constrained")
         _plot_line(fig, table, feats, colors, bad, output, legend, box)
         fig.suptitle(title, fontsize=10)
-        fig.tight_layout()
         return _finish(fig, path, dpi)
     if ax is None:
-        fig = Figure(figsize=figsize or (7.5, 6))
-        ax = fig.add_subplot()
+        fig = Figure(figsize=figsize or (8, 5.4), layout="constrained")
+        grid = fig.add_gridspec(1, 2, width_ratios=(2.6, 1.4) if legend else (1, 0.001))
+        ax, key = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+        key.set_axis_off()
     else:
-        fig = ax.figure
-    _plot_plane(ax, table, feats, colors, bad, output, arrows, legend, (point, d1, d2), box, slice)
+        fig, key = ax.figure, ax
+    _plot_plane(ax, table, feats, colors, bad, output, arrows, (point, d1, d2), box, slice)
+    if legend:
+        inside = key is ax
+        key.legend(handles=_plane_legend(table, feats, colors, bad), fontsize=7.5,
+                   loc="best" if inside else "center left", borderaxespad=0.3 if inside else 0.0)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
     return _finish(fig, path, dpi)
 
 
@@ -245,18 +253,14 @@ def _plot_line(fig, table, feats, colors, bad, output, legend, box):
         top.legend(handles=handles, fontsize=8, loc="best")
 
 
-def _plot_plane(ax, table, feats, colors, bad, output, arrows, legend, frame, box, slice):
+def _plot_plane(ax, table, feats, colors, bad, output, arrows, frame, box, slice):
     from matplotlib import patheffects
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, Polygon
+    from matplotlib.patches import Polygon
     point, d1, d2 = frame
     outline = [patheffects.Stroke(linewidth=4.5, foreground="black"), patheffects.Normal()]
-    seen = {}
-    quiver = []
     for f in feats:
         piece = table.pieces[f.stratum.piece]
         c = colors[piece.index]
-        seen.setdefault(piece.index, piece)
         xy = [(float(u), float(v)) for u, v in f.vertices]
         if f.dim == 2:
             ax.add_patch(Polygon(xy, closed=True, facecolor=c, edgecolor="none", alpha=0.55, zorder=1))
@@ -269,23 +273,9 @@ def _plot_plane(ax, table, feats, colors, bad, output, arrows, legend, frame, bo
             if f.stratum.index in bad:
                 ax.scatter(*zip(*xy), s=300, facecolors="none", edgecolors=_SPURIOUS, linewidths=2,
                            zorder=6)
-        if arrows:
-            x = tuple(p + f.anchor[0] * a + f.anchor[1] * b for p, a, b in zip(point, d1, d2))
-            g = _num(_row(table, piece.grad, output), table, x)
-            if g is not None:
-                du = sum(gi * float(a) for gi, a in zip(g, d1))
-                dv = sum(gi * float(b) for gi, b in zip(g, d2))
-                quiver.append((float(f.anchor[0]), float(f.anchor[1]), du, dv, c, f.dim))
     (u0, u1), (v0, v1) = [(float(a), float(b)) for a, b in box]
-    if quiver:
-        longest = max((du * du + dv * dv) ** 0.5 for _, _, du, dv, _, _ in quiver) or 1.0
-        scale = longest / (0.16 * max(u1 - u0, v1 - v0))
-        for u, v, du, dv, c, dim in quiver:
-            if du == 0 and dv == 0:
-                continue
-            ax.quiver([u], [v], [du], [dv], angles="xy", scale_units="xy", scale=scale,
-                      color="black" if dim == 2 else c, edgecolor="black", linewidth=0.6 if dim < 2 else 0,
-                      width=0.006 if dim == 2 else 0.005, zorder=7)
+    if arrows:
+        _arrows(ax, table, feats, colors, output, frame, max(u1 - u0, v1 - v0), arrows)
     ax.set_xlim(u0, u1)
     ax.set_ylim(v0, v1)
     ax.set_aspect("equal", adjustable="box")
@@ -295,23 +285,60 @@ def _plot_plane(ax, table, feats, colors, bad, output, arrows, legend, frame, bo
     else:
         ax.set_xlabel(f"u: point + u*{_vec(d1)}")
         ax.set_ylabel(f"v: point + v*{_vec(d2)}")
-    if legend:
-        handles = []
-        for k, p in sorted(seen.items()):
-            if p.dim == table.n:
-                handles.append(Patch(facecolor=colors[k], alpha=0.55, label=_label(table, p)))
-            else:
-                handles.append(Line2D([], [], color=colors[k], lw=2.8, marker="o", markeredgecolor="black",
-                                      label=_label(table, p)))
-        more = len(handles) - _MAX_LEGEND
-        handles = handles[:_MAX_LEGEND]
-        if more > 0:
-            handles.append(Patch(facecolor="white", edgecolor="white", label=f"... {more} more pieces"))
-        if bad:
-            handles.append(Line2D([], [], lw=0, marker="o", markerfacecolor="none", markersize=12,
-                                  markeredgecolor=_SPURIOUS, label="spurious (outside Clarke)"))
-        ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  borderaxespad=0.0)
+
+
+def _arrows(ax, table, feats, colors, output, frame, size, mode):
+    """The associated gradient, projected on the plane, at each feature's anchor.
+
+    ``mode="auto"`` keeps the picture readable: every feature up to ``_MANY``
+    features, beyond that the cells only.
+    """
+    point, d1, d2 = frame
+    many = mode == "auto" and len(feats) > _MANY
+    groups = {2: [], 1: []}
+    for f in feats:
+        if many and f.dim < 2:
+            continue
+        piece = table.pieces[f.stratum.piece]
+        x = tuple(p + f.anchor[0] * a + f.anchor[1] * b for p, a, b in zip(point, d1, d2))
+        g = _num(_row(table, piece.grad, output), table, x)
+        if g is None:
+            continue
+        du = sum(gi * float(a) for gi, a in zip(g, d1))
+        dv = sum(gi * float(b) for gi, b in zip(g, d2))
+        if du or dv:
+            groups[2 if f.dim == 2 else 1].append(
+                (float(f.anchor[0]), float(f.anchor[1]), du, dv, colors[piece.index]))
+    longest = max(((du * du + dv * dv) ** 0.5 for grp in groups.values() for _, _, du, dv, _ in grp),
+                  default=1.0)
+    scale = longest / (0.16 * size)
+    for dim, grp in groups.items():
+        if grp:
+            u, v, du, dv, c = zip(*grp)
+            ax.quiver(u, v, du, dv, angles="xy", scale_units="xy", scale=scale, zorder=7,
+                      color="black" if dim == 2 else list(c), edgecolor="black",
+                      linewidth=0 if dim == 2 else 0.6, width=0.006 if dim == 2 else 0.005)
+
+
+def _plane_legend(table, feats, colors, bad):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    handles = []
+    for p in sorted({f.stratum.piece: table.pieces[f.stratum.piece] for f in feats}.values(),
+                    key=lambda p: p.index):
+        if p.dim == table.n:
+            handles.append(Patch(facecolor=colors[p.index], alpha=0.55, label=_label(table, p)))
+        else:
+            handles.append(Line2D([], [], color=colors[p.index], lw=2.8, marker="o", markeredgecolor="black",
+                                  label=_label(table, p)))
+    more = len(handles) - _MAX_LEGEND
+    handles = handles[:_MAX_LEGEND]
+    if more > 0:
+        handles.append(Patch(facecolor="white", edgecolor="white", label=f"... {more} more pieces"))
+    if bad:
+        handles.append(Line2D([], [], lw=0, marker="o", markerfacecolor="none", markersize=12,
+                              markeredgecolor=_SPURIOUS, label="spurious (outside Clarke)"))
+    return handles
 
 
 def _vec(d):
