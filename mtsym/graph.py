@@ -115,6 +115,11 @@ class Graph(nx.DiGraph):
             extra = f"; min={params[0]}, max={params[1]}"
         return f"{op}({args}{extra})"
 
+    def plot(self, path=None, **options):
+        """A matplotlib figure of the graph; see :func:`mtsym.export.plot.plot_graph`."""
+        from .export.plot import plot_graph
+        return plot_graph(self, path=path, **options)
+
     def __str__(self):
         return self.text()
 
