@@ -1,17 +1,22 @@
 """Verification cost next to enumeration cost, on the enumeration benchmark's workloads.
 
-Workloads: one k-ary max ``mt.max(x)`` for k = 4..8, and ``sum_i c_i relu(a_i . x + b_i)``
-in R^2 for m lines in general position (tangents of a parabola: distinct slopes, no
-three concurrent), m = 8, 16, 32.  For each, ``derive`` and ``table.verify()`` are timed
+Workloads (those of ``bench_enumerate.py``, imported from it): one k-ary max ``mt.max(x)``
+for k = 4..8, and ``sum_i relu(a_i . x + b_i)`` in R^2 for m lines in general position,
+m = 8, 16, 32.  For each, ``derive`` and ``table.verify()`` are timed
 in the same process (CPU time, best of ``--repeat`` runs; the machine is shared) and the ratio verify/derive printed.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_verify.py [--repeat 3] [--quick]``
 """
 
 import argparse
+import os
+import sys
 import time
 
 import mtsym as mt
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_enumerate import general_lines, relu_sum  # noqa: E402  (the same workloads)
 
 
 def kmax(k):
@@ -19,12 +24,7 @@ def kmax(k):
 
 
 def relu_lines(m):
-    # line i: 2 i x1 - x2 - i^2 = 0, the tangent of x2 = x1^2 at x1 = i
-    coefs = [(2 * i, -1, -i * i, (-1) ** i * (1 + i % 3)) for i in range(1, m + 1)]
-
-    def f(x):
-        return sum(c * mt.relu(a * x[0] + b * x[1] + d) for a, b, d, c in coefs)
-    return f, 2
+    return relu_sum(general_lines(m)), 2
 
 
 def oracle_floor(table, fn, n):

@@ -297,7 +297,8 @@ def _parametric(target, points):
         return True, sp.true, f"inside the hull for every {z}"
     interval = sp.Interval(-sp.oo if lo is None else lo, sp.oo if hi is None else hi)
     when = interval.as_relational(z)
-    return None, when, f"inside the hull only when {when}"
+    text = f"{when.lhs} = {when.rhs}" if isinstance(when, sp.Equality) else str(when)
+    return None, when, f"inside the hull only when {text}"
 
 
 def diagnose(table, stratum, index):
