@@ -278,10 +278,3 @@ def test_in_hull_and_parameter_range():
     assert hull_parameter_range([(0,)], (1,), (0,)) is None
     assert hull_parameter_range([(0,), (1,)], (0,), (0,)) == (None, None)
 
-
-def test_docs_verification_examples_run():
-    import doctest
-    import pathlib
-    path = pathlib.Path(__file__).resolve().parent.parent / "docs" / "verification.md"
-    result = doctest.testfile(str(path), module_relative=False)
-    assert result.failed == 0 and result.attempted >= 8
