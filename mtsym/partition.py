@@ -15,6 +15,8 @@ there, which names the stratum holding the point.
 
 __all__ = ["StratumRecord", "explore", "locate_path", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
+from fractions import Fraction
+
 from .errors import LimitError, NondeterministicError, NonAffineError
 from .exact import aff_var, int_row
 from .polyhedra import Polyhedron
@@ -64,9 +66,36 @@ class StratumRecord:
 
     @property
     def witness(self):
+        """An exact point of the stratum, with small dyadic coordinates when one is near.
+
+        The double description gives a point in the relative interior; it is
+        rounded to the grids ``1, 1/2, 1/4, ..., 1/2^24`` and the first rounding
+        that still satisfies every constraint exactly is kept (a dyadic point is
+        exactly representable in float64, and cheap to compute with).
+        """
         if self._witness is None:
-            self._witness = self.poly.witness()
+            self._witness = _nice_point(self.poly.witness(), self.constraints)
         return self._witness
+
+
+def _satisfies(point, constraints):
+    for f, s in constraints:
+        v = f[0] + sum(c * x for c, x in zip(f[1:], point))
+        if (v > 0) - (v < 0) != s:
+            return False
+    return True
+
+
+def _nice_point(w, constraints):
+    if all(type(c) is int for c in w):
+        return w
+    for k in range(25):
+        d = 1 << k
+        cand = tuple(round(c * d) if d == 1 else Fraction(round(c * d), d) for c in w)
+        cand = tuple(c.numerator if type(c) is Fraction and c.denominator == 1 else c for c in cand)
+        if _satisfies(cand, constraints):
+            return cand
+    return w
 
 
 def _cons_list(link):
