@@ -43,7 +43,7 @@ from ..exact import aff_to_expr, int_row
 from ..polyhedra import Polyhedron
 
 #: pieces of several strata get a closed description only in tables with at most this many strata
-DEFAULT_COMPACT_LIMIT = 400
+DEFAULT_COMPACT_LIMIT = 1000
 
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}
 _SIGNS_REL = {  # sign set of (lhs - rhs) -> (relation, swap sides)
@@ -195,20 +195,28 @@ def chains_of(conds):
     """Compact chains for a conjunction of ``(row, signset)`` conditions (rows canonical)."""
     rels = _relations(conds)
     find, classes = _classes(rels)
-    fixed = {rep for rep, mem in classes.items() if any(_is_const(m) for m in mem)}
+    # a class holding a number is represented by it (x1 > 0, not x1 > x1 + x2 when x1 + x2 = 0)
+    rep = {}
+    for root, mem in list(classes.items()):
+        const = next((m for m in mem if _is_const(m)), None)
+        if const is not None and const != root:
+            classes[const] = classes.pop(root)
+        for m in mem:
+            rep[m] = const if const is not None else root
+    fixed = {r for r, mem in classes.items() if _is_const(r)}
     rest = []
     for a, op, b in rels:
         if op == "=":
             continue
-        r = (find(a), op, find(b))
-        if (r[0] in fixed or _is_const(r[0])) and (r[2] in fixed or _is_const(r[2])):
+        r = (rep.get(a, a), op, rep.get(b, b))
+        if _is_const(r[0]) and _is_const(r[2]):
             continue  # both sides are known numbers: implied by the equalities
         if r not in rest:
             rest.append(r)
     order = _drop_weak_constants([r for r in rest if r[1] in (">", ">=")])
 
-    def big(atom):
-        return len(classes.get(atom, ())) > 1
+    def big(atom):  # a class written in place of its first mention: a = b > ...
+        return len(classes.get(atom, ())) > 1 and atom not in fixed
 
     chains = []
     # groups A > max(B...) / min(A...) > B
@@ -338,11 +346,15 @@ class Description:
 
 
 class _Geometry:
-    """Exact polyhedra of a table's strata (rebuilt from constraints for tables read from JSON)."""
+    """Exact polyhedra of a table's strata (rebuilt from constraints for tables read from JSON),
+    with caches of the sign sets of forms on strata and of their signs at the witnesses."""
 
     def __init__(self, table):
         self.table = table
         self._polys = {}
+        self._signs = {}
+        self._wsign = {}
+        self._wit = {}
         self._rows = None
         self.pieces = {}
 
@@ -362,7 +374,24 @@ class _Geometry:
         return P
 
     def signs(self, stratum, row):
-        return frozenset(self.poly(stratum).split(row))
+        """The signs ``row`` takes on the stratum (exact)."""
+        key = (stratum.index, row)
+        v = self._signs.get(key)
+        if v is None:
+            v = self._signs[key] = frozenset(self.poly(stratum).split(row))
+        return v
+
+    def witness_sign(self, stratum, row):
+        """The sign of ``row`` at the stratum's witness (integer arithmetic)."""
+        key = (stratum.index, row)
+        v = self._wsign.get(key)
+        if v is None:
+            w = self._wit.get(stratum.index)
+            if w is None:
+                w = self._wit[stratum.index] = int_row((1,) + tuple(stratum._rec.witness))
+            x = sum(c * y for c, y in zip(row, w))
+            v = self._wsign[key] = (x > 0) - (x < 0)
+        return v
 
     def all_rows(self):
         if self._rows is None:
@@ -416,14 +445,6 @@ def describe_stratum(table, stratum):
     return Description("and", chains_of(conds), table.symbols)
 
 
-def _satisfies(point, conds):
-    for row, signs in conds:
-        v = row[0] + sum(c * x for c, x in zip(row[1:], point))
-        if ((v > 0) - (v < 0)) not in signs:
-            return False
-    return True
-
-
 def _meets(P, conds, k=0):
     """Whether the stratum of ``P`` meets the conjunction ``conds[k:]`` (exact)."""
     if k == len(conds):
@@ -433,17 +454,18 @@ def _meets(P, conds, k=0):
     return any(s in kids and _meets(kids[s], conds, k + 1) for s in signs)
 
 
+def _disjoint(geo, stratum, conds):
+    """Whether a stratum misses the conjunction ``conds`` (exact; cached tests first)."""
+    if all(geo.witness_sign(stratum, row) in signs for row, signs in conds):
+        return False  # its witness satisfies every condition
+    if any(not (geo.signs(stratum, row) & signs) for row, signs in conds):
+        return True  # one condition alone misses it
+    return not _meets(geo.poly(stratum), conds)
+
+
 def _exact(geo, piece, conds):
     """Whether ``conds`` describes exactly the union of ``piece``'s strata."""
-    for s in geo.table.strata:
-        if s.piece == piece.index:
-            continue
-        w = s._rec.witness
-        if _satisfies(w, conds):
-            return False
-        if _meets(geo.poly(s), conds):
-            return False
-    return True
+    return all(_disjoint(geo, s, conds) for s in geo.table.strata if s.piece != piece.index)
 
 
 def _closed(geo, piece, rows):
@@ -451,7 +473,7 @@ def _closed(geo, piece, rows):
     for row in rows:
         signs = frozenset()
         for s in piece.strata:
-            signs |= geo.signs(s, row)
+            signs = signs | geo.signs(s, row)
             if len(signs) == 3:
                 break
         if len(signs) < 3:
