@@ -295,9 +295,10 @@ def _strings(rels, big):
     for r in rels:
         if r in used:
             continue
-        start = r
-        while inner(start[0]) and ups[start[0]][0] not in used and ups[start[0]][0] != r:
+        start, seen = r, {r}
+        while inner(start[0]) and ups[start[0]][0] not in used and ups[start[0]][0] not in seen:
             start = ups[start[0]][0]
+            seen.add(start)
         atoms, ops = [start[0]], []
         cur = start
         while cur not in used:

@@ -65,6 +65,8 @@ def _latex_cell(v):
         return r"\times"
     if v is None:
         return ""
+    if isinstance(v, int):
+        return str(v)
     return r"\text{" + "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(v)) + "}"
 
 
