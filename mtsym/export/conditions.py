@@ -354,7 +354,7 @@ class _Geometry:
         self.table = table
         self._polys = {}
         self._signs = {}
-        self._wsign = {}
+        self._masks = {}
         self._wit = {}
         self._rows = None
         self.pieces = {}
@@ -382,17 +382,22 @@ class _Geometry:
             v = self._signs[key] = frozenset(self.poly(stratum).split(row))
         return v
 
-    def witness_sign(self, stratum, row):
-        """The sign of ``row`` at the stratum's witness (integer arithmetic)."""
-        key = (stratum.index, row)
-        v = self._wsign.get(key)
-        if v is None:
-            w = self._wit.get(stratum.index)
-            if w is None:
-                w = self._wit[stratum.index] = int_row((1,) + tuple(stratum._rec.witness))
-            x = sum(c * y for c, y in zip(row, w))
-            v = self._wsign[key] = (x > 0) - (x < 0)
-        return v
+    def masks(self, row):
+        """Bitsets over the strata, per sign: where ``row`` may take it, where the witness has it."""
+        m = self._masks.get(row)
+        if m is None:
+            may, wit = {-1: 0, 0: 0, 1: 0}, {-1: 0, 0: 0, 1: 0}
+            for st in self.table.strata:
+                bit = 1 << st.index
+                for sg in self.signs(st, row):
+                    may[sg] |= bit
+                w = self._wit.get(st.index)
+                if w is None:
+                    w = self._wit[st.index] = int_row((1,) + tuple(st._rec.witness))
+                x = sum(c * y for c, y in zip(row, w))
+                wit[(x > 0) - (x < 0)] |= bit
+            m = self._masks[row] = (may, wit)
+        return m
 
     def all_rows(self):
         if self._rows is None:
@@ -455,18 +460,33 @@ def _meets(P, conds, k=0):
     return any(s in kids and _meets(kids[s], conds, k + 1) for s in signs)
 
 
-def _disjoint(geo, stratum, conds):
-    """Whether a stratum misses the conjunction ``conds`` (exact; cached tests first)."""
-    if all(geo.witness_sign(stratum, row) in signs for row, signs in conds):
-        return False  # its witness satisfies every condition
-    if any(not (geo.signs(stratum, row) & signs) for row, signs in conds):
-        return True  # one condition alone misses it
-    return not _meets(geo.poly(stratum), conds)
-
-
 def _exact(geo, piece, conds):
-    """Whether ``conds`` describes exactly the union of ``piece``'s strata."""
-    return all(_disjoint(geo, s, conds) for s in geo.table.strata if s.piece != piece.index)
+    """Whether ``conds`` describes exactly the union of ``piece``'s strata.
+
+    It does when no stratum of another piece meets it (the strata partition
+    ``R^n``).  Bitsets over the strata settle most strata at once: a witness
+    satisfying every condition refutes, a condition missing a stratum clears
+    it; the rest are split exactly.
+    """
+    others = ((1 << len(geo.table.strata)) - 1) & ~sum(1 << s.index for s in piece.strata)
+    wit, may = others, others
+    for row, signs in conds:
+        m, w = geo.masks(row)
+        mm = ww = 0
+        for sg in signs:
+            mm |= m[sg]
+            ww |= w[sg]
+        wit &= ww
+        may &= mm
+    if wit:
+        return False
+    strata = geo.table.strata
+    while may:
+        low = may & -may
+        if _meets(geo.poly(strata[low.bit_length() - 1]), conds):
+            return False
+        may ^= low
+    return True
 
 
 def _closed(geo, piece, rows):
