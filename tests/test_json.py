@@ -213,3 +213,13 @@ def test_line_numbers_survive():
     u = from_json(to_json(t))
     assert [u.graph.line_of(v) for v in u.graph.nodes] == [t.graph.line_of(v) for v in t.graph.nodes]
     assert re.search(r"examples\.py|test_json\.py", t.graph.line_of(4)) or t.graph.line_of(4) == ""
+
+
+def test_exports_of_a_table_read_back_are_the_same():
+    # a table read back has no polyhedra: the compact conditions rebuild them from the constraints
+    for name in ("max1", "torch-max", "jax leaky product", "min/abs/maximum"):
+        t = TABLES[name]
+        u = from_json(to_json(t))
+        assert all(s._rec.poly is None for s in u.strata)
+        assert u.to_latex() == t.to_latex() and u.to_latex(strata=True) == t.to_latex(strata=True)
+        assert u._repr_html_() == t._repr_html_()
