@@ -15,6 +15,7 @@ __all__ = [
     "InputError",
     "LimitError",
     "NondeterministicError",
+    "FormatError",
     "user_line",
 ]
 
@@ -72,6 +73,10 @@ class NondeterministicError(TraceError):
 
 class LimitError(MtsymError):
     """An enumeration limit was reached; the message says which keyword raises it."""
+
+
+class FormatError(MtsymError, ValueError):
+    """A serialized table (JSON) is corrupted, of another format, or of an unsupported version."""
 
 
 def user_line(skip_dirs=(_PACKAGE_DIR,)):

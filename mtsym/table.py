@@ -163,6 +163,14 @@ class Stratum:
     def __repr__(self):
         return f"Stratum({self.index}: dim {self.dim}, {self.condition}, piece {self.piece})"
 
+    def _repr_latex_(self):
+        from .export.notebook import stratum_latex
+        return stratum_latex(self._table, self)
+
+    def _repr_html_(self):
+        from .export.notebook import stratum_html
+        return stratum_html(self._table, self)
+
 
 class Piece:
     """A piece P^alpha: strata sharing one smooth f^alpha.
@@ -207,6 +215,14 @@ class Piece:
 
     def __repr__(self):
         return f"Piece({self.index}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
+
+    def _repr_latex_(self):
+        from .export.notebook import piece_latex
+        return piece_latex(self._table, self)
+
+    def _repr_html_(self):
+        from .export.notebook import piece_html
+        return piece_html(self._table, self)
 
 
 def _sort_key(piece):
@@ -372,6 +388,14 @@ class PieceTable:
 
     def __str__(self):
         return self.text()
+
+    def _repr_latex_(self):
+        from .export.notebook import table_latex
+        return table_latex(self)
+
+    def _repr_html_(self):
+        from .export.notebook import table_html
+        return table_html(self)
 
     def text(self, max_pieces=200):
         """A terminal-readable table: condition, f^alpha and its gradient for each piece."""
