@@ -77,7 +77,10 @@ def as_array(x, op):
             raise UnsupportedOperationError(op, f"nested sequence with ragged shapes {sorted(shapes)}")
         out = np.empty((len(parts),) + parts[0].shape, dtype=object)
         for i, p in enumerate(parts):
-            out[i] = p
+            if p.ndim:
+                out[i] = p
+            else:
+                out[i] = p[()]
         return out
     if isinstance(x, np.ndarray):
         return x
