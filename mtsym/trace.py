@@ -437,13 +437,17 @@ class Value:
                 raise UnsupportedOperationError(op, f"{op} of a traced value would drop the trace; "
                                                 "use mtsym operations (mt.relu, mt.max, ...) instead")
             return refuse
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise UnsupportedOperationError(name, f"'{name}' is not an operation mtsym can trace "
-                                        "(supported: + - *, / by numbers, @, mt.relu, mt.max, ...)")
+        _unknown_attribute(name)
 
     def __repr__(self):
         return f"Value(n{self.node})"
+
+
+def _unknown_attribute(name):
+    if name.startswith("_"):
+        raise AttributeError(name)
+    raise UnsupportedOperationError(name, f"'{name}' is not an operation mtsym can trace "
+                                    "(supported: + - *, / by numbers, @, mt.relu, mt.max, ...)")
 
 
 def _tensor_method(obj, name):
@@ -622,7 +626,7 @@ class Array:
         method = _tensor_method(self, name)
         if method is not None:
             return method
-        raise AttributeError(name)
+        _unknown_attribute(name)
 
     def __repr__(self):
         return f"Array({self.a.tolist()!r})"

@@ -188,14 +188,16 @@ def torch_function(func, types, args=(), kwargs=None):
 def tensor_method(obj, name):
     """``obj.name`` for a traced Array/Value: a torch Tensor method, or an error naming it.
 
-    Returns ``None`` for private names (Python's attribute protocol goes on).
+    Returns ``None`` for private and unknown names (the caller reports those).
     """
     if name.startswith("_"):
         return None
     fn = METHODS.get(name)
     if fn is not None:
         return functools.partial(fn, obj)
-    _refuse(f"Tensor.{name}")
+    if _is_inplace(name) or name in _DATA_DEPENDENT or name in _COMPARISONS or name in _REFUSED:
+        _refuse(name)
+    return None
 
 
 # --------------------------------------------------------------------------- helpers
