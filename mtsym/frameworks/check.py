@@ -67,7 +67,8 @@ def framework_call(fn, point, vector, dtype):
 _JAX_SOURCE = '''
 def framework_call(fn, point, vector, dtype):
     """The output (flattened), Jacobian and output dtype of fn at point, by jax.jacrev."""
-    with jax.enable_x64(dtype == "float64"):
+    enable = getattr(jax, "enable_x64", None) or importlib.import_module("jax.experimental").enable_x64
+    with enable(dtype == "float64"):
         dt = jnp.dtype(dtype)
         n = len(point)
         args = (jnp.asarray(point, dtype=dt),) if vector else tuple(jnp.asarray(p, dtype=dt) for p in point)
@@ -85,7 +86,7 @@ def framework_call(fn, point, vector, dtype):
 #: the code both :func:`check` and the written checker run: (standard imports, other imports, source)
 GRADIENT_SOURCE = {
     "torch": ("import copy\n", "import numpy as np\nimport pytest\nimport torch\n", _TORCH_SOURCE),
-    "jax": ("", "import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pytest\n", _JAX_SOURCE),
+    "jax": ("import importlib\n", "import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pytest\n", _JAX_SOURCE),
 }
 
 

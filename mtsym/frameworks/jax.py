@@ -74,7 +74,7 @@ def traceable(fn, inputs):
     skip_frames_of(jax)
     spec = InputSpec(inputs)
     try:
-        with jax.enable_x64(True):
+        with x64(jax):
             if spec.vector:
                 args = (jax.ShapeDtypeStruct((spec.n,), jnp.float64),)
             else:
@@ -92,6 +92,14 @@ def traceable(fn, inputs):
     run.__name__ = getattr(fn, "__name__", "f")
     run.jaxpr = closed
     return run
+
+
+def x64(jax):
+    """A context in which JAX computes in float64 (``jax.enable_x64``; older JAX: ``jax.experimental``)."""
+    enable = getattr(jax, "enable_x64", None)
+    if enable is None:  # pragma: no cover - JAX before the top-level context manager
+        from jax.experimental import enable_x64 as enable
+    return enable(True)
 
 
 def derive_jax(fn, inputs, convention="torch", **options):
