@@ -67,7 +67,9 @@ def framework_call(fn, point, vector, dtype):
 _JAX_SOURCE = '''
 def framework_call(fn, point, vector, dtype):
     """The output (flattened), Jacobian and output dtype of fn at point, by jax.jacrev."""
-    enable = getattr(jax, "enable_x64", None) or importlib.import_module("jax.experimental").enable_x64
+    enable = getattr(jax, "enable_x64", None)
+    if enable is None:  # older JAX
+        enable = importlib.import_module("jax.experimental").enable_x64
     with enable(dtype == "float64"):
         dt = jnp.dtype(dtype)
         n = len(point)
