@@ -623,6 +623,8 @@ class Array:
         return torch_function(func, types, args, kwargs)
 
     def __getattr__(self, name):
+        if name == "a":  # not yet set (copy, pickle)
+            raise AttributeError(name)
         method = _tensor_method(self, name)
         if method is not None:
             return method
