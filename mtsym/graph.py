@@ -113,6 +113,8 @@ class Graph(nx.DiGraph):
             extra = f"; slope={params[0]}"
         elif op == "clamp":
             extra = f"; min={params[0]}, max={params[1]}"
+        if data.get("conv") is not None:  # a framework op pins its own tie rule
+            extra += f"; ties {data['conv'].name}"
         return f"{op}({args}{extra})"
 
     def plot(self, path=None, **options):

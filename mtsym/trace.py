@@ -430,7 +430,16 @@ class Value:
         raise UnsupportedOperationError("bool()", "the truth value of a traced value is undefined; "
                                         "compare it (if v > 0: ...) instead")
 
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """Traced values take part in torch calls: see :mod:`mtsym.frameworks.torch`."""
+        from .frameworks.torch import torch_function
+        return torch_function(func, types, args, kwargs)
+
     def __getattr__(self, name):
+        method = _tensor_method(self, name)
+        if method is not None:
+            return method
         if name in _UNSUPPORTED_CALLS:
             op = _UNSUPPORTED_CALLS[name]
 
@@ -438,13 +447,25 @@ class Value:
                 raise UnsupportedOperationError(op, f"{op} of a traced value would drop the trace; "
                                                 "use mtsym operations (mt.relu, mt.max, ...) instead")
             return refuse
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise UnsupportedOperationError(name, f"'{name}' is not an operation mtsym can trace "
-                                        "(supported: + - *, / by numbers, @, mt.relu, mt.max, ...)")
+        _unknown_attribute(name)
 
     def __repr__(self):
         return f"Value(n{self.node})"
+
+
+def _unknown_attribute(name):
+    if name.startswith("_"):
+        raise AttributeError(name)
+    raise UnsupportedOperationError(name, f"'{name}' is not an operation mtsym can trace "
+                                    "(supported: + - *, / by numbers, @, mt.relu, mt.max, ...)")
+
+
+def _tensor_method(obj, name):
+    """``x.max()``, ``x.relu()``, ...: tensor methods on traced values, with torch's meaning."""
+    if name.startswith("__"):
+        return None
+    from .frameworks.torch import tensor_method
+    return tensor_method(obj, name)
 
 
 for _name in _UNSUPPORTED_CALLS:
@@ -460,6 +481,9 @@ def _exact_array(x, op):
     """A numpy object array of exact numbers / Values from user data."""
     if isinstance(x, Array):
         return x.a
+    if type(x).__module__.partition(".")[0] in ("torch", "jax", "jaxlib"):
+        from .frameworks.arrays import exact_array
+        return exact_array(x, op)
     arr = np.asarray(x, dtype=object)
     flat = arr.ravel()
     for i, v in enumerate(flat):
@@ -524,8 +548,12 @@ class Array:
     def reshape(self, *shape):
         return Array(self.a.reshape(*shape))
 
-    def flatten(self):
-        return Array(self.a.ravel())
+    def flatten(self, start_dim=0, end_dim=-1):
+        """All axes into one (``torch.flatten``'s ``start_dim``/``end_dim`` select a range)."""
+        if (start_dim, end_dim) == (0, -1):
+            return Array(self.a.ravel())
+        from .frameworks.torch import flatten
+        return flatten(self, start_dim, end_dim)
 
     def tolist(self):
         return self.a.tolist()
@@ -597,6 +625,24 @@ class Array:
 
     def __bool__(self):
         raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined")
+
+    def __setitem__(self, idx, value):
+        raise UnsupportedOperationError("item assignment", "in-place changes of a traced array are not "
+                                        "traced; build a new array (torch.stack, torch.cat, list) instead")
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """Traced arrays take part in torch calls: see :mod:`mtsym.frameworks.torch`."""
+        from .frameworks.torch import torch_function
+        return torch_function(func, types, args, kwargs)
+
+    def __getattr__(self, name):
+        if name == "a":  # not yet set (copy, pickle)
+            raise AttributeError(name)
+        method = _tensor_method(self, name)
+        if method is not None:
+            return method
+        _unknown_attribute(name)
 
     def __repr__(self):
         return f"Array({self.a.tolist()!r})"
