@@ -119,7 +119,7 @@ def test_untraceable_code(capsys, user_file):
                    "relu", "user.py:8", "not affine")
     one_error_line(*run(capsys, "derive", f"{user_file}:floats", "--inputs", "2"), "float()", "user.py:11")
     one_error_line(*run(capsys, "derive", f"{user_file}:broken", "--inputs", "2"),
-                   "broken raised AttributeError while being traced")
+                   "nothing", "user.py:14", "not an operation mtsym can trace")
 
 
 def test_bad_file_and_bad_convention(capsys, tmp_path):
