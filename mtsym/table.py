@@ -6,7 +6,7 @@ sharing the same smooth f^alpha).  Everything the user sees is sympy; the exact
 affine forms underneath are kept for speed.
 """
 
-__all__ = ["PieceTable", "Piece", "Stratum", "relation"]
+__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text"]
 
 from fractions import Fraction
 
@@ -115,6 +115,11 @@ class Stratum:
         """The strict inequalities, as sympy relations."""
         syms = self._table.symbols
         return [relation(f, s, syms) for f, s in self.constraints if s != 0]
+
+    @property
+    def text(self):
+        """The stratum's relations as plain text: ``"x1 = x2, x1 > x3"`` (``"everywhere"`` if none)."""
+        return ", ".join(relation_text(r) for r in self.equalities + self.inequalities) or "everywhere"
 
     @property
     def condition(self):
@@ -407,9 +412,8 @@ class PieceTable:
             grad = "(" + ", ".join(str(v) for v in g) + ")" if g.rows == 1 else str(g.tolist())
             lines.append(f"P^{p.index + 1}  dim {p.dim}  f = {p.expr}  grad = {grad}")
             for k, s in enumerate(p.strata):
-                rels = [_rel_text(r) for r in s.equalities + s.inequalities] or ["everywhere"]
                 lead = "    " if k == 0 else " or "
-                lines.append(f"  {lead}{', '.join(rels)}   (dim {s.dim})")
+                lines.append(f"  {lead}{s.text}   (dim {s.dim})")
         if len(self.pieces) > max_pieces:
             lines.append(f"... {len(self.pieces) - max_pieces} more pieces")
         return "\n".join(lines)
@@ -419,7 +423,8 @@ def _count(k, one, many=None):
     return f"{k} {one if k == 1 else (many or one + 's')}"
 
 
-def _rel_text(r):
+def relation_text(r):
+    """A sympy relation as plain text, ``=`` for equalities."""
     if isinstance(r, sp.Equality):
         return f"{r.lhs} = {r.rhs}"
     return str(r)

@@ -41,7 +41,9 @@ import sympy as sp
 
 from .clarke import ClosureIndex, _as_integers, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious
 from .exact import int_row, to_exact, to_sympy
+from .export.notebook import ReprMixin
 from .primitives import PRIMITIVES
+from .table import relation_text
 
 CHECKS = ("value", "tangential", "chain", "ae")
 _MAX_GRID = 729
@@ -164,8 +166,7 @@ class StratumCheck:
     def condition(self):
         """The stratum's equalities and inequalities, as text."""
         if self._condition is None:
-            s = self._s
-            self._condition = ", ".join(_rel_text(r) for r in s.equalities + s.inequalities) or "everywhere"
+            self._condition = self._s.text
         return self._condition
 
     @property
@@ -186,15 +187,11 @@ class StratumCheck:
         return f"StratumCheck({self.stratum}: {self.condition}, ok={self.ok}, clarke={self.clarke})"
 
 
-def _rel_text(r):
-    return f"{r.lhs} = {r.rhs}" if isinstance(r, sp.Equality) else str(r)
-
-
 def _mark(v):
     return "-" if v is None else "ok" if v else "FAIL"
 
 
-class VerificationReport:
+class VerificationReport(ReprMixin):
     """What :func:`verify` returns: one :class:`StratumCheck` per stratum.
 
     ``ok`` is True when checks 1-4 hold on every stratum; ``spurious`` lists
@@ -238,7 +235,7 @@ class VerificationReport:
         table = [("S", "piece", "dim", "value", "tangent", "chain", "a.e.", "Clarke", "stratum")]
         for r in self.rows:
             if r.clarke is None and r.clarke_when is not None:
-                cl = f"iff {_rel_text(r.clarke_when)}"
+                cl = f"iff {relation_text(r.clarke_when)}"
             else:
                 cl = {True: "in", False: "SPURIOUS", None: "-"}[r.clarke]
             table.append((str(r.stratum), str(r.piece + 1), str(r.dim), _mark(r.value),
@@ -249,6 +246,18 @@ class VerificationReport:
             for m in r.messages:
                 lines.append(f"  S{r.stratum}: {m}")
         return "\n".join(lines)
+
+    # notebook displays (mtsym.export.notebook.ReprMixin)
+    def _repr_title(self):
+        return (f"verify {self.name}: {len(self.rows)} strata, "
+                + ("all checks hold" if self.ok else f"{len(self.failed)} fail") + f", {len(self.spurious)} spurious")
+
+    def _repr_columns(self):
+        return ["stratum", "dim", "value", "tangential", "chain", "a.e.", "Clarke", "condition"]
+
+    def _repr_rows(self):
+        return [[r.stratum, r.dim, r.value, r.tangential, r.chain, r.ae,
+                 "-" if r.clarke is None else ("in" if r.clarke else "SPURIOUS"), r.condition] for r in self.rows]
 
     def __repr__(self):
         return (f"<VerificationReport {self.name}: ok={self.ok}, {len(self.rows)} strata, "

@@ -278,3 +278,12 @@ def test_in_hull_and_parameter_range():
     assert hull_parameter_range([(0,)], (1,), (0,)) is None
     assert hull_parameter_range([(0,), (1,)], (0,), (0,)) == (None, None)
 
+
+
+def test_reports_display_in_notebooks():
+    import mtsym as mt
+    t = mt.derive(lambda x: mt.max(x, 2 * x) - mt.max(x, x / 2), "x")
+    rep = t.verify()
+    html = rep._repr_html_()
+    assert html.count("<tr") == len(t.strata) + 1
+    assert rep._repr_latex_().startswith("$") or "\\begin" in rep._repr_latex_()

@@ -32,6 +32,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InputError, MtsymError
+from ..export.notebook import ReprMixin
 from .points import MANTISSA, dyadic_points, float_exact
 
 #: tolerance of the gradient comparison (the tie rules differ by 1/k, far above it)
@@ -211,7 +212,7 @@ class StratumCheck:
         return f"StratumCheck({self.line()})"
 
 
-class CheckReport:
+class CheckReport(ReprMixin):
     """What :func:`check` found: one :class:`StratumCheck` per stratum.
 
     ``ok`` is true when no stratum differs and at least one was compared.
@@ -247,6 +248,17 @@ class CheckReport:
                 f"{len(self.differ)} differ, {len(self.skipped)} skipped")
         return "\n".join([head] + ["  " + e.line() for e in self.entries])
 
+    # notebook displays (mtsym.export.notebook.ReprMixin)
+    def _repr_title(self):
+        return (f"{self.framework} ({self.dtype}): {len(self.agreeing)} agree, {len(self.differ)} differ, "
+                f"{len(self.skipped)} skipped")
+
+    def _repr_columns(self):
+        return ["stratum", "dim", "status", "spurious", "condition"]
+
+    def _repr_rows(self):
+        return [[e.index, e.dim, e.status, e.spurious, e.condition] for e in self.entries]
+
     def __repr__(self):
         return f"<CheckReport {self.framework}: ok={self.ok}, {len(self.agreeing)} agree, {len(self.differ)} " \
                f"differ, {len(self.skipped)} skipped>"
@@ -261,12 +273,6 @@ def _pick_dtype(call, fn, table, vector):
     except (RuntimeError, TypeError):  # float32 weights the function does not let us convert
         call(fn, point, vector, "float32")
         return "float32"
-
-
-def _condition(stratum):
-    rels = [f"{r.lhs} = {r.rhs}" if isinstance(r, sp.Equality) else str(r)
-            for r in stratum.equalities + stratum.inequalities]
-    return ", ".join(rels) if rels else "everywhere"
 
 
 def check(table, fn, framework="torch", *, dtype=None, rtol=None, max_log2=40):
@@ -318,7 +324,7 @@ def _find_point(table, s, mantissa, max_log2):
 
 
 def _check_stratum(table, s, fn, call, vector, dtype, rtol, max_log2, spurious):
-    entry = StratumCheck(s.index, s.dim, _condition(s),
+    entry = StratumCheck(s.index, s.dim, s.text,
                          spurious=None if spurious is None else s.index in spurious)
     piece = table.pieces[s.piece]
     if piece.grad.free_symbols - set(table.symbols):
