@@ -16,26 +16,8 @@ matplotlib.use("Agg")
 
 import mtsym as mt  # noqa: E402
 
-X = (1, 2, 3, 4)
-
-
-def max1(x):
-    """Table 1 of the paper: the loop that keeps the first maximum."""
-    res = x[0]
-    for i in range(1, len(x)):
-        if x[i] > res:
-            res = x[i]
-    return res
-
-
-def boustany(t):
-    """Section 4.3: max1(t x) - torch.max(t x) with x = (1, 2, 3, 4)."""
-    return max1([t * v for v in X]) - mt.max([t * v for v in X])
-
-
-def maxpool_example(t):
-    """Section 4.4: maxpool1d(t, 4t) - maxpool1d(4t, t), window 2, stride 1."""
-    return mt.maxpool1d([t, 4 * t], 2, stride=1)[0] - mt.maxpool1d([4 * t, t], 2, stride=1)[0]
+from mtsym.examples import boustany, max1  # noqa: E402  (the paper's functions, one definition)
+from mtsym.examples import boustany_maxpool as maxpool_example  # noqa: E402
 
 
 def two_inputs(x):

@@ -1,14 +1,11 @@
 """Eq. (17)-(18): the max1 loop of Table 1, traced as written. Four pieces; ties go to the first index."""
 import mtsym as mt
-
-
-def max1(x):
-    res = x[0]
-    for i in range(1, len(x)):
-        if x[i] > res:
-            res = x[i]
-    return res
-
+from mtsym.examples import max1   # Table 1's loop, unchanged:
+#     res = x[0]
+#     for i in range(1, len(x)):
+#         if x[i] > res:
+#             res = x[i]
+#     return res
 
 if __name__ == "__main__":
     table = mt.derive(max1, 4)

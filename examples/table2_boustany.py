@@ -1,6 +1,6 @@
 """Table 2 (section 4.3): Boustany's f(t) = max1(t*(1,2,3,4)) - max(t*(1,2,3,4)); f'(0) = -3/2."""
 import mtsym as mt
-from eq17_max1_loop import max1
+from mtsym.examples import max1
 
 X = (1, 2, 3, 4)
 

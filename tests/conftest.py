@@ -21,13 +21,7 @@ def grid(n, values=(0, 1, 2)):
     return list(itertools.product(values, repeat=n))
 
 
-def max1(x):
-    """Table 1 of the paper, unchanged."""
-    res = x[0]
-    for i in range(1, len(x)):
-        if x[i] > res:
-            res = x[i]
-    return res
+from mtsym.examples import max1  # noqa: E402,F401  (Table 1 of the paper, unchanged)
 
 
 @pytest.fixture

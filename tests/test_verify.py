@@ -14,23 +14,8 @@ import mtsym as mt
 from mtsym.lp import hull_parameter_range, in_hull, linprog
 from mtsym.primitives import PRIMITIVES
 
-X4 = (1, 2, 3, 4)
-
-
-def max1(x):
-    res = x[0]
-    for i in range(1, len(x)):
-        if x[i] > res:
-            res = x[i]
-    return res
-
-
-def boustany(t):
-    return max1([t * v for v in X4]) - mt.max([t * v for v in X4])
-
-
-def table3(t):
-    return mt.maxpool1d([t, 4 * t], 2, stride=1)[0] - mt.maxpool1d([4 * t, t], 2, stride=1)[0]
+from mtsym.examples import boustany, max1  # noqa: F401  (the paper's functions, one definition)
+from mtsym.examples import boustany_maxpool as table3
 
 
 def witnesses(strata):
