@@ -17,16 +17,16 @@ __all__ = [
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
     "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d",
     "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
-    "InputError", "LimitError", "NondeterministicError",
+    "InputError", "LimitError", "NondeterministicError", "FormatError",
 ]
 
 __version__ = "0.1.0"
 
 from .api import call_exact, derive, trace
 from .conventions import Convention
-from .evaluate import Evaluation, evaluate
-from .errors import (ConventionError, InputError, LimitError, MtsymError, NonAffineError,
+from .errors import (ConventionError, FormatError, InputError, LimitError, MtsymError, NonAffineError,
                      NondeterministicError, TraceError, UnsupportedOperationError)
+from .evaluate import Evaluation, evaluate
 from .graph import Graph
 from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu
 from .table import Piece, PieceTable, Stratum

@@ -8,7 +8,7 @@ from .table import PieceTable
 from .trace import InputSpec, Program
 
 
-def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None):
+def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -29,6 +29,11 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None):
     max_events : int, optional
         Stop past this many switching decisions on one path (default 10,000;
         catches loops that never end).
+    framework : {None, "torch", "jax"}, optional
+        ``"jax"``: ``fn`` is JAX code, traced through ``jax.make_jaxpr`` (see
+        :mod:`mtsym.frameworks.jax`).  PyTorch code needs nothing: traced
+        values take part in torch calls directly (``None`` or ``"torch"``).
+        Framework ops carry their framework's tie rule whatever ``convention`` is.
 
     Examples
     --------
@@ -39,15 +44,27 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None):
     >>> table.grad_at((1, 1, 0))
     Matrix([[1/2, 1/2, 0]])
     """
+    name = getattr(fn, "__name__", "f")
+    fn = _framework_code(fn, inputs, framework)
     program = Program(fn, inputs, convention)
     records = explore(program, max_strata=max_strata, max_events=max_events)
-    name = getattr(fn, "__name__", "f")
     name = "f" if name == "<lambda>" else name
     return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                       name=name)
 
 
-def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None):
+def _framework_code(fn, inputs, framework):
+    """``fn`` as code mtsym can run on traced values (a jaxpr interpreter for JAX code)."""
+    if framework in (None, "torch"):
+        return fn
+    if framework == "jax":
+        from .frameworks.jax import traceable
+        return traceable(fn, inputs)
+    from .errors import InputError
+    raise InputError(f"framework={framework!r}: choose None, 'torch' or 'jax'")
+
+
+def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
     """The traced graph of ``fn`` (every feasible path explored); prints as text.
 
     Examples
@@ -60,7 +77,7 @@ def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None):
       n2 = maximum(n0, n1)
       n3 = maximum(n2, n0)
     """
-    program = Program(fn, inputs, convention)
+    program = Program(_framework_code(fn, inputs, framework), inputs, convention)
     explore(program, max_strata=max_strata, max_events=max_events)
     return program.graph
 

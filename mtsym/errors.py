@@ -15,14 +15,21 @@ __all__ = [
     "InputError",
     "LimitError",
     "NondeterministicError",
+    "FormatError",
     "user_line",
+    "skip_frames_of",
+    "source_line",
 ]
 
+import contextlib
 import linecache
 import os
 import sys
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: directories whose frames are never "the user's line" (mtsym, and frameworks that call back into it)
+SKIP_DIRS = [_PACKAGE_DIR]
+_LINE = []
 
 
 class MtsymError(Exception):
@@ -74,8 +81,32 @@ class LimitError(MtsymError):
     """An enumeration limit was reached; the message says which keyword raises it."""
 
 
-def user_line(skip_dirs=(_PACKAGE_DIR,)):
+class FormatError(MtsymError, ValueError):
+    """A serialized table (JSON) is corrupted, of another format, or of an unsupported version."""
+
+
+def skip_frames_of(module):
+    """Never report frames of ``module``'s package as the user's line (torch calls back into mtsym)."""
+    d = os.path.dirname(os.path.abspath(module.__file__))
+    if d not in SKIP_DIRS:
+        SKIP_DIRS.append(d)
+
+
+@contextlib.contextmanager
+def source_line(line):
+    """Report ``line`` as the user's line meanwhile (a replayed program, e.g. a jaxpr, knows its own)."""
+    _LINE.append(line)
+    try:
+        yield
+    finally:
+        _LINE.pop()
+
+
+def user_line(skip_dirs=None):
     """Return ``"file:line: code"`` for the innermost stack frame outside mtsym.
+
+    Frames of :data:`SKIP_DIRS` (mtsym, and frameworks registered with
+    :func:`skip_frames_of`) are skipped; inside :func:`source_line` its line is returned.
 
     Returns
     -------
@@ -87,6 +118,9 @@ def user_line(skip_dirs=(_PACKAGE_DIR,)):
     >>> user_line().split(":")[0].endswith(".py") or user_line().startswith("<")
     True
     """
+    if _LINE and _LINE[-1]:
+        return _LINE[-1]
+    skip_dirs = SKIP_DIRS if skip_dirs is None else skip_dirs
     frame = sys._getframe(1)
     while frame is not None:
         fname = frame.f_code.co_filename

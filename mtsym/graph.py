@@ -11,12 +11,13 @@ Examples
 >>> import mtsym as mt
 >>> g = mt.trace(lambda x: mt.relu(x[0] - 2 * x[1]), 2)
 >>> print(g)
-graph (x1, x2) -> n3
+graph (x1, x2) -> n4
   n0 = input x1
   n1 = input x2
-  n2 = n0 - 2*n1
-  n3 = relu(n2)
->>> g.expr(3)
+  n2 = 2*n1
+  n3 = n0 - n2
+  n4 = relu(n3)
+>>> g.expr(4)
 Max(0, x1 - 2*x2)
 """
 
@@ -112,7 +113,14 @@ class Graph(nx.DiGraph):
             extra = f"; slope={params[0]}"
         elif op == "clamp":
             extra = f"; min={params[0]}, max={params[1]}"
+        if data.get("conv") is not None:  # a framework op pins its own tie rule
+            extra += f"; ties {data['conv'].name}"
         return f"{op}({args}{extra})"
+
+    def plot(self, path=None, **options):
+        """A matplotlib figure of the graph; see :func:`mtsym.export.plot.plot_graph`."""
+        from .export.plot import plot_graph
+        return plot_graph(self, path=path, **options)
 
     def __str__(self):
         return self.text()

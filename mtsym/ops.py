@@ -27,10 +27,13 @@ from .primitives.pooling import pair, windows_1d
 from .trace import Array, Value, apply
 
 
-def _scalar(name, args, params):
-    """Apply a primitive to scalars: traced -> a node, numbers -> exact numeric forward."""
+def _scalar(name, args, params, conv=None):
+    """Apply a primitive to scalars: traced -> a node, numbers -> exact numeric forward.
+
+    ``conv`` pins the node's convention (a framework op carries its own tie rule).
+    """
     if builtins.any(isinstance(a, Value) for a in args):
-        return apply(name, args, params)
+        return apply(name, args, params, conv=conv)
     xs = []
     for a in args:
         if not is_exact_number(a):

@@ -15,10 +15,13 @@ there, which names the stratum holding the point.
 
 __all__ = ["StratumRecord", "explore", "locate_path", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
+from fractions import Fraction
+
 from .errors import LimitError, NondeterministicError, NonAffineError
-from .exact import int_row
+from .exact import aff_var, int_row
 from .polyhedra import Polyhedron
-from .primitives import Choice, Restrict
+from .primitives import PRIMITIVES, Choice, Restrict
+from .trace import node_forms
 
 #: default ``max_strata`` of :func:`mtsym.derive`
 DEFAULT_MAX_STRATA = 50_000
@@ -34,8 +37,8 @@ class StratumRecord:
     path : tuple of (node, case)
         The decisions, in program order.
     constraints : list of (form, sign)
-        The exact description ``sign(form) = sign`` (each one cut the stratum
-        when it was added).
+        The exact description ``sign(form) = sign``, forms as coprime integer
+        rows (each one cut the stratum when it was added).
     forms : tuple
         f^alpha of each output: affine tuples (entries may hold convention
         symbols) or sympy expressions.
@@ -63,9 +66,36 @@ class StratumRecord:
 
     @property
     def witness(self):
+        """An exact point of the stratum, with small dyadic coordinates when one is near.
+
+        The double description gives a point in the relative interior; it is
+        rounded to the grids ``1, 1/2, 1/4, ..., 1/2^24`` and the first rounding
+        that still satisfies every constraint exactly is kept (a dyadic point is
+        exactly representable in float64, and cheap to compute with).
+        """
         if self._witness is None:
-            self._witness = self.poly.witness()
+            self._witness = _nice_point(self.poly.witness(), self.constraints)
         return self._witness
+
+
+def _satisfies(point, constraints):
+    for f, s in constraints:
+        v = f[0] + sum(c * x for c, x in zip(f[1:], point))
+        if (v > 0) - (v < 0) != s:
+            return False
+    return True
+
+
+def _nice_point(w, constraints):
+    if all(type(c) is int for c in w):
+        return w
+    for k in range(25):
+        d = 1 << k
+        cand = tuple(round(c * d) if d == 1 else Fraction(round(c * d), d) for c in w)
+        cand = tuple(c.numerator if type(c) is Fraction and c.denominator == 1 else c for c in cand)
+        if _satisfies(cand, constraints):
+            return cand
+    return w
 
 
 def _cons_list(link):
@@ -108,7 +138,7 @@ class _Explorer:
                                             "deterministic", line=self.program.graph.line_of(node))
             self.path.append(step)
             return step[1]
-        leaves = self._cases(node, prim, vals, params)
+        leaves = _node_cases(self.program, node, prim, vals, params, self.poly, self.cons)
         base = tuple(self.path)
         for case, poly, cons in reversed(leaves[1:]):
             self.stack.append((base + ((node, case),), poly, cons))
@@ -116,41 +146,70 @@ class _Explorer:
         self.path.append((node, case))
         return case
 
-    def _cases(self, node, prim, vals, params):
-        """All feasible (case, poly, cons) of a new switching node, in order."""
-        out = []
-        todo = [((), self.poly, self.cons)]
-        while todo:
-            answers, P, C = todo.pop()
-            gen = prim.tests(vals, params)
-            try:
-                q = next(gen)
-                for a in answers:
-                    q = gen.send(a)
-            except StopIteration as stop:
-                out.append((stop.value, P, C))
-                continue
-            if isinstance(q, Choice):
-                for j in reversed(range(q.m)):
-                    todo.append((answers + (j,), P, C))
-                continue
-            if isinstance(q, Restrict):
-                g, allowed = q.form, q.signs
-            else:
-                g, allowed = q, (1, 0, -1)
-            _check_form(g, prim, node, self.program)
-            kids = P.split(int_row(g))
-            proper = len(kids) > 1
-            for s in reversed(allowed):
-                if s in kids:
-                    todo.append((answers + (s,), kids[s], (g, s, C) if proper else C))
-        return out
+
+
+def _node_cases(program, node, prim, vals, params, poly, cons):
+    """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order.
+
+    Drives the primitive's ``tests`` generator (replayed from the start for each
+    branch: it is tiny) and splits the polyhedron at each sign test; an empty
+    child is never built, so infeasible prefixes are pruned at once.
+    """
+    out = []
+    todo = [((), poly, cons)]
+    while todo:
+        answers, P, C = todo.pop()
+        gen = prim.tests(vals, params)
+        try:
+            q = next(gen)
+            for a in answers:
+                q = gen.send(a)
+        except StopIteration as stop:
+            out.append((stop.value, P, C))
+            continue
+        if isinstance(q, Choice):
+            for j in reversed(range(q.m)):
+                todo.append((answers + (j,), P, C))
+            continue
+        if isinstance(q, Restrict):
+            g, allowed = q.form, q.signs
+        else:
+            g, allowed = q, (1, 0, -1)
+        _check_form(g, prim, node, program)
+        h = int_row(g)
+        kids = P.split(h)
+        proper = len(kids) > 1
+        for s in reversed(allowed):
+            if s in kids:
+                todo.append((answers + (s,), kids[s], (h, s, C) if proper else C))
+    return out
 
 
 def explore(program, max_strata=None, max_events=None):
-    """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords."""
+    """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
+
+    The function is first run once at the origin.  If that run met no Python
+    comparison, the program is branch-free: its graph is the whole program and
+    the strata are enumerated over the graph alone (:func:`_explore_graph`,
+    evaluating only the nodes after each decision).  Otherwise the function is
+    re-run once per stratum, each run replaying the decisions of its prefix.
+    """
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
+    locate_path(program, (0,) * program.n, max_events)
+    g = program.graph
+    if not any(g.nodes[v]["op"] == "branch" for v in g.nodes):
+        return _explore_graph(program, max_strata)
+    return _explore_runs(program, max_strata, max_events)
+
+
+def _too_many(max_strata):
+    return LimitError(f"more than max_strata={max_strata} strata; the partition is too large to "
+                      "enumerate. Pass max_strata=... to derive to raise the limit, or use "
+                      "mt.evaluate for pointwise answers without enumerating pieces.")
+
+
+def _explore_runs(program, max_strata, max_events):
     stack = [((), Polyhedron.space(program.n), None)]
     records = []
     while stack:
@@ -161,9 +220,60 @@ def explore(program, max_strata=None, max_events=None):
                                      tuple(v.lin for v in outputs), tuple(v.val for v in outputs),
                                      tuple(v.node for v in outputs), shape, poly=ex.poly))
         if len(records) > max_strata:
-            raise LimitError(f"more than max_strata={max_strata} strata; the partition is too large to "
-                             "enumerate. Pass max_strata=... to derive to raise the limit, or use "
-                             "mt.evaluate for pointwise answers without enumerating pieces.")
+            raise _too_many(max_strata)
+    return records
+
+
+def _explore_graph(program, max_strata):
+    """Depth-first over the switching nodes of a branch-free graph.
+
+    One list of forms serves the whole search: a stack entry resumes at node
+    ``pos`` and only ever reads nodes before ``pos``, which no later run has
+    rewritten (entries are nested in stack order).
+    """
+    g = program.graph
+    N = g.number_of_nodes()
+    outs = g.outputs[0]
+    shape = program.output_shape
+    syms = program.symbols
+    tape = []
+    for v in range(N):
+        d = g.nodes[v]
+        prim = PRIMITIVES[d["op"]]
+        tape.append((prim, d["inputs"], d["params"], program.conv if d["conv"] is None else d["conv"]))
+    vals = [None] * N
+    lins = [None] * N
+    for v, (prim, ins, params, conv) in enumerate(tape):
+        if prim.name == "input":
+            vals[v] = lins[v] = aff_var(params[0], program.n)
+    path = []
+    records = []
+    stack = [(0, None, Polyhedron.space(program.n), None, 0)]
+    while stack:
+        pos, case0, poly, cons, depth = stack.pop()
+        del path[depth:]
+        for v in range(pos, N):
+            prim, ins, params, conv = tape[v]
+            if prim.name == "input":
+                continue
+            iv = [vals[u] for u in ins]
+            if prim.tests is not None:
+                if v == pos and case0 is not None:
+                    case = case0
+                else:
+                    leaves = _node_cases(program, v, prim, iv, params, poly, cons)
+                    d = len(path)
+                    for c, P, C in reversed(leaves[1:]):
+                        stack.append((v, c, P, C, d))
+                    case, poly, cons = leaves[0]
+                path.append((v, case))
+            else:
+                case = None
+            vals[v], lins[v] = node_forms(prim, case, params, conv, iv, [lins[u] for u in ins], syms)
+        records.append(StratumRecord(tuple(path), _cons_list(cons), tuple(lins[u] for u in outs),
+                                     tuple(vals[u] for u in outs), outs, shape, poly=poly))
+        if len(records) > max_strata:
+            raise _too_many(max_strata)
     return records
 
 

@@ -6,7 +6,7 @@ sharing the same smooth f^alpha).  Everything the user sees is sympy; the exact
 affine forms underneath are kept for speed.
 """
 
-__all__ = ["PieceTable", "Piece", "Stratum", "relation"]
+__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text"]
 
 from fractions import Fraction
 
@@ -117,6 +117,11 @@ class Stratum:
         return [relation(f, s, syms) for f, s in self.constraints if s != 0]
 
     @property
+    def text(self):
+        """The stratum's relations as plain text: ``"x1 = x2, x1 > x3"`` (``"everywhere"`` if none)."""
+        return ", ".join(relation_text(r) for r in self.equalities + self.inequalities) or "everywhere"
+
+    @property
     def condition(self):
         """The stratum as one sympy boolean."""
         rels = self.equalities + self.inequalities
@@ -153,6 +158,7 @@ class Stratum:
 
     def contains(self, point):
         """Whether an exact point lies in this stratum."""
+        point = tuple(to_exact(v, what="coordinate") for v in point)
         for f, s in self.constraints:
             v = f[0] + sum(c * x for c, x in zip(f[1:], point))
             if (v > 0) - (v < 0) != s:
@@ -161,6 +167,14 @@ class Stratum:
 
     def __repr__(self):
         return f"Stratum({self.index}: dim {self.dim}, {self.condition}, piece {self.piece})"
+
+    def _repr_latex_(self):
+        from .export.notebook import stratum_latex
+        return stratum_latex(self._table, self)
+
+    def _repr_html_(self):
+        from .export.notebook import stratum_html
+        return stratum_html(self._table, self)
 
 
 class Piece:
@@ -206,6 +220,14 @@ class Piece:
 
     def __repr__(self):
         return f"Piece({self.index}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
+
+    def _repr_latex_(self):
+        from .export.notebook import piece_latex
+        return piece_latex(self._table, self)
+
+    def _repr_html_(self):
+        from .export.notebook import piece_html
+        return piece_html(self._table, self)
 
 
 def _sort_key(piece):
@@ -372,25 +394,37 @@ class PieceTable:
     def __str__(self):
         return self.text()
 
+    def _repr_latex_(self):
+        from .export.notebook import table_latex
+        return table_latex(self)
+
+    def _repr_html_(self):
+        from .export.notebook import table_html
+        return table_html(self)
+
     def text(self, max_pieces=200):
         """A terminal-readable table: condition, f^alpha and its gradient for each piece."""
         syms = ", ".join(map(str, self.symbols))
-        lines = [f"{self.name}({syms}): {len(self.pieces)} pieces, {len(self.strata)} strata, "
-                 f"convention {self.convention.name}"]
+        lines = [f"{self.name}({syms}): {_count(len(self.pieces), 'piece')}, "
+                 f"{_count(len(self.strata), 'stratum', 'strata')}, convention {self.convention.name}"]
         for p in self.pieces[:max_pieces]:
             g = p.grad
             grad = "(" + ", ".join(str(v) for v in g) + ")" if g.rows == 1 else str(g.tolist())
             lines.append(f"P^{p.index + 1}  dim {p.dim}  f = {p.expr}  grad = {grad}")
             for k, s in enumerate(p.strata):
-                rels = [_rel_text(r) for r in s.equalities + s.inequalities] or ["everywhere"]
                 lead = "    " if k == 0 else " or "
-                lines.append(f"  {lead}{', '.join(rels)}   (dim {s.dim})")
+                lines.append(f"  {lead}{s.text}   (dim {s.dim})")
         if len(self.pieces) > max_pieces:
             lines.append(f"... {len(self.pieces) - max_pieces} more pieces")
         return "\n".join(lines)
 
 
-def _rel_text(r):
+def _count(k, one, many=None):
+    return f"{k} {one if k == 1 else (many or one + 's')}"
+
+
+def relation_text(r):
+    """A sympy relation as plain text, ``=`` for equalities."""
     if isinstance(r, sp.Equality):
         return f"{r.lhs} = {r.rhs}"
     return str(r)

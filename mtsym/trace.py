@@ -21,7 +21,7 @@ Forms are tuples ``(c0, c1..cn)``; a product of two non-constant values gives a
 sympy expression instead (smooth, allowed in outputs, refused in switches).
 """
 
-__all__ = ["Value", "Array", "Program", "InputSpec", "apply", "is_traced", "VAL_CONV"]
+__all__ = ["Value", "Array", "Program", "InputSpec", "apply", "node_forms", "is_traced", "VAL_CONV"]
 
 import re
 from fractions import Fraction
@@ -181,6 +181,7 @@ class Program:
         outs, shape = _flatten_output(out)
         values = [o if isinstance(o, Value) else run.const(o, "output") for o in outs]
         key = tuple(v.node for v in values)
+        self.output_shape = shape
         if key not in self._outputs:
             self._outputs.add(key)
             self.graph.graph["outputs"].append(key)
@@ -260,15 +261,28 @@ def apply(name, args, params, conv=None):
         return Value(run, node, None, None)
     vals = [v.val for v in vs]
     case = run.decider.event(node, prim, vals, params) if prim.tests is not None else None
-    syms = program.symbols
-    wv, bv = prim.linear(case, params, VAL_CONV)
-    val = combine(wv, vals, bv, syms)
-    wl, bl = prim.linear(case, params, program.conv if conv is None else conv)
-    if wl == wv and bl == bv and all(v.lin is v.val for v in vs):
-        lin = val
-    else:
-        lin = combine(wl, [v.lin for v in vs], bl, syms)
+    val, lin = node_forms(prim, case, params, program.conv if conv is None else conv,
+                          vals, [v.lin for v in vs], program.symbols)
     return Value(run, node, val, lin)
+
+
+def node_forms(prim, case, params, conv, vals, lins, symbols):
+    """A node's ``(val, lin)`` forms on a case, from its inputs' forms.
+
+    ``val`` uses the rational :data:`VAL_CONV` rule, ``lin`` the node's
+    convention; ``lin is val`` when the two coincide (the usual case).
+    """
+    if prim.linear is None:  # mul: the product rule of smooth values
+        val = _product(vals[0], vals[1], symbols)
+        if lins[0] is vals[0] and lins[1] is vals[1]:
+            return val, val
+        return val, _product(lins[0], lins[1], symbols)
+    wv, bv = prim.linear(case, params, VAL_CONV)
+    val = combine(wv, vals, bv, symbols)
+    wl, bl = prim.linear(case, params, conv)
+    if wl == wv and bl == bv and all(l is v for l, v in zip(lins, vals)):
+        return val, val
+    return val, combine(wl, lins, bl, symbols)
 
 
 def affine_node(terms, const):
@@ -281,6 +295,8 @@ def affine_node(terms, const):
 def _check_number(other, op):
     if isinstance(other, (Value, Array)):
         return other
+    if isinstance(other, (np.ndarray, list, tuple)):
+        return Array(_exact_array(other, op))
     if is_exact_number(other):
         try:
             return to_exact(other, what=f"number in {op}")
@@ -312,7 +328,9 @@ class Value:
     # arithmetic ---------------------------------------------------------
     def __add__(self, other):
         o = _check_number(other, "+")
-        if o is None or isinstance(o, Array):
+        if isinstance(o, Array):
+            return o.__radd__(self)
+        if o is None:
             return NotImplemented
         if isinstance(o, Value):
             return affine_node([(1, self), (1, o)], 0)
@@ -322,7 +340,9 @@ class Value:
 
     def __sub__(self, other):
         o = _check_number(other, "-")
-        if o is None or isinstance(o, Array):
+        if isinstance(o, Array):
+            return o.__rsub__(self)
+        if o is None:
             return NotImplemented
         if isinstance(o, Value):
             return affine_node([(1, self), (-1, o)], 0)
@@ -330,7 +350,9 @@ class Value:
 
     def __rsub__(self, other):
         o = _check_number(other, "-")
-        if o is None or isinstance(o, (Array, Value)):
+        if isinstance(o, Array):
+            return o.__sub__(self)
+        if o is None or isinstance(o, Value):
             return NotImplemented
         return affine_node([(-1, self)], o)
 
@@ -342,7 +364,9 @@ class Value:
 
     def __mul__(self, other):
         o = _check_number(other, "*")
-        if o is None or isinstance(o, Array):
+        if isinstance(o, Array):
+            return o.__rmul__(self)
+        if o is None:
             return NotImplemented
         if isinstance(o, Value):
             return _mul(self, o)
@@ -411,7 +435,16 @@ class Value:
         raise UnsupportedOperationError("bool()", "the truth value of a traced value is undefined; "
                                         "compare it (if v > 0: ...) instead")
 
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """Traced values take part in torch calls: see :mod:`mtsym.frameworks.torch`."""
+        from .frameworks.torch import torch_function
+        return torch_function(func, types, args, kwargs)
+
     def __getattr__(self, name):
+        method = _tensor_method(self, name)
+        if method is not None:
+            return method
         if name in _UNSUPPORTED_CALLS:
             op = _UNSUPPORTED_CALLS[name]
 
@@ -419,13 +452,25 @@ class Value:
                 raise UnsupportedOperationError(op, f"{op} of a traced value would drop the trace; "
                                                 "use mtsym operations (mt.relu, mt.max, ...) instead")
             return refuse
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise UnsupportedOperationError(name, f"'{name}' is not an operation mtsym can trace "
-                                        "(supported: + - *, / by numbers, @, mt.relu, mt.max, ...)")
+        _unknown_attribute(name)
 
     def __repr__(self):
         return f"Value(n{self.node})"
+
+
+def _unknown_attribute(name):
+    if name.startswith("_"):
+        raise AttributeError(name)
+    raise UnsupportedOperationError(name, f"'{name}' is not an operation mtsym can trace "
+                                    "(supported: + - *, / by numbers, @, mt.relu, mt.max, ...)")
+
+
+def _tensor_method(obj, name):
+    """``x.max()``, ``x.relu()``, ...: tensor methods on traced values, with torch's meaning."""
+    if name.startswith("__"):
+        return None
+    from .frameworks.torch import tensor_method
+    return tensor_method(obj, name)
 
 
 for _name in _UNSUPPORTED_CALLS:
@@ -433,15 +478,7 @@ for _name in _UNSUPPORTED_CALLS:
 
 
 def _mul(a, b):
-    run = a.run
-    program = run.program
-    node = program.node("mul", (a.node, b.node), ())
-    if not program.exact:
-        return Value(run, node, None, None)
-    syms = program.symbols
-    val = _product(a.val, b.val, syms)
-    lin = val if (a.lin is a.val and b.lin is b.val) else _product(a.lin, b.lin, syms)
-    return Value(run, node, val, lin)
+    return apply("mul", (a, b), ())
 
 
 # --------------------------------------------------------------------------- arrays
@@ -449,6 +486,9 @@ def _exact_array(x, op):
     """A numpy object array of exact numbers / Values from user data."""
     if isinstance(x, Array):
         return x.a
+    if type(x).__module__.partition(".")[0] in ("torch", "jax", "jaxlib"):
+        from .frameworks.arrays import exact_array
+        return exact_array(x, op)
     arr = np.asarray(x, dtype=object)
     flat = arr.ravel()
     for i, v in enumerate(flat):
@@ -513,8 +553,12 @@ class Array:
     def reshape(self, *shape):
         return Array(self.a.reshape(*shape))
 
-    def flatten(self):
-        return Array(self.a.ravel())
+    def flatten(self, start_dim=0, end_dim=-1):
+        """All axes into one (``torch.flatten``'s ``start_dim``/``end_dim`` select a range)."""
+        if (start_dim, end_dim) == (0, -1):
+            return Array(self.a.ravel())
+        from .frameworks.torch import flatten
+        return flatten(self, start_dim, end_dim)
 
     def tolist(self):
         return self.a.tolist()
@@ -527,8 +571,12 @@ class Array:
 
     # arithmetic ---------------------------------------------------------------
     def _bin(self, other, fn, op):
-        o = other.a if isinstance(other, Array) else (other if isinstance(other, Value)
-                                                      else _exact_array(other, op))
+        if isinstance(other, Value):  # elementwise by hand: numpy would defer back to the Value
+            out = np.empty(self.a.shape, dtype=object)
+            for i, v in np.ndenumerate(self.a):
+                out[i] = fn(v, other)
+            return Array(out)
+        o = other.a if isinstance(other, Array) else _exact_array(other, op)
         return Array(fn(self.a, o))
 
     def __add__(self, o):
@@ -588,6 +636,24 @@ class Array:
 
     def __bool__(self):
         raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined")
+
+    def __setitem__(self, idx, value):
+        raise UnsupportedOperationError("item assignment", "in-place changes of a traced array are not "
+                                        "traced; build a new array (torch.stack, torch.cat, list) instead")
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """Traced arrays take part in torch calls: see :mod:`mtsym.frameworks.torch`."""
+        from .frameworks.torch import torch_function
+        return torch_function(func, types, args, kwargs)
+
+    def __getattr__(self, name):
+        if name == "a":  # not yet set (copy, pickle)
+            raise AttributeError(name)
+        method = _tensor_method(self, name)
+        if method is not None:
+            return method
+        _unknown_attribute(name)
 
     def __repr__(self):
         return f"Array({self.a.tolist()!r})"

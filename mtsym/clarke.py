@@ -1,0 +1,338 @@
+"""The Clarke diagnostic: limiting gradients around a point and the convex hull they span.
+
+For a piecewise affine ``f``, the Clarke generalized gradient at ``x`` is the
+convex hull of the gradients of the full-dimensional strata whose closure holds
+``x`` (the *limiting gradients*).  Murat–Trombetti allow any associated
+gradient on a lower-dimensional stratum ``S`` (it has measure zero); when
+``grad~f`` on ``S`` lies outside that hull, an optimiser sees a gradient no
+neighbour has and the stratum is called *spurious* (Boustany's ``t = 0``).
+
+The closure of a full-dimensional stratum ``{s_k * g_k(x) > 0}`` is
+``{s_k * g_k(x) >= 0}``.  :class:`ClosureIndex` answers "which closures hold
+``x``" with one sign evaluation per distinct hyperplane and bitmask
+arithmetic, so the diagnostic over a whole table costs about one pass.
+
+Examples
+--------
+>>> import mtsym as mt
+>>> t = mt.derive(lambda x: mt.relu(x), "x")
+>>> hull = clarke_at(t, (0,))
+>>> hull.gradients
+[Matrix([[1]]), Matrix([[0]])]
+>>> print(hull)
+Clarke gradient at (0): the interval [0, 1] (2 limiting gradients)
+"""
+
+__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "spurious",
+           "gradient_at", "exact_value", "is_zero"]
+
+from fractions import Fraction
+
+import sympy as sp
+
+from .exact import int_row, to_exact, to_sympy
+from .errors import InputError
+from .linalg import rank
+from .lp import hull_parameter_range, in_hull
+
+
+# --------------------------------------------------------------------------- exact values
+def exact_value(v):
+    """``v`` as an int/Fraction when it is a rational number, else a (expanded) sympy expression."""
+    if isinstance(v, (int, Fraction)):
+        return v
+    v = sp.expand(sp.sympify(v))
+    return to_exact(v) if v.is_Rational else v
+
+
+def is_zero(v):
+    """Exact test ``v == 0`` for numbers and sympy expressions (parameters included)."""
+    if isinstance(v, (int, Fraction)):
+        return v == 0
+    return sp.expand(sp.sympify(v)) == 0
+
+
+def gradient_at(table, forms, point):
+    """The Jacobian of the forms at an exact point, flattened row-major (exact entries).
+
+    Affine forms give their coefficients; a non-affine form (a product of
+    traced values) is differentiated and evaluated at ``point``.
+    """
+    out = []
+    sub = None
+    for f in forms:
+        if type(f) is tuple:
+            out.extend(exact_value(c) for c in f[1:])
+        else:
+            if sub is None:
+                sub = dict(zip(table.symbols, (to_sympy(v) for v in point)))
+            out.extend(exact_value(sp.diff(f, s).subs(sub)) for s in table.symbols)
+    return tuple(out)
+
+
+def _canonical(form):
+    """``(key, flip)``: the hyperplane of ``form`` as coprime integers, leading coefficient > 0."""
+    row = int_row(form)
+    lead = next(c for c in row[1:] if c != 0)
+    if lead < 0:
+        return tuple(-c for c in row), -1
+    return row, 1
+
+
+def _as_integers(point):
+    """``(q, P)`` with ``point == P / q``, ``P`` integers."""
+    q = 1
+    for v in point:
+        if isinstance(v, Fraction):
+            q = q * v.denominator // _gcd(q, v.denominator)
+    return q, tuple(int(v * q) for v in point)
+
+
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
+
+
+class ClosureIndex:
+    """Which full-dimensional strata of a table have a closure holding a given point.
+
+    Every strict constraint of every full-dimensional stratum is filed under
+    its hyperplane; a point excludes the strata whose constraint it violates
+    strictly.  One sign per hyperplane, then bit operations.
+    """
+
+    def __init__(self, table):
+        n = table.n
+        self.table = table
+        self.full = [s for s in table.strata if s.dim == n]
+        keys, masks = {}, {}
+        for bit, s in enumerate(self.full):
+            for form, sign in s.constraints:
+                key, flip = _canonical(form)
+                kid = keys.setdefault(key, len(keys))
+                masks[(kid, sign * flip)] = masks.get((kid, sign * flip), 0) | (1 << bit)
+        self._keys = list(keys)
+        self._masks = masks
+        self._all = (1 << len(self.full)) - 1
+
+    def around(self, point):
+        """The full-dimensional strata whose closure contains the exact ``point``."""
+        q, P = _as_integers(tuple(to_exact(v, what="coordinate") for v in point))
+        out = self._all
+        masks = self._masks
+        for kid, key in enumerate(self._keys):
+            v = key[0] * q + sum(c * x for c, x in zip(key[1:], P))
+            if v != 0:
+                m = masks.get((kid, -1 if v > 0 else 1))
+                if m:
+                    out &= ~m
+        full = self.full
+        return [full[i] for i in range(len(full)) if out >> i & 1]
+
+
+def _distinct(grads):
+    seen, out = set(), []
+    for g in grads:
+        if g not in seen:
+            seen.add(g)
+            out.append(g)
+    return out
+
+
+def _matrix(table, flat):
+    n = table.n
+    rows = [list(map(to_sympy, flat[i:i + n])) for i in range(0, len(flat), n)]
+    return sp.Matrix(rows)
+
+
+def _fmt(flat):
+    return "(" + ", ".join(str(v) for v in flat) + ")"
+
+
+class ClarkeHull:
+    """The limiting gradients at a point and their convex hull (the Clarke generalized gradient).
+
+    Attributes
+    ----------
+    point : tuple
+        The exact point.
+    strata : list of Stratum
+        The full-dimensional strata whose closure holds the point.
+    gradients : list of sympy.Matrix
+        Their distinct gradients (1 x n, or m x n Jacobians).
+    vertices : list of sympy.Matrix
+        The extreme points of the hull.
+    dim : int
+        The affine dimension of the hull.
+    """
+
+    def __init__(self, table, point, strata):
+        self._table = table
+        self.point = tuple(point)
+        self.strata = strata
+        self._flat = _distinct(gradient_at(table, s.forms, point) for s in strata)
+        self.gradients = [_matrix(table, g) for g in self._flat]
+        self._exact = all(isinstance(v, (int, Fraction)) for g in self._flat for v in g)
+        if self._exact and len(self._flat) > 1:
+            self._vert = [g for i, g in enumerate(self._flat)
+                          if in_hull(self._flat[:i] + self._flat[i + 1:], g) is None]
+            self.dim = rank([[a - b for a, b in zip(g, self._flat[0])] for g in self._flat[1:]])
+        else:
+            self._vert = list(self._flat)
+            self.dim = 0
+        self.vertices = [_matrix(table, g) for g in self._vert]
+
+    def contains(self, grad):
+        """Whether a gradient (Matrix or flat sequence of exact numbers) lies in the hull (exact LP)."""
+        flat = tuple(exact_value(v) for v in (list(grad) if hasattr(grad, "tolist") else grad))
+        if not self._exact or not all(isinstance(v, (int, Fraction)) for v in flat):
+            raise InputError("clarke hull: membership needs rational gradients (no convention symbols)")
+        return in_hull(self._flat, flat) is not None
+
+    @property
+    def description(self):
+        """The hull in words: a point, an interval, a segment or a polytope with its vertices."""
+        v = self._vert
+        if len(self._flat[0]) == 1 and self._exact:
+            lo, hi = min(g[0] for g in v), max(g[0] for g in v)
+            return f"the single value {lo}" if lo == hi else f"the interval [{lo}, {hi}]"
+        if len(v) == 1:
+            return f"the single gradient {_fmt(v[0])}"
+        if self.dim == 1:
+            return f"the segment from {_fmt(v[0])} to {_fmt(v[1])}"
+        return (f"a {self.dim}-dimensional polytope with {len(v)} vertices "
+                + ", ".join(_fmt(g) for g in v))
+
+    def to_dict(self):
+        """JSON-ready: point, limiting gradients, vertices, dimension, description."""
+        return {"point": [str(to_sympy(v)) for v in self.point],
+                "gradients": [[str(to_sympy(x)) for x in g] for g in self._flat],
+                "vertices": [[str(to_sympy(x)) for x in g] for g in self._vert],
+                "dim": self.dim, "description": self.description}
+
+    def __str__(self):
+        pt = ", ".join(str(to_sympy(v)) for v in self.point)
+        k = len(self._flat)
+        return f"Clarke gradient at ({pt}): {self.description} ({k} limiting gradient{'s' * (k != 1)})"
+
+    __repr__ = __str__
+
+
+def clarke_at(table, point, index=None):
+    """The limiting gradients at an exact point and their convex hull.
+
+    Parameters
+    ----------
+    table : PieceTable
+    point : sequence of exact numbers
+    index : ClosureIndex, optional
+        Reused across calls.
+
+    Returns
+    -------
+    ClarkeHull
+    """
+    pt = table._point(point)
+    index = ClosureIndex(table) if index is None else index
+    return ClarkeHull(table, pt, index.around(pt))
+
+
+class ClarkeResult:
+    """The Clarke diagnostic of one stratum.
+
+    Attributes
+    ----------
+    in_hull : bool or None
+        ``True``: grad~f on the stratum lies in the hull of the limiting
+        gradients; ``False``: it does not (for every value of the convention's
+        parameters); ``None``: it depends on the parameters (see ``when``) or
+        could not be decided (see ``message``).
+    limiting : list of tuple
+        The distinct limiting gradients (flattened).
+    weights : tuple or None
+        Convex weights writing grad~f as a combination of ``limiting``.
+    when : sympy boolean or None
+        For a parametric convention: the parameter values for which the
+        stratum is not spurious.
+    message : str
+    """
+
+    __slots__ = ("in_hull", "limiting", "weights", "when", "message")
+
+    def __init__(self, in_hull, limiting, weights=None, when=None, message=""):
+        self.in_hull, self.limiting, self.weights, self.when, self.message = \
+            in_hull, limiting, weights, when, message
+
+    @property
+    def spurious(self):
+        """True unless grad~f lies in the hull for every parameter value."""
+        return self.in_hull is not True and self.limiting is not None
+
+    def __repr__(self):
+        return f"ClarkeResult(in_hull={self.in_hull}, when={self.when}, {self.message!r})"
+
+
+def _parametric(target, points):
+    """Hull membership of a target affine in one convention symbol: the interval of that symbol."""
+    syms = set()
+    for v in target:
+        if not isinstance(v, (int, Fraction)):
+            syms |= v.free_symbols
+    if len(syms) != 1:
+        return None, None, f"depends on {len(syms)} convention parameters; not decided"
+    z = syms.pop()
+    base, slope = [], []
+    for v in target:
+        e = sp.expand(to_sympy(v))
+        if sp.degree(e, z) > 1:
+            return None, None, f"not affine in {z}; not decided"
+        base.append(to_exact(e.subs(z, 0)))
+        slope.append(to_exact(e.coeff(z, 1)))
+    rng = hull_parameter_range(points, base, slope)
+    if rng is None:
+        return False, sp.false, f"outside the hull for every {z}"
+    lo, hi = (to_sympy(v) if v is not None else None for v in rng)
+    if lo is None and hi is None:
+        return True, sp.true, f"inside the hull for every {z}"
+    interval = sp.Interval(-sp.oo if lo is None else lo, sp.oo if hi is None else hi)
+    when = interval.as_relational(z)
+    text = f"{when.lhs} = {when.rhs}" if isinstance(when, sp.Equality) else str(when)
+    return None, when, f"inside the hull only when {text}"
+
+
+def diagnose(table, stratum, index):
+    """The :class:`ClarkeResult` of one stratum, at its witness."""
+    w = stratum._rec.witness
+    target = gradient_at(table, stratum.forms, w)
+    pts = _distinct(gradient_at(table, s.forms, w) for s in index.around(w))
+    if not pts:
+        return ClarkeResult(None, None, message="no full-dimensional stratum around the witness")
+    if not all(isinstance(v, (int, Fraction)) for g in pts for v in g):
+        return ClarkeResult(None, pts, message="limiting gradients hold convention parameters; not decided")
+    if all(isinstance(v, (int, Fraction)) for v in target):
+        lam = in_hull(pts, target)
+        if lam is not None:
+            return ClarkeResult(True, pts, weights=lam)
+        return ClarkeResult(False, pts, message=f"{_fmt(target)} is not in the convex hull of "
+                            + "{" + ", ".join(_fmt(p) for p in pts) + "}")
+    ok, when, msg = _parametric(target, pts)
+    return ClarkeResult(ok, pts, when=when, message=msg)
+
+
+def spurious(table):
+    """The strata whose associated gradient lies outside the Clarke gradient at their witness.
+
+    With a parametric convention, a stratum is listed unless its gradient lies
+    in the hull for every parameter value (``verify()`` reports for which
+    values it does).
+
+    Examples
+    --------
+    >>> import mtsym as mt
+    >>> t = mt.derive(lambda x: mt.relu(x) - mt.relu(-x) - x, "x", convention=mt.Convention("torch", relu0=1))
+    >>> [s.condition for s in spurious(t)]
+    [Eq(x, 0)]
+    """
+    index = ClosureIndex(table)
+    return [s for s in table.strata if s.dim < table.n and diagnose(table, s, index).spurious]

@@ -1,0 +1,10 @@
+"""Exports of a piece table: LaTeX (:mod:`.latex`), JSON (:mod:`.json`), notebook displays
+(:mod:`.notebook`) and plots (:mod:`.plot`, needs matplotlib).
+
+The compact conditions shared by the text formats live in :mod:`.conditions`.
+"""
+
+__all__ = ["to_latex", "to_json", "from_json"]
+
+from .json import from_json, to_json
+from .latex import to_latex

@@ -1,0 +1,427 @@
+"""A piece table as JSON, and back, exactly.
+
+Every number is exact: rationals are strings ``"p/q"`` (``"3"`` for an
+integer), sympy expressions (parametric conventions) are trees of a few
+whitelisted sympy classes, symbols keep their assumptions.  The schema is
+documented in ``docs/json-schema.md``; the document carries
+``"format": "mtsym.piecetable"`` and ``"version": 1``.
+
+A table read back has ``program=None``: :meth:`~mtsym.table.PieceTable.stratum_at`
+then scans the strata's exact constraints, and gives the same answers.
+
+Examples
+--------
+>>> import mtsym as mt
+>>> t = mt.derive(lambda x: mt.max(x), 3)
+>>> u = from_json(to_json(t))
+>>> u.grad_at((1, 1, 0)), u.program is None, to_json(u) == to_json(t)
+(Matrix([[1/2, 1/2, 0]]), True, True)
+>>> from_json('{"format": "mtsym.piecetable", "version": 9}')
+Traceback (most recent call last):
+...
+mtsym.errors.FormatError: mtsym.piecetable version 9 is not supported: this mtsym reads version 1
+"""
+
+__all__ = ["to_json", "from_json", "to_data", "from_data", "FORMAT", "VERSION"]
+
+import json as _json
+import re
+from fractions import Fraction
+
+import sympy as sp
+
+from ..conventions import PARAMETERS, Convention
+from ..errors import FormatError
+from ..linalg import rank
+
+FORMAT = "mtsym.piecetable"
+VERSION = 1
+
+_RATIONAL = re.compile(r"-?[0-9]+(/[0-9]+)?\Z")
+#: the sympy classes an expression may be built from
+_FUNCS = {c.__name__: c for c in (sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min, sp.Abs, sp.sign,
+                                  sp.Heaviside, sp.Piecewise, sp.Eq, sp.Ne, sp.Lt, sp.Le, sp.Gt,
+                                  sp.Ge, sp.And, sp.Or, sp.Not)}
+
+
+# =========================================================================== writing
+def _rat(v):
+    if isinstance(v, Fraction):
+        return f"{v.numerator}/{v.denominator}" if v.denominator != 1 else str(v.numerator)
+    if isinstance(v, sp.Rational):
+        return f"{v.p}/{v.q}" if v.q != 1 else str(v.p)
+    return str(int(v))
+
+
+def _symbol(s):
+    orig = getattr(s, "_assumptions_orig", None)
+    if orig is None:  # pragma: no cover  (sympy < 1.12)
+        orig = s.assumptions0
+    return {"name": s.name, "assumptions": {k: bool(v) for k, v in sorted(orig.items())}}
+
+
+def _expr(e):
+    """A sympy expression (or exact number) as a JSON tree."""
+    if isinstance(e, (int, Fraction)) and not isinstance(e, bool):
+        return _rat(e)
+    e = sp.sympify(e)
+    if isinstance(e, sp.Rational):
+        return _rat(e)
+    if isinstance(e, sp.Symbol):
+        return {"symbol": _symbol(e)}
+    if e is sp.true or e is sp.false:
+        return {"op": "true" if e is sp.true else "false", "args": []}
+    name = type(e).__name__
+    if isinstance(e, sp.Piecewise):
+        return {"op": "Piecewise", "args": [[_expr(v), _expr(c)] for v, c in e.args]}
+    if name not in _FUNCS:
+        raise FormatError(f"to_json: cannot write the sympy {name} in {e}; mtsym tables hold "
+                          f"rationals and {', '.join(sorted(_FUNCS))}")
+    return {"op": name, "args": [_expr(a) for a in e.args]}
+
+
+def _entry(c):
+    if isinstance(c, (int, Fraction)) and not isinstance(c, bool):
+        return _rat(c)
+    return _expr(c)
+
+
+def _form(f):
+    if type(f) is tuple:
+        return [_entry(c) for c in f]
+    return {"expr": _expr(f)}
+
+
+def _convention(c):
+    return {"name": c.name, "params": {k: _value(getattr(c, k)) for k in PARAMETERS}}
+
+
+def _value(v):
+    """Node parameters, cases and convention parameters (tagged where JSON is ambiguous)."""
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return v
+    if isinstance(v, Fraction):
+        return {"rational": _rat(v)}
+    if isinstance(v, tuple):
+        return [_value(x) for x in v]
+    if isinstance(v, list):
+        return {"list": [_value(x) for x in v]}
+    if isinstance(v, Convention):
+        return {"convention": _convention(v)}
+    if isinstance(v, sp.Basic):
+        return {"expr": _expr(v)}
+    raise FormatError(f"to_json: cannot write the value {v!r} of type {type(v).__name__}")
+
+
+def _graph(g):
+    nodes = []
+    for v in sorted(g.nodes):
+        data = g.nodes[v]
+        node = {"id": v}
+        for k in sorted(data):
+            if not k.startswith("_"):
+                node[k] = _value(tuple(data[k]) if k == "inputs" else data[k])
+        nodes.append(node)
+    return {"nodes": nodes, "outputs": [list(o) for o in g.outputs]}
+
+
+def to_data(table):
+    """The table as a JSON-ready dict (see :func:`to_json`)."""
+    records = [s._rec for s in sorted(table.strata, key=lambda s: s.discovery)]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": table.name,
+        "inputs": [_symbol(s) for s in table.symbols],
+        "shape": list(table.shape),
+        "convention": _convention(table.convention),
+        "graph": None if table.graph is None else _graph(table.graph),
+        "strata": [{
+            "path": [[node, _value(case)] for node, case in r.path],
+            "constraints": [[_form(f), s] for f, s in r.constraints],
+            "forms": [_form(f) for f in r.forms],
+            "vals": [_form(f) for f in r.vals],
+            "output_nodes": list(r.output_nodes),
+            "dim": r.dim,
+            "witness": [_rat(c) for c in r.witness],
+        } for r in records],
+    }
+
+
+def to_json(table, indent=None):
+    """The table as a JSON string (exact: rationals as ``"p/q"`` strings).
+
+    Parameters
+    ----------
+    table : PieceTable
+    indent : int, optional
+        Pretty-print with this indentation (default: one line).
+    """
+    return _json.dumps(to_data(table), indent=indent, ensure_ascii=False)
+
+
+# =========================================================================== reading
+class _Reader:
+    """Reads one document, naming the field of any error (``strata[3].witness[1]``)."""
+
+    def __init__(self):
+        self.symbols = {}
+
+    @staticmethod
+    def fail(where, what):
+        raise FormatError(f"{FORMAT}: {where}: {what}")
+
+    def field(self, obj, key, types, where):
+        if not isinstance(obj, dict):
+            self.fail(where, f"expected an object, got {type(obj).__name__}")
+        if key not in obj:
+            self.fail(where, f"missing field {key!r}")
+        v = obj[key]
+        if not isinstance(v, types) or (isinstance(v, bool) and bool not in _tuple(types)):
+            self.fail(f"{where}.{key}", f"expected {_names(types)}, got {_json.dumps(v)[:60]}")
+        return v
+
+    def rational(self, v, where):
+        if not isinstance(v, str) or not _RATIONAL.match(v):
+            self.fail(where, f"{_json.dumps(v)[:60]} is not a rational \"p\" or \"p/q\"")
+        p, _, q = v.partition("/")
+        if q and int(q) == 0:
+            self.fail(where, f"{v!r} has a zero denominator")
+        f = Fraction(int(p), int(q) if q else 1)
+        return f.numerator if f.denominator == 1 else f
+
+    def symbol(self, v, where):
+        name = self.field(v, "name", str, where)
+        assumptions = self.field(v, "assumptions", dict, where)
+        try:
+            s = sp.Symbol(name, **{str(k): bool(b) for k, b in assumptions.items()})
+        except Exception as e:
+            self.fail(where, f"bad symbol {name!r}: {e}")
+        return s
+
+    def expr(self, v, where):
+        if isinstance(v, str):
+            return sp.Rational(*_pq(self.rational(v, where)))
+        if isinstance(v, dict) and "symbol" in v:
+            return self.symbol(v["symbol"], where + ".symbol")
+        op = self.field(v, "op", str, where)
+        args = self.field(v, "args", list, where)
+        if op in ("true", "false"):
+            return sp.true if op == "true" else sp.false
+        if op == "Piecewise":
+            pairs = []
+            for k, a in enumerate(args):
+                if not isinstance(a, list) or len(a) != 2:
+                    self.fail(f"{where}.args[{k}]", "expected [value, condition]")
+                pairs.append((self.expr(a[0], f"{where}.args[{k}][0]"), self.expr(a[1], f"{where}.args[{k}][1]")))
+            return sp.Piecewise(*pairs)
+        cls = _FUNCS.get(op)
+        if cls is None:
+            self.fail(where, f"unknown expression {op!r}")
+        return cls(*[self.expr(a, f"{where}.args[{k}]") for k, a in enumerate(args)])
+
+    def entry(self, v, where):
+        if isinstance(v, str):
+            return self.rational(v, where)
+        e = self.expr(v, where)
+        return _exact_if_number(e)
+
+    def form(self, v, n, where):
+        if isinstance(v, dict):
+            return self.expr(self.field(v, "expr", (dict, str), where), where + ".expr")
+        if not isinstance(v, list):
+            self.fail(where, "expected a list of coefficients or {\"expr\": ...}")
+        if len(v) != n + 1:
+            self.fail(where, f"an affine form over {n} inputs has {n + 1} coefficients, got {len(v)}")
+        return tuple(self.entry(c, f"{where}[{k}]") for k, c in enumerate(v))
+
+    def value(self, v, where):
+        if v is None or isinstance(v, (bool, str, int)):
+            return v
+        if isinstance(v, list):
+            return tuple(self.value(x, f"{where}[{k}]") for k, x in enumerate(v))
+        if isinstance(v, dict) and len(v) == 1:
+            (tag, x), = v.items()
+            if tag == "rational":
+                return Fraction(*_pq(self.rational(x, where + ".rational")))
+            if tag == "list":
+                if not isinstance(x, list):
+                    self.fail(where, "expected a list")
+                return [self.value(y, f"{where}.list[{k}]") for k, y in enumerate(x)]
+            if tag == "convention":
+                return self.convention(x, where + ".convention")
+            if tag == "expr":
+                return self.expr(x, where + ".expr")
+        self.fail(where, f"unreadable value {_json.dumps(v)[:60]}")
+
+    def convention(self, v, where):
+        name = self.field(v, "name", str, where)
+        params = self.field(v, "params", dict, where)
+        if set(params) != set(PARAMETERS):
+            self.fail(where + ".params", f"expected the parameters {', '.join(PARAMETERS)}")
+        c = Convention("torch")
+        for k in PARAMETERS:
+            object.__setattr__(c, k, self.value(params[k], f"{where}.params.{k}"))
+        object.__setattr__(c, "name", name)
+        return c
+
+
+def _tuple(t):
+    return t if isinstance(t, tuple) else (t,)
+
+
+def _names(types):
+    words = {dict: "an object", list: "a list", str: "a string", int: "an integer", type(None): "null"}
+    return " or ".join(words.get(t, t.__name__) for t in _tuple(types))
+
+
+def _pq(q):
+    return (q, 1) if isinstance(q, int) else (q.numerator, q.denominator)
+
+
+def _exact_if_number(e):
+    if isinstance(e, sp.Rational):
+        return int(e.p) if e.q == 1 else Fraction(int(e.p), int(e.q))
+    return e
+
+
+def _read_graph(R, g, symbols):
+    from ..graph import Graph
+    if g is None:
+        return None
+    nodes = R.field(g, "nodes", list, "graph")
+    outputs = R.field(g, "outputs", list, "graph")
+    graph = Graph(symbols=symbols)
+    ids = set()
+    for k, node in enumerate(nodes):
+        where = f"graph.nodes[{k}]"
+        v = R.field(node, "id", int, where)
+        if v in ids:
+            R.fail(where, f"node {v} appears twice")
+        attrs = {}
+        for key, val in node.items():
+            if key != "id":
+                attrs[key] = R.value(val, f"{where}.{key}")
+        inputs = attrs.get("inputs", ())
+        if not isinstance(inputs, tuple) or any(not isinstance(u, int) or u not in ids for u in inputs):
+            R.fail(where + ".inputs", "expected earlier node ids")
+        ids.add(v)
+        graph.add_node(v, **attrs)
+        for pos, u in enumerate(inputs):
+            if graph.has_edge(u, v):
+                graph.edges[u, v]["pos"].append(pos)
+            else:
+                graph.add_edge(u, v, pos=[pos])
+    outs = []
+    for k, o in enumerate(outputs):
+        if not isinstance(o, list) or any(not isinstance(u, int) or u not in ids for u in o):
+            R.fail(f"graph.outputs[{k}]", "expected a list of node ids")
+        outs.append(tuple(o))
+    graph.graph["outputs"] = outs
+    return graph
+
+
+def _sign_of(form, point):
+    v = form[0] + sum(c * x for c, x in zip(form[1:], point))
+    return (v > 0) - (v < 0)
+
+
+def _read_stratum(R, d, n, nout, shape, nodes, k):
+    from ..partition import StratumRecord
+    where = f"strata[{k}]"
+    path = []
+    for j, step in enumerate(R.field(d, "path", list, where)):
+        if not isinstance(step, list) or len(step) != 2 or not isinstance(step[0], int) or isinstance(step[0], bool):
+            R.fail(f"{where}.path[{j}]", "expected [node, case]")
+        if nodes is not None and step[0] not in nodes:
+            R.fail(f"{where}.path[{j}]", f"node {step[0]} is not in the graph")
+        path.append((step[0], R.value(step[1], f"{where}.path[{j}][1]")))
+    cons = []
+    for j, c in enumerate(R.field(d, "constraints", list, where)):
+        if not isinstance(c, list) or len(c) != 2 or c[1] not in (-1, 0, 1) or isinstance(c[1], bool):
+            R.fail(f"{where}.constraints[{j}]", "expected [form, sign] with sign -1, 0 or 1")
+        f = R.form(c[0], n, f"{where}.constraints[{j}][0]")
+        if type(f) is not tuple or not all(isinstance(x, (int, Fraction)) for x in f):
+            R.fail(f"{where}.constraints[{j}][0]", "a constraint is a rational affine form")
+        cons.append((f, c[1]))
+    forms = tuple(R.form(f, n, f"{where}.forms[{j}]") for j, f in enumerate(R.field(d, "forms", list, where)))
+    vals = tuple(R.form(f, n, f"{where}.vals[{j}]") for j, f in enumerate(R.field(d, "vals", list, where)))
+    outs = R.field(d, "output_nodes", list, where)
+    if any(not isinstance(u, int) or (nodes is not None and u not in nodes) for u in outs):
+        R.fail(f"{where}.output_nodes", "expected graph node ids")
+    for what, seq in (("forms", forms), ("vals", vals), ("output_nodes", outs)):
+        if len(seq) != nout:
+            R.fail(f"{where}.{what}", f"the table has {nout} output(s) (shape {list(shape)}), got {len(seq)}")
+    dim = R.field(d, "dim", int, where)
+    if not 0 <= dim <= n:
+        R.fail(f"{where}.dim", f"{dim} is not a dimension in R^{n}")
+    wit = R.field(d, "witness", list, where)
+    if len(wit) != n:
+        R.fail(f"{where}.witness", f"expected {n} coordinates, got {len(wit)}")
+    witness = tuple(R.rational(c, f"{where}.witness[{j}]") for j, c in enumerate(wit))
+    for j, (f, s) in enumerate(cons):
+        if _sign_of(f, witness) != s:
+            R.fail(where, f"the witness does not satisfy constraint {j} (the data is corrupted)")
+    eqs = [list(f[1:]) for f, s in cons if s == 0]
+    if dim != n - rank(eqs):
+        R.fail(f"{where}.dim", f"{dim} is not the dimension its equalities give ({n - rank(eqs)})")
+    return StratumRecord(tuple(path), cons, forms, vals, tuple(outs), shape, poly=None, dim=dim,
+                         witness=witness)
+
+
+def from_data(data):
+    """A :class:`~mtsym.table.PieceTable` from a dict made by :func:`to_data`."""
+    from ..table import PieceTable
+    R = _Reader()
+    if not isinstance(data, dict):
+        R.fail("document", "expected a JSON object")
+    fmt = data.get("format")
+    if fmt != FORMAT:
+        raise FormatError(f"not an {FORMAT} document (format field: {_json.dumps(fmt)[:60]})")
+    version = data.get("version")
+    if version != VERSION:
+        raise FormatError(f"{FORMAT} version {_json.dumps(version)[:20]} is not supported: "
+                          f"this mtsym reads version {VERSION}")
+    name = R.field(data, "name", str, "document")
+    symbols = tuple(R.symbol(s, f"inputs[{k}]") for k, s in enumerate(R.field(data, "inputs", list, "document")))
+    n = len(symbols)
+    if n == 0:
+        R.fail("inputs", "a table has at least one input")
+    shape = R.field(data, "shape", list, "document")
+    if shape and not (len(shape) == 1 and isinstance(shape[0], int) and shape[0] >= 1):
+        R.fail("shape", "expected [] (scalar output) or [m]")
+    shape = tuple(shape)
+    nout = shape[0] if shape else 1
+    conv = R.convention(R.field(data, "convention", dict, "document"), "convention")
+    graph = _read_graph(R, R.field(data, "graph", (dict, type(None)), "document"), symbols)
+    nodes = None if graph is None else set(graph.nodes)
+    strata = R.field(data, "strata", list, "document")
+    if not strata:
+        R.fail("strata", "a table has at least one stratum")
+    records = [_read_stratum(R, d, n, nout, shape, nodes, k) for k, d in enumerate(strata)]
+    return PieceTable(records, symbols, conv, graph=graph, program=None, name=name)
+
+
+def from_json(text):
+    """A :class:`~mtsym.table.PieceTable` read back from :func:`to_json`.
+
+    Raises
+    ------
+    FormatError
+        The text is not JSON, not an mtsym piece table, of another version, or
+        corrupted (the message names the field).
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise FormatError(f"{FORMAT}: the document is not UTF-8 text ({e})") from e
+    if not isinstance(text, str):
+        raise FormatError(f"from_json needs a JSON string, got {type(text).__name__}")
+    try:
+        data = _json.loads(text)
+    except ValueError as e:
+        raise FormatError(f"{FORMAT}: not valid JSON ({e})") from e
+    return from_data(data)

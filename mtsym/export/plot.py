@@ -1,0 +1,417 @@
+"""Pictures of a piece table and of a traced graph (matplotlib, an optional dependency).
+
+* one input: the graph of f, each piece in its colour, the points (0-dimensional
+  strata) marked; below it the associated derivative as a step plot, with its
+  value *at* the points;
+* two inputs: the cells coloured by piece (exact polygons, see
+  :mod:`mtsym.export.geometry`), the lower-dimensional strata drawn as edges and
+  points in their piece's colour, the associated gradient as arrows (also on
+  the edges and points), spurious strata (from :mod:`mtsym.verify`, when it is
+  available) circled in red;
+* more inputs: the same in a plane ``slice=(point, d1, d2)``; arrows show the
+  gradient's components ``(grad . d1, grad . d2)`` in that plane.
+
+Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state);
+install with ``pip install mtsym[plot]``.
+
+Examples
+--------
+>>> import mtsym as mt
+>>> fig = mt.derive(lambda x: mt.maximum(x[0], x[1]), 2).plot()
+>>> plane, key = fig.axes                 # the partition, and the legend beside it
+>>> plane.get_xlabel(), plane.get_ylabel(), len(key.get_legend().get_texts())
+('x1', 'x2', 3)
+"""
+
+__all__ = ["plot_table", "plot_graph", "piece_colors", "MissingDependencyError"]
+
+import sympy as sp
+
+from ..errors import InputError, MtsymError
+from ..exact import to_sympy
+from .geometry import default_box, plane, slice_strata
+
+_SPURIOUS = "#d62728"
+_MAX_LEGEND = 12
+_MANY = 40          # beyond this many features, arrows="auto" draws them on the cells only
+
+
+class MissingDependencyError(MtsymError, ImportError):
+    """An optional dependency (matplotlib) is not installed."""
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - exercised only without matplotlib
+        raise MissingDependencyError(
+            "plot: matplotlib is not installed; install it with  pip install 'mtsym[plot]'") from None
+    return matplotlib, Figure
+
+
+def piece_colors(table):
+    """One RGBA colour per piece (tab10, then tab20, then evenly spaced hues).
+
+    Examples
+    --------
+    >>> import mtsym as mt
+    >>> cs = piece_colors(mt.derive(lambda t: mt.relu(t), "t"))
+    >>> len(cs), [round(c, 3) for c in cs[0]]
+    (2, [0.122, 0.467, 0.706, 1.0])
+    """
+    matplotlib, _ = _matplotlib()
+    k = len(table.pieces)
+    if k <= 10:
+        cmap = matplotlib.colormaps["tab10"]
+        return [tuple(float(c) for c in cmap(i)) for i in range(k)]
+    if k <= 20:
+        cmap = matplotlib.colormaps["tab20"]
+        return [tuple(float(c) for c in cmap(i)) for i in range(k)]
+    import colorsys
+    return [colorsys.hsv_to_rgb((i * 0.618034) % 1, 0.65, 0.9) + (1.0,) for i in range(k)]
+
+
+# ----------------------------------------------------------------- numbers
+def _row(table, m, output):
+    """Row ``output`` of a sympy value / Jacobian (a scalar table's value is the expression)."""
+    if table.shape == ():
+        return m
+    if not 0 <= output < table.shape[0]:
+        raise InputError(f"plot: output={output} but the table has {table.shape[0]} outputs")
+    return m[output] if not isinstance(m, sp.MatrixBase) or m.cols == 1 else m.row(output)
+
+
+def _num(expr, table, x):
+    """A float (or a tuple of floats) of ``expr`` at the exact point ``x``, or None if symbolic."""
+    if isinstance(expr, sp.MatrixBase):
+        vals = [_num(e, table, x) for e in expr]
+        return None if any(v is None for v in vals) else tuple(vals)
+    e = sp.sympify(expr)
+    if e.free_symbols:
+        e = e.subs(dict(zip(table.symbols, (to_sympy(c) for c in x))))
+    return float(e) if not e.free_symbols else None
+
+
+def _spurious(table):
+    """Indices of the spurious strata, or an empty set when mtsym.verify is not there."""
+    try:
+        found = table.spurious()
+    except (ImportError, NotImplementedError):
+        return set()
+    out = set()
+    for item in found or ():
+        s = getattr(item, "stratum", item)
+        idx = getattr(s, "index", s)
+        if isinstance(idx, int):
+            out.add(idx)
+    return out
+
+
+def _finish(fig, path, dpi):
+    if path is not None:
+        fig.savefig(path, dpi=dpi)
+    return fig
+
+
+def _label(table, piece):
+    expr = _row(table, piece.expr, 0) if table.shape == () else piece.expr.T
+    text = str(expr)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"$P^{{{piece.index + 1}}}$  f = {text}"
+
+
+# ----------------------------------------------------------------- tables
+def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows="auto", spurious=True,
+               legend=True, title=None, figsize=None, dpi=100, ax=None):
+    """Draw the partition of a piece table and its associated gradient.
+
+    Parameters
+    ----------
+    table : PieceTable
+    path : str or path-like, optional
+        Also write the figure there (PNG, or any format matplotlib knows by
+        the suffix).
+    slice : (point, d1, d2), optional
+        The plane ``point + u*d1 + v*d2`` to draw; required beyond two inputs.
+    box : ((u0, u1), (v0, v1)) or (t0, t1), optional
+        The view box in plane coordinates (``(t0, t1)`` for one input).  By
+        default every vertex of the partition and the origin are in view.
+    output : int
+        Which output of a vector-valued table (its value and gradient row).
+    arrows : bool or "auto"
+        Draw the associated gradient as arrows (two inputs and slices): at
+        every cell, edge and point (``True``), none (``False``), or on the
+        cells only once there are more than 40 features (``"auto"``).
+    spurious : bool
+        Mark the spurious strata of ``table.spurious()`` when available.
+    legend, title, figsize, dpi
+        Display options; ``title`` defaults to the table's name and convention.
+    ax : matplotlib Axes, optional
+        Draw a plane into an existing axes (not for one input).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import mtsym as mt
+    >>> fig = mt.derive(lambda t: mt.relu(t), "t").plot()
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['f(t)', "associated f'(t)"]
+    """
+    _, Figure = _matplotlib()
+    point, d1, d2 = plane(table, slice)
+    if table.n == 1 and box is not None and len(box) == 2 and not hasattr(box[0], "__len__"):
+        box = (box, (0, 0))
+    if box is None:
+        box = default_box(table, slice)
+    feats = slice_strata(table, slice, box)
+    colors = piece_colors(table)
+    bad = _spurious(table) if spurious else set()
+    if title is None:
+        title = f"{table.name}: {len(table.pieces)} pieces, {len(table.strata)} strata, " \
+                f"convention {table.convention.name}"
+    if table.n == 1:
+        if ax is not None:
+            raise InputError("plot: a one-input table draws two panels; leave ax=None")
+        fig = Figure(figsize=figsize or (7, 5.5), layout="constrained")
+        _plot_line(fig, table, feats, colors, bad, output, legend, box)
+        fig.suptitle(title, fontsize=10)
+        return _finish(fig, path, dpi)
+    if ax is None:
+        fig = Figure(figsize=figsize or (8, 5.4), layout="constrained")
+        grid = fig.add_gridspec(1, 2, width_ratios=(2.6, 1.4) if legend else (1, 0.001))
+        ax, key = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+        key.set_axis_off()
+    else:
+        fig, key = ax.figure, ax
+    _plot_plane(ax, table, feats, colors, bad, output, arrows, (point, d1, d2), box, slice)
+    if legend:
+        inside = key is ax
+        key.legend(handles=_plane_legend(table, feats, colors, bad), fontsize=7.5,
+                   loc="best" if inside else "center left", borderaxespad=0.3 if inside else 0.0)
+    ax.set_title(title, fontsize=10)
+    return _finish(fig, path, dpi)
+
+
+def _plot_line(fig, table, feats, colors, bad, output, legend, box):
+    from matplotlib.lines import Line2D
+    top, bottom = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2, sharex=None)
+    name = str(table.symbols[0])
+    seen = {}
+    for f in sorted(feats, key=lambda f: -f.dim):
+        piece = table.pieces[f.stratum.piece]
+        c = colors[piece.index]
+        val, grad = _row(table, piece.expr, output), _row(table, piece.grad, output)
+        if f.dim == 1:
+            (a,), (b,) = (q[:1] for q in f.vertices)
+            ts = [a + (b - a) * k / 64 for k in range(65)]
+            ys = [_num(val, table, (t,)) for t in ts]
+            gs = [_num(grad, table, (t,)) for t in ts]
+            if None not in ys:
+                top.plot([float(t) for t in ts], ys, color=c, lw=2.5, solid_capstyle="butt")
+            if None not in gs:
+                bottom.plot([float(t) for t in ts], [g[0] if isinstance(g, tuple) else g for g in gs],
+                            color=c, lw=2.5, solid_capstyle="butt")
+        else:
+            t = f.vertices[0][0]
+            y = _num(val, table, (t,))
+            g = _num(grad, table, (t,))
+            g = g[0] if isinstance(g, tuple) else g
+            if y is not None:
+                top.scatter([float(t)], [y], s=55, color=c, edgecolors="black", zorder=5)
+            if g is not None:
+                bottom.scatter([float(t)], [g], s=55, color=c, edgecolors="black", zorder=5)
+            else:
+                sym = sp.Matrix(grad).subs(table.symbols[0], to_sympy(t))
+                bottom.annotate(f"{list(sym)[0]}", (float(t), 0), textcoords="offset points",
+                                xytext=(4, 6), color=c, fontsize=9)
+                bottom.scatter([float(t)], [0], s=55, marker="D", facecolors="none", edgecolors=c,
+                               zorder=5)
+            if f.stratum.index in bad:
+                for axis, yy in ((top, y), (bottom, g)):
+                    if yy is not None:
+                        axis.scatter([float(t)], [yy], s=220, facecolors="none", edgecolors=_SPURIOUS,
+                                     linewidths=1.8, zorder=6)
+        seen.setdefault(piece.index, piece)
+    for axis in (top, bottom):
+        axis.set_xlim(float(box[0][0]), float(box[0][1]))
+        axis.grid(True, alpha=0.3)
+    top.set_ylabel(f"f({name})")
+    bottom.set_ylabel(f"associated f'({name})")
+    bottom.set_xlabel(name)
+    if legend:
+        handles = [Line2D([], [], color=colors[k], lw=2.5 if p.dim == 1 else 0, marker=None if p.dim else "o",
+                          markeredgecolor="black", label=_label(table, p))
+                   for k, p in sorted(seen.items())][:_MAX_LEGEND]
+        if bad:
+            handles.append(Line2D([], [], lw=0, marker="o", markerfacecolor="none", markersize=11,
+                                  markeredgecolor=_SPURIOUS, label="spurious (outside Clarke)"))
+        top.legend(handles=handles, fontsize=8, loc="best")
+
+
+def _plot_plane(ax, table, feats, colors, bad, output, arrows, frame, box, slice):
+    from matplotlib import patheffects
+    from matplotlib.patches import Polygon
+    point, d1, d2 = frame
+    outline = [patheffects.Stroke(linewidth=4.5, foreground="black"), patheffects.Normal()]
+    for f in feats:
+        piece = table.pieces[f.stratum.piece]
+        c = colors[piece.index]
+        xy = [(float(u), float(v)) for u, v in f.vertices]
+        if f.dim == 2:
+            ax.add_patch(Polygon(xy, closed=True, facecolor=c, edgecolor="none", alpha=0.55, zorder=1))
+        elif f.dim == 1:
+            ax.plot(*zip(*xy), color=c, lw=2.8, zorder=3, solid_capstyle="butt", path_effects=outline)
+            if f.stratum.index in bad:
+                ax.plot(*zip(*xy), color=_SPURIOUS, lw=1.2, ls="--", zorder=4)
+        else:
+            ax.scatter(*zip(*xy), s=70, color=c, edgecolors="black", linewidths=1.2, zorder=5)
+            if f.stratum.index in bad:
+                ax.scatter(*zip(*xy), s=300, facecolors="none", edgecolors=_SPURIOUS, linewidths=2,
+                           zorder=6)
+    (u0, u1), (v0, v1) = [(float(a), float(b)) for a, b in box]
+    if arrows:
+        _arrows(ax, table, feats, colors, output, frame, max(u1 - u0, v1 - v0), arrows)
+    ax.set_xlim(u0, u1)
+    ax.set_ylim(v0, v1)
+    ax.set_aspect("equal", adjustable="box")
+    if slice is None:
+        ax.set_xlabel(str(table.symbols[0]))
+        ax.set_ylabel(str(table.symbols[1]))
+    else:
+        ax.set_xlabel(f"u: point + u*{_vec(d1)}")
+        ax.set_ylabel(f"v: point + v*{_vec(d2)}")
+
+
+def _arrows(ax, table, feats, colors, output, frame, size, mode):
+    """The associated gradient, projected on the plane, at each feature's anchor.
+
+    ``mode="auto"`` keeps the picture readable: every feature up to ``_MANY``
+    features, beyond that the cells only.
+    """
+    point, d1, d2 = frame
+    many = mode == "auto" and len(feats) > _MANY
+    groups = {2: [], 1: []}
+    for f in feats:
+        if many and f.dim < 2:
+            continue
+        piece = table.pieces[f.stratum.piece]
+        x = tuple(p + f.anchor[0] * a + f.anchor[1] * b for p, a, b in zip(point, d1, d2))
+        g = _num(_row(table, piece.grad, output), table, x)
+        if g is None:
+            continue
+        du = sum(gi * float(a) for gi, a in zip(g, d1))
+        dv = sum(gi * float(b) for gi, b in zip(g, d2))
+        if du or dv:
+            groups[2 if f.dim == 2 else 1].append(
+                (float(f.anchor[0]), float(f.anchor[1]), du, dv, colors[piece.index]))
+    longest = max(((du * du + dv * dv) ** 0.5 for grp in groups.values() for _, _, du, dv, _ in grp),
+                  default=1.0)
+    scale = longest / (0.16 * size)
+    for dim, grp in groups.items():
+        if grp:
+            u, v, du, dv, c = zip(*grp)
+            ax.quiver(u, v, du, dv, angles="xy", scale_units="xy", scale=scale, zorder=7,
+                      color="black" if dim == 2 else list(c), edgecolor="black",
+                      linewidth=0 if dim == 2 else 0.6, width=0.006 if dim == 2 else 0.005)
+
+
+def _plane_legend(table, feats, colors, bad):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    handles = []
+    for p in sorted({f.stratum.piece: table.pieces[f.stratum.piece] for f in feats}.values(),
+                    key=lambda p: p.index):
+        if p.dim == table.n:
+            handles.append(Patch(facecolor=colors[p.index], alpha=0.55, label=_label(table, p)))
+        else:
+            handles.append(Line2D([], [], color=colors[p.index], lw=2.8, marker="o", markeredgecolor="black",
+                                  label=_label(table, p)))
+    more = len(handles) - _MAX_LEGEND
+    handles = handles[:_MAX_LEGEND]
+    if more > 0:
+        handles.append(Patch(facecolor="white", edgecolor="white", label=f"... {more} more pieces"))
+    if bad:
+        handles.append(Line2D([], [], lw=0, marker="o", markerfacecolor="none", markersize=12,
+                              markeredgecolor=_SPURIOUS, label="spurious (outside Clarke)"))
+    return handles
+
+
+def _vec(d):
+    return "(" + ", ".join(str(c) for c in d) + ")"
+
+
+# ----------------------------------------------------------------- graphs
+_KIND = {"input": "#c6dbef", "const": "#e0e0e0", "affine": "#ffffff", "mul": "#ffffff",
+         "branch": "#fdd0a2"}
+_SWITCHING = "#c7e9c0"
+
+
+def _node_label(graph, v):
+    """``n<id> <op>`` and, below, the symbol, constant, comparison or short affine text."""
+    data = graph.nodes[v]
+    op, params = data["op"], data["params"]
+    detail = ""
+    if op == "input":
+        detail = str(params[1])
+    elif op in ("const", "affine", "mul", "branch", "leaky_relu", "clamp"):
+        detail = graph._node_text(v)
+        detail = detail.split("; ", 1)[-1].rstrip(")") if op in ("leaky_relu", "clamp") else detail
+        detail = detail if len(detail) <= 18 else ""
+    head = f"n{v} {op}"
+    return head + "\n" + detail if detail else head
+
+
+def _layers(graph):
+    import networkx as nx
+    return [sorted(layer) for layer in nx.topological_generations(graph)]
+
+
+def plot_graph(graph, path=None, *, figsize=None, dpi=100, title=None, ax=None):
+    """Draw a traced graph: one row per topological generation, inputs on top.
+
+    Nodes show their id and op name (inputs their symbol); switching nodes
+    (those with tie cases) are green, branches orange, outputs framed in bold.
+
+    Examples
+    --------
+    >>> import mtsym as mt
+    >>> fig = mt.trace(lambda x: mt.relu(x[0] - 2 * x[1]), 2).plot()
+    >>> [t.get_text().split("\\n")[0] for t in fig.axes[0].texts if t.get_text()]
+    ['n0 input', 'n1 input', 'n2 affine', 'n3 affine', 'n4 relu']
+    """
+    _, Figure = _matplotlib()
+    from ..primitives import PRIMITIVES
+    layers = _layers(graph)
+    width = max((len(layer) for layer in layers), default=1)
+    pos = {}
+    for depth, layer in enumerate(layers):
+        for k, v in enumerate(layer):
+            pos[v] = ((k + 0.5) * width / len(layer), -depth)
+    if ax is None:
+        fig = Figure(figsize=figsize or (max(4.0, 1.3 * width + 1), max(3.0, 1.1 * len(layers) + 1)))
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    outputs = {v for out in graph.outputs for v in out}
+    for u, v in graph.edges:
+        ax.annotate("", xy=pos[v], xytext=pos[u],
+                    arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.0, shrinkA=16, shrinkB=16))
+    for v, (x, y) in pos.items():
+        op = graph.nodes[v]["op"]
+        face = _KIND.get(op, _SWITCHING if PRIMITIVES[op].switching else "#ffffff")
+        ax.text(x, y, _node_label(graph, v), ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round,pad=0.35", facecolor=face,
+                          edgecolor="black", linewidth=2.2 if v in outputs else 0.8))
+    ax.set_xlim(-0.2, width + 0.2)
+    ax.set_ylim(-len(layers) + 0.4, 0.6)
+    ax.set_axis_off()
+    if title is None:
+        syms = ", ".join(str(s) for s in graph.symbols)
+        title = f"graph ({syms}): {graph.number_of_nodes()} nodes"
+    ax.set_title(title, fontsize=10)
+    return _finish(fig, path, dpi)

@@ -1,0 +1,452 @@
+"""Hold a framework to a piece table: ``table.check(fn)`` and ``table.write_checker(path, fn)``.
+
+:func:`check` evaluates the framework's own gradient of ``fn`` (PyTorch
+autograd, ``jax.jacrev``) at one point of every stratum and compares it with
+the table's associated gradient there.  The point is a small **dyadic**
+rational (exact in binary floating point), found by
+:func:`~mtsym.frameworks.points.dyadic_points`; before comparing, the checker
+certifies with :func:`~mtsym.frameworks.points.float_exact` that the
+framework's float forward pass computes every switching quantity exactly there
+(so it lands on that stratum, ties included) and that mtsym's own tracer puts
+the point on that stratum.  A stratum without such a point is skipped, and the
+report says why (``3*x1 = 1`` has no dyadic point at all).
+
+:func:`write_checker` writes a standalone pytest file (importing only the
+framework, numpy, pytest, the standard library and the user's module) with the
+points and the expected gradients embedded as exact fractions: dropped into a
+test suite, it fails when a framework upgrade changes a tie rule.
+
+The gradient code the written file runs is the code :func:`check` runs
+(:data:`GRADIENT_SOURCE`), so the two cannot drift apart.
+"""
+
+__all__ = ["check", "write_checker", "CheckReport", "StratumCheck", "CheckError", "GRADIENT_SOURCE",
+           "resolve_function", "RTOL"]
+
+import importlib
+import os
+import textwrap
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from ..errors import InputError, MtsymError
+from ..export.notebook import ReprMixin
+from .points import MANTISSA, dyadic_points, float_exact
+
+#: tolerance of the gradient comparison (the tie rules differ by 1/k, far above it)
+RTOL = {"float64": 1e-9, "float32": 1e-4}
+
+_TORCH_SOURCE = '''
+def framework_call(fn, point, vector, dtype):
+    """The output (flattened), Jacobian and output dtype of fn at point, by torch autograd."""
+    dt = getattr(torch, dtype)
+    if isinstance(fn, torch.nn.Module):
+        fn = copy.deepcopy(fn).to(dt)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dt)
+    try:
+        if vector:
+            args = (torch.tensor(point, dtype=dt, requires_grad=True),)
+        else:
+            args = tuple(torch.tensor(p, dtype=dt, requires_grad=True) for p in point)
+        out = fn(*args)
+        if isinstance(out, (list, tuple)):
+            out = torch.stack([torch.as_tensor(o, dtype=dt).reshape(-1) for o in out])
+        out = torch.as_tensor(out).reshape(-1)
+        jac = np.zeros((out.numel(), len(point)))
+        for k in range(out.numel() if out.requires_grad else 0):
+            grads = torch.autograd.grad(out[k], args, retain_graph=True, allow_unused=True)
+            row = [torch.zeros(a.numel(), dtype=dt) if g is None else g.reshape(-1) for a, g in zip(args, grads)]
+            jac[k] = torch.cat(row).detach().double().numpy()
+        return out.detach().double().numpy(), jac, str(out.dtype).replace("torch.", "")
+    finally:
+        torch.set_default_dtype(previous)
+'''
+
+_JAX_SOURCE = '''
+def framework_call(fn, point, vector, dtype):
+    """The output (flattened), Jacobian and output dtype of fn at point, by jax.jacrev."""
+    enable = getattr(jax, "enable_x64", None)
+    if enable is None:  # older JAX
+        enable = importlib.import_module("jax.experimental").enable_x64
+    with enable(dtype == "float64"):
+        dt = jnp.dtype(dtype)
+        n = len(point)
+        args = (jnp.asarray(point, dtype=dt),) if vector else tuple(jnp.asarray(p, dtype=dt) for p in point)
+
+        def flat(*a):
+            return jnp.ravel(jnp.asarray(fn(*a)))
+        out = flat(*args)
+        if vector:
+            jac = jax.jacrev(flat)(*args)
+        else:
+            jac = jnp.stack(jax.jacrev(flat, argnums=tuple(range(n)))(*args), axis=-1)
+        return np.asarray(out, dtype=float), np.asarray(jac, dtype=float).reshape(out.size, n), str(out.dtype)
+'''
+
+#: the code both :func:`check` and the written checker run: (standard imports, other imports, source)
+GRADIENT_SOURCE = {
+    "torch": ("import copy\n", "import numpy as np\nimport pytest\nimport torch\n", _TORCH_SOURCE),
+    "jax": ("import importlib\n", "import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pytest\n", _JAX_SOURCE),
+}
+
+
+class CheckError(MtsymError):
+    """A checker cannot be built (function not importable, framework disagrees with the table)."""
+
+
+def _framework_call(framework):
+    if framework not in GRADIENT_SOURCE:
+        raise InputError(f"framework={framework!r}: choose one of {sorted(GRADIENT_SOURCE)}")
+    std, third, source = GRADIENT_SOURCE[framework]
+    namespace = {}
+    exec(compile(std + third + source, f"<mtsym {framework} gradient>", "exec"), namespace)
+    return namespace["framework_call"]
+
+
+def resolve_function(fn):
+    """``(callable, "module:name" or None)`` for a callable or a ``"module:name"`` string."""
+    if isinstance(fn, str):
+        if ":" not in fn:
+            raise InputError(f"{fn!r}: give the function as 'module:name'")
+        mod, _, name = fn.partition(":")
+        obj = importlib.import_module(mod)
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        return obj, fn
+    if not callable(fn):
+        raise InputError(f"check needs a function, got {type(fn).__name__}")
+    mod, name = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    where = None
+    if mod and name and mod != "__main__" and "<" not in name:
+        try:
+            obj = importlib.import_module(mod)
+            for part in name.split("."):
+                obj = getattr(obj, part)
+            where = f"{mod}:{name}" if obj is fn else None
+        except (ImportError, AttributeError):
+            where = None
+    return fn, where
+
+
+def _is_vector(table):
+    program = getattr(table, "program", None)
+    if program is not None:
+        return program.spec.vector
+    return [str(s) for s in table.symbols] == [f"x{i + 1}" for i in range(len(table.symbols))]
+
+
+def _spurious_indices(table):
+    """Indices of the strata whose associated gradient is outside the Clarke gradient, or None."""
+    try:
+        from ..verify import spurious  # noqa: F401  (written by another module; may be absent)
+    except ImportError:
+        return None
+    try:
+        found = table.spurious()
+    except Exception:  # the diagnostic is optional here; a failure must not hide the check
+        return None
+    out = set()
+    for item in getattr(found, "strata", found) or ():
+        s = getattr(item, "stratum", item)
+        idx = getattr(s, "index", s)
+        if isinstance(idx, int):
+            out.add(idx)
+    return out
+
+
+def _fractions(matrix):
+    return [[Fraction(int(sp.Rational(v).p), int(sp.Rational(v).q)) for v in row] for row in matrix.tolist()]
+
+
+class StratumCheck:
+    """One stratum's line of a :class:`CheckReport`.
+
+    Attributes
+    ----------
+    index, dim : int
+        The stratum (``table.strata[index]``) and its dimension.
+    condition : str
+        The stratum's equalities and inequalities.
+    point : tuple of Fraction or None
+        The float-exact point used (``None`` when skipped).
+    expected : list of list of Fraction or None
+        The associated gradient (Jacobian rows) at the point.
+    got : numpy.ndarray or None
+        The framework's gradient there.
+    status : str
+        ``"agree"``, ``"differ"`` or ``"skipped"``.
+    reason : str
+        Why it was skipped or what differs.
+    spurious : bool or None
+        Whether the associated gradient is outside the Clarke gradient there
+        (``None`` when :mod:`mtsym.verify` is not available).
+    """
+
+    __slots__ = ("index", "dim", "condition", "point", "expected", "got", "status", "reason", "spurious")
+
+    def __init__(self, index, dim, condition, point=None, expected=None, got=None, status="skipped", reason="",
+                 spurious=None):
+        self.index, self.dim, self.condition, self.point = index, dim, condition, point
+        self.expected, self.got, self.status, self.reason, self.spurious = expected, got, status, reason, spurious
+
+    @property
+    def agree(self):
+        return self.status == "agree"
+
+    def line(self):
+        def fmt(p):
+            return "(" + ", ".join(str(c) for c in p) + ")"
+        head = f"S{self.index + 1} dim {self.dim} {self.condition}"
+        if self.status == "skipped":
+            return f"{head}: skipped ({self.reason})"
+        exp = "; ".join(fmt(r) for r in self.expected)
+        got = "; ".join("(" + ", ".join(f"{v:.12g}" for v in r) + ")" for r in self.got)
+        sp_ = "" if self.spurious is None else ("  spurious" if self.spurious else "")
+        tail = f" [{self.reason}]" if self.reason else ""
+        return f"{head}: at {fmt(self.point)} expected {exp}, framework {got}: {self.status}{sp_}{tail}"
+
+    def __repr__(self):
+        return f"StratumCheck({self.line()})"
+
+
+class CheckReport(ReprMixin):
+    """What :func:`check` found: one :class:`StratumCheck` per stratum.
+
+    ``ok`` is true when no stratum differs and at least one was compared.
+    """
+
+    def __init__(self, framework, dtype, entries, function=None):
+        self.framework, self.dtype, self.entries, self.function = framework, dtype, entries, function
+
+    @property
+    def ok(self):
+        return not self.differ and bool(self.agreeing)
+
+    @property
+    def agreeing(self):
+        return [e for e in self.entries if e.status == "agree"]
+
+    @property
+    def differ(self):
+        return [e for e in self.entries if e.status == "differ"]
+
+    @property
+    def skipped(self):
+        return [e for e in self.entries if e.status == "skipped"]
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __str__(self):
+        head = (f"{self.framework} ({self.dtype}) vs the piece table: {len(self.agreeing)} agree, "
+                f"{len(self.differ)} differ, {len(self.skipped)} skipped")
+        return "\n".join([head] + ["  " + e.line() for e in self.entries])
+
+    # notebook displays (mtsym.export.notebook.ReprMixin)
+    def _repr_title(self):
+        return (f"{self.framework} ({self.dtype}): {len(self.agreeing)} agree, {len(self.differ)} differ, "
+                f"{len(self.skipped)} skipped")
+
+    def _repr_columns(self):
+        return ["stratum", "dim", "status", "spurious", "condition"]
+
+    def _repr_rows(self):
+        return [[e.index, e.dim, e.status, e.spurious, e.condition] for e in self.entries]
+
+    def __repr__(self):
+        return f"<CheckReport {self.framework}: ok={self.ok}, {len(self.agreeing)} agree, {len(self.differ)} " \
+               f"differ, {len(self.skipped)} skipped>"
+
+
+def _pick_dtype(call, fn, table, vector):
+    """float64 when the function runs in it (modules are converted), else float32."""
+    point = [0.0] * table.n
+    try:
+        call(fn, point, vector, "float64")
+        return "float64"
+    except (RuntimeError, TypeError):  # float32 weights the function does not let us convert
+        call(fn, point, vector, "float32")
+        return "float32"
+
+
+def check(table, fn, framework="torch", *, dtype=None, rtol=None, max_log2=40):
+    """Compare the framework's gradient of ``fn`` with the table's associated gradient on every stratum.
+
+    Parameters
+    ----------
+    table : PieceTable
+        From :func:`mtsym.derive` (the graph is needed to certify points).
+    fn : callable or str
+        The framework code (a function, an ``nn.Module``, or ``"module:name"``),
+        taking the same inputs as the table: a vector of ``n`` or scalars.
+    framework : {"torch", "jax"}
+    dtype : {"float64", "float32"}, optional
+        Default: float64 when ``fn`` runs in it (an ``nn.Module`` is converted
+        to float64, which keeps its exact weights), else float32.
+    rtol : float, optional
+        Gradient tolerance (1e-9 in float64, 1e-4 in float32).
+    max_log2 : int
+        Largest ``k`` of the dyadic grid ``2^-k`` searched for points.
+
+    Returns
+    -------
+    CheckReport
+    """
+    fn, where = resolve_function(fn)
+    call = _framework_call(framework)
+    vector = _is_vector(table)
+    dtype = dtype or _pick_dtype(call, fn, table, vector)
+    rtol = RTOL[dtype] if rtol is None else rtol
+    spurious = _spurious_indices(table)
+    entries = [_check_stratum(table, s, fn, call, vector, dtype, rtol, max_log2, spurious) for s in table.strata]
+    return CheckReport(framework, dtype, entries, function=where)
+
+
+def _find_point(table, s, mantissa, max_log2):
+    """A dyadic point of ``s`` where ``mantissa``-bit arithmetic is exact, or ``(None, reason)``."""
+    why = None
+    for p in dyadic_points(s, table.n, max_log2):
+        ok, why_not = float_exact(table.graph, s, p, mantissa)
+        if not ok:
+            why = why or why_not
+            continue
+        if table.program is not None and table.stratum_at(p) is not s:
+            why = why or f"mtsym locates {p} on another stratum"
+            continue
+        return p, ""
+    return None, why or f"no dyadic point with denominator up to 2^{max_log2} (e.g. a tie like 3*x1 = 1)"
+
+
+def _check_stratum(table, s, fn, call, vector, dtype, rtol, max_log2, spurious):
+    entry = StratumCheck(s.index, s.dim, s.text,
+                         spurious=None if spurious is None else s.index in spurious)
+    piece = table.pieces[s.piece]
+    if piece.grad.free_symbols - set(table.symbols):
+        entry.reason = "the table's gradient is parametric here (convention symbols)"
+        return entry
+    if table.graph is None:
+        entry.reason = "the table has no graph (read from JSON): derive it again to certify points"
+        return entry
+    p, why = _find_point(table, s, MANTISSA[dtype], max_log2)
+    if p is None:
+        entry.reason = why
+        return entry
+    out, jac, out_dtype = call(fn, [float(c) for c in p], vector, dtype)
+    if MANTISSA.get(out_dtype, 0) < MANTISSA[dtype]:
+        ok, why = float_exact(table.graph, s, p, MANTISSA.get(out_dtype, 11))
+        if not ok:
+            entry.reason = f"the framework computed in {out_dtype}: {why}"
+            return entry
+    sub = dict(zip(table.symbols, (sp.Rational(c.numerator, c.denominator) for c in p)))
+    grad = piece.grad.subs(sub) if piece.grad.free_symbols else piece.grad
+    expected = _fractions(grad)
+    value = table.value_at(p)
+    values = [value] if not isinstance(value, sp.MatrixBase) else list(value)
+    want_val = np.array([float(v) for v in values])
+    entry.point, entry.expected, entry.got = p, expected, jac
+    want = np.array([[float(v) for v in row] for row in expected])
+    reasons = []
+    if out.shape != want_val.shape or not np.allclose(out, want_val, rtol=rtol, atol=rtol):
+        reasons.append(f"the framework's value {out.tolist()} is not the table's {[str(v) for v in values]}: "
+                       "is fn the traced function?")
+    if jac.shape != want.shape or not np.allclose(jac, want, rtol=rtol, atol=rtol):
+        reasons.append("the gradient differs")
+    entry.status = "differ" if reasons else "agree"
+    entry.reason = "; ".join(reasons)
+    return entry
+
+
+# --------------------------------------------------------------------------- written checkers
+_HEADER = '''"""Pin {framework}'s gradient of {where} to the associated gradient mtsym derived.
+
+Written by mtsym {version} (table convention {convention}, {n_strata} strata, {n_cases} pinned here).
+Each case is a point of one stratum, exactly representable in {dtype}, where {dtype}
+arithmetic is exact, with the associated gradient (Jacobian rows) as exact fractions.
+A failure means the framework's derivative at a tie or kink changed (e.g. after an upgrade).
+Regenerate with: table.write_checker(path, "{where}", framework="{framework}").
+"""
+{std}from fractions import Fraction
+import importlib
+
+{imports}
+fn = importlib.import_module("{module}")
+for _name in "{attr}".split("."):
+    fn = getattr(fn, _name)
+
+VECTOR = {vector}
+DTYPE = "{dtype}"
+RTOL = {rtol!r}
+# (label, point, expected value(s), expected Jacobian rows); strings are exact fractions
+CASES = [
+{cases}
+]
+{skipped}
+{source}
+
+@pytest.mark.parametrize("label, point, value, jacobian", CASES, ids=[c[0] for c in CASES])
+def test_gradient_at_stratum(label, point, value, jacobian):
+    out, jac, _ = framework_call(fn, [float(Fraction(c)) for c in point], VECTOR, DTYPE)
+    want_value = np.array([float(Fraction(v)) for v in value])
+    want = np.array([[float(Fraction(v)) for v in row] for row in jacobian])
+    np.testing.assert_allclose(out, want_value, rtol=RTOL, atol=RTOL, err_msg=f"{{label}}: value")
+    np.testing.assert_allclose(jac, want, rtol=RTOL, atol=RTOL, err_msg=f"{{label}}: gradient")
+'''
+
+
+def write_checker(table, path, fn, framework="torch", *, force=False, **options):
+    """Write a standalone pytest file that pins the framework's gradient of ``fn`` to this table.
+
+    Parameters
+    ----------
+    table : PieceTable
+    path : str or os.PathLike
+        The file to write (e.g. ``tests/test_f_ties.py``).
+    fn : callable or str
+        Importable by its module and name, or ``"module:name"``.
+    framework : {"torch", "jax"}
+    force : bool
+        Write even when the framework disagrees with the table today (the
+        file then fails until the framework follows the table).
+    **options
+        Passed to :func:`check` (``dtype``, ``rtol``, ``max_log2``).
+
+    Returns
+    -------
+    CheckReport
+        The check the file was written from.
+    """
+    fn, where = resolve_function(fn)
+    if where is None:
+        raise CheckError("write_checker needs a function importable by its module and name (not a lambda or a "
+                         "function of __main__); pass 'module:name'")
+    report = check(table, fn, framework, **options)
+    if not report.ok and not force:
+        raise CheckError(f"{framework} does not agree with the table, so the checker would fail now "
+                         f"(pass force=True to write it anyway):\n{report}")
+    from .. import __version__
+    module, _, attr = where.partition(":")
+    std, third, source = GRADIENT_SOURCE[framework]
+    cases = []
+    for e in report.agreeing if not force else [e for e in report.entries if e.status != "skipped"]:
+        value = table.value_at(e.point)
+        values = [value] if not isinstance(value, sp.MatrixBase) else list(value)
+        cases.append(f"    # S{e.index + 1}, dim {e.dim}: {e.condition}\n"
+                     f"    ({f'S{e.index + 1}'!r}, {tuple(str(c) for c in e.point)!r}, "
+                     f"{tuple(str(v) for v in values)!r},\n"
+                     f"     {tuple(tuple(str(v) for v in row) for row in e.expected)!r}),")
+    skipped = "".join(f"# not pinned: S{e.index + 1} ({e.condition}): {e.reason}\n" for e in report.skipped)
+    text = _HEADER.format(framework=framework, where=where, version=__version__, convention=table.convention.name,
+                          n_strata=len(table.strata), n_cases=len(cases), dtype=report.dtype,
+                          std=std, imports=third, module=module, attr=attr, vector=_is_vector(table),
+                          rtol=RTOL[report.dtype] if options.get("rtol") is None else options["rtol"],
+                          cases="\n".join(cases), skipped=("\n" + skipped) if skipped else "",
+                          source=textwrap.dedent(source))
+    with open(os.fspath(path), "w", encoding="utf-8") as f:
+        f.write(text)
+    return report

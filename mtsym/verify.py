@@ -1,0 +1,487 @@
+"""Exhaustive verification of a piece table: Theorem 1 and Corollaries 1-2, stratum by stratum.
+
+For every stratum ``S`` (witness ``w``, tangent basis ``v_1..v_d``) and exactly:
+
+1. **value** — ``f^alpha = f`` on ``S``: the program itself (run on exact
+   numbers by :func:`mtsym.call_exact`, the independent oracle) and ``f^alpha``
+   agree at ``w`` and at ``w + h_j v_j`` (steps computed from the constraints so
+   the points stay in ``S``).  Both are affine on ``S``, so ``d + 1`` affinely
+   independent points prove equality on all of ``S``.  (A program with products
+   of traced values is polynomial on ``S``; a tensor grid of points of its
+   degree is used.)
+2. **tangential** (Remark 1, identities (15)/(16)) — ``grad~f . v_j`` equals the
+   exact difference quotient of the program along ``v_j`` inside ``S``.
+3. **chain** (Corollary 2, eq. (14)) — a reverse sweep over the graph from the
+   stratum's output nodes, multiplying each node's local associated derivatives
+   ``PRIMITIVES[op].linear(case, params, conv)``, equals ``grad f^alpha``.
+4. **a.e.** (Corollary 1) — on a full-dimensional stratum, ``grad~f`` equals the
+   true gradient, the exact difference quotients of the program along the
+   coordinate axes at ``w`` (f is affine near ``w``).
+5. **Clarke** (a diagnostic; see :mod:`mtsym.clarke`) — is ``grad~f`` on ``S``
+   in the convex hull of the limiting gradients at ``w``?
+
+``report.ok`` is the conjunction of checks 1-4; check 5 is reported, not
+required (Murat–Trombetti allow spurious strata).
+
+Examples
+--------
+>>> import mtsym as mt
+>>> r = mt.derive(lambda x: mt.relu(x), "x").verify()
+>>> r.ok, len(r.rows), r.rows[2].clarke
+(True, 3, True)
+"""
+
+__all__ = ["StratumCheck", "VerificationReport", "verify", "spurious", "clarke_at"]
+
+import json
+from fractions import Fraction
+from itertools import product
+
+import sympy as sp
+
+from .clarke import ClosureIndex, _as_integers, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious
+from .exact import int_row, to_exact, to_sympy
+from .export.notebook import ReprMixin
+from .primitives import PRIMITIVES
+from .table import relation_text
+
+CHECKS = ("value", "tangential", "chain", "ae")
+_MAX_GRID = 729
+
+
+# --------------------------------------------------------------------------- program oracle
+def _flat_output(out):
+    from .trace import _flatten_output
+    items, _ = _flatten_output(out)
+    return tuple(to_exact(v, what="program output") for v in items)
+
+
+def _form_at(form, point, symbols):
+    """An f^alpha form at an exact point (exact; sympy when it holds convention symbols)."""
+    if type(form) is tuple:
+        v = form[0]
+        for c, x in zip(form[1:], point):
+            if c != 0 and x != 0:
+                v = v + c * x
+        return v
+    return form.subs(dict(zip(symbols, (to_sympy(x) for x in point))))
+
+
+def _degree(forms, symbols):
+    d = 1
+    for f in forms:
+        if type(f) is not tuple:
+            d = max(d, sp.Poly(f, *symbols).total_degree())
+    return d
+
+
+def _steps(constraints, point, basis, reach):
+    """For each direction ``v``: a power of two ``h`` with ``point + reach * h * v`` inside the stratum.
+
+    Only the strict constraints bound the step (``v`` is tangent to the equalities).  Integer
+    arithmetic: each form is scaled to coprime integers (the bound ``g / -dg`` does not change)
+    and the point written ``P / q``.
+    """
+    q, P = _as_integers(point)
+    strict = []
+    for form, s in constraints:
+        if s != 0:
+            row = int_row(form)
+            gq = row[0] * q
+            for c, x in zip(row[1:], P):
+                if c and x:
+                    gq += c * x
+            strict.append((row[1:], s, s * gq))
+    out = []
+    for v in basis:
+        num = den = None                       # the bound num / (den * q), smallest so far
+        for coefs, s, sg in strict:
+            dg = -s * sum(c * x for c, x in zip(coefs, v) if x)
+            if dg > 0 and (num is None or sg * den < num * dg):
+                num, den = sg, dg
+        e = 0
+        if num is not None:
+            while num * (1 << e) <= reach * den * q:
+                e += 1
+        out.append(Fraction(1, 1 << e) if e else 1)
+    return out
+
+
+def _derivative_weights(D):
+    """``c_k`` with ``p'(0) = sum(c_k p(k))`` for every polynomial of degree <= D (k = 0..D)."""
+    out = []
+    for k in range(D + 1):
+        # L_k'(0) for the Lagrange basis on nodes 0..D
+        total = Fraction(0)
+        for i in range(D + 1):
+            if i == k:
+                continue
+            term = Fraction(1, k - i)
+            for j in range(D + 1):
+                if j != k and j != i:
+                    term *= Fraction(-j, k - j)
+            total += term
+        out.append(total)
+    return out
+
+
+# --------------------------------------------------------------------------- report
+def _s(v):
+    return str(to_sympy(v)) if isinstance(v, (int, Fraction)) else str(v)
+
+
+class StratumCheck:
+    """The checks of one stratum (one row of the report).
+
+    Attributes
+    ----------
+    stratum, piece, dim : int
+    condition : str
+    value, tangential, chain, ae : bool or None
+        ``None``: not applicable (``ae`` off full-dimensional strata) or not
+        available (no program / graph, e.g. a table read from JSON).
+    clarke : bool or None
+        grad~f in the hull of the limiting gradients (``None``: depends on the
+        convention parameters, see ``clarke_when``, or undecided).
+    limiting : list of tuple
+        The limiting gradients (flattened).
+    clarke_when : sympy boolean or None
+        For a parametric convention, the parameter values where the stratum is not spurious.
+    messages : list of str
+        What failed, with the numbers.
+    """
+
+    __slots__ = ("stratum", "piece", "dim", "value", "tangential", "chain", "ae",
+                 "clarke", "limiting", "clarke_when", "messages", "spurious", "_s", "_condition")
+
+    def __init__(self, stratum):
+        self.stratum, self.piece, self.dim = stratum.index, stratum.piece, stratum.dim
+        self._s, self._condition = stratum, None
+        self.value = self.tangential = self.chain = self.ae = None
+        self.clarke = self.limiting = self.clarke_when = None
+        self.spurious = False
+        self.messages = []
+
+    @property
+    def condition(self):
+        """The stratum's equalities and inequalities, as text."""
+        if self._condition is None:
+            self._condition = self._s.text
+        return self._condition
+
+    @property
+    def ok(self):
+        """Checks 1-4 hold (or are not applicable)."""
+        return all(getattr(self, c) is not False for c in CHECKS)
+
+    def to_dict(self):
+        """A JSON-ready dict."""
+        return {"stratum": self.stratum, "piece": self.piece, "dim": self.dim, "condition": self.condition,
+                **{c: getattr(self, c) for c in CHECKS}, "ok": self.ok,
+                "clarke": self.clarke, "spurious": self.spurious,
+                "limiting": None if self.limiting is None else [[_s(v) for v in g] for g in self.limiting],
+                "clarke_when": None if self.clarke_when is None else str(self.clarke_when),
+                "messages": list(self.messages)}
+
+    def __repr__(self):
+        return f"StratumCheck({self.stratum}: {self.condition}, ok={self.ok}, clarke={self.clarke})"
+
+
+def _mark(v):
+    return "-" if v is None else "ok" if v else "FAIL"
+
+
+class VerificationReport(ReprMixin):
+    """What :func:`verify` returns: one :class:`StratumCheck` per stratum.
+
+    ``ok`` is True when checks 1-4 hold on every stratum; ``spurious`` lists
+    the rows whose gradient lies outside the Clarke gradient.  ``str(report)``
+    is a table; ``to_dict()``/``to_json()`` serialise it.
+    """
+
+    def __init__(self, table, rows):
+        self.name = table.name
+        self.convention = table.convention.name
+        self.symbols = tuple(str(s) for s in table.symbols)
+        self.rows = rows
+
+    @property
+    def ok(self):
+        return all(r.ok for r in self.rows)
+
+    @property
+    def failed(self):
+        """The rows where a check 1-4 failed."""
+        return [r for r in self.rows if not r.ok]
+
+    @property
+    def spurious(self):
+        """The rows of spurious strata."""
+        return [r for r in self.rows if r.spurious]
+
+    def to_dict(self):
+        return {"function": self.name, "inputs": list(self.symbols), "convention": self.convention,
+                "ok": self.ok, "spurious": [r.stratum for r in self.spurious],
+                "rows": [r.to_dict() for r in self.rows]}
+
+    def to_json(self, indent=2):
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def __str__(self):
+        head = (f"verify {self.name}({', '.join(self.symbols)}), convention {self.convention}: "
+                f"{len(self.rows)} strata, " + ("all checks hold" if self.ok else
+                                                f"{len(self.failed)} strata FAIL")
+                + f", {len(self.spurious)} spurious")
+        table = [("S", "piece", "dim", "value", "tangent", "chain", "a.e.", "Clarke", "stratum")]
+        for r in self.rows:
+            if r.clarke is None and r.clarke_when is not None:
+                cl = f"iff {relation_text(r.clarke_when)}"
+            else:
+                cl = {True: "in", False: "SPURIOUS", None: "-"}[r.clarke]
+            table.append((str(r.stratum), str(r.piece + 1), str(r.dim), _mark(r.value),
+                          _mark(r.tangential), _mark(r.chain), _mark(r.ae), cl, r.condition))
+        widths = [max(len(row[k]) for row in table) for k in range(len(table[0]) - 1)]
+        lines = [head] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1] for row in table]
+        for r in self.rows:
+            for m in r.messages:
+                lines.append(f"  S{r.stratum}: {m}")
+        return "\n".join(lines)
+
+    # notebook displays (mtsym.export.notebook.ReprMixin)
+    def _repr_title(self):
+        return (f"verify {self.name}: {len(self.rows)} strata, "
+                + ("all checks hold" if self.ok else f"{len(self.failed)} fail") + f", {len(self.spurious)} spurious")
+
+    def _repr_columns(self):
+        return ["stratum", "dim", "value", "tangential", "chain", "a.e.", "Clarke", "condition"]
+
+    def _repr_rows(self):
+        return [[r.stratum, r.dim, r.value, r.tangential, r.chain, r.ae,
+                 "-" if r.clarke is None else ("in" if r.clarke else "SPURIOUS"), r.condition] for r in self.rows]
+
+    def __repr__(self):
+        return (f"<VerificationReport {self.name}: ok={self.ok}, {len(self.rows)} strata, "
+                f"{len(self.spurious)} spurious>")
+
+
+# --------------------------------------------------------------------------- checks
+class _Verifier:
+    def __init__(self, table):
+        self.table = table
+        self.n = table.n
+        self.symbols = table.symbols
+        prog = table.program
+        self.fn = None if prog is None else prog.fn
+        self.spec = None if prog is None else prog.spec
+        self.graph = table.graph
+        self._order = {}
+        self._memo = {}
+        self.index = ClosureIndex(table)
+
+    def f(self, point):
+        """The program's own value at an exact point (the independent oracle, as :func:`mtsym.call_exact`)."""
+        return _flat_output(self.fn(*self.spec.arguments(list(point))))
+
+    # ---- checks 1, 2, 4: the program as oracle
+    def sample(self, row, s):
+        if self.fn is None:
+            return
+        w = s._rec.witness
+        forms = s.forms
+        basis = s.tangent
+        D = _degree(forms, self.symbols)
+        d = len(basis)
+        reach = D * max(d, 1) if D > 1 else 1
+        hs = _steps(s.constraints, w, basis, reach)
+        cache = {}
+
+        def at(offsets):
+            key = tuple(offsets)
+            if key not in cache:
+                p = list(w)
+                for o, h, v in zip(key, hs, basis):
+                    if o:
+                        step = o * h
+                        for i, c in enumerate(v):
+                            if c:
+                                p[i] = p[i] + step * c
+                p = tuple(p)
+                cache[key] = (p, self.f(p))
+            return cache[key]
+
+        # 1. value at the witness (affine: the rest of S follows from check 2, see below),
+        #    or on a grid of the degree (polynomial)
+        if D == 1:
+            pts = [(0,) * d]
+        elif (D + 1) ** d > _MAX_GRID:
+            pts = [(0,) * d] + [tuple(k if i == j else 0 for i in range(d)) for j in range(d)
+                                for k in range(1, D + 1)]
+            row.messages.append(f"value: degree {D} in {d} directions; checked on lines through the witness")
+        else:
+            pts = list(product(range(D + 1), repeat=d))
+        row.value = all(self._value_at(row, forms, *at(off)) for off in pts)
+        # 2. tangential consistency and 4. a.e. gradient: difference quotients along each v_j
+        cw = _derivative_weights(D)
+        grad = gradient_at(self.table, forms, w)
+        m = len(forms)
+        row.tangential = True
+        measured = []
+        for j, (v, h) in enumerate(zip(basis, hs)):
+            vals = [at(tuple(k if i == j else 0 for i in range(d)))[1] for k in range(D + 1)]
+            for k in range(m):
+                dq = sum(c * y[k] for c, y in zip(cw, vals)) / h
+                dq = dq.numerator if isinstance(dq, Fraction) and dq.denominator == 1 else dq
+                gv = sum((grad[k * self.n + i] * v[i] for i in range(self.n) if v[i] != 0), 0)
+                measured.append(dq)
+                if not is_zero(gv - dq):
+                    row.tangential = False
+                    row.messages.append(f"tangential: grad~f . v = {exact_value(gv)} but the derivative of f "
+                                        f"along v = ({', '.join(map(str, v))}) is {_s(dq)}"
+                                        + (f" (output {k})" if m > 1 else ""))
+        if D == 1 and row.value and not row.tangential:
+            # f^alpha and f are affine on S and agree at w: they differ at w + h v exactly when
+            # their derivatives along v differ, so f^alpha != f on S
+            j = next(j for j in range(d) if not all(
+                is_zero(sum((grad[k * self.n + i] * c for i, c in enumerate(basis[j]) if c), 0)
+                        - (at(tuple(int(i == j) for i in range(d)))[1][k] - at((0,) * d)[1][k]) / hs[j])
+                for k in range(m)))
+            row.value = self._value_at(row, forms, *at(tuple(int(i == j) for i in range(d))))
+        if s.dim == self.n:
+            # the tangent basis of a full-dimensional stratum is the coordinate basis
+            row.ae = row.tangential
+            if not row.ae:
+                true = [measured[j * m + k] for k in range(m) for j in range(self.n)]
+                row.messages.append(f"a.e.: grad~f = ({', '.join(_s(g) for g in grad)}) but the true gradient "
+                                    f"is ({', '.join(_s(g) for g in true)})")
+
+    def _value_at(self, row, forms, p, fv):
+        for k, (form, y) in enumerate(zip(forms, fv)):
+            fa = _form_at(form, p, self.symbols)
+            if not is_zero(fa - y):
+                row.messages.append(f"value: f^alpha = {exact_value(fa)} but the program gives {_s(y)} at "
+                                    f"({', '.join(_s(x) for x in p)})" + (f", output {k}" if len(forms) > 1 else ""))
+                return False
+        return True
+
+    # ---- check 3: the reverse sweep
+    def _ancestors(self, outs):
+        order = self._order.get(outs)
+        if order is None:
+            g = self.graph
+            seen, todo = set(outs), list(outs)
+            while todo:
+                v = todo.pop()
+                for u in g.nodes[v]["inputs"]:
+                    if u not in seen:
+                        seen.add(u)
+                        todo.append(u)
+            order = sorted(seen)
+            self._order[outs] = order
+        return order
+
+    def _values(self, order, w):
+        """Node values at the witness by a forward sweep of the numeric rules (for ``mul``)."""
+        vals = {}
+        nodes = self.graph.nodes
+        for v in order:
+            data = nodes[v]
+            if data["op"] == "input":
+                vals[v] = w[data["params"][0]]
+            else:
+                vals[v] = PRIMITIVES[data["op"]].numeric([vals[u] for u in data["inputs"]], data["params"])
+        return vals
+
+    def _local(self, v, case):
+        """The local associated derivatives of node ``v`` on ``case``: ``(kind, data)`` (memoised)."""
+        key = (v, case)
+        r = self._memo.get(key)
+        if r is None:
+            data = self.graph.nodes[v]
+            op, ins = data["op"], data["inputs"]
+            prim = PRIMITIVES[op]
+            if op == "input":
+                r = ("input", data["params"][0])
+            elif not ins:
+                r = ("leaf", None)
+            elif op == "mul":
+                r = ("mul", ins)
+            elif prim.linear is None:
+                r = ("error", f"node n{v} ({op}) has no local derivative rule")
+            elif prim.switching and case is None:
+                r = ("error", f"node n{v} ({op}) has no case on this stratum")
+            else:
+                conv = data.get("conv") or self.table.convention
+                weights, _ = prim.linear(case, data["params"], conv)
+                r = ("lin", tuple((u, wt) for u, wt in zip(ins, weights)
+                                  if not (isinstance(wt, (int, Fraction)) and wt == 0)))
+            self._memo[key] = r
+        return r
+
+    def chain(self, row, s):
+        if self.graph is None:
+            return
+        outs = tuple(s.output_nodes)
+        order = self._ancestors(outs)
+        cases = s.cases
+        w = s._rec.witness
+        values = None
+        swept = []
+        for out in outs:
+            adj = {out: 1}
+            grad = [0] * self.n
+            for v in reversed(order):
+                a = adj.get(v)
+                if a is None or (isinstance(a, (int, Fraction)) and a == 0):
+                    continue
+                kind, data = self._local(v, cases.get(v))
+                if kind == "lin":
+                    for u, wt in data:
+                        adj[u] = adj.get(u, 0) + a * wt
+                elif kind == "input":
+                    grad[data] += a
+                elif kind == "mul":
+                    if values is None:
+                        values = self._values(order, w)
+                    x, y = data
+                    adj[x] = adj.get(x, 0) + a * values[y]
+                    adj[y] = adj.get(y, 0) + a * values[x]
+                elif kind == "error":
+                    row.chain = False
+                    row.messages.append(f"chain: {data}")
+                    return
+            swept.extend(exact_value(g) for g in grad)
+        target = gradient_at(self.table, s.forms, w)
+        row.chain = all(is_zero(a - b) for a, b in zip(swept, target))
+        if not row.chain:
+            row.messages.append(f"chain: the reverse sweep gives ({', '.join(_s(g) for g in swept)}) but "
+                                f"grad f^alpha = ({', '.join(_s(g) for g in target)})")
+
+    # ---- check 5
+    def clarke(self, row, s):
+        res = diagnose(self.table, s, self.index)
+        row.clarke, row.limiting, row.clarke_when = res.in_hull, res.limiting, res.when
+        row.spurious = res.spurious
+        if res.in_hull is not True and res.message:
+            row.messages.append(f"Clarke: {res.message}")
+
+    def row(self, s):
+        row = StratumCheck(s)
+        self.sample(row, s)
+        self.chain(row, s)
+        self.clarke(row, s)
+        return row
+
+
+def verify(table):
+    """Run the checks on every stratum of ``table``; returns a :class:`VerificationReport`.
+
+    Examples
+    --------
+    >>> import mtsym as mt
+    >>> report = mt.derive(lambda t: mt.maxpool1d([t, 4 * t], 2, stride=1)[0]
+    ...                    - mt.maxpool1d([4 * t, t], 2, stride=1)[0], "t").verify()
+    >>> report.ok, [r.condition for r in report.spurious]
+    (True, ['t = 0'])
+    """
+    v = _Verifier(table)
+    return VerificationReport(table, [v.row(s) for s in table.strata])

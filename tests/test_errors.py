@@ -1,0 +1,106 @@
+"""Bad input gets a specific mtsym error naming the operation and the user's line."""
+import math
+
+import numpy as np
+import pytest
+
+import mtsym as mt
+
+
+def test_non_affine_switching_quantity():
+    with pytest.raises(mt.NonAffineError) as e:
+        mt.derive(lambda a, b: mt.relu(a * b), "a b")
+    assert e.value.op == "relu"
+    assert "test_errors.py" in str(e.value) and "mt.relu(a * b)" in str(e.value)
+    assert "not affine" in str(e.value)
+
+
+def test_non_affine_comparison():
+    def f(a, b):
+        if a * b > 0:
+            return a
+        return b
+    with pytest.raises(mt.NonAffineError) as e:
+        mt.derive(f, "a b")
+    assert e.value.op == "branch" and "if a * b > 0" in str(e.value)
+
+
+@pytest.mark.parametrize("call,op", [(float, "float()"), (int, "int()"), (bool, "bool()"),
+                                     (round, "round()"), (math.floor, "math.floor()")])
+def test_conversions_of_traced_values_are_refused(call, op):
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(lambda t: call(t), "t")
+    assert e.value.op == op and "test_errors.py" in str(e.value)
+
+
+def test_unknown_function_names_itself():
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(lambda x: np.exp(x), 2)
+    assert "exp" in str(e.value)
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(lambda t: t.sin(), "t")
+    assert e.value.op == "sin"
+
+
+def test_division_by_traced_value():
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(lambda a, b: a / b, "a b")
+    assert e.value.op == "/"
+
+
+def test_non_finite_numbers_are_refused():
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(lambda t: t * float("inf"), "t")
+    assert "not finite" in str(e.value)
+    with pytest.raises(mt.InputError):
+        mt.derive(lambda x: x[0], 1).value_at((float("nan"),))
+
+
+def test_endless_loop_hits_max_events():
+    def f(t):
+        while t > 0:   # t - 1 stays positive on ever smaller pieces: the path never ends for large t
+            t = t - 1
+        return t
+    with pytest.raises(mt.LimitError) as e:
+        mt.derive(f, "t", max_events=50)
+    assert "max_events" in str(e.value) and "test_errors.py" in str(e.value)
+
+
+def test_too_many_strata_says_how_to_raise_the_limit():
+    with pytest.raises(mt.LimitError) as e:
+        mt.derive(lambda x: mt.max(x), 6, max_strata=20)
+    assert "max_strata" in str(e.value)
+
+
+def test_bad_inputs_and_conventions():
+    with pytest.raises(mt.InputError):
+        mt.derive(lambda x: x, 0)
+    with pytest.raises(mt.InputError):
+        mt.derive(lambda x: x, "1x")
+    with pytest.raises(mt.ConventionError):
+        mt.derive(lambda x: x, "x", convention="tensorflowish")
+    with pytest.raises(mt.ConventionError):
+        mt.Convention("torch", relu1=0)
+    with pytest.raises(mt.InputError):
+        mt.derive(lambda x: x[0], 2).grad_at((1, 2, 3))
+
+
+def test_nondeterministic_code_is_detected():
+    import random
+    rng = random.Random(0)
+
+    def f(t):
+        if t > 0:
+            return mt.relu(t - rng.randint(0, 1000))
+        return mt.relu(t + rng.randint(0, 1000)) if rng.random() < 0.5 else -t
+    with pytest.raises(mt.MtsymError):
+        mt.derive(f, "t")
+
+
+def test_bad_operation_arguments():
+    with pytest.raises(mt.UnsupportedOperationError):
+        mt.derive(lambda t: mt.clamp(t, 2, 1), "t")
+    with pytest.raises(mt.UnsupportedOperationError):
+        mt.derive(lambda t: mt.maxpool1d([t], 3), "t")
+    with pytest.raises(mt.UnsupportedOperationError):
+        mt.derive(lambda x: x @ np.ones((3, 1)), 2)
