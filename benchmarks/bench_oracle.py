@@ -78,27 +78,22 @@ def by_ppl(qs, n):
             P.is_empty()
 
 
+def _seconds(fn, *args):
+    t = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t
+
+
 def run(label, table, n, rng):
     qs = questions(table, n, rng)
-    cols = []
-    t = time.perf_counter()
-    by_dd(qs)
-    dd = time.perf_counter() - t
-    cols.append(f"{dd / len(qs) * 1e6:8.1f} us")
-    if linprog is not None:
-        t = time.perf_counter()
-        by_highs(qs, n)
-        hi = time.perf_counter() - t
-        cols.append(f"{hi / len(qs) * 1e6:8.1f} us ({hi / dd:5.1f}x)")
-    else:
-        cols.append("n/a")
-    if ppl is not None:
-        t = time.perf_counter()
-        by_ppl(qs, n)
-        pp = time.perf_counter() - t
-        cols.append(f"{pp / len(qs) * 1e6:8.1f} us ({pp / dd:5.1f}x)")
-    else:
-        cols.append("not installed")
+    dd = _seconds(by_dd, qs)
+    cols = [f"{dd / len(qs) * 1e6:8.1f} us"]
+    for available, solver in ((linprog is not None, by_highs), (ppl is not None, by_ppl)):
+        if not available:
+            cols.append("not installed")
+            continue
+        t = _seconds(solver, qs, n)
+        cols.append(f"{t / len(qs) * 1e6:8.1f} us ({t / dd:5.1f}x)")
     print(f"| {label:22s} | {len(qs):5d} | " + " | ".join(cols) + " |")
 
 

@@ -71,6 +71,16 @@ class Graph(nx.DiGraph):
             cache[v] = prim.symbolic([cache[u] for u in data["inputs"]], data["params"])
         return cache[node]
 
+    def ancestors_of(self, nodes):
+        """The nodes that feed ``nodes`` (those included), in topological order."""
+        seen, todo = set(nodes), list(nodes)
+        while todo:
+            for u in self.nodes[todo.pop()]["inputs"]:
+                if u not in seen:
+                    seen.add(u)
+                    todo.append(u)
+        return sorted(seen)
+
     def switching_nodes(self):
         """Nodes whose primitive has several cases (including Python branches)."""
         return [v for v in self.nodes if PRIMITIVES[self.nodes[v]["op"]].switching]

@@ -24,7 +24,8 @@ from .errors import InputError, UnsupportedOperationError
 from .exact import is_exact_number, to_exact
 from .primitives import PRIMITIVES
 from .primitives.pooling import pair, windows_1d
-from .trace import Array, Value, apply
+from .arrays import Array
+from .trace import Value, apply
 
 
 def _scalar(name, args, params, conv=None):

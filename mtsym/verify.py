@@ -367,16 +367,7 @@ class _Verifier:
     def _ancestors(self, outs):
         order = self._order.get(outs)
         if order is None:
-            g = self.graph
-            seen, todo = set(outs), list(outs)
-            while todo:
-                v = todo.pop()
-                for u in g.nodes[v]["inputs"]:
-                    if u not in seen:
-                        seen.add(u)
-                        todo.append(u)
-            order = sorted(seen)
-            self._order[outs] = order
+            order = self._order[outs] = self.graph.ancestors_of(outs)
         return order
 
     def _values(self, order, w):

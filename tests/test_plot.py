@@ -176,7 +176,6 @@ def test_spurious_strata_are_circled(monkeypatch):
     assert "spurious (outside Clarke)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mtsym.verify") is None, reason="mtsym.verify not merged")
 def test_spurious_from_verify():
     from mtsym.export.plot import _spurious
     table = mt.derive(boustany, "t")

@@ -10,19 +10,9 @@ import numpy as np
 
 import mtsym as mt
 
+from mtsym.examples import boustany  # noqa: F401  (the paper's Table 2 function, one definition)
+
 X4 = (1, 2, 3, 4)
-
-
-def max1(x):
-    res = x[0]
-    for i in range(1, len(x)):
-        if x[i] > res:
-            res = x[i]
-    return res
-
-
-def boustany(t):
-    return max1([t * v for v in X4]) - mt.max([t * v for v in X4])
 
 
 def max4(x):

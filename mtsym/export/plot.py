@@ -94,18 +94,8 @@ def _num(expr, table, x):
 
 
 def _spurious(table):
-    """Indices of the spurious strata, or an empty set when mtsym.verify is not there."""
-    try:
-        found = table.spurious()
-    except (ImportError, NotImplementedError):
-        return set()
-    out = set()
-    for item in found or ():
-        s = getattr(item, "stratum", item)
-        idx = getattr(s, "index", s)
-        if isinstance(idx, int):
-            out.add(idx)
-    return out
+    """Indices of the spurious strata (Clarke diagnostic, :func:`mtsym.clarke.spurious`)."""
+    return {s.index for s in table.spurious()}
 
 
 def _finish(fig, path, dpi):

@@ -25,7 +25,8 @@ import numpy as np
 
 from ..errors import InputError, UnsupportedOperationError
 from ..exact import is_exact_number, to_exact
-from ..trace import Array, Value
+from ..arrays import Array
+from ..trace import Value
 
 
 def is_foreign_array(x):

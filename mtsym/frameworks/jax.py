@@ -42,7 +42,8 @@ import numpy as np
 from ..conventions import Convention
 from ..errors import UnsupportedOperationError, skip_frames_of, source_line
 from ..ops import _scalar
-from ..trace import InputSpec, Value, _matmul, lincomb
+from ..arrays import _matmul, lincomb
+from ..trace import InputSpec, Value
 from .arrays import DataDependent, as_array, emap, reduce_axes, wrap
 
 #: jax's rules: maximum 1/2, reductions 1/k, abs'(0) = 1, pooling to the first

@@ -196,12 +196,8 @@ def float_exact(graph, stratum, point, mantissa):
     ``(False, reason)``.
     """
     decided = dict(stratum.path)
-    need = set()
-    for v in decided:
-        need |= _ancestors(graph, v)
-    need |= set(decided)
     values = {}
-    for v in sorted(need):
+    for v in graph.ancestors_of(decided):
         d = graph.nodes[v]
         op, params, ins = d["op"], d["params"], d["inputs"]
         prim = PRIMITIVES[op]
@@ -230,17 +226,6 @@ def float_exact(graph, stratum, point, mantissa):
             return False, (f"node n{v} ({op}, {graph.line_of(v) or 'no line'}) is not computed exactly with "
                            f"{mantissa}-bit floats there")
     return True, ""
-
-
-def _ancestors(graph, v):
-    out, todo = set(), [v]
-    while todo:
-        u = todo.pop()
-        for p in graph.nodes[u]["inputs"]:
-            if p not in out:
-                out.add(p)
-                todo.append(p)
-    return out
 
 
 def log2_denominator(point):

@@ -59,7 +59,8 @@ from ..errors import UnsupportedOperationError, skip_frames_of
 from ..exact import to_exact
 from ..ops import _scalar
 from ..primitives.pooling import windows_1d
-from ..trace import Value, _matmul, lincomb
+from ..arrays import _matmul, lincomb
+from ..trace import Value
 from .arrays import DataDependent, as_array, emap, normalize_axis, reduce_axes, wrap
 
 #: torch's rules (conventions.md): relu'(0)=0, abs'(0)=0, maximum 1/2, reductions 1/k, pool first, clamp 1

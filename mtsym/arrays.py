@@ -1,0 +1,286 @@
+"""Traced arrays: what a vector input ``x`` is, and ``@`` with numeric matrices.
+
+An :class:`Array` wraps a numpy object array of :class:`~mtsym.trace.Value`
+(or exact numbers, when the same user code runs as an exact oracle).  A
+product with a numeric matrix makes one ``affine`` node per output entry.
+"""
+
+__all__ = ["Array", "lincomb"]
+
+from fractions import Fraction
+
+import numpy as np
+
+from .errors import UnsupportedOperationError
+from .trace import (Value, _check_number, _tensor_method, _torch_function, _unknown_attribute, affine_node,
+                    apply)
+
+def _exact_array(x, op):
+    """A numpy object array of exact numbers / Values from user data."""
+    if isinstance(x, Array):
+        return x.a
+    if type(x).__module__.partition(".")[0] in ("torch", "jax", "jaxlib"):
+        from .frameworks.arrays import exact_array
+        return exact_array(x, op)
+    arr = np.asarray(x, dtype=object)
+    flat = arr.ravel()
+    for i, v in enumerate(flat):
+        if isinstance(v, (Value, Array)):
+            continue
+        c = _check_number(v, op)
+        if c is None:
+            raise UnsupportedOperationError(op, f"entry {v!r} of type {type(v).__name__} is not a number")
+        flat[i] = c
+    return flat.reshape(arr.shape)
+
+
+def lincomb(coefs, items, const=0):
+    """``const + sum(c * v)`` with one affine node when any item is traced, else exactly."""
+    terms = [(c, v) for c, v in zip(coefs, items) if c != 0]
+    traced = [(c, v) for c, v in terms if isinstance(v, Value)]
+    plain = sum((c * v for c, v in terms if not isinstance(v, Value)), const)
+    if not traced:
+        return plain
+    return affine_node(traced, plain)
+
+
+class Array:
+    """A traced (or exact) array: what a vector input ``x`` is.
+
+    Supports ``len``, indexing and slicing, iteration, ``+ - *`` and ``/`` by
+    numbers elementwise, ``@`` with numpy arrays or nested lists of numbers
+    (one affine node per output entry), ``.T``, ``reshape``, ``flatten``,
+    ``sum``, ``tolist``, and the numpy functions ``np.maximum``,
+    ``np.minimum``, ``np.abs``.
+    """
+
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+    # container --------------------------------------------------------------
+    def __len__(self):
+        return len(self.a)
+
+    def __getitem__(self, idx):
+        r = self.a[idx]
+        return Array(r) if isinstance(r, np.ndarray) else r
+
+    def __iter__(self):
+        for r in self.a:
+            yield Array(r) if isinstance(r, np.ndarray) else r
+
+    @property
+    def shape(self):
+        return self.a.shape
+
+    @property
+    def ndim(self):
+        return self.a.ndim
+
+    @property
+    def T(self):
+        return Array(self.a.T)
+
+    def reshape(self, *shape):
+        return Array(self.a.reshape(*shape))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """All axes into one (``torch.flatten``'s ``start_dim``/``end_dim`` select a range)."""
+        if (start_dim, end_dim) == (0, -1):
+            return Array(self.a.ravel())
+        from .frameworks.torch import flatten
+        return flatten(self, start_dim, end_dim)
+
+    def tolist(self):
+        return self.a.tolist()
+
+    def sum(self):
+        return lincomb([1] * self.a.size, list(self.a.ravel()))
+
+    def __array__(self, dtype=None, copy=None):
+        return self.a
+
+    # arithmetic ---------------------------------------------------------------
+    def _bin(self, other, fn, op):
+        if isinstance(other, Value):  # elementwise by hand: numpy would defer back to the Value
+            out = np.empty(self.a.shape, dtype=object)
+            for i, v in np.ndenumerate(self.a):
+                out[i] = fn(v, other)
+            return Array(out)
+        o = other.a if isinstance(other, Array) else _exact_array(other, op)
+        return Array(fn(self.a, o))
+
+    def __add__(self, o):
+        return self._bin(o, lambda a, b: a + b, "+")
+
+    def __radd__(self, o):
+        return self._bin(o, lambda a, b: b + a, "+")
+
+    def __sub__(self, o):
+        return self._bin(o, lambda a, b: a - b, "-")
+
+    def __rsub__(self, o):
+        return self._bin(o, lambda a, b: b - a, "-")
+
+    def __mul__(self, o):
+        return self._bin(o, lambda a, b: a * b, "*")
+
+    def __rmul__(self, o):
+        return self._bin(o, lambda a, b: b * a, "*")
+
+    def __truediv__(self, o):
+        return self._bin(o, lambda a, b: a / b, "/")
+
+    def __neg__(self):
+        return Array(-self.a)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        from .ops import abs as _abs
+        return _abs(self)
+
+    def __matmul__(self, other):
+        fast = _matmul_numeric(self.a, other, left=True)
+        if fast is not None:
+            return _wrap(fast)
+        return _wrap(_matmul(self.a, _exact_array(other, "@")))
+
+    def __rmatmul__(self, other):
+        fast = _matmul_numeric(self.a, other, left=False)
+        if fast is not None:
+            return _wrap(fast)
+        return _wrap(_matmul(_exact_array(other, "@"), self.a))
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from . import ops
+        table = {np.add: lambda a, b: a + b, np.subtract: lambda a, b: a - b,
+                 np.multiply: lambda a, b: a * b, np.true_divide: lambda a, b: a / b,
+                 np.matmul: lambda a, b: a @ b, np.maximum: ops.maximum, np.minimum: ops.minimum,
+                 np.negative: lambda a: -a, np.absolute: ops.abs}
+        if method != "__call__" or ufunc not in table or kwargs:
+            raise UnsupportedOperationError(f"numpy.{ufunc.__name__}", "this numpy function is not an "
+                                            "operation mtsym can trace")
+        args = [Array(_exact_array(x, ufunc.__name__)) if isinstance(x, (np.ndarray, list)) else x for x in inputs]
+        return table[ufunc](*args)
+
+    def __bool__(self):
+        raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined")
+
+    def __setitem__(self, idx, value):
+        raise UnsupportedOperationError("item assignment", "in-place changes of a traced array are not "
+                                        "traced; build a new array (torch.stack, torch.cat, list) instead")
+
+    __torch_function__ = classmethod(_torch_function)
+
+    def __getattr__(self, name):
+        if name == "a":  # not yet set (copy, pickle)
+            raise AttributeError(name)
+        method = _tensor_method(self, name)
+        if method is not None:
+            return method
+        _unknown_attribute(name)
+
+    def __repr__(self):
+        return f"Array({self.a.tolist()!r})"
+
+
+def _wrap(r):
+    return r.item() if r.ndim == 0 else Array(r)
+
+
+def _exact_entries(M):
+    """The entries of a numeric (int/float) ndarray as exact ``int``/``Fraction``, as nested lists."""
+    if M.dtype.kind in "iub":
+        return M.astype(object).tolist() if M.dtype.kind == "u" else M.astype(np.int64).tolist()
+    if not np.isfinite(M).all():
+        raise UnsupportedOperationError("@", "the matrix has non-finite entries; mtsym needs finite numbers")
+    ints = M == np.round(M)
+    out = M.astype(object)
+    flat, iflat = out.ravel(), ints.ravel()
+    for i, v in enumerate(flat):
+        if iflat[i]:
+            flat[i] = int(v)
+        else:
+            num, den = v.as_integer_ratio()
+            flat[i] = Fraction(num, den)
+    return out.tolist()
+
+
+def _matmul_numeric(T, other, left):
+    """``T @ other`` (``left``) or ``other @ T`` for a numeric int/float matrix: the fast path.
+
+    Same graph as :func:`_matmul` (one affine node per output entry, exact
+    coefficients, zero coefficients dropped) without per-entry Python number
+    checks.  ``None`` when it does not apply (``T`` not all traced, ``other``
+    not a plain numeric array).
+    """
+    M = other if isinstance(other, np.ndarray) else None
+    if M is None and isinstance(other, (list, tuple)):
+        try:
+            M = np.asarray(other)
+        except (ValueError, TypeError):
+            return None
+    if M is None or M.dtype.kind not in "iubf" or T.ndim not in (1, 2) or M.ndim not in (1, 2):
+        return None
+    if not all(isinstance(v, Value) for v in T.flat):
+        return None
+    A, B = (T, M) if left else (M, T)
+    A1, B1 = A.ndim == 1, B.ndim == 1
+    A2 = A.reshape(1, -1) if A1 else A
+    B2 = B.reshape(-1, 1) if B1 else B
+    if A2.shape[1] != B2.shape[0]:
+        raise UnsupportedOperationError("@", f"shapes {A.shape} and {B.shape} do not match")
+    # the numeric matrix as rows of coefficients, one row per output entry along its free axis
+    coefs = _exact_entries(np.ascontiguousarray(B2.T if left else A2))
+    traced = A2 if left else B2.T
+    out = np.empty((A2.shape[0], B2.shape[1]), dtype=object)
+    for r in range(traced.shape[0]):
+        vals = list(traced[r])
+        for k, row in enumerate(coefs):
+            terms = [(c, v) for c, v in zip(row, vals) if c != 0]
+            if terms:
+                node = apply("affine", [v for _, v in terms], (tuple(c for c, _ in terms), 0))
+            else:
+                node = 0
+            if left:
+                out[r, k] = node
+            else:
+                out[k, r] = node
+    return _unsqueeze_back(out, A1, B1)
+
+
+def _unsqueeze_back(out, A1, B1):
+    """Drop the axes a 1-D operand of ``@`` was given (numpy's matmul rule)."""
+    if A1 and B1:
+        return out.reshape(())
+    if A1:
+        return out[0]
+    if B1:
+        return out[:, 0]
+    return out
+
+
+def _matmul(A, B):
+    """Object-array matmul with one affine node per output entry."""
+    A1, B1 = A.ndim == 1, B.ndim == 1
+    A2 = A.reshape(1, -1) if A1 else A
+    B2 = B.reshape(-1, 1) if B1 else B
+    if A2.ndim != 2 or B2.ndim != 2 or A2.shape[1] != B2.shape[0]:
+        raise UnsupportedOperationError("@", f"shapes {A.shape} and {B.shape} do not match")
+    out = np.empty((A2.shape[0], B2.shape[1]), dtype=object)
+    for i in range(A2.shape[0]):
+        row = list(A2[i])
+        row_traced = any(isinstance(v, Value) for v in row)
+        for j in range(B2.shape[1]):
+            col = list(B2[:, j])
+            if row_traced and any(isinstance(v, Value) for v in col):
+                out[i, j] = sum((a * b for a, b in zip(row, col)), 0)
+            elif row_traced:
+                out[i, j] = lincomb(col, row)
+            else:
+                out[i, j] = lincomb(row, col)
+    return _unsqueeze_back(out, A1, B1)
