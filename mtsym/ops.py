@@ -28,11 +28,16 @@ from .arrays import Array
 from .trace import Value, apply
 
 
+_EXACT = (int, Fraction)
+
+
 def _scalar(name, args, params, conv=None):
     """Apply a primitive to scalars: traced -> a node, numbers -> exact numeric forward.
 
     ``conv`` pins the node's convention (a framework op carries its own tie rule).
     """
+    if builtins.all(type(a) in _EXACT for a in args):  # the exact oracle's fast path
+        return PRIMITIVES[name].numeric(list(args), params)
     if builtins.any(isinstance(a, Value) for a in args):
         return apply(name, args, params, conv=conv)
     xs = []
@@ -48,6 +53,8 @@ def _scalar(name, args, params, conv=None):
 
 
 def _map(fn, x):
+    if type(x) in _EXACT or isinstance(x, Value):
+        return fn(x)
     if isinstance(x, Array):
         out = np.empty(x.a.shape, dtype=object)
         for i, v in np.ndenumerate(x.a):

@@ -78,23 +78,25 @@ class StratumRecord:
         return self._witness
 
 
-def _satisfies(point, constraints):
-    for f, s in constraints:
-        v = f[0] + sum(c * x for c, x in zip(f[1:], point))
-        if (v > 0) - (v < 0) != s:
-            return False
-    return True
-
-
 def _nice_point(w, constraints):
+    """``w`` rounded to the coarsest grid ``1/2^k`` (k <= 24) that keeps every constraint; else ``w``.
+
+    Constraint rows are integers, so each try is integer arithmetic on the
+    numerators ``m = round(w * 2^k)``; equalities are tried first (a rounding
+    that breaks one fails at once).
+    """
     if all(type(c) is int for c in w):
         return w
+    rows = sorted(constraints, key=lambda fs: fs[1] != 0)
     for k in range(25):
         d = 1 << k
-        cand = tuple(round(c * d) if d == 1 else Fraction(round(c * d), d) for c in w)
-        cand = tuple(c.numerator if type(c) is Fraction and c.denominator == 1 else c for c in cand)
-        if _satisfies(cand, constraints):
-            return cand
+        m = [round(c * d) for c in w]
+        for f, s in rows:
+            v = f[0] * d + sum(a * b for a, b in zip(f[1:], m))
+            if (v > 0) - (v < 0) != s:
+                break
+        else:
+            return tuple(c // d if c % d == 0 else Fraction(c, d) for c in m)
     return w
 
 
