@@ -164,11 +164,24 @@ class Array:
         if method != "__call__" or ufunc not in table or kwargs:
             raise UnsupportedOperationError(f"numpy.{ufunc.__name__}", "this numpy function is not an "
                                             "operation mtsym can trace")
-        args = [Array(_exact_array(x, ufunc.__name__)) if isinstance(x, (np.ndarray, list)) else x for x in inputs]
+        args = []
+        for x in inputs:
+            if isinstance(x, (np.ndarray, list)):
+                x = Array(_exact_array(x, ufunc.__name__))
+            elif isinstance(x, np.generic):  # a numpy scalar, e.g. W[0, 0]: an exact number
+                x = _check_number(x, ufunc.__name__)
+            args.append(x)
         return table[ufunc](*args)
 
     def __bool__(self):
         raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined")
+
+    def _refuse_comparison(self, other):
+        raise UnsupportedOperationError("comparison", "a traced array cannot be compared as a whole; "
+                                        "compare its elements (x[0] > x[1]) instead")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse_comparison
+    __hash__ = object.__hash__
 
     def __setitem__(self, idx, value):
         raise UnsupportedOperationError("item assignment", "in-place changes of a traced array are not "

@@ -64,7 +64,9 @@ def to_exact(v, what="number"):
     if isinstance(v, sp.Rational):
         return int(v.p) if v.q == 1 else Fraction(int(v.p), int(v.q))
     if isinstance(v, sp.Float):
-        v = float(v)
+        if not v.is_finite:
+            raise InputError(f"{what} {v} is not finite; mtsym needs finite numbers")
+        return to_exact(sp.Rational(v), what)
     if isinstance(v, str):
         try:
             f = Fraction(v.strip())

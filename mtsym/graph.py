@@ -63,7 +63,7 @@ class Graph(nx.DiGraph):
         cache = self.graph.setdefault("_expr", {})
         if node in cache:
             return cache[node]
-        for v in sorted(nx.ancestors(self, node) | {node}):
+        for v in self.ancestors_of([node]):
             if v in cache:
                 continue
             data = self.nodes[v]

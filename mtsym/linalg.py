@@ -10,6 +10,7 @@ Examples
 
 __all__ = ["rref", "rank", "nullspace"]
 
+import math
 from fractions import Fraction
 
 
@@ -63,7 +64,7 @@ def nullspace(rows, ncols=None):
             v[pc] = -r[f]
         den = 1
         for x in v:
-            den = den * x.denominator // _gcd(den, x.denominator)
+            den = den * x.denominator // math.gcd(den, x.denominator)
         basis.append([int(x * den) for x in v])
     return basis
 
@@ -87,7 +88,7 @@ def _int_nullspace(rows, ncols):
                 g = 0
                 for v in new:
                     if v:
-                        g = _gcd(g, v)
+                        g = math.gcd(g, v)
                 m[i] = [v // g for v in new] if g > 1 else new
         piv.append(c)
         r += 1
@@ -102,8 +103,8 @@ def _int_nullspace(rows, ncols):
         lcm = 1
         for row, pc in zip(red, piv):
             if row[f]:
-                d = abs(row[pc]) // _gcd(abs(row[pc]), abs(row[f]))
-                lcm = lcm * d // _gcd(lcm, d)
+                d = abs(row[pc]) // math.gcd(abs(row[pc]), abs(row[f]))
+                lcm = lcm * d // math.gcd(lcm, d)
         v = [0] * ncols
         v[f] = lcm
         for row, pc in zip(red, piv):
@@ -111,9 +112,3 @@ def _int_nullspace(rows, ncols):
                 v[pc] = -row[f] * lcm // row[pc]
         basis.append(v)
     return basis
-
-
-def _gcd(a, b):
-    while b:
-        a, b = b, a % b
-    return a

@@ -119,19 +119,28 @@ def _check_form(g, prim, node, program):
 class _Explorer:
     """The decider of one run during exploration."""
 
-    __slots__ = ("program", "prefix", "poly", "cons", "stack", "path", "max_events")
+    __slots__ = ("program", "prefix", "poly", "cons", "stack", "path", "max_events", "decided", "events")
 
     def __init__(self, program, prefix, poly, cons, stack, max_events):
         self.program, self.prefix, self.poly, self.cons = program, prefix, poly, cons
         self.stack, self.max_events = stack, max_events
         self.path = []
+        self.decided = {}
+        self.events = 0
 
     def event(self, node, prim, vals, params):
-        i = len(self.path)
-        if i >= self.max_events:
+        self.events += 1
+        if self.events > self.max_events:
             raise LimitError(f"a path took more than max_events={self.max_events} switching decisions "
                              f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
                              "Pass max_events=... to derive to raise the limit.")
+        if node in self.decided:  # the same node met again (hash-consed): one decision
+            return self.decided[node]
+        self.decided[node] = case = self._decide(node, prim, vals, params)
+        return case
+
+    def _decide(self, node, prim, vals, params):
+        i = len(self.path)
         if i < len(self.prefix):
             step = self.prefix[i]
             if step[0] != node:
@@ -282,14 +291,21 @@ def _explore_graph(program, max_strata):
 class _Locator:
     """The decider that evaluates every case at one exact point."""
 
-    __slots__ = ("program", "point", "path", "max_events")
+    __slots__ = ("program", "point", "path", "max_events", "decided", "events")
 
     def __init__(self, program, point, max_events):
         self.program, self.point, self.path, self.max_events = program, point, [], max_events
+        self.decided = {}
+        self.events = 0
 
     def event(self, node, prim, vals, params):
-        if len(self.path) >= self.max_events:
-            raise LimitError(f"a path took more than max_events={self.max_events} switching decisions")
+        self.events += 1
+        if self.events > self.max_events:
+            raise LimitError(f"a path took more than max_events={self.max_events} switching decisions "
+                             f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
+                             "Pass max_events=... to derive to raise the limit.")
+        if node in self.decided:  # the same node met again (hash-consed): one decision
+            return self.decided[node]
         pt = self.point
         xs = []
         for g in vals:
@@ -297,6 +313,7 @@ class _Locator:
             xs.append(g[0] + sum(c * x for c, x in zip(g[1:], pt)))
         case = prim.case_of(xs, params)
         self.path.append((node, case))
+        self.decided[node] = case
         return case
 
 

@@ -63,7 +63,8 @@ class Polyhedron:
     lin : tuple of tuple of int
         A basis of the lineality space (``x0 = 0``).
     rows : tuple of tuple of int
-        The inequalities ``h . (x0, x) >= 0`` that cut the cone.
+        The inequalities ``h . (x0, x) >= 0`` that cut the cone (equalities from
+        zero splits are not rows: they hold on every generator).
     zmask : tuple of int
         Bit ``k`` of ``zmask[j]`` is set when ``rows[k]`` is tight at ``gens[j]``.
     """
@@ -197,11 +198,6 @@ class Polyhedron:
                     pt[i] += r[i + 1]
             self._witness = tuple(int(c) if c.denominator == 1 else c for c in pt)
         return self._witness
-
-    def contains(self, point):
-        """Whether an exact point lies in the closure (all rows >= 0)."""
-        X = (1,) + tuple(point)
-        return all(_dot(r, X) >= 0 for r in self.rows)
 
     def __repr__(self):
         return (f"Polyhedron(n={self.n}, dim={self.dim}, {len(self.gens)} generators, "

@@ -21,14 +21,14 @@ Forms are tuples ``(c0, c1..cn)``; a product of two non-constant values gives a
 sympy expression instead (smooth, allowed in outputs, refused in switches).
 """
 
-__all__ = ["Value", "Array", "Program", "InputSpec", "apply", "node_forms", "is_traced", "VAL_CONV"]
+__all__ = ["Value", "Array", "Program", "InputSpec", "apply", "node_forms", "VAL_CONV"]
 
 import re
 import numpy as np
 import sympy as sp
 
 from .conventions import Convention
-from .errors import InputError, UnsupportedOperationError
+from .errors import InputError, UnsupportedOperationError, user_line
 from .exact import aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, to_exact
 from .graph import Graph
 from .primitives import PRIMITIVES
@@ -142,8 +142,6 @@ class Program:
         self.exact = exact
         self._keys = {}
         self._outputs = set()
-        from .errors import user_line
-        self._user_line = user_line
 
     def node(self, op, inputs, params, conv=None):
         """The node for ``op(inputs; params)``, created on first sight.
@@ -156,7 +154,7 @@ class Program:
         nid = self._keys.setdefault(key, len(self._keys))  # hashes the key once
         if nid not in self.graph:
             self.graph.add_node(nid, op=op, params=params, inputs=inputs, conv=conv,
-                                line=self._user_line())
+                                line=user_line())
             pos = {}
             for p, u in enumerate(inputs):
                 pos.setdefault(u, []).append(p)
@@ -179,6 +177,10 @@ class Program:
         outs, shape = _flatten_output(out)
         values = [o if isinstance(o, Value) else run.const(o, "output") for o in outs]
         key = tuple(v.node for v in values)
+        if self.graph.graph.setdefault("shape", shape) != shape:
+            raise UnsupportedOperationError("return", f"the function returned shape {shape} on one path and "
+                                            f"{self.graph.graph['shape']} on another; every path must "
+                                            "return the same shape")
         self.output_shape = shape
         if key not in self._outputs:
             self._outputs.add(key)
@@ -220,15 +222,6 @@ class Run:
             raise UnsupportedOperationError(op, str(e)) from None
         form = aff_const(c, self.program.n) if self.program.exact else None
         return Value(self, self.program.node("const", (), (c,)), form, form)
-
-
-def is_traced(x):
-    """True for a traced value or an Array holding one."""
-    if isinstance(x, Value):
-        return True
-    if isinstance(x, Array):
-        return any(isinstance(v, Value) for v in x.a.flat)
-    return False
 
 
 def _run_of(args):

@@ -104,3 +104,26 @@ def test_bad_operation_arguments():
         mt.derive(lambda t: mt.maxpool1d([t], 3), "t")
     with pytest.raises(mt.UnsupportedOperationError):
         mt.derive(lambda x: x @ np.ones((3, 1)), 2)
+
+
+def test_a_loop_on_an_unchanging_comparison_stops_at_max_events():
+    def f(x):
+        y = x
+        while x > 0:      # x never changes: a Python loop that never ends for x > 0
+            y = y + 1
+        return y
+    with pytest.raises(mt.LimitError) as e:
+        mt.derive(f, "x", max_events=30)
+    assert "max_events=30" in str(e.value)
+
+
+def test_paths_returning_different_shapes_are_refused():
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(lambda a: a if a > 0 else [a, 2 * a], "a")
+    assert "same shape" in str(e.value)
+
+
+def test_comparing_a_whole_traced_array_is_refused():
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(lambda x: x[0] if x == 0 else x[1], 2)
+    assert e.value.op == "comparison"

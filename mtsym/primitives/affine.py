@@ -46,10 +46,13 @@ COMPARE_OPS = {
     "<=": lambda s: s <= 0, "==": lambda s: s == 0, "!=": lambda s: s != 0,
 }
 
+_RELATIONS = {">": sp.StrictGreaterThan, ">=": sp.GreaterThan, "<": sp.StrictLessThan, "<=": sp.LessThan,
+              "==": sp.Eq, "!=": sp.Ne}
+
 BRANCH = register(Primitive(
     "branch",
     numeric=lambda xs, params: COMPARE_OPS[params[0]]((xs[0] > xs[1]) - (xs[0] < xs[1])),
-    symbolic=lambda xs, params: sp.sympify(f"a {params[0]} b", locals={"a": xs[0], "b": xs[1]}),
+    symbolic=lambda xs, params: _RELATIONS[params[0]](xs[0], xs[1], evaluate=False),
     tests=_compare_tests, case_of=lambda xs, params: sign(xs[0] - xs[1]), linear=None,
     describe=lambda case, params: f"{'a > b' if case > 0 else 'a = b' if case == 0 else 'a < b'}"
                                   f" -> {COMPARE_OPS[params[0]](case)}",

@@ -11,12 +11,16 @@ Examples
 __all__ = ["windows_1d", "pair"]
 
 
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def pair(v, what):
     """``v`` as a pair of ints (an int is repeated)."""
-    if isinstance(v, int):
+    if _is_int(v):
         return (v, v)
     v = tuple(v)
-    if len(v) != 2 or not all(isinstance(a, int) for a in v):
+    if len(v) != 2 or not all(_is_int(a) for a in v):
         raise ValueError(f"{what} must be an int or a pair of ints, got {v!r}")
     return v
 
@@ -27,6 +31,8 @@ def windows_1d(length, kernel, stride, padding):
     Padding positions hold ``-inf`` in the frameworks and never win, so a window
     is the max over its real positions.  Raises ``ValueError`` on a bad geometry.
     """
+    if not all(_is_int(v) for v in (kernel, stride, padding)):
+        raise ValueError(f"kernel_size={kernel!r}, stride={stride!r}, padding={padding!r} must be ints")
     if kernel < 1 or stride < 1 or padding < 0:
         raise ValueError(f"kernel_size={kernel}, stride={stride}, padding={padding} must be "
                          "positive (padding >= 0)")
