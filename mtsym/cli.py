@@ -159,16 +159,6 @@ def _rich_table(table):  # pragma: no cover  (only in a terminal with rich insta
     Console().print(t)
 
 
-def _needs(module, what):
-    """Import an optional module of mtsym, or fail with one line."""
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name == module:
-            raise CliError(f"{what} is not available: this mtsym has no {module}") from e
-        raise
-
-
 def _emit(table, args, out):
     """Write the table in the mode asked; returns the exit status."""
     if args.json:
@@ -178,12 +168,10 @@ def _emit(table, args, out):
     elif args.strata:
         out(text_table(table, strata=True))
     elif args.verify:
-        _needs("mtsym.verify", "--verify")
         report = table.verify()
         out(str(report))
         return 0 if getattr(report, "ok", True) else 1
     elif args.plot:
-        _needs("mtsym.export.plot", "--plot")
         table.plot(path=args.plot)
         out(f"wrote {args.plot}")
     elif getattr(args, "rich", False):  # pragma: no cover
@@ -195,9 +183,12 @@ def _emit(table, args, out):
 
 def _writer(args):
     if getattr(args, "output", None):
+        mode = ["w"]
+
         def out(text):
-            with open(args.output, "w", encoding="utf-8") as fh:
+            with open(args.output, mode[0], encoding="utf-8") as fh:
                 fh.write(text + "\n")
+            mode[0] = "a"
         return out
     return print
 
@@ -208,12 +199,18 @@ def _derive(args):
     fn = load_function(args.function)
     conv = parse_convention(args.convention)
     try:
-        table = derive(fn, parse_inputs(args.inputs), convention=conv, max_strata=args.max_strata)
+        table = derive(fn, parse_inputs(args.inputs), convention=conv, max_strata=args.max_strata,
+                       framework=args.framework)
     except MtsymError:
         raise
     except Exception as e:
         raise CliError(f"{args.function} raised {type(e).__name__} while being traced: {_one_line(e)}") from e
-    return _emit(table, args, _writer(args))
+    try:
+        return _emit(table, args, _writer(args))
+    except (MtsymError, OSError):
+        raise
+    except Exception as e:
+        raise CliError(f"{args.function}: {type(e).__name__} while writing the output: {_one_line(e)}") from e
 
 
 def _examples(args):
@@ -225,7 +222,7 @@ def _examples(args):
             checks = ex.compare(ex.derive())
             n_ok = sum(c.ok for c in checks)
             bad += len(checks) - n_ok
-            print(f"{ex.name:18s} {ex.reference:28s} {n_ok}/{len(checks)} values as in the paper")
+            out(f"{ex.name:18s} {ex.reference:28s} {n_ok}/{len(checks)} values as in the paper")
         return 1 if bad else 0
     if args.name is None:
         width = max(len(n) for n in EXAMPLES)
@@ -238,14 +235,14 @@ def _examples(args):
     status = _emit(table, args, out)
     if any(getattr(args, m) for m in _MODES):
         return status
-    print(f"\n{ex.reference}: the associated gradient against the paper")
+    out(f"\n{ex.reference}: the associated gradient against the paper")
     bad = 0
     for c in ex.compare(table):
         pt = ", ".join(str(v) for v in c.point)
         paper = ", ".join(str(v) for v in c.paper)
         got = ", ".join(str(v) for v in c.got)
         bad += not c.ok
-        print(f"  at ({pt}): paper ({paper})  mtsym ({got})  {'ok' if c.ok else 'MISMATCH'}")
+        out(f"  at ({pt}): paper ({paper})  mtsym ({got})  {'ok' if c.ok else 'MISMATCH'}")
     return 1 if bad else status
 
 
@@ -274,6 +271,8 @@ def build_parser():
     d.add_argument("--convention", default="torch",
                    help="torch, jax, first, last, mean, optionally with parameters: torch,relu0=1/2")
     d.add_argument("--max-strata", type=int, default=None, help="stop past this many strata")
+    d.add_argument("--framework", choices=("torch", "jax"), default=None,
+                   help="jax: trace JAX code through its jaxpr (PyTorch code needs no option)")
     _add_modes(d)
     d.set_defaults(run=_derive)
     e = sub.add_parser("examples", help="list or run the paper's examples",

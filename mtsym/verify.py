@@ -40,6 +40,7 @@ from itertools import product
 import sympy as sp
 
 from .clarke import ClosureIndex, _as_integers, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious
+from .errors import MtsymError
 from .exact import int_row, to_exact, to_sympy
 from .export.notebook import ReprMixin
 from .primitives import PRIMITIVES
@@ -204,6 +205,7 @@ class VerificationReport(ReprMixin):
         self.convention = table.convention.name
         self.symbols = tuple(str(s) for s in table.symbols)
         self.rows = rows
+        self.note = ""
 
     @property
     def ok(self):
@@ -221,7 +223,7 @@ class VerificationReport(ReprMixin):
 
     def to_dict(self):
         return {"function": self.name, "inputs": list(self.symbols), "convention": self.convention,
-                "ok": self.ok, "spurious": [r.stratum for r in self.spurious],
+                "ok": self.ok, "note": self.note, "spurious": [r.stratum for r in self.spurious],
                 "rows": [r.to_dict() for r in self.rows]}
 
     def to_json(self, indent=2):
@@ -231,7 +233,7 @@ class VerificationReport(ReprMixin):
         head = (f"verify {self.name}({', '.join(self.symbols)}), convention {self.convention}: "
                 f"{len(self.rows)} strata, " + ("all checks hold" if self.ok else
                                                 f"{len(self.failed)} strata FAIL")
-                + f", {len(self.spurious)} spurious")
+                + f", {len(self.spurious)} spurious" + (f"\n{self.note}" if self.note else ""))
         table = [("S", "piece", "dim", "value", "tangent", "chain", "a.e.", "Clarke", "stratum")]
         for r in self.rows:
             if r.clarke is None and r.clarke_when is not None:
@@ -277,6 +279,7 @@ class _Verifier:
         self._order = {}
         self._memo = {}
         self.index = ClosureIndex(table)
+        self.oracle_error = None
 
     def f(self, point):
         """The program's own value at an exact point (the independent oracle, as :func:`mtsym.call_exact`)."""
@@ -457,7 +460,15 @@ class _Verifier:
 
     def row(self, s):
         row = StratumCheck(s)
-        self.sample(row, s)
+        if self.fn is not None and self.oracle_error is None:
+            try:
+                self.sample(row, s)
+            except MtsymError:
+                raise
+            except Exception as e:  # framework code (torch, jax) cannot run on exact numbers
+                self.oracle_error = f"{type(e).__name__}: {e}"
+        if self.oracle_error is not None:
+            row.value = row.tangential = row.ae = None
         self.chain(row, s)
         self.clarke(row, s)
         return row
@@ -475,4 +486,10 @@ def verify(table):
     (True, ['t = 0'])
     """
     v = _Verifier(table)
-    return VerificationReport(table, [v.row(s) for s in table.strata])
+    report = VerificationReport(table, [v.row(s) for s in table.strata])
+    if v.oracle_error is not None:
+        report.note = ("checks 1, 2, 4 not run: the program does not run on exact numbers (framework code "
+                       f"such as torch or jax; trace it with mtsym operations to check it) [{v.oracle_error[:160]}]")
+    elif v.fn is None:
+        report.note = "checks 1, 2, 4 not run: the table has no program (read from JSON)"
+    return report

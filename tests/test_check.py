@@ -210,3 +210,15 @@ def test_generated_gradient_code_is_the_checked_code():
     from mtsym.frameworks.check import GRADIENT_SOURCE
     src = textwrap.dedent(GRADIENT_SOURCE["torch"][2])
     assert src.strip().startswith("def framework_call(fn, point, vector, dtype):")
+
+
+def test_a_check_that_skipped_a_tie_is_ok_but_not_complete():
+    import numpy as np
+    from mtsym.frameworks.check import CheckReport, StratumCheck
+    entries = [StratumCheck(0, 2, "x1 > x2", point=(1, 0), expected=[[1, 0]], got=np.array([[1.0, 0.0]]),
+                            status="agree"),
+               StratumCheck(1, 1, "x1 = x2", status="skipped", reason="not certified in float32")]
+    report = CheckReport("torch", "float32", entries, n=2)
+    assert report.ok and not report.complete and "INCOMPLETE" in str(report)
+    entries[1] = StratumCheck(1, 2, "x1 < x2", status="skipped", reason="no dyadic point")
+    assert CheckReport("torch", "float32", entries, n=2).complete

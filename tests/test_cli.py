@@ -214,3 +214,19 @@ def test_python_m_mtsym(capsys, tmp_path):
     assert r.returncode == 1 and r.stdout == "" and r.stderr == "mtsym: error: no such file: missing.py\n"
     r = _python_m("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"mtsym {mt.__version__}"
+
+
+def test_jax_code_from_the_command_line(capsys, tmp_path):
+    pytest.importorskip("jax")
+    path = tmp_path / "jf.py"
+    path.write_text("import jax.numpy as jnp\n\ndef f(x):\n    return jnp.max(x)\n")
+    code, out, err = run(capsys, "derive", f"{path}:f", "--inputs", "2", "--framework", "jax")
+    assert code == 0 and "f = x1/2 + x2/2" in out
+
+
+def test_examples_output_file_holds_the_whole_report(capsys, tmp_path):
+    path = tmp_path / "boustany.txt"
+    code, out, err = run(capsys, "examples", "boustany", "-o", str(path))
+    text = path.read_text()
+    assert code == 0 and out == ""
+    assert "P^1" in text and "the associated gradient against the paper" in text and "MISMATCH" not in text

@@ -272,3 +272,11 @@ def test_reports_display_in_notebooks():
     html = rep._repr_html_()
     assert html.count("<tr") == len(t.strata) + 1
     assert rep._repr_latex_().startswith("$") or "\\begin" in rep._repr_latex_()
+
+
+def test_framework_code_is_verified_by_the_graph_and_says_what_it_skipped():
+    torch = pytest.importorskip("torch")
+    t = mt.derive(lambda x: torch.relu(x[0] - x[1]), 2)
+    report = t.verify()
+    assert all(r.chain is True and r.value is None for r in report.rows)
+    assert "checks 1, 2, 4 not run" in str(report) and "framework code" in report.to_dict()["note"]

@@ -289,6 +289,7 @@ def _exact_if_number(e):
 
 def _read_graph(R, g, symbols):
     from ..graph import Graph
+    from ..primitives import PRIMITIVES
     if g is None:
         return None
     nodes = R.field(g, "nodes", list, "graph")
@@ -304,6 +305,8 @@ def _read_graph(R, g, symbols):
         for key, val in node.items():
             if key != "id":
                 attrs[key] = R.value(val, f"{where}.{key}")
+        if attrs.get("op") not in PRIMITIVES:
+            R.fail(where + ".op", f"unknown operation {attrs.get('op')!r}")
         inputs = attrs.get("inputs", ())
         if not isinstance(inputs, tuple) or any(not isinstance(u, int) or u not in ids for u in inputs):
             R.fail(where + ".inputs", "expected earlier node ids")

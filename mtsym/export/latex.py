@@ -216,7 +216,7 @@ def _cases(st, lines, strata, gradient, more):
     def block(lhs, value):
         rows = []
         for obj, piece, a, desc in lines:
-            cond = st.condition(desc) if desc.kind != "all" else r"x \in %s" % st.space
+            cond = st.condition(desc) if desc.kind != "all" else r"%s \in %s" % (st.var, st.space)
             if strata:
                 cond += r" \quad (S^{%d})" % (obj.index + 1)
             rows.append(r"%s & \text{if } %s" % (value(piece), cond))

@@ -215,15 +215,22 @@ class StratumCheck:
 class CheckReport(ReprMixin):
     """What :func:`check` found: one :class:`StratumCheck` per stratum.
 
-    ``ok`` is true when no stratum differs and at least one was compared.
+    ``ok`` is true when no stratum differs and at least one was compared;
+    ``complete`` when, besides, no lower-dimensional stratum (a tie or a kink,
+    where frameworks differ) was skipped.
     """
 
-    def __init__(self, framework, dtype, entries, function=None):
+    def __init__(self, framework, dtype, entries, function=None, n=None):
         self.framework, self.dtype, self.entries, self.function = framework, dtype, entries, function
+        self.n = max((e.dim for e in entries), default=0) if n is None else n
 
     @property
     def ok(self):
         return not self.differ and bool(self.agreeing)
+
+    @property
+    def complete(self):
+        return self.ok and not any(e.dim < self.n for e in self.skipped)
 
     @property
     def agreeing(self):
@@ -246,6 +253,8 @@ class CheckReport(ReprMixin):
     def __str__(self):
         head = (f"{self.framework} ({self.dtype}) vs the piece table: {len(self.agreeing)} agree, "
                 f"{len(self.differ)} differ, {len(self.skipped)} skipped")
+        if self.ok and not self.complete:
+            head += " -- INCOMPLETE: tie/kink strata were skipped, so their tie rules are not checked"
         return "\n".join([head] + ["  " + e.line() for e in self.entries])
 
     # notebook displays (mtsym.export.notebook.ReprMixin)
@@ -305,7 +314,7 @@ def check(table, fn, framework="torch", *, dtype=None, rtol=None, max_log2=40):
     rtol = RTOL[dtype] if rtol is None else rtol
     spurious = _spurious_indices(table)
     entries = [_check_stratum(table, s, fn, call, vector, dtype, rtol, max_log2, spurious) for s in table.strata]
-    return CheckReport(framework, dtype, entries, function=where)
+    return CheckReport(framework, dtype, entries, function=where, n=table.n)
 
 
 def _find_point(table, s, mantissa, max_log2):
@@ -429,6 +438,10 @@ def write_checker(table, path, fn, framework="torch", *, force=False, **options)
     if not report.ok and not force:
         raise CheckError(f"{framework} does not agree with the table, so the checker would fail now "
                          f"(pass force=True to write it anyway):\n{report}")
+    if not report.complete and not force:
+        raise CheckError("tie or kink strata could not be checked (no float-exact point the framework is "
+                         f"certified to land on), so the checker would pin no tie rule there (pass force=True "
+                         f"to write it anyway):\n{report}")
     from .. import __version__
     module, _, attr = where.partition(":")
     std, third, source = GRADIENT_SOURCE[framework]

@@ -47,6 +47,7 @@ Matrix([[-1/2, 1/2]])
 __all__ = ["torch_function", "tensor_method", "rules", "METHODS", "TORCH", "TORCH_FIRST", "TORCH_HARD",
            "flatten", "func_name"]
 
+import builtins
 import collections
 import functools
 import importlib
@@ -417,7 +418,7 @@ def linear(input, weight, bias=None):
         row = list(a[idx])
         for j in range(W.shape[0]):
             if traced_w:
-                out[idx + (j,)] = sum((u * v for u, v in zip(row, W[j])), bias_of(j))
+                out[idx + (j,)] = builtins.sum((u * v for u, v in zip(row, W[j])), bias_of(j))
             else:
                 out[idx + (j,)] = lincomb(list(W[j]), row, bias_of(j))
     return wrap(out[..., 0] if squeeze else out)
