@@ -18,7 +18,7 @@ S^1  dim 1  in P^1  everywhere  witness (0)
 0
 """
 
-__all__ = ["main", "build_parser", "load_function", "parse_convention", "text_table"]
+__all__ = ["main", "build_parser", "load_function", "parse_convention"]
 
 import argparse
 import importlib.util
@@ -117,45 +117,18 @@ def _one_line(e):
 
 
 # --------------------------------------------------------------------------- output
-def _grad_text(g):
-    if g.rows == 1:
-        items = [str(v) for v in g]
-        return items[0] if len(items) == 1 else "(" + ", ".join(items) + ")"
-    return str(g.tolist())
-
-
-def text_table(table, strata=False):
-    """A terminal table with compact conditions: one line per piece (or per stratum)."""
-    from .export.conditions import describe_piece, describe_stratum
-    if strata:
-        lines = []
-        for s in table.strata:
-            w = ", ".join(str(v) for v in s.witness)
-            lines.append(f"S^{s.index + 1}  dim {s.dim}  in P^{s.piece + 1}  "
-                         f"{describe_stratum(table, s).text()}  witness ({w})")
-        return "\n".join(lines)
-    syms = ", ".join(map(str, table.symbols))
-    lines = [f"{table.name}({syms}): {len(table.pieces)} pieces, {len(table.strata)} strata, "
-             f"convention {table.convention.name}"]
-    rows = [(f"P^{p.index + 1}", f"dim {p.dim}", describe_piece(table, p).text(), f"f = {p.expr}",
-             f"grad = {_grad_text(p.grad)}") for p in table.pieces]
-    widths = [max(len(r[k]) for r in rows) for k in range(4)]
-    for r in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
-    return "\n".join(lines)
-
-
 def _rich_table(table):  # pragma: no cover  (only in a terminal with rich installed)
     from rich.console import Console
     from rich.table import Table
 
     from .export.conditions import describe_piece
-    t = Table(title=text_table(table).splitlines()[0])
+    from .export.text import grad_text
+    t = Table(title=table.text().splitlines()[0])
     for col in ("piece", "dim", "strata", "condition", "f", "gradient"):
         t.add_column(col)
     for p in table.pieces:
         t.add_row(f"P^{p.index + 1}", str(p.dim), str(len(p.strata)), describe_piece(table, p).text(),
-                  str(p.expr), _grad_text(p.grad))
+                  str(p.expr), grad_text(p.grad))
     Console().print(t)
 
 
@@ -166,7 +139,7 @@ def _emit(table, args, out):
     elif args.latex:
         out(table.to_latex(env=args.env))
     elif args.strata:
-        out(text_table(table, strata=True))
+        out(table.text(strata=True))
     elif args.verify:
         report = table.verify()
         out(str(report))
@@ -177,7 +150,7 @@ def _emit(table, args, out):
     elif getattr(args, "rich", False):  # pragma: no cover
         _rich_table(table)
     else:
-        out(text_table(table))
+        out(table.text())
     return 0
 
 

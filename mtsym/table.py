@@ -402,25 +402,10 @@ class PieceTable:
         from .export.notebook import table_html
         return table_html(self)
 
-    def text(self, max_pieces=200):
-        """A terminal-readable table: condition, f^alpha and its gradient for each piece."""
-        syms = ", ".join(map(str, self.symbols))
-        lines = [f"{self.name}({syms}): {_count(len(self.pieces), 'piece')}, "
-                 f"{_count(len(self.strata), 'stratum', 'strata')}, convention {self.convention.name}"]
-        for p in self.pieces[:max_pieces]:
-            g = p.grad
-            grad = "(" + ", ".join(str(v) for v in g) + ")" if g.rows == 1 else str(g.tolist())
-            lines.append(f"P^{p.index + 1}  dim {p.dim}  f = {p.expr}  grad = {grad}")
-            for k, s in enumerate(p.strata):
-                lead = "    " if k == 0 else " or "
-                lines.append(f"  {lead}{s.text}   (dim {s.dim})")
-        if len(self.pieces) > max_pieces:
-            lines.append(f"... {len(self.pieces) - max_pieces} more pieces")
-        return "\n".join(lines)
-
-
-def _count(k, one, many=None):
-    return f"{k} {one if k == 1 else (many or one + 's')}"
+    def text(self, strata=False, max_rows=200):
+        """A terminal-readable table: per piece its condition, f^alpha and gradient (see :mod:`mtsym.export.text`)."""
+        from .export.text import text_table
+        return text_table(self, strata=strata, max_rows=max_rows)
 
 
 def relation_text(r):
