@@ -266,8 +266,11 @@ class ClarkeResult:
 
     @property
     def spurious(self):
-        """True unless grad~f lies in the hull for every parameter value."""
-        return self.in_hull is not True and self.limiting is not None
+        """True when grad~f is outside the hull (for some parameter values, with a parametric
+        convention); an undecided hull (``in_hull is None`` and no condition found) is not spurious."""
+        if self.limiting is None:
+            return False
+        return self.in_hull is False or (self.in_hull is None and self.when is not None)
 
     def __repr__(self):
         return f"ClarkeResult(in_hull={self.in_hull}, when={self.when}, {self.message!r})"

@@ -43,9 +43,9 @@ import math
 
 import sympy as sp
 
-from .clarke import ClosureIndex, gradient_at, is_zero
+from .clarke import ClosureIndex, gradient_at
 from .errors import InputError
-from .exact import to_exact, to_sympy
+from .exact import int_row, to_exact, to_sympy
 from .lp import linprog
 
 _NORMS = {1: 1, 2: 2, "1": 1, "2": 2, "inf": "inf", "oo": "inf", math.inf: "inf"}
@@ -101,7 +101,7 @@ class LipschitzResult:
         Its gradient (Jacobian).
     considered : int
         How many full-dimensional strata the max ran over.
-    continuous : bool
+    continuous : bool or None
     message : str
     """
 
@@ -154,27 +154,38 @@ def _in_box(strata, box, n):
     return out
 
 
+#: above this many (lower-dimensional, full-dimensional) stratum pairs, continuity of a program
+#: with Python branches is not checked (the result says so)
+MAX_CONTINUITY_PAIRS = 50_000
+
+
 def _discontinuity(table, index, strata):
-    """A lower-dimensional stratum where a neighbouring f^alpha disagrees with f, or None."""
-    for s in strata:
-        if s.dim == table.n:
-            continue
-        w = s._rec.witness
-        true = getattr(s._rec, "vals", None) or s.forms
-        tv = [_value(f, w, table.symbols) for f in true]
-        tg = gradient_at(table, true, w)
-        basis = s.tangent
-        for F in index.around(w):
-            fv = [_value(f, w, table.symbols) for f in F.forms]
-            fg = gradient_at(table, F.forms, w)
-            if not all(is_zero(a - b) for a, b in zip(fv, tv)):
-                return s, F
-            n = table.n
-            for v in basis:
-                for k in range(len(tv)):
-                    d = sum(((fg[k * n + i] - tg[k * n + i]) * c for i, c in enumerate(v) if c), 0)
-                    if not is_zero(d):
-                        return s, F
+    """``(S, F)``: a lower-dimensional stratum whose closure meets the closure of a full-dimensional
+    stratum ``F`` where ``f^F`` differs from f, ``None`` when f is continuous, ``"unchecked"``.
+
+    relu, max, min, abs, clamp, pooling, affine maps and products are continuous, so a program
+    without Python branches is continuous.  Otherwise every pair is checked exactly: the closed
+    polyhedron ``cl S & cl F`` (double description) and ``f^F - f^S`` on all its generators.
+    """
+    g = table.graph
+    if g is not None and not any(g.nodes[v]["op"] == "branch" for v in g.nodes):
+        return None
+    lower = [s for s in strata if s.dim < table.n]
+    if len(lower) * len(index.full) > MAX_CONTINUITY_PAIRS or any(s._rec.poly is None for s in lower):
+        return "unchecked"
+    for s in lower:
+        for F in index.full:
+            Q = s._rec.poly
+            for f, sign in F.constraints:
+                Q = Q.meet(tuple(sign * c for c in int_row(f)))
+                if Q is None:
+                    break
+            if Q is None:
+                continue
+            for a, b in zip(F._rec.vals, s._rec.vals):
+                d = tuple(x - y for x, y in zip(a, b))
+                if any(sum(c * x for c, x in zip(d, gen)) != 0 for gen in Q.gens + Q.lin):
+                    return s, F
     return None
 
 
@@ -220,8 +231,12 @@ def lipschitz(table, norm=2, local=None):
             region = [table.stratum_at(pt)]
     if not strata:
         raise InputError("lipschitz: no full-dimensional piece in the region")
+    if any(type(f) is not tuple for s in strata for f in s._rec.vals):
+        raise InputError("lipschitz: f is not piecewise affine (it multiplies traced values); the exact "
+                         "constant is defined here for piecewise affine functions only")
     bad = _discontinuity(table, index, region)
-    if bad is not None:
+    unchecked = bad == "unchecked"
+    if bad is not None and not unchecked:
         s, F = bad
         return LipschitzResult(sp.oo, key, None, None, len(strata), continuous=False, table=table,
                                message=f"f jumps across stratum {s.index} ({s.condition}): the piece of "
@@ -237,6 +252,10 @@ def lipschitz(table, norm=2, local=None):
         if best is None or _greater(val, best[0]):
             best = (val, s, J)
     val, s, J = best
+    if unchecked:
+        return LipschitzResult(val, key, s, J, len(strata), continuous=None, table=table,
+                               message="continuity not checked (too many stratum pairs, or no polyhedra in a "
+                                       "table read from JSON): the constant holds if f is continuous")
     return LipschitzResult(val, key, s, J, len(strata), table=table)
 
 

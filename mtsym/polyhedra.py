@@ -176,6 +176,30 @@ class Polyhedron:
                            tuple(zmask[j] for j in neg) + zsh)
         return {1: plus, 0: zero, -1: minus}
 
+    def meet(self, h):
+        """The closed polyhedron ``closure & {h . (1, x) >= 0}``, or ``None`` when it is empty.
+
+        Unlike :meth:`split` (which speaks of the relatively open stratum), this
+        keeps a face where ``h`` only touches the closure.
+        """
+        for k, l in enumerate(self.lin):
+            d = _dot(h, l)
+            if d != 0:
+                return self._split_lineality(h, k, d)[1]
+        s = [_dot(h, g) for g in self.gens]
+        if all(v >= 0 for v in s):
+            return self
+        if any(v > 0 for v in s):
+            return self._split_mixed(h, s)[1]
+        zer = [j for j, v in enumerate(s) if v == 0]
+        if not zer:
+            return None
+        from .linalg import rank
+        gens = tuple(self.gens[j] for j in zer)
+        bit = 1 << len(self.rows)
+        return Polyhedron(self.n, rank(list(gens) + list(self.lin)) - 1, gens, self.lin,
+                          self.rows + (tuple(h),), tuple(self.zmask[j] | bit for j in zer))
+
     # ------------------------------------------------------------- queries
     def witness(self):
         """An exact rational point of the stratum (relative interior of the closure).

@@ -124,3 +124,11 @@ def test_mlp_with_max_pooling_equals_torch_per_sample_jacobians():
     assert r.grad.shape == (40, 5, 12)
     np.testing.assert_allclose(r.value, vmap(tnet)(Xt).numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(r.grad, J, rtol=1e-10, atol=1e-12)
+
+
+def test_one_sided_clamps_evaluate_like_the_table():
+    f = lambda x: mt.clamp(x[0], min=0) + mt.clamp(x[1], max=1)  # noqa: E731
+    X = np.array([[3.0, 1.0], [0.0, 2.0], [-1.0, 0.0]])
+    res = mt.evaluate(f, X, inputs=2)
+    assert res.grad.tolist() == [[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]]          # torch: clamp' = 1 at a bound
+    assert res.grad.tolist() == mt.derive(f, 2).compile().grad(X).tolist()

@@ -126,3 +126,26 @@ def test_bad_arguments():
         t.lipschitz(norm=3)
     with pytest.raises(InputError, match="box"):
         t.lipschitz(local=[(1, 1)])
+
+
+def test_continuity_is_decided_on_the_whole_meeting_of_closures():
+    def jump_away_from_the_witness(x):    # jumps along x = 0 only where y > 3
+        if x[0] > 0:
+            return mt.relu(x[1] - 3)
+        return x[0] - x[0]
+
+    def touches_at_one_point(x):           # continuous: the wedge meets x = 0 only at the origin
+        if x[0] > 0:
+            return mt.relu(x[0] - mt.abs(x[1]))
+        return x[0] - x[0]
+    t = mt.derive(jump_away_from_the_witness, 2)
+    assert t.value_at((0, 5)) == 0 and t.value_at((Fraction(1, 1000), 5)) == 2   # the jump, from the table
+    r = t.lipschitz()
+    assert r.value == sp.oo and r.continuous is False
+    r = mt.derive(touches_at_one_point, 2).lipschitz()
+    assert r.value == sp.sqrt(2) and r.continuous is True
+
+
+def test_products_have_no_piecewise_affine_constant():
+    with pytest.raises(mt.InputError):
+        mt.derive(lambda x: x[0] * x[1], 2).lipschitz()

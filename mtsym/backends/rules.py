@@ -247,9 +247,9 @@ class Switching(Rule):
     def weights(self, stage, codes):
         """``(k, outs, N)`` local weights at the given codes (shape ``(outs, N)``)."""
         offset, size = self.code_range(stage)
-        tab = np.empty((size, len(stage.ins)))
-        for c in range(size):
-            tab[c] = self.weight_row(stage, c - offset)
+        tab = np.zeros((size, len(stage.ins)))
+        for c in np.unique(codes):  # only the cases that occur (others may not exist, e.g. a one-sided clamp)
+            tab[int(c) + offset] = self.weight_row(stage, int(c))
         if size == 1:
             return np.broadcast_to(tab[0][:, None, None], (len(stage.ins),) + codes.shape)
         return np.moveaxis(tab[codes.astype(np.intp) + offset], -1, 0)
