@@ -30,7 +30,8 @@ from fractions import Fraction
 
 import sympy as sp
 
-from .exact import int_row, to_exact, to_sympy
+from .exact import as_integers, int_row, to_exact, to_sympy
+from .table import steps_inside
 from .errors import InputError
 from .linalg import rank
 from .lp import hull_parameter_range, in_hull
@@ -79,21 +80,6 @@ def _canonical(form):
     return row, 1
 
 
-def _as_integers(point):
-    """``(q, P)`` with ``point == P / q``, ``P`` integers."""
-    q = 1
-    for v in point:
-        if isinstance(v, Fraction):
-            q = q * v.denominator // _gcd(q, v.denominator)
-    return q, tuple(int(v * q) for v in point)
-
-
-def _gcd(a, b):
-    while b:
-        a, b = b, a % b
-    return a
-
-
 class ClosureIndex:
     """Which full-dimensional strata of a table have a closure holding a given point.
 
@@ -118,7 +104,7 @@ class ClosureIndex:
 
     def around(self, point):
         """The full-dimensional strata whose closure contains the exact ``point``."""
-        q, P = _as_integers(tuple(to_exact(v, what="coordinate") for v in point))
+        q, P = as_integers(tuple(to_exact(v, what="coordinate") for v in point))
         out = self._all
         masks = self._masks
         for kid, key in enumerate(self._keys):
@@ -305,8 +291,24 @@ def _parametric(target, points):
 
 
 def diagnose(table, stratum, index):
-    """The :class:`ClarkeResult` of one stratum, at its witness."""
+    """The :class:`ClarkeResult` of one stratum: at its witness, and at one point along each
+    tangent direction (the strata around a stratum may change along it); the first point
+    where grad~f is outside the hull decides."""
     w = stratum._rec.witness
+    res = _diagnose_at(table, stratum, index, w)
+    if res.in_hull is False or stratum.dim in (0, table.n):
+        return res
+    basis = stratum.tangent
+    for v, h in zip(basis, steps_inside(stratum.constraints, w, basis, 1)):
+        p = tuple(x + h * c for x, c in zip(w, v))
+        r = _diagnose_at(table, stratum, index, p)
+        if r.in_hull is False:
+            r.message += f" at ({', '.join(str(x) for x in p)})"
+            return r
+    return res
+
+
+def _diagnose_at(table, stratum, index, w):
     target = gradient_at(table, stratum.forms, w)
     pts = _distinct(gradient_at(table, s.forms, w) for s in index.around(w))
     if not pts:

@@ -6,7 +6,8 @@ gets one float64 forward sweep (the case of every switching node, from exact
 float comparisons as frameworks make them) and one reverse sweep whose local
 weights are the primitives' own ``linear(case, params, convention)``: what
 autodiff computes, and what the piece table's ``grad f^alpha`` is on the
-point's stratum, so ``evaluate`` and ``table.compile()`` agree wherever both run.
+point's stratum, so ``evaluate`` and ``table.compile()`` agree wherever both run (up to
+the float rounding of products of weights such as 0.1 * 0.5).
 
 Python ``if``/``while`` on traced comparisons: the function is run once per
 group of points that take the same branches (a comparison whose outcome differs

@@ -26,6 +26,7 @@ __all__ = [
     "aff_to_expr",
     "int_row",
     "is_exact_number",
+    "as_integers",
 ]
 
 import math
@@ -166,3 +167,12 @@ def int_row(form):
     if g > 1:
         row = [c // g for c in row]
     return tuple(row)
+
+
+def as_integers(point):
+    """``(q, P)`` with ``point == P / q``, ``P`` integers."""
+    q = 1
+    for v in point:
+        if isinstance(v, Fraction):
+            q = q * v.denominator // math.gcd(q, v.denominator)
+    return q, tuple(int(v * q) for v in point)

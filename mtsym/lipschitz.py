@@ -189,12 +189,6 @@ def _discontinuity(table, index, strata):
     return None
 
 
-def _value(form, point, symbols):
-    if type(form) is tuple:
-        return form[0] + sum(c * x for c, x in zip(form[1:], point) if c != 0)
-    return form.subs(dict(zip(symbols, (to_sympy(x) for x in point))))
-
-
 def lipschitz(table, norm=2, local=None):
     """The exact Lipschitz constant of the function of ``table``.
 

@@ -6,14 +6,14 @@ sharing the same smooth f^alpha).  Everything the user sees is sympy; the exact
 affine forms underneath are kept for speed.
 """
 
-__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text"]
+__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside"]
 
 from fractions import Fraction
 
 import sympy as sp
 
 from .errors import InputError
-from .exact import aff_to_expr, to_exact, to_sympy
+from .exact import aff_to_expr, as_integers, int_row, to_exact, to_sympy
 from .linalg import nullspace
 
 
@@ -54,6 +54,38 @@ def relation(form, sign, symbols):
         return sp.Eq(lhs, rhs, evaluate=False)
     return sp.StrictGreaterThan(lhs, rhs, evaluate=False) if sign > 0 else \
         sp.StrictLessThan(lhs, rhs, evaluate=False)
+
+
+def steps_inside(constraints, point, basis, reach):
+    """For each direction ``v``: a power of two ``h`` with ``point + reach * h * v`` inside the stratum.
+
+    Only the strict constraints bound the step (``v`` is tangent to the equalities).  Integer
+    arithmetic: each form is scaled to coprime integers (the bound ``g / -dg`` does not change)
+    and the point written ``P / q``.
+    """
+    q, P = as_integers(point)
+    strict = []
+    for form, s in constraints:
+        if s != 0:
+            row = int_row(form)
+            gq = row[0] * q
+            for c, x in zip(row[1:], P):
+                if c and x:
+                    gq += c * x
+            strict.append((row[1:], s, s * gq))
+    out = []
+    for v in basis:
+        num = den = None                       # the bound num / (den * q), smallest so far
+        for coefs, s, sg in strict:
+            dg = -s * sum(c * x for c, x in zip(coefs, v) if x)
+            if dg > 0 and (num is None or sg * den < num * dg):
+                num, den = sg, dg
+        e = 0
+        if num is not None:
+            while num * (1 << e) <= reach * den * q:
+                e += 1
+        out.append(Fraction(1, 1 << e) if e else 1)
+    return out
 
 
 def _form_expr(form, symbols):

@@ -39,12 +39,12 @@ from itertools import product
 
 import sympy as sp
 
-from .clarke import ClosureIndex, _as_integers, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious
+from .clarke import ClosureIndex, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious
 from .errors import MtsymError
-from .exact import int_row, to_exact, to_sympy
+from .exact import to_exact, to_sympy
 from .export.notebook import ReprMixin
 from .primitives import PRIMITIVES
-from .table import relation_text
+from .table import relation_text, steps_inside
 
 CHECKS = ("value", "tangential", "chain", "ae")
 _MAX_GRID = 729
@@ -74,38 +74,6 @@ def _degree(forms, symbols):
         if type(f) is not tuple:
             d = max(d, sp.Poly(f, *symbols).total_degree())
     return d
-
-
-def _steps(constraints, point, basis, reach):
-    """For each direction ``v``: a power of two ``h`` with ``point + reach * h * v`` inside the stratum.
-
-    Only the strict constraints bound the step (``v`` is tangent to the equalities).  Integer
-    arithmetic: each form is scaled to coprime integers (the bound ``g / -dg`` does not change)
-    and the point written ``P / q``.
-    """
-    q, P = _as_integers(point)
-    strict = []
-    for form, s in constraints:
-        if s != 0:
-            row = int_row(form)
-            gq = row[0] * q
-            for c, x in zip(row[1:], P):
-                if c and x:
-                    gq += c * x
-            strict.append((row[1:], s, s * gq))
-    out = []
-    for v in basis:
-        num = den = None                       # the bound num / (den * q), smallest so far
-        for coefs, s, sg in strict:
-            dg = -s * sum(c * x for c, x in zip(coefs, v) if x)
-            if dg > 0 and (num is None or sg * den < num * dg):
-                num, den = sg, dg
-        e = 0
-        if num is not None:
-            while num * (1 << e) <= reach * den * q:
-                e += 1
-        out.append(Fraction(1, 1 << e) if e else 1)
-    return out
 
 
 def _derivative_weights(D):
@@ -295,7 +263,7 @@ class _Verifier:
         D = _degree(forms, self.symbols)
         d = len(basis)
         reach = D * max(d, 1) if D > 1 else 1
-        hs = _steps(s.constraints, w, basis, reach)
+        hs = steps_inside(s.constraints, w, basis, reach)
         cache = {}
 
         def at(offsets):

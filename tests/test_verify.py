@@ -280,3 +280,15 @@ def test_framework_code_is_verified_by_the_graph_and_says_what_it_skipped():
     report = t.verify()
     assert all(r.chain is True and r.value is None for r in report.rows)
     assert "checks 1, 2, 4 not run" in str(report) and "framework code" in report.to_dict()["note"]
+
+
+def test_spurious_is_found_away_from_the_witness():
+    # on {x1 = 0} the strata around change: at the origin the wedge x1 > |x2| touches it, at (0, 1)
+    # only gradients (0, 0) are around, and grad~f = (1, 0) (relu'(0) = 1) is outside their hull
+    def f(x):
+        if x[0] > 0:
+            return mt.relu(x[0] - mt.abs(x[1]))
+        return mt.relu(x[0])
+    t = mt.derive(f, 2, convention=mt.Convention("torch", relu0=1))
+    assert [s.text for s in t.spurious()] == ["x1 = 0"]
+    assert t.grad_at((0, 1)).tolist() == [[1, 0]]

@@ -120,17 +120,14 @@ class Schedule:
         self._buf = None
 
     # ------------------------------------------------------------------ sweeps
-    def forward(self, X, atol=None, out=None, stages=None):
+    def forward(self, X, atol=None, stages=None):
         """Values ``V`` (rows, N) and case codes ``C`` (switching nodes, N) at the points ``X`` (N, n).
 
         ``stages`` (a sublist of ``self.stages``) runs only those stages.
         """
         N = X.shape[0]
-        if out is None:
-            V = np.empty((self.n_rows, N))
-            C = np.empty((self.n_codes, N), dtype=np.int32)
-        else:
-            V, C = out
+        V = np.empty((self.n_rows, N))
+        C = np.empty((self.n_codes, N), dtype=np.int32)
         for st in self.stages if stages is None else stages:
             if st.op == "input":
                 st.rule.forward(st, V, X)
@@ -140,7 +137,7 @@ class Schedule:
                 C[st.code_rows] = st.rule.codes(st, V, atol)
         return V, C
 
-    def reverse(self, V, C, outputs, A=None):
+    def reverse(self, V, C, outputs):
         """Associated Jacobians ``(n, m, N)`` of the output nodes from a forward sweep.
 
         ``outputs`` is a tuple of m output nodes, or an int array (m, N) of
@@ -149,10 +146,7 @@ class Schedule:
         N = V.shape[1]
         per_point = isinstance(outputs, np.ndarray)
         m = outputs.shape[0] if per_point else len(outputs)
-        if A is None:
-            A = np.zeros((self.n_rows, m, N))
-        else:
-            A[...] = 0.0
+        A = np.zeros((self.n_rows, m, N))
         if per_point:
             A[outputs, np.arange(m)[:, None], np.arange(N)[None, :]] = 1.0
         else:
@@ -181,11 +175,6 @@ class Schedule:
         """The integer code of a node's case."""
         st = self.stage_of[node]
         return st.rule.encode(st, case)
-
-    def decode(self, node, code):
-        """The case of a node's integer code."""
-        st = self.stage_of[node]
-        return st.rule.decode(st, code)
 
     def radix(self, node):
         """``(offset, size)`` bounding the node's codes, or None when unbounded."""
