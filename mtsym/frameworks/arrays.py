@@ -18,7 +18,7 @@ Examples
 [5, 3]
 """
 
-__all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "is_foreign_array", "DataDependent",
+__all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "is_foreign_array", "DataDependent", "reducer",
            "normalize_axis"]
 
 import numpy as np
@@ -179,3 +179,14 @@ class DataDependent:
 
     def __repr__(self):
         return f"<data-dependent result of {self.op}>"
+
+
+def reducer(prim, conv):
+    """A k-ary ``prim`` node ("max", "min") over a list of entries, with the framework's rule ``conv``."""
+    from ..ops import _scalar
+
+    def red(xs):
+        if not xs:
+            raise UnsupportedOperationError(prim, "reduction over an empty array")
+        return xs[0] if len(xs) == 1 else _scalar(prim, xs, (len(xs),), conv)
+    return red

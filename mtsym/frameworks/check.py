@@ -139,22 +139,8 @@ def _is_vector(table):
 
 
 def _spurious_indices(table):
-    """Indices of the strata whose associated gradient is outside the Clarke gradient, or None."""
-    try:
-        from ..verify import spurious  # noqa: F401  (written by another module; may be absent)
-    except ImportError:
-        return None
-    try:
-        found = table.spurious()
-    except Exception:  # the diagnostic is optional here; a failure must not hide the check
-        return None
-    out = set()
-    for item in getattr(found, "strata", found) or ():
-        s = getattr(item, "stratum", item)
-        idx = getattr(s, "index", s)
-        if isinstance(idx, int):
-            out.add(idx)
-    return out
+    """Indices of the strata whose associated gradient is outside the Clarke gradient."""
+    return {s.index for s in table.spurious()}
 
 
 def _fractions(matrix):

@@ -44,7 +44,8 @@ from ..errors import UnsupportedOperationError, skip_frames_of, source_line
 from ..ops import _scalar
 from ..arrays import _matmul, lincomb
 from ..trace import InputSpec, Value
-from .arrays import DataDependent, as_array, emap, reduce_axes, wrap
+from ..primitives.pooling import windows_1d
+from .arrays import DataDependent, as_array, emap, reduce_axes, reducer, wrap
 
 #: jax's rules: maximum 1/2, reductions 1/k, abs'(0) = 1, pooling to the first
 JAX = Convention("jax")
@@ -199,10 +200,7 @@ def _abs(eqn, xs):
 
 
 def _reduction(prim):
-    def red(vals):
-        if not vals:
-            raise UnsupportedOperationError(prim, "reduction over an empty array")
-        return vals[0] if len(vals) == 1 else _scalar(prim, vals, (len(vals),), JAX)
+    red = reducer(prim, JAX)
     return lambda eqn, xs: reduce_axes(xs[0], tuple(eqn.params["axes"]), False, red)
 
 
@@ -256,17 +254,11 @@ def _pool(eqn, xs):
     a = xs[0]
     if any(d != 1 for d in tuple(p["base_dilation"]) + tuple(p["window_dilation"])):
         raise UnsupportedOperationError("reduce_window_max", "dilation is not supported")
-    wins = []
-    for d in range(a.ndim):
-        k, s, (lo, hi) = p["window_dimensions"][d], p["window_strides"][d], p["padding"][d]
-        n_out = (a.shape[d] + lo + hi - k) // s + 1
-        axis = []
-        for i in range(n_out):
-            idx = [j for j in range(i * s - lo, i * s - lo + k) if 0 <= j < a.shape[d]]
-            if not idx:
-                raise UnsupportedOperationError("reduce_window_max", "a window holds padding only")
-            axis.append(idx)
-        wins.append(axis)
+    try:
+        wins = [windows_1d(a.shape[d], p["window_dimensions"][d], p["window_strides"][d], tuple(p["padding"][d]))
+                for d in range(a.ndim)]
+    except ValueError as e:
+        raise UnsupportedOperationError("reduce_window_max", str(e)) from None
     out = np.empty(tuple(len(w) for w in wins), dtype=object)
     for oi in np.ndindex(*out.shape):
         items = list(a[np.ix_(*[wins[d][oi[d]] for d in range(a.ndim)])].ravel())

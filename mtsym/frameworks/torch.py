@@ -62,7 +62,7 @@ from ..ops import _scalar
 from ..primitives.pooling import windows_1d
 from ..arrays import _matmul, lincomb
 from ..trace import Value
-from .arrays import DataDependent, as_array, emap, normalize_axis, reduce_axes, wrap
+from .arrays import DataDependent, as_array, emap, normalize_axis, reduce_axes, reducer, wrap
 
 #: torch's rules (conventions.md): relu'(0)=0, abs'(0)=0, maximum 1/2, reductions 1/k, pool first, clamp 1
 TORCH = Convention("torch")
@@ -203,14 +203,6 @@ def tensor_method(obj, name):
 
 
 # --------------------------------------------------------------------------- helpers
-def _reduce(prim, conv):
-    def red(xs):
-        if not xs:
-            raise UnsupportedOperationError(prim, "reduction over an empty tensor")
-        return xs[0] if len(xs) == 1 else _scalar(prim, xs, (len(xs),), conv)
-    return red
-
-
 def _unary(prim, conv, params=()):
     return lambda v: _scalar(prim, (v,), params, conv)
 
@@ -244,8 +236,8 @@ def _max_like(prim, pair, op, input, dim, keepdim, other):
         return wrap(emap(lambda u, v: _scalar(pair, (u, v), (2,), TORCH), as_array(input, op), as_array(other, op)))
     a = as_array(input, op)
     if dim is None:
-        return wrap(reduce_axes(a, None, False, _reduce(prim, TORCH)))
-    values = wrap(reduce_axes(a, dim, keepdim, _reduce(prim, TORCH_FIRST)))
+        return wrap(reduce_axes(a, None, False, reducer(prim, TORCH)))
+    values = wrap(reduce_axes(a, dim, keepdim, reducer(prim, TORCH_FIRST)))
     return MaxResult(values, DataDependent(f"{op}(x, dim).indices"))
 
 
@@ -281,7 +273,7 @@ def _pool(nd, op, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         raise UnsupportedOperationError(op, str(e)) from None
     lead = a.shape[:a.ndim - nd]
     out = np.empty(lead + tuple(len(w) for w in wins), dtype=object)
-    red = _reduce("maxpool", TORCH)
+    red = reducer("maxpool", TORCH)
     for li in np.ndindex(*lead):
         plane = a[li]
         for oi in np.ndindex(*(len(w) for w in wins)):
@@ -314,13 +306,13 @@ def min(input, dim=None, keepdim=False, *, other=None):
 @_rule("torch.amax", "torch.Tensor.amax")
 def amax(input, dim=(), keepdim=False):
     """``torch.amax``: ties split evenly within each reduced slice."""
-    return wrap(reduce_axes(as_array(input, "torch.amax"), dim, keepdim, _reduce("max", TORCH)))
+    return wrap(reduce_axes(as_array(input, "torch.amax"), dim, keepdim, reducer("max", TORCH)))
 
 
 @_rule("torch.amin", "torch.Tensor.amin")
 def amin(input, dim=(), keepdim=False):
     """``torch.amin``: ties split evenly."""
-    return wrap(reduce_axes(as_array(input, "torch.amin"), dim, keepdim, _reduce("min", TORCH)))
+    return wrap(reduce_axes(as_array(input, "torch.amin"), dim, keepdim, reducer("min", TORCH)))
 
 
 @_rule("torch.maximum", "torch.Tensor.maximum", "torch.max_other")

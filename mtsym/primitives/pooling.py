@@ -28,21 +28,26 @@ def pair(v, what):
 def windows_1d(length, kernel, stride, padding):
     """Index lists of the pooling windows along one axis (padding positions dropped).
 
-    Padding positions hold ``-inf`` in the frameworks and never win, so a window
-    is the max over its real positions.  Raises ``ValueError`` on a bad geometry.
+    ``padding`` is an int (torch: the same on both sides, at most half the
+    kernel) or a pair ``(lo, hi)`` (jax's ``reduce_window``).  Padding positions
+    hold ``-inf`` in the frameworks and never win, so a window is the max over
+    its real positions.  Raises ``ValueError`` on a bad geometry.
     """
-    if not all(_is_int(v) for v in (kernel, stride, padding)):
+    lo, hi = (padding, padding) if _is_int(padding) else tuple(padding)
+    if not all(_is_int(v) for v in (kernel, stride, lo, hi)):
         raise ValueError(f"kernel_size={kernel!r}, stride={stride!r}, padding={padding!r} must be ints")
-    if kernel < 1 or stride < 1 or padding < 0:
+    if kernel < 1 or stride < 1 or lo < 0 or hi < 0:
         raise ValueError(f"kernel_size={kernel}, stride={stride}, padding={padding} must be "
                          "positive (padding >= 0)")
-    if 2 * padding > kernel:
+    if _is_int(padding) and 2 * padding > kernel:
         raise ValueError(f"padding={padding} must be at most half of kernel_size={kernel}")
-    span = length + 2 * padding
+    span = length + lo + hi
     if span < kernel:
         raise ValueError(f"input of length {length} (padded {span}) is shorter than kernel_size={kernel}")
     out = []
     for start in range(0, span - kernel + 1, stride):
-        idx = [i - padding for i in range(start, start + kernel) if 0 <= i - padding < length]
+        idx = [i - lo for i in range(start, start + kernel) if 0 <= i - lo < length]
+        if not idx:
+            raise ValueError("a window holds padding only")
         out.append(idx)
     return out
