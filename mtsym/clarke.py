@@ -295,22 +295,29 @@ def diagnose(table, stratum, index):
     tangent direction (the strata around a stratum may change along it); the first point
     where grad~f is outside the hull decides."""
     w = stratum._rec.witness
-    res = _diagnose_at(table, stratum, index, w)
+    around = index.around(w)
+    res = _diagnose_at(table, stratum, around, w)
     if res.in_hull is False or stratum.dim in (0, table.n):
         return res
+    seen = {frozenset(id(F) for F in around)}
     basis = stratum.tangent
     for v, h in zip(basis, steps_inside(stratum.constraints, w, basis, 1)):
         p = tuple(x + h * c for x, c in zip(w, v))
-        r = _diagnose_at(table, stratum, index, p)
+        around = index.around(p)
+        key = frozenset(id(F) for F in around)
+        if key in seen:  # the same strata around: the same verdict (f^alpha are affine)
+            continue
+        seen.add(key)
+        r = _diagnose_at(table, stratum, around, p)
         if r.in_hull is False:
             r.message += f" at ({', '.join(str(x) for x in p)})"
             return r
     return res
 
 
-def _diagnose_at(table, stratum, index, w):
+def _diagnose_at(table, stratum, around, w):
     target = gradient_at(table, stratum.forms, w)
-    pts = _distinct(gradient_at(table, s.forms, w) for s in index.around(w))
+    pts = _distinct(gradient_at(table, s.forms, w) for s in around)
     if not pts:
         return ClarkeResult(None, None, message="no full-dimensional stratum around the witness")
     if not all(isinstance(v, (int, Fraction)) for g in pts for v in g):
