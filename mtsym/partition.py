@@ -116,14 +116,15 @@ def _check_form(g, prim, node, program):
                              f"({g}); pieces would not be polyhedral", line=line)
 
 
-class _Explorer:
-    """The decider of one run during exploration."""
+class _Decider:
+    """What every decider shares: the event count (loops that never end) and one decision per
+    node (a hash-consed node met twice in a run is the same decision).  Subclasses define
+    ``_decide(node, prim, vals, params)``."""
 
-    __slots__ = ("program", "prefix", "poly", "cons", "stack", "path", "max_events", "decided", "events")
+    __slots__ = ("program", "path", "max_events", "decided", "events")
 
-    def __init__(self, program, prefix, poly, cons, stack, max_events):
-        self.program, self.prefix, self.poly, self.cons = program, prefix, poly, cons
-        self.stack, self.max_events = stack, max_events
+    def __init__(self, program, max_events):
+        self.program, self.max_events = program, max_events
         self.path = []
         self.decided = {}
         self.events = 0
@@ -138,6 +139,16 @@ class _Explorer:
             return self.decided[node]
         self.decided[node] = case = self._decide(node, prim, vals, params)
         return case
+
+
+class _Explorer(_Decider):
+    """The decider of one run during exploration."""
+
+    __slots__ = ("prefix", "poly", "cons", "stack")
+
+    def __init__(self, program, prefix, poly, cons, stack, max_events):
+        super().__init__(program, max_events)
+        self.prefix, self.poly, self.cons, self.stack = prefix, poly, cons, stack
 
     def _decide(self, node, prim, vals, params):
         i = len(self.path)
@@ -288,24 +299,16 @@ def _explore_graph(program, max_strata):
     return records
 
 
-class _Locator:
+class _Locator(_Decider):
     """The decider that evaluates every case at one exact point."""
 
-    __slots__ = ("program", "point", "path", "max_events", "decided", "events")
+    __slots__ = ("point",)
 
     def __init__(self, program, point, max_events):
-        self.program, self.point, self.path, self.max_events = program, point, [], max_events
-        self.decided = {}
-        self.events = 0
+        super().__init__(program, max_events)
+        self.point = point
 
-    def event(self, node, prim, vals, params):
-        self.events += 1
-        if self.events > self.max_events:
-            raise LimitError(f"a path took more than max_events={self.max_events} switching decisions "
-                             f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
-                             "Pass max_events=... to derive to raise the limit.")
-        if node in self.decided:  # the same node met again (hash-consed): one decision
-            return self.decided[node]
+    def _decide(self, node, prim, vals, params):
         pt = self.point
         xs = []
         for g in vals:
@@ -313,7 +316,6 @@ class _Locator:
             xs.append(g[0] + sum(c * x for c, x in zip(g[1:], pt)))
         case = prim.case_of(xs, params)
         self.path.append((node, case))
-        self.decided[node] = case
         return case
 
 
