@@ -22,3 +22,32 @@ def test_paper_script_prints_every_example():
     assert "grad at 0 (eq. 21): Matrix([[1/4, 1/4, 1/4, 1/4]])" in out
     assert out.count("grad 1 ") == 5      # section 2.2 under five conventions
     assert "[0, z, 1]" in out             # section 4.1
+
+
+def test_the_notebook_runs_cell_by_cell():
+    import json
+    import matplotlib
+    matplotlib.use("Agg")
+    nb = json.loads((ROOT / "examples" / "paper.ipynb").read_text())
+    scope = {}
+    last = None
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"])
+        *body, tail = src.strip().split("\n")
+        exec(compile("\n".join(body), "paper.ipynb", "exec"), scope)
+        try:   # the last line is displayed by Jupyter: evaluate it as an expression when it is one
+            last = eval(compile(tail, "paper.ipynb", "eval"), scope)
+        except SyntaxError:
+            exec(compile(tail, "paper.ipynb", "exec"), scope)
+    assert scope["boustany"].grad_at((0,))[0] == -sp_rational(3, 2)
+    assert [s.text for s in scope["boustany"].spurious()] == ["t = 0"]
+    assert 0.1 < last < 0.2                # about 1/7 of integer points in [-3, 3]^2 lie on x1 = x2
+    assert "\\begin" in scope["t17"]._repr_latex_()
+    assert scope["relu_z"] == [0, scope["z"], 1] and scope["zero_weight"] == 0
+
+
+def sp_rational(p, q):
+    import sympy
+    return sympy.Rational(p, q)
