@@ -90,7 +90,11 @@ class _GroupDecider:
                                             "again with the same decisions", line=graph.line_of(node))
             self.path.append(step)
             return step[1]
-        sched = Schedule(graph, self.program.conv, needed_nodes(graph, [node]), self.subs)
+        # a node's ancestors never change as the graph grows: one schedule per comparison node
+        cache = self.program.__dict__.setdefault("_comparison_schedules", {})
+        sched = cache.get(node)
+        if sched is None:
+            sched = cache[node] = Schedule(graph, self.program.conv, needed_nodes(graph, [node]), self.subs)
         V, C = sched.forward(self.X[self.idx], self.atol)
         signs = sched.codes_of(C, node)
         outcome = COMPARE_OPS[params[0]](signs)
