@@ -16,6 +16,7 @@ __all__ = [
     "derive", "trace", "call_exact", "evaluate", "Evaluation",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
     "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d",
+    "apply", "lincomb", "matmul",
     "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
     "InputError", "LimitError", "NondeterministicError", "FormatError",
 ]
@@ -23,10 +24,16 @@ __all__ = [
 __version__ = "0.1.0"
 
 from .api import call_exact, derive, trace
+from .arrays import lincomb, matmul
 from .conventions import Convention
 from .errors import (ConventionError, FormatError, InputError, LimitError, MtsymError, NonAffineError,
                      NondeterministicError, TraceError, UnsupportedOperationError)
-from .evaluate import Evaluation, evaluate
 from .graph import Graph
 from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu
 from .table import Piece, PieceTable, Stratum
+from .value import apply
+
+# the outer layers: importing them registers what the core offers through mtsym.extensions
+from . import backends, export, frameworks, lipschitz, verify  # noqa: E402,F401
+from .export import notebook, plot, text  # noqa: E402,F401
+from .evaluate import Evaluation, evaluate  # noqa: E402

@@ -2,7 +2,9 @@
 
 __all__ = ["derive", "trace", "call_exact"]
 
+from .errors import InputError
 from .exact import to_exact
+from .extensions import provided
 from .partition import explore
 from .table import PieceTable
 from .trace import InputSpec, Program
@@ -57,11 +59,10 @@ def _framework_code(fn, inputs, framework):
     """``fn`` as code mtsym can run on traced values (a jaxpr interpreter for JAX code)."""
     if framework in (None, "torch"):
         return fn
-    if framework == "jax":
-        from .frameworks.jax import traceable
-        return traceable(fn, inputs)
-    from .errors import InputError
-    raise InputError(f"framework={framework!r}: choose None, 'torch' or 'jax'")
+    front = provided(f"framework.{framework}") if isinstance(framework, str) else None
+    if front is None:
+        raise InputError(f"framework={framework!r}: choose None, 'torch' or 'jax'")
+    return front(fn, inputs)
 
 
 def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
@@ -97,6 +98,5 @@ def call_exact(fn, inputs, point):
     spec = InputSpec(inputs)
     pt = [to_exact(v, what="coordinate") for v in point]
     if len(pt) != spec.n:
-        from .errors import InputError
         raise InputError(f"point {point!r} has {len(pt)} coordinates, expected {spec.n}")
     return fn(*spec.arguments(pt))

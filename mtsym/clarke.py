@@ -294,7 +294,7 @@ def diagnose(table, stratum, index):
     """The :class:`ClarkeResult` of one stratum: at its witness, and at one point along each
     tangent direction (the strata around a stratum may change along it); the first point
     where grad~f is outside the hull decides."""
-    w = stratum._rec.witness
+    w = stratum.record.witness
     around = index.around(w)
     res = _diagnose_at(table, stratum, around, w)
     if res.in_hull is False or stratum.dim in (0, table.n):

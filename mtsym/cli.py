@@ -76,8 +76,16 @@ def parse_inputs(text):
     return int(text) if text.isdigit() else text
 
 
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)(/\d+)?\Z")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
 def parse_convention(text):
-    """``NAME[,key=value...]`` -> a Convention (values: rationals, words, or sympy symbols).
+    """``NAME[,key=value...]`` -> a Convention.
+
+    A value is ``None``, one of the parameter's words, an exact number
+    (``1/2``, ``0.25``) or a name (a sympy symbol: a parametric convention).
+    Nothing else is read: the text is never evaluated.
 
     Examples
     --------
@@ -85,11 +93,16 @@ def parse_convention(text):
     Fraction(1, 2)
     >>> parse_convention("jax,relu0=z").name
     'jax(relu0=z)'
+    >>> parse_convention("torch,relu0=__import__('os')")
+    Traceback (most recent call last):
+    ...
+    mtsym.cli.CliError: --convention "torch,relu0=__import__('os')": relu0 must be None, a word, a number or a name, got "__import__('os')"
     """
     import sympy as sp
 
-    from .conventions import _CATEGORICAL, Convention
+    from .conventions import Convention
     from .exact import to_exact
+    from .primitives import TIE_PARAMS
     name, *items = [p.strip() for p in text.split(",")]
     params = {}
     for item in items:
@@ -97,18 +110,20 @@ def parse_convention(text):
         if not sep:
             raise CliError(f"--convention {text!r}: write parameters as key=value, e.g. torch,relu0=1/2")
         key, value = key.strip(), value.strip()
+        tie = TIE_PARAMS.get(key)
         if value == "None":
             params[key] = None
-        elif value in _CATEGORICAL.get(key, ()):
+        elif tie is not None and value in tie.choices:
             params[key] = value
-        else:
+        elif _NUMBER.match(value):
             try:
                 params[key] = to_exact(value)
-            except MtsymError:
-                try:
-                    params[key] = sp.sympify(value, locals={s: sp.Symbol(s) for s in re.findall(r"[A-Za-z_]\w*", value)})
-                except (sp.SympifyError, SyntaxError, TypeError) as e:
-                    raise CliError(f"--convention {text!r}: cannot read {key}={value}") from e
+            except MtsymError as e:
+                raise CliError(f"--convention {text!r}: cannot read {key}={value}") from e
+        elif _NAME.match(value):
+            params[key] = sp.Symbol(value)
+        else:
+            raise CliError(f'--convention "{text}": {key} must be None, a word, a number or a name, got "{value}"')
     return Convention(name, **params)
 
 

@@ -24,8 +24,8 @@ Max(0, x1 - 2*x2)
 __all__ = ["Graph"]
 
 import networkx as nx
-import sympy as sp
 
+from .extensions import extension
 from .primitives import PRIMITIVES
 
 
@@ -81,6 +81,22 @@ class Graph(nx.DiGraph):
                     todo.append(u)
         return sorted(seen)
 
+    def values_at(self, point, nodes=None):
+        """Exact values of ``nodes`` (default: all; closed under ancestors, in order) at an exact point.
+
+        Input nodes take their coordinate (``params[0]``), the others their
+        primitive's exact ``numeric`` rule.
+        """
+        vals = {}
+        for v in (sorted(self.nodes) if nodes is None else nodes):
+            data = self.nodes[v]
+            prim = PRIMITIVES[data["op"]]
+            if prim.kind == "input":
+                vals[v] = point[data["params"][0]]
+            else:
+                vals[v] = prim.numeric([vals[u] for u in data["inputs"]], data["params"])
+        return vals
+
     def switching_nodes(self):
         """Nodes whose primitive has several cases (including Python branches)."""
         return [v for v in self.nodes if PRIMITIVES[self.nodes[v]["op"]].switching]
@@ -107,30 +123,17 @@ class Graph(nx.DiGraph):
 
     def _node_text(self, v):
         data = self.nodes[v]
-        op, params, ins = data["op"], data["params"], data["inputs"]
-        names = [sp.Symbol(f"n{u}") for u in ins]
-        if op == "input":
-            return f"input {params[1]}"
-        if op == "const":
-            return f"const {params[0]}"
-        if op in ("affine", "mul"):
-            return str(PRIMITIVES[op].symbolic(names, params))
-        if op == "branch":
-            return f"branch(n{ins[0]} {params[0]} n{ins[1]})"
-        args = ", ".join(str(n) for n in names)
-        extra = ""
-        if op == "leaky_relu":
-            extra = f"; slope={params[0]}"
-        elif op == "clamp":
-            extra = f"; min={params[0]}, max={params[1]}"
-        if data.get("conv") is not None:  # a framework op pins its own tie rule
-            extra += f"; ties {data['conv'].name}"
-        return f"{op}({args}{extra})"
+        conv = data.get("conv")  # a framework op pins its own tie rule
+        extra = () if conv is None else (f"ties {conv.name}",)
+        return PRIMITIVES[data["op"]].text([f"n{u}" for u in data["inputs"]], data["params"], extra)
+
+    def has_branches(self):
+        """Whether the program has Python branches (comparisons that choose a path)."""
+        return any(PRIMITIVES[d["op"]].kind == "branch" for _, d in self.nodes(data=True))
 
     def plot(self, path=None, **options):
-        """A matplotlib figure of the graph; see :func:`mtsym.export.plot.plot_graph`."""
-        from .export.plot import plot_graph
-        return plot_graph(self, path=path, **options)
+        """A matplotlib figure of the graph (needs matplotlib); see :func:`mtsym.export.plot.plot_graph`."""
+        return extension("graph.plot")(self, path=path, **options)
 
     def __str__(self):
         return self.text()

@@ -15,41 +15,18 @@ Array([3, 3])
 __all__ = ["relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum",
            "maxpool1d", "maxpool2d"]
 
-import builtins
 from fractions import Fraction
 
 import numpy as np
 
-from .errors import InputError, UnsupportedOperationError
-from .exact import is_exact_number, to_exact
-from .primitives import PRIMITIVES
-from .primitives.pooling import pair, windows_1d
 from .arrays import Array
-from .trace import Value, apply
+from .errors import UnsupportedOperationError
+from .exact import to_exact
+from .primitives.pooling import pair, pool
+from .value import Value, apply
 
 
 _EXACT = (int, Fraction)
-
-
-def _scalar(name, args, params, conv=None):
-    """Apply a primitive to scalars: traced -> a node, numbers -> exact numeric forward.
-
-    ``conv`` pins the node's convention (a framework op carries its own tie rule).
-    """
-    if builtins.all(type(a) in _EXACT for a in args):  # the exact oracle's fast path
-        return PRIMITIVES[name].numeric(list(args), params)
-    if builtins.any(isinstance(a, Value) for a in args):
-        return apply(name, args, params, conv=conv)
-    xs = []
-    for a in args:
-        if not is_exact_number(a):
-            raise UnsupportedOperationError(name, f"argument {a!r} of type {type(a).__name__} is not a "
-                                            "number or traced value")
-        try:
-            xs.append(to_exact(a, what=f"argument of {name}"))
-        except InputError as e:
-            raise UnsupportedOperationError(name, str(e)) from None
-    return PRIMITIVES[name].numeric(xs, params)
 
 
 def _map(fn, x):
@@ -69,18 +46,18 @@ def _map(fn, x):
 
 def relu(x):
     """``max(0, x)`` elementwise; relu'(0) is ``convention.relu0``."""
-    return _map(lambda v: _scalar("relu", (v,), ()), x)
+    return _map(lambda v: apply("relu", (v,), ()), x)
 
 
 def leaky_relu(x, negative_slope=Fraction(1, 100)):
     """``x if x > 0 else negative_slope * x``; the default slope is exactly 1/100."""
     s = to_exact(negative_slope, what="negative_slope")
-    return _map(lambda v: _scalar("leaky_relu", (v,), (s,)), x)
+    return _map(lambda v: apply("leaky_relu", (v,), (s,)), x)
 
 
 def abs(x):
     """``|x|`` elementwise; abs'(0) is ``convention.abs0``."""
-    return _map(lambda v: _scalar("abs", (v,), ()), x)
+    return _map(lambda v: apply("abs", (v,), ()), x)
 
 
 def clamp(x, min=None, max=None):
@@ -91,7 +68,7 @@ def clamp(x, min=None, max=None):
         raise UnsupportedOperationError("clamp", "give min or max (or both)")
     if lo is not None and hi is not None and lo > hi:
         raise UnsupportedOperationError("clamp", f"min={lo} is larger than max={hi}")
-    return _map(lambda v: _scalar("clamp", (v,), (lo, hi)), x)
+    return _map(lambda v: apply("clamp", (v,), (lo, hi)), x)
 
 
 def _flat_items(args, name):
@@ -108,20 +85,20 @@ def _flat_items(args, name):
 def max(*args):
     """The maximum of the arguments (or of one sequence): one k-ary node, ties by ``convention.reduce``."""
     items = _flat_items(args, "max")
-    return items[0] if len(items) == 1 else _scalar("max", items, (len(items),))
+    return items[0] if len(items) == 1 else apply("max", items, (len(items),))
 
 
 def min(*args):
     """The minimum of the arguments (or of one sequence); ties by ``convention.reduce``."""
     items = _flat_items(args, "min")
-    return items[0] if len(items) == 1 else _scalar("min", items, (len(items),))
+    return items[0] if len(items) == 1 else apply("min", items, (len(items),))
 
 
 def _binary(name, a, b):
     def seqish(v):
         return isinstance(v, (list, tuple, Array, np.ndarray))
     if not seqish(a) and not seqish(b):
-        return _scalar(name, (a, b), (2,))
+        return apply(name, (a, b), (2,))
     if seqish(a) and seqish(b):
         if len(a) != len(b):
             raise UnsupportedOperationError(name, f"lengths {len(a)} and {len(b)} differ")
@@ -151,6 +128,24 @@ def _as_object_array(x, ndim, name):
 
 
 
+def _window_max(conv=None):
+    def reduce(items):
+        return items[0] if len(items) == 1 else apply("maxpool", items, (len(items),), conv)
+    return reduce
+
+
+def max_pool(a, kernel, stride, padding, op, conv=None):
+    """Max pooling of the last ``len(kernel)`` axes of an object array: one ``maxpool`` node per window.
+
+    The shared builder of every max-pooling front end (``op`` names it in errors;
+    ``conv`` pins the tie rule of a framework's pooling).
+    """
+    try:
+        return Array(pool(a, kernel, stride, padding, _window_max(conv)))
+    except ValueError as e:
+        raise UnsupportedOperationError(op, str(e)) from None
+
+
 def maxpool1d(seq, kernel_size, stride=None, padding=0):
     """Max pooling over a 1-D sequence, as ``torch.nn.MaxPool1d``: one ``maxpool`` node per window.
 
@@ -158,28 +153,16 @@ def maxpool1d(seq, kernel_size, stride=None, padding=0):
     """
     a = _as_object_array(seq, 1, "maxpool1d")
     stride = kernel_size if stride is None else stride
-    try:
-        wins = windows_1d(len(a), kernel_size, stride, padding)
-    except ValueError as e:
-        raise UnsupportedOperationError("maxpool1d", str(e)) from None
-    out = [_scalar("maxpool", [a[i] for i in w], (len(w),)) if len(w) > 1 else a[w[0]] for w in wins]
-    return Array(np.array(out + [None], dtype=object)[:-1])
+    return max_pool(a, (kernel_size,), (stride,), (padding,), "maxpool1d")
 
 
 def maxpool2d(rows, kernel_size, stride=None, padding=0):
     """Max pooling over a 2-D input, as ``torch.nn.MaxPool2d``; windows read row-major."""
     a = _as_object_array(rows, 2, "maxpool2d")
     try:
-        kh, kw = pair(kernel_size, "kernel_size")
-        sh, sw = pair(kernel_size if stride is None else stride, "stride")
-        ph, pw = pair(padding, "padding")
-        wr = windows_1d(a.shape[0], kh, sh, ph)
-        wc = windows_1d(a.shape[1], kw, sw, pw)
+        k = pair(kernel_size, "kernel_size")
+        s = pair(kernel_size if stride is None else stride, "stride")
+        p = pair(padding, "padding")
     except ValueError as e:
         raise UnsupportedOperationError("maxpool2d", str(e)) from None
-    out = np.empty((len(wr), len(wc)), dtype=object)
-    for i, r in enumerate(wr):
-        for j, c in enumerate(wc):
-            items = [a[p, q] for p in r for q in c]
-            out[i, j] = _scalar("maxpool", items, (len(items),)) if len(items) > 1 else items[0]
-    return Array(out)
+    return max_pool(a, k, s, p, "maxpool2d")

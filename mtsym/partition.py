@@ -13,7 +13,7 @@ empty set), and no linear program is solved.
 there, which names the stratum holding the point.
 """
 
-__all__ = ["StratumRecord", "explore", "locate_path", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
 from fractions import Fraction
 
@@ -116,15 +116,16 @@ def _check_form(g, prim, node, program):
                              f"({g}); pieces would not be polyhedral", line=line)
 
 
-class _Decider:
-    """What every decider shares: the event count (loops that never end) and one decision per
-    node (a hash-consed node met twice in a run is the same decision).  Subclasses define
-    ``_decide(node, prim, vals, params)``."""
+class Decider:
+    """What every decider shares: the event count (loops that never end), one decision per node
+    (a hash-consed node met twice in a run is the same decision), and the replay of a prefix of
+    decisions already taken.  Subclasses define ``_decide(node, prim, vals, params)`` for new
+    decisions; :attr:`path` records ``(node, case)`` in program order."""
 
-    __slots__ = ("program", "path", "max_events", "decided", "events")
+    __slots__ = ("program", "path", "max_events", "decided", "events", "prefix")
 
-    def __init__(self, program, max_events):
-        self.program, self.max_events = program, max_events
+    def __init__(self, program, max_events, prefix=()):
+        self.program, self.max_events, self.prefix = program, max_events, prefix
         self.path = []
         self.decided = {}
         self.events = 0
@@ -134,23 +135,9 @@ class _Decider:
         if self.events > self.max_events:
             raise LimitError(f"a path took more than max_events={self.max_events} switching decisions "
                              f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
-                             "Pass max_events=... to derive to raise the limit.")
+                             "Pass max_events=... to raise the limit.")
         if node in self.decided:  # the same node met again (hash-consed): one decision
             return self.decided[node]
-        self.decided[node] = case = self._decide(node, prim, vals, params)
-        return case
-
-
-class _Explorer(_Decider):
-    """The decider of one run during exploration."""
-
-    __slots__ = ("prefix", "poly", "cons", "stack")
-
-    def __init__(self, program, prefix, poly, cons, stack, max_events):
-        super().__init__(program, max_events)
-        self.prefix, self.poly, self.cons, self.stack = prefix, poly, cons, stack
-
-    def _decide(self, node, prim, vals, params):
         i = len(self.path)
         if i < len(self.prefix):
             step = self.prefix[i]
@@ -158,16 +145,30 @@ class _Explorer(_Decider):
                 raise NondeterministicError(prim.name, "the function took a different path when run "
                                             "again with the same decisions; traced code must be "
                                             "deterministic", line=self.program.graph.line_of(node))
-            self.path.append(step)
-            return step[1]
+            case = step[1]
+        else:
+            case = self._decide(node, prim, vals, params)
+        self.path.append((node, case))
+        self.decided[node] = case
+        return case
+
+
+class _Explorer(Decider):
+    """The decider of one run during exploration: a new decision splits the current polyhedron."""
+
+    __slots__ = ("poly", "cons", "stack")
+
+    def __init__(self, program, prefix, poly, cons, stack, max_events):
+        super().__init__(program, max_events, prefix)
+        self.poly, self.cons, self.stack = poly, cons, stack
+
+    def _decide(self, node, prim, vals, params):
         leaves = _node_cases(self.program, node, prim, vals, params, self.poly, self.cons)
         base = tuple(self.path)
         for case, poly, cons in reversed(leaves[1:]):
             self.stack.append((base + ((node, case),), poly, cons))
         case, self.poly, self.cons = leaves[0]
-        self.path.append((node, case))
         return case
-
 
 
 def _node_cases(program, node, prim, vals, params, poly, cons):
@@ -220,7 +221,7 @@ def explore(program, max_strata=None, max_events=None):
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
     locate_path(program, (0,) * program.n, max_events)
     g = program.graph
-    if not any(g.nodes[v]["op"] == "branch" for v in g.nodes):
+    if not g.has_branches():
         return _explore_graph(program, max_strata)
     return _explore_runs(program, max_strata, max_events)
 
@@ -266,7 +267,7 @@ def _explore_graph(program, max_strata):
     vals = [None] * N
     lins = [None] * N
     for v, (prim, ins, params, conv) in enumerate(tape):
-        if prim.name == "input":
+        if prim.kind == "input":
             vals[v] = lins[v] = aff_var(params[0], program.n)
     path = []
     records = []
@@ -276,7 +277,7 @@ def _explore_graph(program, max_strata):
         del path[depth:]
         for v in range(pos, N):
             prim, ins, params, conv = tape[v]
-            if prim.name == "input":
+            if prim.kind == "input":
                 continue
             iv = [vals[u] for u in ins]
             if prim.tests is not None:
@@ -299,7 +300,7 @@ def _explore_graph(program, max_strata):
     return records
 
 
-class _Locator(_Decider):
+class _Locator(Decider):
     """The decider that evaluates every case at one exact point."""
 
     __slots__ = ("point",)
@@ -314,9 +315,7 @@ class _Locator(_Decider):
         for g in vals:
             _check_form(g, prim, node, self.program)
             xs.append(g[0] + sum(c * x for c, x in zip(g[1:], pt)))
-        case = prim.case_of(xs, params)
-        self.path.append((node, case))
-        return case
+        return prim.case_of(xs, params)
 
 
 def locate_path(program, point, max_events=None):

@@ -14,7 +14,9 @@ import sympy as sp
 
 from .errors import InputError
 from .exact import aff_to_expr, as_integers, int_row, to_exact, to_sympy
+from .extensions import extension
 from .linalg import nullspace
+from .partition import locate_path
 
 
 def relation(form, sign, symbols):
@@ -117,7 +119,7 @@ class Stratum:
 
     def __init__(self, table, record, discovery):
         self._table = table
-        self._rec = record
+        self._record = record
         self.discovery = discovery
         self.index = None
         self.piece = None
@@ -125,15 +127,21 @@ class Stratum:
         self._witness = None
 
     @property
+    def record(self):
+        """The exact data enumeration found (a :class:`~mtsym.partition.StratumRecord`): the
+        decision path, the constraints, the forms, the closure in double description, the witness."""
+        return self._record
+
+    @property
     def constraints(self):
         """The exact description: list of ``(form, sign)``, form ``(c0, c1..cn)``."""
-        return self._rec.constraints
+        return self._record.constraints
 
     @property
     def witness(self):
         """An exact rational point of the stratum (tuple of sympy Rationals)."""
         if self._witness is None:
-            self._witness = tuple(to_sympy(c) for c in self._rec.witness)
+            self._witness = tuple(to_sympy(c) for c in self._record.witness)
         return self._witness
 
     @property
@@ -171,22 +179,22 @@ class Stratum:
     @property
     def forms(self):
         """The f^alpha forms of the outputs on this stratum (exact, internal)."""
-        return self._rec.forms
+        return self._record.forms
 
     @property
     def cases(self):
         """``{node: case}`` for every switching node decided on this stratum."""
-        return dict(self._rec.path)
+        return dict(self._record.path)
 
     @property
     def path(self):
         """The decisions ``((node, case), ...)`` in program order."""
-        return self._rec.path
+        return self._record.path
 
     @property
     def output_nodes(self):
         """The graph nodes this stratum's outputs come from."""
-        return self._rec.output_nodes
+        return self._record.output_nodes
 
     def contains(self, point):
         """Whether an exact point lies in this stratum."""
@@ -201,12 +209,10 @@ class Stratum:
         return f"Stratum({self.index}: dim {self.dim}, {self.condition}, piece {self.piece})"
 
     def _repr_latex_(self):
-        from .export.notebook import stratum_latex
-        return stratum_latex(self._table, self)
+        return extension("display.stratum_latex")(self._table, self)
 
     def _repr_html_(self):
-        from .export.notebook import stratum_html
-        return stratum_html(self._table, self)
+        return extension("display.stratum_html")(self._table, self)
 
 
 class Piece:
@@ -254,12 +260,10 @@ class Piece:
         return f"Piece({self.index}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
 
     def _repr_latex_(self):
-        from .export.notebook import piece_latex
-        return piece_latex(self._table, self)
+        return extension("display.piece_latex")(self._table, self)
 
     def _repr_html_(self):
-        from .export.notebook import piece_html
-        return piece_html(self._table, self)
+        return extension("display.piece_html")(self._table, self)
 
 
 def _sort_key(piece):
@@ -328,7 +332,6 @@ class PieceTable:
         """The stratum holding an exact point (ints, Fractions, sympy Rationals; floats exactly)."""
         pt = self._point(p)
         if self.program is not None:
-            from .partition import locate_path
             s = self._by_path.get(locate_path(self.program, pt))
             if s is not None:
                 return s
@@ -361,62 +364,51 @@ class PieceTable:
     # ------------------------------------------- verification (mtsym.verify, mtsym.lipschitz)
     def verify(self):
         """Check Theorem 1 / Corollaries 1-2 on every stratum; see :func:`mtsym.verify.verify`."""
-        from .verify import verify
-        return verify(self)
+        return extension("table.verify")(self)
 
     def spurious(self):
         """Strata whose associated gradient is outside the Clarke gradient; see :mod:`mtsym.verify`."""
-        from .verify import spurious
-        return spurious(self)
+        return extension("table.spurious")(self)
 
     def clarke_at(self, p):
         """The limiting gradients at an exact point and their convex hull; see :mod:`mtsym.verify`."""
-        from .verify import clarke_at
-        return clarke_at(self, p)
+        return extension("table.clarke_at")(self, p)
 
     def lipschitz(self, norm=2, local=None):
         """The exact Lipschitz constant; see :func:`mtsym.lipschitz.lipschitz`."""
-        from .lipschitz import lipschitz
-        return lipschitz(self, norm=norm, local=local)
+        return extension("table.lipschitz")(self, norm=norm, local=local)
 
     # ------------------------------------------- numeric backend (mtsym.backends)
     def compile(self, **options):
         """A numpy evaluator of the table; see :func:`mtsym.backends.numpy.compile_table`."""
-        from .backends.numpy import compile_table
-        return compile_table(self, **options)
+        return extension("table.compile")(self, **options)
 
     # ------------------------------------------- export (mtsym.export)
     def to_latex(self, **options):
         """The representation and its associated gradient in LaTeX; see :mod:`mtsym.export.latex`."""
-        from .export.latex import to_latex
-        return to_latex(self, **options)
+        return extension("table.to_latex")(self, **options)
 
     def to_json(self, **options):
         """The table as JSON; see :mod:`mtsym.export.json`."""
-        from .export.json import to_json
-        return to_json(self, **options)
+        return extension("table.to_json")(self, **options)
 
     @classmethod
     def from_json(cls, text):
         """A table read back from :meth:`to_json`."""
-        from .export.json import from_json
-        return from_json(text)
+        return extension("table.from_json")(text)
 
     def plot(self, path=None, **options):
         """A matplotlib figure of the partition; see :mod:`mtsym.export.plot`."""
-        from .export.plot import plot_table
-        return plot_table(self, path=path, **options)
+        return extension("table.plot")(self, path=path, **options)
 
     # ------------------------------------------- frameworks (mtsym.frameworks)
     def check(self, fn, framework="torch", **options):
         """Hold a framework's gradient of ``fn`` to this table; see :mod:`mtsym.frameworks.check`."""
-        from .frameworks.check import check
-        return check(self, fn, framework=framework, **options)
+        return extension("table.check")(self, fn, framework=framework, **options)
 
     def write_checker(self, path, fn, framework="torch", **options):
         """Write a standalone pytest file pinning the framework; see :mod:`mtsym.frameworks.check`."""
-        from .frameworks.check import write_checker
-        return write_checker(self, path, fn, framework=framework, **options)
+        return extension("table.write_checker")(self, path, fn, framework=framework, **options)
 
     # ----------------------------------------------------------- display
     def __repr__(self):
@@ -427,17 +419,14 @@ class PieceTable:
         return self.text()
 
     def _repr_latex_(self):
-        from .export.notebook import table_latex
-        return table_latex(self)
+        return extension("display.table_latex")(self)
 
     def _repr_html_(self):
-        from .export.notebook import table_html
-        return table_html(self)
+        return extension("display.table_html")(self)
 
     def text(self, strata=False, max_rows=200):
         """A terminal-readable table: per piece its condition, f^alpha and gradient (see :mod:`mtsym.export.text`)."""
-        from .export.text import text_table
-        return text_table(self, strata=strata, max_rows=max_rows)
+        return extension("table.text")(self, strata=strata, max_rows=max_rows)
 
 
 def relation_text(r):

@@ -42,7 +42,8 @@ import sympy as sp
 from .clarke import ClosureIndex, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious
 from .errors import MtsymError
 from .exact import to_exact, to_sympy
-from .export.notebook import ReprMixin
+from .display import ReprMixin
+from .extensions import register
 from .primitives import PRIMITIVES
 from .table import relation_text, steps_inside
 
@@ -257,7 +258,7 @@ class _Verifier:
     def sample(self, row, s):
         if self.fn is None:
             return
-        w = s._rec.witness
+        w = s.record.witness
         forms = s.forms
         basis = s.tangent
         D = _degree(forms, self.symbols)
@@ -341,18 +342,6 @@ class _Verifier:
             order = self._order[outs] = self.graph.ancestors_of(outs)
         return order
 
-    def _values(self, order, w):
-        """Node values at the witness by a forward sweep of the numeric rules (for ``mul``)."""
-        vals = {}
-        nodes = self.graph.nodes
-        for v in order:
-            data = nodes[v]
-            if data["op"] == "input":
-                vals[v] = w[data["params"][0]]
-            else:
-                vals[v] = PRIMITIVES[data["op"]].numeric([vals[u] for u in data["inputs"]], data["params"])
-        return vals
-
     def _local(self, v, case):
         """The local associated derivatives of node ``v`` on ``case``: ``(kind, data)`` (memoised)."""
         key = (v, case)
@@ -361,12 +350,12 @@ class _Verifier:
             data = self.graph.nodes[v]
             op, ins = data["op"], data["inputs"]
             prim = PRIMITIVES[op]
-            if op == "input":
+            if prim.kind == "input":
                 r = ("input", data["params"][0])
             elif not ins:
                 r = ("leaf", None)
-            elif op == "mul":
-                r = ("mul", ins)
+            elif prim.linear is None and prim.partials is not None:  # smooth, not affine: needs values
+                r = ("values", (prim, ins, data["params"]))
             elif prim.linear is None:
                 r = ("error", f"node n{v} ({op}) has no local derivative rule")
             elif prim.switching and case is None:
@@ -385,7 +374,7 @@ class _Verifier:
         outs = tuple(s.output_nodes)
         order = self._ancestors(outs)
         cases = s.cases
-        w = s._rec.witness
+        w = s.record.witness
         values = None
         swept = []
         for out in outs:
@@ -401,12 +390,12 @@ class _Verifier:
                         adj[u] = adj.get(u, 0) + a * wt
                 elif kind == "input":
                     grad[data] += a
-                elif kind == "mul":
+                elif kind == "values":
                     if values is None:
-                        values = self._values(order, w)
-                    x, y = data
-                    adj[x] = adj.get(x, 0) + a * values[y]
-                    adj[y] = adj.get(y, 0) + a * values[x]
+                        values = self.graph.values_at(w, order)
+                    prim, ins, params = data
+                    for u, wt in zip(ins, prim.partials([values[u] for u in ins], params)):
+                        adj[u] = adj.get(u, 0) + a * wt
                 elif kind == "error":
                     row.chain = False
                     row.messages.append(f"chain: {data}")
@@ -461,3 +450,8 @@ def verify(table):
     elif v.fn is None:
         report.note = "checks 1, 2, 4 not run: the table has no program (read from JSON)"
     return report
+
+
+register("table.verify", verify)
+register("table.spurious", spurious)
+register("table.clarke_at", clarke_at)

@@ -57,8 +57,8 @@ def test_round_trip_is_exact(name):
     # the document is a fixed point
     assert to_json(u) == s
     # every stratum record, field by field, in discovery order
-    a = [_record(x._rec) for x in sorted(t.strata, key=lambda x: x.discovery)]
-    b = [_record(x._rec) for x in sorted(u.strata, key=lambda x: x.discovery)]
+    a = [_record(x.record) for x in sorted(t.strata, key=lambda x: x.discovery)]
+    b = [_record(x.record) for x in sorted(u.strata, key=lambda x: x.discovery)]
     assert a == b
     # the table as the user sees it
     assert (u.name, u.symbols, u.shape, u.convention, u.convention.name) == \
@@ -185,14 +185,33 @@ def test_corruptions_name_the_field():
     d["strata"][0]["forms"][0] = [{"op": "exec", "args": []}, "0"]
     assert "unknown expression 'exec'" in _err(d)
     d = _doc()
-    d["convention"]["params"].pop("relu0")
-    assert "convention.params" in _err(d)
+    d["convention"]["params"]["relu1"] = 0
+    assert "convention.params" in _err(d) and "unknown parameter(s) 'relu1'" in _err(d)
+    d = _doc()
+    d["convention"]["params"]["reduce"] = "median"
+    assert "convention.params" in _err(d) and "reduce" in _err(d)
+    d = _doc()
+    d["graph"]["nodes"][4]["params"] = ["x"]
+    assert "graph.nodes[4].params" in _err(d)
     d = _doc()
     d["graph"]["nodes"][1]["inputs"] = [7]
     assert "graph.nodes[1].inputs" in _err(d)
     d = _doc()
     d["strata"] = []
     assert "at least one stratum" in _err(d)
+
+
+def test_a_parameter_missing_from_a_file_takes_its_base_conventions_value():
+    # files name every parameter of their day; one declared later takes the base convention's value
+    z = sp.Symbol("z")
+    t = mt.derive(lambda x: mt.relu(x) + mt.abs(x), "x", convention=mt.Convention("jax", relu0=z))
+    d = json.loads(to_json(t))
+    for key in ("abs0", "relu0"):
+        del d["convention"]["params"][key]
+    del d["convention"]["base"]                   # as written before bases were stored
+    u = from_json(json.dumps(d))
+    assert u.convention.abs0 == 1 and u.convention.relu0 == 0   # jax's values, from the name
+    assert u.convention.name == "jax(relu0=z)"
 
 
 def test_format_error_is_an_mtsym_error_and_a_value_error():
@@ -220,6 +239,6 @@ def test_exports_of_a_table_read_back_are_the_same():
     for name in ("max1", "torch-max", "jax leaky product", "min/abs/maximum"):
         t = TABLES[name]
         u = from_json(to_json(t))
-        assert all(s._rec.poly is None for s in u.strata)
+        assert all(s.record.poly is None for s in u.strata)
         assert u.to_latex() == t.to_latex() and u.to_latex(strata=True) == t.to_latex(strata=True)
         assert u._repr_html_() == t._repr_html_()

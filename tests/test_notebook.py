@@ -5,7 +5,7 @@ import re
 import mtsym as mt
 from mtsym.examples import EXAMPLES
 from mtsym.export.latex import to_latex
-from mtsym.export.notebook import MAX_ROWS, Math, ReprMixin, html_table
+from mtsym.display import MAX_ROWS, Math, ReprMixin, html_table
 
 
 def test_table_latex_is_the_display_of_to_latex():

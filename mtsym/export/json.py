@@ -30,8 +30,9 @@ from fractions import Fraction
 
 import sympy as sp
 
-from ..conventions import PARAMETERS, Convention
-from ..errors import FormatError
+from ..conventions import NAMED, PARAMETERS, Convention
+from ..errors import ConventionError, FormatError
+from ..extensions import register
 from ..linalg import rank
 
 FORMAT = "mtsym.piecetable"
@@ -93,7 +94,7 @@ def _form(f):
 
 
 def _convention(c):
-    return {"name": c.name, "params": {k: _value(getattr(c, k)) for k in PARAMETERS}}
+    return {"name": c.name, "base": c.base, "params": {k: _value(v) for k, v in c.params().items()}}
 
 
 def _value(v):
@@ -129,7 +130,7 @@ def _graph(g):
 
 def to_data(table):
     """The table as a JSON-ready dict (see :func:`to_json`)."""
-    records = [s._rec for s in sorted(table.strata, key=lambda s: s.discovery)]
+    records = [s.record for s in sorted(table.strata, key=lambda s: s.discovery)]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -257,15 +258,25 @@ class _Reader:
         self.fail(where, f"unreadable value {_json.dumps(v)[:60]}")
 
     def convention(self, v, where):
+        """A convention: its declared parameters; one a file lacks takes its base convention's value
+        (the base is the file's ``base``, else the named convention its name starts with, else torch)."""
         name = self.field(v, "name", str, where)
         params = self.field(v, "params", dict, where)
-        if set(params) != set(PARAMETERS):
-            self.fail(where + ".params", f"expected the parameters {', '.join(PARAMETERS)}")
-        c = Convention("torch")
-        for k in PARAMETERS:
-            object.__setattr__(c, k, self.value(params[k], f"{where}.params.{k}"))
-        object.__setattr__(c, "name", name)
-        return c
+        base = v.get("base") if isinstance(v, dict) else None
+        if base is None:
+            head = name.split("(", 1)[0]
+            base = head if head in NAMED else "torch"
+        if base not in NAMED:
+            self.fail(where + ".base", f"unknown convention {base!r}: one of {', '.join(NAMED)}")
+        unknown = sorted(set(params) - set(PARAMETERS))
+        if unknown:
+            self.fail(where + ".params", f"unknown parameter(s) {', '.join(map(repr, unknown))}; the "
+                      f"parameters are {', '.join(PARAMETERS)}")
+        values = {k: self.value(x, f"{where}.params.{k}") for k, x in params.items()}
+        try:
+            return Convention.restore(name, base, values)
+        except ConventionError as e:
+            self.fail(where + ".params", str(e))
 
 
 def _tuple(t):
@@ -305,11 +316,21 @@ def _read_graph(R, g, symbols):
         for key, val in node.items():
             if key != "id":
                 attrs[key] = R.value(val, f"{where}.{key}")
-        if attrs.get("op") not in PRIMITIVES:
+        prim = PRIMITIVES.get(attrs.get("op")) if isinstance(attrs.get("op"), str) else None
+        if prim is None:
             R.fail(where + ".op", f"unknown operation {attrs.get('op')!r}")
+        try:  # the primitive's declared parameter schema
+            attrs["params"] = prim.check_params(attrs.get("params", ()))
+        except ValueError as e:
+            R.fail(where + ".params", f"{prim.name}: {e}")
         inputs = attrs.get("inputs", ())
         if not isinstance(inputs, tuple) or any(not isinstance(u, int) or u not in ids for u in inputs):
             R.fail(where + ".inputs", "expected earlier node ids")
+        if len(inputs) != prim.n_inputs(attrs["params"]):
+            R.fail(where + ".inputs", f"{prim.name} takes {prim.n_inputs(attrs['params'])} input(s), "
+                   f"got {len(inputs)}")
+        if attrs.get("conv") is not None and not isinstance(attrs["conv"], Convention):
+            R.fail(where + ".conv", "expected a convention or null")
         ids.add(v)
         graph.add_node(v, **attrs)
         for pos, u in enumerate(inputs):
@@ -428,3 +449,7 @@ def from_json(text):
     except ValueError as e:
         raise FormatError(f"{FORMAT}: not valid JSON ({e})") from e
     return from_data(data)
+
+
+register("table.to_json", to_json)
+register("table.from_json", from_json)

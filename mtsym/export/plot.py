@@ -28,7 +28,9 @@ __all__ = ["plot_table", "plot_graph", "piece_colors", "MissingDependencyError"]
 import sympy as sp
 
 from ..errors import InputError, MtsymError
+from ..extensions import register
 from ..exact import to_sympy
+from ..primitives import PRIMITIVES
 from .geometry import default_box, plane, slice_strata
 
 _SPURIOUS = "#d62728"
@@ -336,22 +338,23 @@ def _vec(d):
 
 
 # ----------------------------------------------------------------- graphs
-_KIND = {"input": "#c6dbef", "const": "#e0e0e0", "affine": "#ffffff", "mul": "#ffffff",
-         "branch": "#fdd0a2"}
-_SWITCHING = "#c7e9c0"
+#: node face colour by primitive kind (see mtsym.primitives.KINDS)
+_FACE = {"input": "#c6dbef", "const": "#e0e0e0", "affine": "#ffffff", "smooth": "#ffffff",
+         "branch": "#fdd0a2", "switching": "#c7e9c0"}
 
 
 def _node_label(graph, v):
-    """``n<id> <op>`` and, below, the symbol, constant, comparison or short affine text."""
+    """``n<id> <op>`` and, below, the symbol, constant, comparison, short affine text or parameters."""
     data = graph.nodes[v]
     op, params = data["op"], data["params"]
-    detail = ""
-    if op == "input":
-        detail = str(params[1])
-    elif op in ("const", "affine", "mul", "branch", "leaky_relu", "clamp"):
+    prim = PRIMITIVES[op]
+    if prim.kind in ("input", "const"):
+        detail = graph._node_text(v).split(" ", 1)[-1]
+    elif prim.kind in ("affine", "smooth", "branch"):
         detail = graph._node_text(v)
-        detail = detail.split("; ", 1)[-1].rstrip(")") if op in ("leaky_relu", "clamp") else detail
-        detail = detail if len(detail) <= 18 else ""
+    else:
+        detail = prim.show(params) if prim.show is not None else ""
+    detail = detail if len(detail) <= 18 else ""
     head = f"n{v} {op}"
     return head + "\n" + detail if detail else head
 
@@ -375,7 +378,6 @@ def plot_graph(graph, path=None, *, figsize=None, dpi=100, title=None, ax=None):
     ['n0 input', 'n1 input', 'n2 affine', 'n3 affine', 'n4 relu']
     """
     _, Figure = _matplotlib()
-    from ..primitives import PRIMITIVES
     layers = _layers(graph)
     width = max((len(layer) for layer in layers), default=1)
     pos = {}
@@ -392,8 +394,7 @@ def plot_graph(graph, path=None, *, figsize=None, dpi=100, title=None, ax=None):
         ax.annotate("", xy=pos[v], xytext=pos[u],
                     arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.0, shrinkA=16, shrinkB=16))
     for v, (x, y) in pos.items():
-        op = graph.nodes[v]["op"]
-        face = _KIND.get(op, _SWITCHING if PRIMITIVES[op].switching else "#ffffff")
+        face = _FACE[PRIMITIVES[graph.nodes[v]["op"]].kind]
         ax.text(x, y, _node_label(graph, v), ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round,pad=0.35", facecolor=face,
                           edgecolor="black", linewidth=2.2 if v in outputs else 0.8))
@@ -405,3 +406,7 @@ def plot_graph(graph, path=None, *, figsize=None, dpi=100, title=None, ax=None):
         title = f"graph ({syms}): {graph.number_of_nodes()} nodes"
     ax.set_title(title, fontsize=10)
     return _finish(fig, path, dpi)
+
+
+register("table.plot", plot_table)
+register("graph.plot", plot_graph)

@@ -12,6 +12,7 @@ P^3  dim 1  x1 = x2  f = x1/2 + x2/2  grad = (1/2, 1/2)
 
 __all__ = ["text_table", "grad_text"]
 
+from ..extensions import register
 from .conditions import describe_piece, describe_stratum
 
 
@@ -44,3 +45,6 @@ def text_table(table, strata=False, max_rows=200):
     if total > max_rows:
         lines.append(f"... {total - max_rows} more")
     return "\n".join(lines)
+
+
+register("table.text", text_table)

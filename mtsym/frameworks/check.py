@@ -32,7 +32,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InputError, MtsymError
-from ..export.notebook import ReprMixin
+from ..extensions import register
+from ..display import ReprMixin
 from .points import MANTISSA, dyadic_points, float_exact
 
 #: tolerance of the gradient comparison (the tie rules differ by 1/k, far above it)
@@ -449,3 +450,7 @@ def write_checker(table, path, fn, framework="torch", *, force=False, **options)
     with open(os.fspath(path), "w", encoding="utf-8") as f:
         f.write(text)
     return report
+
+
+register("table.check", check)
+register("table.write_checker", write_checker)

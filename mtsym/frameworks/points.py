@@ -134,7 +134,7 @@ def _base_points(stratum, n):
     adds whole integer rays, which can be huge).  The witness comes last.
     """
     w = np.array([float(c) for c in stratum.witness], dtype=float)
-    poly = getattr(getattr(stratum, "_rec", None), "poly", None)
+    poly = getattr(getattr(stratum, "record", None), "poly", None)
     if poly is None:
         return [w]
     verts = [g for g in poly.gens if g[0] > 0]
@@ -202,19 +202,19 @@ def float_exact(graph, stratum, point, mantissa):
         op, params, ins = d["op"], d["params"], d["inputs"]
         prim = PRIMITIVES[op]
         xs = [values[u] for u in ins]
-        if op == "input":
+        if prim.kind == "input":
             values[v] = Fraction(point[params[0]])
             ok = representable(values[v], mantissa)
-        elif op == "const":
-            values[v] = Fraction(params[0])
+        elif prim.kind == "const":
+            values[v] = Fraction(prim.numeric(xs, params))
             ok = representable(values[v], mantissa)
         else:
             case = prim.case_of(xs, params) if prim.switching else None
             if v in decided and case != decided[v]:
                 return False, f"node n{v} ({op}) has case {case} at the point, the stratum says {decided[v]}"
-            if op == "branch":
+            if not prim.numpy.has_value:  # a comparison: a case, no value
                 continue
-            if prim.linear is None:  # mul
+            if prim.linear is None:  # smooth, not affine (a product)
                 values[v] = Fraction(prim.numeric(xs, params))
                 ok = representable(values[v], mantissa)
             else:
