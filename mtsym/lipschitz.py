@@ -219,7 +219,8 @@ def lipschitz(table, norm=2, local=None):
                 raise InputError(f"lipschitz: the box has {len(local)} sides; this table has {n} inputs")
             strata = _in_box(index.full, local, n)
             ids = {id(s) for s in strata}
-            region = [s for s in table.strata if s.dim < n and any(id(F) in ids for F in index.around(s.record.witness))]
+            region = [s for s in table.strata
+                      if s.dim < n and any(id(F) in ids for F in index.around(s.record.witness))]
         else:
             pt = table._point(local)
             strata = index.around(pt)

@@ -285,6 +285,6 @@ def node_forms(prim, case, params, conv, vals, lins, symbols):
     wv, bv = prim.linear(case, params, VAL_CONV)
     val = combine(wv, vals, bv, symbols)
     wl, bl = prim.linear(case, params, conv)
-    if wl == wv and bl == bv and all(l is v for l, v in zip(lins, vals)):
+    if wl == wv and bl == bv and all(lin is v for lin, v in zip(lins, vals)):
         return val, val
     return val, combine(wl, lins, bl, symbols)

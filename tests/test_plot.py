@@ -146,8 +146,8 @@ def test_one_input_shows_the_associated_derivative_at_the_tie(tmp_path):
     top, bottom = fig.axes
     pts = [tuple(o) for c in bottom.collections for o in c.get_offsets()]
     assert (0.0, -1.5) in pts                                  # Table 2 of the paper at t = 0
-    lines = [l for l in bottom.get_lines() if len(l.get_xdata())]
-    assert lines and all(set(l.get_ydata()) == {0.0} for l in lines)
+    lines = [ln for ln in bottom.get_lines() if len(ln.get_xdata())]
+    assert lines and all(set(ln.get_ydata()) == {0.0} for ln in lines)
     img = imread(tmp_path / "b.png")
     colors = piece_colors(table)
     k = table.piece_at((0,)).index
@@ -157,7 +157,7 @@ def test_one_input_shows_the_associated_derivative_at_the_tie(tmp_path):
 def test_curved_pieces_and_symbolic_derivatives():
     fig = mt.derive(lambda t: t * mt.relu(t), "t").plot(box=(-1, 2))
     top = fig.axes[0]
-    curve = max(top.get_lines(), key=lambda l: max(l.get_ydata()))
+    curve = max(top.get_lines(), key=lambda ln: max(ln.get_ydata()))
     assert all(abs(y - x * x) < 1e-12 for x, y in zip(curve.get_xdata(), curve.get_ydata()))
     z = sp.Symbol("z")
     fig = mt.derive(lambda x: mt.relu(x), "x", convention=mt.Convention("torch", relu0=z)).plot()

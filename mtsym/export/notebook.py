@@ -12,8 +12,11 @@ Examples
 --------
 >>> import mtsym as mt
 >>> t = mt.derive(lambda x: mt.max(x), 2)
->>> print(piece_latex(t, t.pieces[2]))
-$$P^{3} = \\{x \\in \\mathbb{R}^{2} \\mid x_{1} = x_{2}\\}, \\quad f^{3}(x) = \\frac{x_{1} + x_{2}}{2}, \\quad \\nabla f^{3}(x) = (\\frac{1}{2}, \\frac{1}{2})$$
+>>> for part in piece_latex(t, t.pieces[2]).split(", \\\\quad "):
+...     print(part)
+$$P^{3} = \\{x \\in \\mathbb{R}^{2} \\mid x_{1} = x_{2}\\}
+f^{3}(x) = \\frac{x_{1} + x_{2}}{2}
+\\nabla f^{3}(x) = (\\frac{1}{2}, \\frac{1}{2})$$
 >>> "<table" in table_html(t) and "P^{3}" in table_html(t)
 True
 """

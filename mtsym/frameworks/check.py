@@ -17,15 +17,13 @@ points and the expected gradients embedded as exact fractions: dropped into a
 test suite, it fails when a framework upgrade changes a tie rule.
 
 The gradient code the written file runs is the code :func:`check` runs
-(:data:`GRADIENT_SOURCE`), so the two cannot drift apart.
+(:mod:`mtsym.frameworks.calls`, embedded by its source), so the two cannot drift apart.
 """
 
-__all__ = ["check", "write_checker", "CheckReport", "StratumCheck", "CheckError", "GRADIENT_SOURCE",
-           "resolve_function", "RTOL"]
+__all__ = ["check", "write_checker", "CheckReport", "StratumCheck", "CheckError", "resolve_function", "RTOL"]
 
 import importlib
 import os
-import textwrap
 from fractions import Fraction
 
 import numpy as np
@@ -34,63 +32,16 @@ import sympy as sp
 from ..errors import InputError, MtsymError
 from ..extensions import register
 from ..display import ReprMixin
+from .calls import CALLS, call_source
 from .points import MANTISSA, dyadic_points, float_exact
 
 #: tolerance of the gradient comparison (the tie rules differ by 1/k, far above it)
 RTOL = {"float64": 1e-9, "float32": 1e-4}
 
-_TORCH_SOURCE = '''
-def framework_call(fn, point, vector, dtype):
-    """The output (flattened), Jacobian and output dtype of fn at point, by torch autograd."""
-    dt = getattr(torch, dtype)
-    if isinstance(fn, torch.nn.Module):
-        fn = copy.deepcopy(fn).to(dt)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dt)
-    try:
-        if vector:
-            args = (torch.tensor(point, dtype=dt, requires_grad=True),)
-        else:
-            args = tuple(torch.tensor(p, dtype=dt, requires_grad=True) for p in point)
-        out = fn(*args)
-        if isinstance(out, (list, tuple)):
-            out = torch.stack([torch.as_tensor(o, dtype=dt).reshape(-1) for o in out])
-        out = torch.as_tensor(out).reshape(-1)
-        jac = np.zeros((out.numel(), len(point)))
-        for k in range(out.numel() if out.requires_grad else 0):
-            grads = torch.autograd.grad(out[k], args, retain_graph=True, allow_unused=True)
-            row = [torch.zeros(a.numel(), dtype=dt) if g is None else g.reshape(-1) for a, g in zip(args, grads)]
-            jac[k] = torch.cat(row).detach().double().numpy()
-        return out.detach().double().numpy(), jac, str(out.dtype).replace("torch.", "")
-    finally:
-        torch.set_default_dtype(previous)
-'''
-
-_JAX_SOURCE = '''
-def framework_call(fn, point, vector, dtype):
-    """The output (flattened), Jacobian and output dtype of fn at point, by jax.jacrev."""
-    enable = getattr(jax, "enable_x64", None)
-    if enable is None:  # older JAX
-        enable = importlib.import_module("jax.experimental").enable_x64
-    with enable(dtype == "float64"):
-        dt = jnp.dtype(dtype)
-        n = len(point)
-        args = (jnp.asarray(point, dtype=dt),) if vector else tuple(jnp.asarray(p, dtype=dt) for p in point)
-
-        def flat(*a):
-            return jnp.ravel(jnp.asarray(fn(*a)))
-        out = flat(*args)
-        if vector:
-            jac = jax.jacrev(flat)(*args)
-        else:
-            jac = jnp.stack(jax.jacrev(flat, argnums=tuple(range(n)))(*args), axis=-1)
-        return np.asarray(out, dtype=float), np.asarray(jac, dtype=float).reshape(out.size, n), str(out.dtype)
-'''
-
-#: the code both :func:`check` and the written checker run: (standard imports, other imports, source)
-GRADIENT_SOURCE = {
-    "torch": ("import copy\n", "import numpy as np\nimport pytest\nimport torch\n", _TORCH_SOURCE),
-    "jax": ("import importlib\n", "import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pytest\n", _JAX_SOURCE),
+#: the imports a written checker needs at module level: (standard library, third party)
+CHECKER_IMPORTS = {
+    "torch": ("", "import numpy as np\nimport pytest\n"),
+    "jax": ("", "import numpy as np\nimport pytest\n"),
 }
 
 
@@ -99,12 +50,9 @@ class CheckError(MtsymError):
 
 
 def _framework_call(framework):
-    if framework not in GRADIENT_SOURCE:
-        raise InputError(f"framework={framework!r}: choose one of {sorted(GRADIENT_SOURCE)}")
-    std, third, source = GRADIENT_SOURCE[framework]
-    namespace = {}
-    exec(compile(std + third + source, f"<mtsym {framework} gradient>", "exec"), namespace)
-    return namespace["framework_call"]
+    if framework not in CALLS:
+        raise InputError(f"framework={framework!r}: choose one of {sorted(CALLS)}")
+    return CALLS[framework]
 
 
 def resolve_function(fn):
@@ -431,7 +379,7 @@ def write_checker(table, path, fn, framework="torch", *, force=False, **options)
                          f"to write it anyway):\n{report}")
     from .. import __version__
     module, _, attr = where.partition(":")
-    std, third, source = GRADIENT_SOURCE[framework]
+    std, third = CHECKER_IMPORTS[framework]
     cases = []
     for e in report.agreeing if not force else [e for e in report.entries if e.status != "skipped"]:
         value = table.value_at(e.point)
@@ -446,7 +394,7 @@ def write_checker(table, path, fn, framework="torch", *, force=False, **options)
                           std=std, imports=third, module=module, attr=attr, vector=_is_vector(table),
                           rtol=RTOL[report.dtype] if options.get("rtol") is None else options["rtol"],
                           cases="\n".join(cases), skipped=("\n" + skipped) if skipped else "",
-                          source=textwrap.dedent(source))
+                          source=call_source(framework))
     with open(os.fspath(path), "w", encoding="utf-8") as f:
         f.write(text)
     return report
