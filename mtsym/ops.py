@@ -13,7 +13,7 @@ Array([3, 3])
 """
 
 __all__ = ["relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum",
-           "maxpool1d", "maxpool2d"]
+           "maxpool1d", "maxpool2d", "sort", "max_pool"]
 
 from fractions import Fraction
 
@@ -166,3 +166,20 @@ def maxpool2d(rows, kernel_size, stride=None, padding=0):
     except ValueError as e:
         raise UnsupportedOperationError("maxpool2d", str(e)) from None
     return max_pool(a, k, s, p, "maxpool2d")
+
+
+def sort(x, descending=False):
+    """The entries of a 1-D sequence sorted: one ``order`` node per rank (k-th smallest of all).
+
+    Ties go by ``convention.order`` (torch and jax: ``"stable"``, as a stable
+    ascending sort).  ``descending=True`` reverses the ranks (the same nodes).
+
+    Examples
+    --------
+    >>> sort([3, 1, 2]), sort([3, 1, 2], descending=True)
+    ([1, 2, 3], [3, 2, 1])
+    """
+    items = _flat_items((x,), "sort")
+    k = len(items)
+    out = [apply("order", items, (k, j)) for j in range(k)]
+    return out[::-1] if descending else out
