@@ -6,6 +6,7 @@ from .errors import InputError
 from .exact import to_exact
 from .extensions import provided
 from .partition import explore
+from .records import gc_paused
 from .table import PieceTable
 from .trace import InputSpec, Program
 
@@ -49,10 +50,11 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     name = getattr(fn, "__name__", "f")
     fn = _framework_code(fn, inputs, framework)
     program = Program(fn, inputs, convention)
-    records = explore(program, max_strata=max_strata, max_events=max_events)
     name = "f" if name == "<lambda>" else name
-    return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
-                      name=name)
+    with gc_paused():
+        records = explore(program, max_strata=max_strata, max_events=max_events)
+        return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
+                          name=name)
 
 
 def _framework_code(fn, inputs, framework):

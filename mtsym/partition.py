@@ -13,100 +13,26 @@ empty set), and no linear program is solved.
 there, which names the stratum holding the point.
 """
 
-__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "drive_tests", "first_case",
+           "graph_plan", "walk_records", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
+import math
 from fractions import Fraction
+
+import numpy as np
 
 from .errors import LimitError, NondeterministicError, NonAffineError
 from .exact import aff_var, int_row
 from .polyhedra import Polyhedron
 from .primitives import PRIMITIVES, Choice, Restrict
+from .records import StratumRecord
 from .trace import node_forms
+from .walk import Plan, Unsupported, walk
 
 #: default ``max_strata`` of :func:`mtsym.derive`
 DEFAULT_MAX_STRATA = 50_000
 #: default ``max_events``: switching decisions along one path (loops that never end)
 DEFAULT_MAX_EVENTS = 10_000
-
-
-class StratumRecord:
-    """What exploration knows of one stratum (internal; the user sees :class:`~mtsym.table.Stratum`).
-
-    Attributes
-    ----------
-    path : tuple of (node, case)
-        The decisions, in program order.
-    constraints : list of (form, sign)
-        The exact description ``sign(form) = sign``, forms as coprime integer
-        rows (each one cut the stratum when it was added).
-    forms : tuple
-        f^alpha of each output: affine tuples (entries may hold convention
-        symbols) or sympy expressions.
-    vals : tuple
-        The outputs' rational ``val`` forms (equal to f on the stratum).
-    output_nodes : tuple of int
-        The graph nodes of the outputs.
-    shape : tuple
-        ``()`` for a scalar output, ``(m,)`` for m outputs.
-    poly : Polyhedron or None
-        The closure in double description (``None`` for a table read from JSON).
-    dim : int
-    witness : tuple of int/Fraction
-    """
-
-    __slots__ = ("path", "constraints", "forms", "vals", "output_nodes", "shape", "poly", "dim", "_witness")
-
-    def __init__(self, path, constraints, forms, vals, output_nodes, shape, poly=None, dim=None,
-                 witness=None):
-        self.path, self.constraints = path, constraints
-        self.forms, self.vals, self.output_nodes, self.shape = forms, vals, output_nodes, shape
-        self.poly = poly
-        self.dim = poly.dim if dim is None else dim
-        self._witness = witness
-
-    @property
-    def witness(self):
-        """An exact point of the stratum, with small dyadic coordinates when one is near.
-
-        The double description gives a point in the relative interior; it is
-        rounded to the grids ``1, 1/2, 1/4, ..., 1/2^24`` and the first rounding
-        that still satisfies every constraint exactly is kept (a dyadic point is
-        exactly representable in float64, and cheap to compute with).
-        """
-        if self._witness is None:
-            self._witness = _nice_point(self.poly.witness(), self.constraints)
-        return self._witness
-
-
-def _nice_point(w, constraints):
-    """``w`` rounded to the coarsest grid ``1/2^k`` (k <= 24) that keeps every constraint; else ``w``.
-
-    Constraint rows are integers, so each try is integer arithmetic on the
-    numerators ``m = round(w * 2^k)``; equalities are tried first (a rounding
-    that breaks one fails at once).
-    """
-    if all(type(c) is int for c in w):
-        return w
-    rows = sorted(constraints, key=lambda fs: fs[1] != 0)
-    for k in range(25):
-        d = 1 << k
-        m = [round(c * d) for c in w]
-        for f, s in rows:
-            v = f[0] * d + sum(a * b for a, b in zip(f[1:], m))
-            if (v > 0) - (v < 0) != s:
-                break
-        else:
-            return tuple(c // d if c % d == 0 else Fraction(c, d) for c in m)
-    return w
-
-
-def _cons_list(link):
-    out = []
-    while link is not None:
-        form, sign, link = link
-        out.append((form, sign))
-    out.reverse()
-    return out
 
 
 def _check_form(g, prim, node, program):
@@ -153,77 +79,229 @@ class Decider:
         return case
 
 
+class _Dead(Exception):
+    """Internal: a resumed branch of a node holds no case (its stratum set is empty)."""
+
+
 class _Explorer(Decider):
-    """The decider of one run during exploration: a new decision splits the current polyhedron."""
+    """The decider of one run during exploration: a new decision cuts the current polyhedron.
 
-    __slots__ = ("poly", "cons", "stack")
+    The first feasible case is taken in place; the node's other branches go on
+    the stack as ``(prefix, (node, answers), cell, cons)``, resumed by a later run.
+    """
 
-    def __init__(self, program, prefix, poly, cons, stack, max_events):
+    __slots__ = ("poly", "cons", "stack", "resume")
+
+    def __init__(self, program, prefix, poly, cons, stack, max_events, resume=None):
         super().__init__(program, max_events, prefix)
-        self.poly, self.cons, self.stack = poly, cons, stack
+        self.poly, self.cons, self.stack, self.resume = poly, cons, stack, resume
 
     def _decide(self, node, prim, vals, params):
-        leaves = _node_cases(self.program, node, prim, vals, params, self.poly, self.cons)
+        answers = ()
+        if self.resume is not None:
+            rnode, answers = self.resume
+            self.resume = None
+            if rnode != node:
+                raise NondeterministicError(prim.name, "the function took a different path when run "
+                                            "again with the same decisions; traced code must be "
+                                            "deterministic", line=self.program.graph.line_of(node))
+        forks = []
+        leaf = first_case(prim, vals, params, self.poly, self.cons, answers, forks,
+                          _form_check(prim, node, self.program))
         base = tuple(self.path)
-        for case, poly, cons in reversed(leaves[1:]):
-            self.stack.append((base + ((node, case),), poly, cons))
-        case, self.poly, self.cons = leaves[0]
+        for a, cell, cons in forks:
+            self.stack.append((base, (node, a), cell, cons))
+        if leaf is None:
+            raise _Dead
+        case, self.poly, self.cons = leaf
         return case
 
 
 def _node_cases(program, node, prim, vals, params, poly, cons):
-    """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order.
-
-    Drives the primitive's ``tests`` generator (replayed from the start for each
-    branch: it is tiny) and splits the polyhedron at each sign test; an empty
-    child is never built, so infeasible prefixes are pruned at once.
-    """
+    """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order."""
     out = []
-    todo = [((), poly, cons)]
-    while todo:
-        answers, P, C = todo.pop()
-        gen = prim.tests(vals, params)
-        try:
-            q = next(gen)
-            for a in answers:
-                q = gen.send(a)
-        except StopIteration as stop:
-            out.append((stop.value, P, C))
-            continue
-        if isinstance(q, Choice):
-            for j in reversed(range(q.m)):
-                todo.append((answers + (j,), P, C))
-            continue
-        if isinstance(q, Restrict):
-            g, allowed = q.form, q.signs
-        else:
-            g, allowed = q, (1, 0, -1)
-        _check_form(g, prim, node, program)
-        h = int_row(g)
-        kids = P.split(h)
-        proper = len(kids) > 1
-        for s in reversed(allowed):
-            if s in kids:
-                todo.append((answers + (s,), kids[s], (h, s, C) if proper else C))
+    forks = [((), poly, cons)]
+    check = _form_check(prim, node, program)
+    while forks:
+        answers, cell, C = forks.pop()
+        leaf = drive_tests(prim, vals, params, cell, C, answers, forks, check)
+        if leaf is not None:
+            out.append(leaf)
     return out
 
 
-def explore(program, max_strata=None, max_events=None):
+def first_case(prim, vals, params, cell, cons, answers, forks, check):
+    """:func:`drive_tests` until a branch holds a case (the next forks are tried in order)."""
+    leaf = drive_tests(prim, vals, params, cell, cons, answers, forks, check)
+    while leaf is None and forks:
+        answers, cell, cons = forks.pop()
+        leaf = drive_tests(prim, vals, params, cell, cons, answers, forks, check)
+    return leaf
+
+
+def _form_check(prim, node, program):
+    def check(g):
+        _check_form(g, prim, node, program)
+    return check
+
+
+def drive_tests(prim, vals, params, cell, cons, answers, forks, check):
+    """Run a switching node's ``tests`` generator on a stratum: the first feasible case, others forked.
+
+    The generator is replayed through ``answers`` (the answers of the branch
+    being resumed), then driven on ``cell`` (a Polyhedron, or ``(Cut, sign)`` to
+    build lazily): at each sign test the polyhedron is cut and the first
+    feasible sign continued in place; every other feasible answer is appended
+    to ``forks`` as ``(answers, cell, cons)``, in reverse order (pop the next).
+    An empty branch is never built, so infeasible prefixes are pruned at once,
+    and a branch is replayed only when it is resumed (no quadratic replay).
+
+    Returns ``(case, poly, cons)``, or ``None`` when the branch has no case.
+    ``cons`` is a linked list ``(row, sign, rest)`` of the proper cuts.
+    """
+    if type(cell) is tuple:
+        cell = cell[0].child(cell[1])
+    gen = prim.tests(vals, params)
+    try:
+        q = next(gen)
+        for a in answers:
+            q = gen.send(a)
+        while True:
+            if isinstance(q, Choice):
+                alts = choice_alternatives(q, cell)
+                if not alts:
+                    return None
+                for j in reversed(alts[1:]):
+                    forks.append((answers + (j,), cell, cons))
+                answers += (alts[0],)
+                q = gen.send(alts[0])
+                continue
+            if isinstance(q, Restrict):
+                g, allowed = q.form, q.signs
+            else:
+                g, allowed = q, (1, 0, -1)
+            check(g)
+            h = int_row(g)
+            cut = cell.cut(h)
+            ok = [a for a in allowed if a in cut.signs]
+            if not ok:
+                return None
+            for a in reversed(ok[1:]):
+                forks.append((answers + (a,), (cut, a), (h, a, cons) if cut.proper else cons))
+            a = ok[0]
+            if cut.proper:
+                cell, cons = cut.child(a), (h, a, cons)
+            answers += (a,)
+            q = gen.send(a)
+    except StopIteration as stop:
+        return stop.value, cell, cons
+
+
+#: a Choice over fewer alternatives is not screened (the generator prunes them as fast)
+_SCREEN_FROM = 6
+
+
+def choice_alternatives(q, cell):
+    """The alternatives of a :class:`~mtsym.primitives.Choice` worth trying on ``cell``, in order.
+
+    With ``scores``, an alternative is dropped when another one's score
+    dominates it on the whole stratum (exactly: on every generator, and equal
+    along the lineality), so a k-ary max over one stratum costs O(k) tests.
+    Two candidates dominate: the best score at a vertex and the best on all
+    generators together.  Dropping is only ever a shortcut: the tests would
+    prune the same alternatives.
+    """
+    m = q.m
+    if q.scores is None or m < _SCREEN_FROM or any(type(f) is not tuple for f in q.scores):
+        return list(range(m))
+    rows = [int_row_common(q.scores, q.sense)]
+    M = rows[0]
+    V, W = cell.products(M, max(abs(x) for r in M.tolist() for x in r))
+    keep = np.ones(m, dtype=bool)
+    vertex = next(j for j, gen in enumerate(cell.gens) if gen[0] > 0)
+    for champ in (int(np.argmax(V[:, vertex])), int(np.argmax(V.sum(axis=1)))):
+        D = V[champ] - V
+        dom = (D >= 0).all(axis=1) & ((D > 0).any(axis=1) | (np.arange(m) > champ))
+        if W.shape[1]:
+            dom &= (W[champ] - W == 0).all(axis=1)
+        dom[champ] = False
+        keep &= ~dom
+    return [int(j) for j in np.flatnonzero(keep)]
+
+
+def int_row_common(forms, sense=1):
+    """Rational affine forms as one integer matrix, all scaled by one positive number (and by ``sense``)."""
+    den = 1
+    for f in forms:
+        for c in f:
+            if type(c) is Fraction:
+                den = den * c.denominator // math.gcd(den, c.denominator)
+    rows = [[int(c * den) * sense for c in f] for f in forms]
+    big = max((abs(x) for r in rows for x in r), default=0)
+    return np.array(rows, dtype=np.int64 if big < (1 << 62) else object)
+
+
+def explore(program, max_strata=None, max_events=None, start=None, on_stratum=None):
     """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
 
     The function is first run once at the origin.  If that run met no Python
     comparison, the program is branch-free: its graph is the whole program and
-    the strata are enumerated over the graph alone (:func:`_explore_graph`,
-    evaluating only the nodes after each decision).  Otherwise the function is
-    re-run once per stratum, each run replaying the decisions of its prefix.
+    the strata are enumerated over the graph alone (:mod:`mtsym.walk`; a graph
+    the walk does not cover -- a product of traced values -- by
+    :func:`_explore_graph`).  Otherwise the function is re-run once per
+    stratum, each run replaying the decisions of its prefix.
+
+    Parameters
+    ----------
+    max_strata, max_events : int, optional
+        The limits of :func:`mtsym.derive`.
+    start : Polyhedron, optional
+        Enumerate only inside this closed polyhedron (default: all of R^n).
+    on_stratum : callable, optional
+        Called with each new :class:`~mtsym.records.StratumRecord`, in order.
     """
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
     locate_path(program, (0,) * program.n, max_events)
+    cell = Polyhedron.space(program.n) if start is None else start
+    records = []
+    emit = records.append if on_stratum is None else (lambda r: (records.append(r), on_stratum(r)))
     g = program.graph
     if not g.has_branches():
-        return _explore_graph(program, max_strata)
-    return _explore_runs(program, max_strata, max_events)
+        plan = graph_plan(program)
+        if plan is not None:
+            try:
+                walk_records(plan, cell, max_strata, emit)
+                return records
+            except Unsupported:  # a case weight the plan's scale cannot hold: start over
+                del records[:]
+        _explore_graph(program, cell, max_strata, emit)
+        return records
+    _explore_runs(program, cell, max_strata, max_events, emit)
+    return records
+
+
+def graph_plan(program):
+    """The :class:`~mtsym.walk.Plan` of a branch-free program, or ``None`` when it does not apply."""
+    try:
+        return Plan(program)
+    except Unsupported:
+        return None
+
+
+def walk_records(plan, cell, max_strata, emit, stack=None, count=0):
+    """Walk ``plan`` (see :func:`mtsym.walk.walk`), emitting StratumRecords."""
+    codec = plan.codec
+    outs, shape = plan.out_nodes, plan.shape
+
+    def record(raw):
+        path, cons, forms, vals, leaf = raw
+        emit(StratumRecord(path, cons, forms, vals, outs, shape, poly=leaf, codec=codec))
+
+    def check(u):
+        return _form_check(u.prim, u.node, plan.program)
+
+    return walk(plan, cell, max_strata, record, drive_tests, check, stack=stack, count=count)
 
 
 def _too_many(max_strata):
@@ -232,23 +310,27 @@ def _too_many(max_strata):
                       "mt.evaluate for pointwise answers without enumerating pieces.")
 
 
-def _explore_runs(program, max_strata, max_events):
-    stack = [((), Polyhedron.space(program.n), None)]
-    records = []
+def _explore_runs(program, cell, max_strata, max_events, emit):
+    stack = [((), None, cell, None)]
+    count = 0
     while stack:
-        prefix, poly, cons = stack.pop()
-        ex = _Explorer(program, prefix, poly, cons, stack, max_events)
-        outputs, shape = program.run(ex)
-        records.append(StratumRecord(tuple(ex.path), _cons_list(ex.cons),
-                                     tuple(v.lin for v in outputs), tuple(v.val for v in outputs),
-                                     tuple(v.node for v in outputs), shape, poly=ex.poly))
-        if len(records) > max_strata:
+        prefix, resume, poly, cons = stack.pop()
+        if type(poly) is tuple:
+            poly = poly[0].child(poly[1])
+        ex = _Explorer(program, prefix, poly, cons, stack, max_events, resume)
+        try:
+            outputs, shape = program.run(ex)
+        except _Dead:
+            continue
+        count += 1
+        if count > max_strata:
             raise _too_many(max_strata)
-    return records
+        emit(StratumRecord(tuple(ex.path), ex.cons, tuple(v.lin for v in outputs),
+                           tuple(v.val for v in outputs), tuple(v.node for v in outputs), shape, poly=ex.poly))
 
 
-def _explore_graph(program, max_strata):
-    """Depth-first over the switching nodes of a branch-free graph.
+def _explore_graph(program, cell, max_strata, emit):
+    """Depth-first over the switching nodes of a branch-free graph, forms in Python (any graph).
 
     One list of forms serves the whole search: a stack entry resumes at node
     ``pos`` and only ever reads nodes before ``pos``, which no later run has
@@ -270,10 +352,10 @@ def _explore_graph(program, max_strata):
         if prim.kind == "input":
             vals[v] = lins[v] = aff_var(params[0], program.n)
     path = []
-    records = []
-    stack = [(0, None, Polyhedron.space(program.n), None, 0)]
+    count = 0
+    stack = [(0, None, cell, None, 0)]
     while stack:
-        pos, case0, poly, cons, depth = stack.pop()
+        pos, answers, poly, cons, depth = stack.pop()
         del path[depth:]
         for v in range(pos, N):
             prim, ins, params, conv = tape[v]
@@ -281,23 +363,25 @@ def _explore_graph(program, max_strata):
                 continue
             iv = [vals[u] for u in ins]
             if prim.tests is not None:
-                if v == pos and case0 is not None:
-                    case = case0
-                else:
-                    leaves = _node_cases(program, v, prim, iv, params, poly, cons)
-                    d = len(path)
-                    for c, P, C in reversed(leaves[1:]):
-                        stack.append((v, c, P, C, d))
-                    case, poly, cons = leaves[0]
+                forks = []
+                leaf = first_case(prim, iv, params, poly, cons, answers if v == pos and answers is not None else (),
+                                  forks, _form_check(prim, v, program))
+                d = len(path)
+                for a, P, C in forks:
+                    stack.append((v, a, P, C, d))
+                if leaf is None:
+                    break
+                case, poly, cons = leaf
                 path.append((v, case))
             else:
                 case = None
             vals[v], lins[v] = node_forms(prim, case, params, conv, iv, [lins[u] for u in ins], syms)
-        records.append(StratumRecord(tuple(path), _cons_list(cons), tuple(lins[u] for u in outs),
-                                     tuple(vals[u] for u in outs), outs, shape, poly=poly))
-        if len(records) > max_strata:
-            raise _too_many(max_strata)
-    return records
+        else:
+            count += 1
+            if count > max_strata:
+                raise _too_many(max_strata)
+            emit(StratumRecord(tuple(path), cons, tuple(lins[u] for u in outs),
+                               tuple(vals[u] for u in outs), outs, shape, poly=poly))
 
 
 class _Locator(Decider):

@@ -8,6 +8,7 @@ affine forms underneath are kept for speed.
 
 __all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside"]
 
+import math
 from fractions import Fraction
 
 import sympy as sp
@@ -116,6 +117,8 @@ class Stratum:
     equalities, inequalities : list of sympy relations
         The description (strict inequalities).
     """
+
+    __slots__ = ("_table", "_record", "discovery", "index", "piece", "dim", "_witness")
 
     def __init__(self, table, record, discovery):
         self._table = table
@@ -266,16 +269,31 @@ class Piece:
         return extension("display.piece_html")(self._table, self)
 
 
-def _sort_key(piece):
-    g = piece.forms
-    flat = []
-    for f in g:
-        if type(f) is tuple and all(isinstance(c, (int, Fraction)) for c in f):
-            flat.extend(-c for c in f[1:])
-        else:
-            flat = []
-            break
-    return (-piece.dim, tuple(flat), piece.strata[0].discovery)
+def _sort_keys(pieces):
+    """The order of the pieces: dimension (largest first), then the gradient coefficients (largest
+    first) when they are all rational, then discovery.  Rationals are compared as integers over one
+    common denominator (exact, and much faster than Fractions)."""
+    flats = []
+    den = 1
+    for piece in pieces:
+        flat = []
+        for f in piece.forms:
+            if type(f) is tuple and all(type(c) in (int, Fraction) for c in f):
+                flat.extend(f[1:])
+            else:
+                flat = None
+                break
+        if flat:
+            for c in flat:
+                if type(c) is Fraction and den % c.denominator:
+                    den = den * c.denominator // math.gcd(den, c.denominator)
+        flats.append(flat)
+    keys = []
+    for piece, flat in zip(pieces, flats):
+        ints = () if not flat else tuple(-c * den if type(c) is int else -c.numerator * (den // c.denominator)
+                                         for c in flat)
+        keys.append((-piece.dim, ints, piece.strata[0].discovery))
+    return keys
 
 
 class PieceTable:
@@ -292,11 +310,21 @@ class PieceTable:
         self.name = name
         self.shape = records[0].shape if records else ()
         strata = [Stratum(self, r, k) for k, r in enumerate(records)]
-        groups = {}
+        by_id = {}  # enumeration shares one forms object per piece: group by identity, then by value
         for s in strata:
-            groups.setdefault(s.forms, []).append(s)
+            by_id.setdefault(id(s.forms), []).append(s)
+        groups = {}
+        for ss in by_id.values():
+            g = groups.setdefault(ss[0].forms, [])
+            if g:
+                g.extend(ss)
+                g.sort(key=lambda s: s.discovery)
+            else:
+                g[:] = ss
         pieces = [Piece(self, forms, ss) for forms, ss in groups.items()]
-        pieces.sort(key=_sort_key)
+        keys = _sort_keys(pieces)
+        order = sorted(range(len(pieces)), key=keys.__getitem__)
+        pieces = [pieces[i] for i in order]
         ordered = []
         for i, p in enumerate(pieces):
             p.index = i
@@ -308,7 +336,7 @@ class PieceTable:
             s.index = j
         self.pieces = pieces
         self.strata = ordered
-        self._by_path = {s.path: s for s in ordered}
+        self._by_key = None
 
     # ----------------------------------------------------------- queries
     def __len__(self):
@@ -331,8 +359,12 @@ class PieceTable:
     def stratum_at(self, p):
         """The stratum holding an exact point (ints, Fractions, sympy Rationals; floats exactly)."""
         pt = self._point(p)
-        if self.program is not None:
-            s = self._by_path.get(locate_path(self.program, pt))
+        if self.program is not None and self.strata:
+            if self._by_key is None:
+                self._by_key = {s.record.key: s for s in self.strata}
+            codec = self.strata[0].record.codec
+            path = locate_path(self.program, pt)
+            s = self._by_key.get(path if codec is None else codec.encode(path))
             if s is not None:
                 return s
         for s in self.strata:

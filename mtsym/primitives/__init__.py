@@ -12,6 +12,10 @@ A :class:`Primitive` is declared once, in its family's file, with:
     only some signs belong to a case) or a :class:`Choice` (it receives an
     index), and returns the case.  Each case's set must be the relatively open
     polyhedron of that case, not a refinement of it;
+``sign_input`` (optional)
+    an input position ``i`` when the case is exactly the sign ``-1/0/1`` of
+    input ``i`` (relu, abs, leaky_relu): enumeration then tests many such
+    nodes at once;
 ``case_of(xs, params)``
     the case at exact numbers (default: the ``tests`` generator driven by the
     signs at the point, see :func:`case_by_tests`);
@@ -106,21 +110,39 @@ def sign(v):
 
 
 class Choice:
-    """Yielded by ``tests``: branch over ``m`` alternatives (the generator receives the index)."""
+    """Yielded by ``tests``: branch over ``m`` alternatives (the generator receives the index).
 
-    __slots__ = ("m",)
+    ``scores`` (optional, ``m`` affine forms) is a pruning hint for the
+    enumeration: alternative ``j`` has no case where ``sense * score_i > sense *
+    score_j`` for some ``i``, or ``score_i == score_j`` with ``i < j`` (``j`` is
+    the first maximum, for ``sense = 1``).  An explorer may skip an alternative
+    that another's score dominates on the whole stratum; the cases found do not
+    depend on it, only the time (a k-ary max on one stratum: O(k) tests, not
+    O(k^2)).
+    """
 
-    def __init__(self, m):
-        self.m = m
+    __slots__ = ("m", "scores", "sense")
+
+    def __init__(self, m, scores=None, sense=1):
+        self.m, self.scores, self.sense = m, scores, sense
 
 
 class Restrict:
-    """Yielded by ``tests``: a sign test of ``form`` where only ``signs`` lead to a case."""
+    """Yielded by ``tests``: a sign test of ``form`` where only ``signs`` lead to a case.
 
-    __slots__ = ("form", "signs")
+    ``form`` may be a zero-argument callable that returns the form: it is then
+    computed only when the sign is tested, not when a branch is replayed.
+    """
+
+    __slots__ = ("_form", "signs")
 
     def __init__(self, form, signs):
-        self.form, self.signs = form, signs
+        self._form, self.signs = form, signs
+
+    @property
+    def form(self):
+        f = self._form
+        return f() if callable(f) else f
 
 
 def case_by_tests(tests):
@@ -171,11 +193,12 @@ class Primitive:
     """
 
     __slots__ = ("name", "numeric", "symbolic", "tests", "case_of", "linear", "partials", "describe",
-                 "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate")
+                 "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate",
+                 "sign_input")
 
     def __init__(self, name, numeric, symbolic, *, kind, numpy, params, arity, tests=None, case_of=None,
                  linear=None, partials=None, describe=None, ties=(), show=None, text=None, validate=None,
-                 doc=""):
+                 sign_input=None, doc=""):
         if kind not in KINDS:
             raise ValueError(f"primitive {name!r}: kind {kind!r} is not one of {KINDS}")
         self.name, self.kind = name, kind
@@ -185,6 +208,7 @@ class Primitive:
         self.describe = describe or (lambda case, params: "" if case is None else str(case))
         self.numpy, self.ties, self.params = numpy, tuple(ties), tuple(params)
         self.arity, self.validate = arity, validate
+        self.sign_input = sign_input
         self.show = show
         self.text = text or _default_text(name, show)
         self.doc = doc
