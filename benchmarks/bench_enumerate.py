@@ -4,7 +4,9 @@ Workloads (issue 14): one k-ary max ``mt.max(x)``; ``sum_i relu(a_i . x + b_i)``
 in general position (written as a Python sum, and once with ``@``); a 2-32-32-1 ReLU net with
 integer weights.  Each run is one ``mt.derive`` in a fresh subprocess (the import is not timed),
 the two versions alternate, and the median of ``--repeat`` runs is printed with the ratio, so
-load on a shared machine moves both columns alike.
+load on a shared machine moves both columns alike.  Times are CPU seconds of the child (on a
+loaded machine, wall-clock time also counts the other processes' turns); the last column is
+the new version's median wall-clock time.
 
 The older version is read from git (``git archive REF mtsym``) into a temporary folder; pass
 ``--old PATH`` for a folder that holds an ``mtsym`` package instead, or ``--old none`` to time
@@ -70,10 +72,10 @@ def net(widths, seed=0):
 
 CHILD = SETUP + r'''
 fn, n = eval(sys.argv[1])
-t = time.perf_counter()
+w, c = time.perf_counter(), time.process_time()
 table = mt.derive(fn, n, max_strata=10**7)
-t = time.perf_counter() - t
-print("RESULT", len(table.strata), t)
+w, c = time.perf_counter() - w, time.process_time() - c
+print("RESULT", len(table.strata), c, w)
 '''
 
 WORKLOADS = [
@@ -112,11 +114,11 @@ def run(tree, expr, timeout):
         out = subprocess.run([sys.executable, "-c", CHILD, expr], env=env, capture_output=True, text=True,
                              timeout=timeout, cwd=tree)
     except subprocess.TimeoutExpired:
-        return None, None
+        return None, (None, None)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT"):
-            _, strata, t = line.split()
-            return int(strata), float(t)
+            _, strata, cpu, wall = line.split()
+            return int(strata), (float(cpu), float(wall))
     raise RuntimeError(f"{expr} failed in {tree}:\n{out.stderr[-2000:]}")
 
 
@@ -130,27 +132,28 @@ def main(argv=None):
     args = ap.parse_args(argv)
     old = old_tree(args.old)
     work = QUICK if args.quick else WORKLOADS
-    print("| workload | strata | old (s) | new (s) | speed-up | new strata/s | new us/stratum |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workload | strata | old (CPU s) | new (CPU s) | speed-up | new strata/s | new us/stratum | new wall s |")
+    print("|---|---|---|---|---|---|---|---|")
     results = {}
     for name, expr in work:
-        t_new, t_old, strata = [], [], None
+        t_new, w_new, t_old, strata = [], [], [], None
         for _ in range(args.repeat):
-            s, t = run(ROOT, expr, args.timeout)
+            s, (t, w) = run(ROOT, expr, args.timeout)
             strata = s
             t_new.append(t)
+            w_new.append(w)
             if old is not None:
                 s_old, t = run(old, expr, args.timeout)
                 if s_old is not None and s_old != s:
                     raise RuntimeError(f"{name}: {s_old} strata before, {s} now")
-                t_old.append(t)
-        tn = statistics.median(t_new)
+                t_old.append(t[0])
+        tn, wn = statistics.median(t_new), statistics.median(w_new)
         to = None if not t_old or None in t_old else statistics.median(t_old)
-        results[name] = {"strata": strata, "new": tn, "old": to}
+        results[name] = {"strata": strata, "new": tn, "old": to, "new_wall": wn}
         old_cell = "-" if old is None else (f"> {args.timeout:.0f}" if to is None else f"{to:.3f}")
         ratio = "-" if to is None else f"{to / tn:.1f}x"
         print(f"| {name} | {strata:,} | {old_cell} | {tn:.3f} | {ratio} | {strata / tn:,.0f} | "
-              f"{1e6 * tn / strata:.0f} |", flush=True)
+              f"{1e6 * tn / strata:.0f} | {wn:.3f} |", flush=True)
     if "16 relu lines (sum)" in results and "128 relu lines (sum)" in results:
         a, b = results["16 relu lines (sum)"], results["128 relu lines (sum)"]
         print(f"\ntime per stratum, 128 lines / 16 lines: new {(b['new'] / b['strata']) / (a['new'] / a['strata']):.2f}"

@@ -122,11 +122,11 @@ def aff_comb(weights, forms, const=0):
         if w == 0:
             continue
         if out is None:
-            out = [w * c for c in f] if w != 1 else list(f)
+            out = [w * c if c else 0 for c in f] if w != 1 else list(f)
         elif w == 1:
             out = [a + b for a, b in zip(out, f)]
-        else:
-            out = [a + w * b for a, b in zip(out, f)]
+        else:  # zero entries skipped: a rational weight times 0 is costly and changes nothing
+            out = [a + w * b if b else a for a, b in zip(out, f)]
     if out is None:
         n = len(forms[0]) if forms else 1
         out = [0] * n

@@ -27,7 +27,7 @@ from .polyhedra import Polyhedron
 from .primitives import PRIMITIVES, Choice, Restrict
 from .records import StratumRecord
 from .trace import node_forms
-from .walk import Plan, Unsupported, walk
+from .walk import Plan, Unsupported, root_entry, walk
 
 #: default ``max_strata`` of :func:`mtsym.derive`
 DEFAULT_MAX_STRATA = 50_000
@@ -207,25 +207,38 @@ def choice_alternatives(q, cell):
     With ``scores``, an alternative is dropped when another one's score
     dominates it on the whole stratum (exactly: on every generator, and equal
     along the lineality), so a k-ary max over one stratum costs O(k) tests.
-    Two candidates dominate: the best score at a vertex and the best on all
-    generators together.  Dropping is only ever a shortcut: the tests would
-    prune the same alternatives.
+    Candidates to dominate: the best score on all generators together, then,
+    round after round, the best score at a vertex among the alternatives left
+    (a round that drops nothing ends it).  Dropping is only ever a shortcut:
+    the tests would prune the same alternatives.
     """
     m = q.m
     if q.scores is None or m < _SCREEN_FROM or any(type(f) is not tuple for f in q.scores):
         return list(range(m))
-    rows = [int_row_common(q.scores, q.sense)]
-    M = rows[0]
+    M = int_row_common(q.scores, q.sense)
     V, W = cell.products(M, max(abs(x) for r in M.tolist() for x in r))
     keep = np.ones(m, dtype=bool)
+    order = np.arange(m)
     vertex = next(j for j, gen in enumerate(cell.gens) if gen[0] > 0)
-    for champ in (int(np.argmax(V[:, vertex])), int(np.argmax(V.sum(axis=1)))):
+    at_vertex = V[:, vertex]
+    tried = set()
+    champ = int(np.argmax(V.sum(axis=1)))
+    while champ not in tried:
+        tried.add(champ)
         D = V[champ] - V
-        dom = (D >= 0).all(axis=1) & ((D > 0).any(axis=1) | (np.arange(m) > champ))
+        dom = (D >= 0).all(axis=1) & ((D > 0).any(axis=1) | (order > champ))
         if W.shape[1]:
             dom &= (W[champ] - W == 0).all(axis=1)
         dom[champ] = False
+        dom &= keep
         keep &= ~dom
+        if len(tried) > 1 and not dom.any():
+            break
+        left = np.flatnonzero(keep)
+        left = left[[j not in tried for j in left.tolist()]]
+        if not len(left):
+            break
+        champ = int(left[np.argmax(at_vertex[left])])
     return [int(j) for j in np.flatnonzero(keep)]
 
 
@@ -271,7 +284,7 @@ def explore(program, max_strata=None, max_events=None, start=None, on_stratum=No
         plan = graph_plan(program)
         if plan is not None:
             try:
-                walk_records(plan, cell, max_strata, emit)
+                walk_records(plan, [root_entry(plan, cell)], max_strata, emit)
                 return records
             except Unsupported:  # a case weight the plan's scale cannot hold: start over
                 del records[:]
@@ -289,8 +302,8 @@ def graph_plan(program):
         return None
 
 
-def walk_records(plan, cell, max_strata, emit, stack=None, count=0):
-    """Walk ``plan`` (see :func:`mtsym.walk.walk`), emitting StratumRecords."""
+def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None):
+    """Walk ``plan`` from ``stack`` (see :func:`mtsym.walk.walk`), emitting StratumRecords."""
     codec = plan.codec
     outs, shape = plan.out_nodes, plan.shape
 
@@ -301,7 +314,7 @@ def walk_records(plan, cell, max_strata, emit, stack=None, count=0):
     def check(u):
         return _form_check(u.prim, u.node, plan.program)
 
-    return walk(plan, cell, max_strata, record, drive_tests, check, stack=stack, count=count)
+    return walk(plan, stack, max_strata, record, drive_tests, check, count, budget, split)
 
 
 def _too_many(max_strata):

@@ -35,7 +35,6 @@ __all__ = ["Polyhedron", "Cut"]
 
 import math
 from fractions import Fraction
-from functools import reduce
 
 import numpy as np
 
@@ -54,7 +53,7 @@ def _sdot(nz, g):
 
 
 def _normalize(v):
-    g = reduce(math.gcd, v, 0)
+    g = math.gcd(*v)
     if g > 1:
         return tuple(x // g for x in v)
     return tuple(v)
@@ -174,8 +173,9 @@ class Polyhedron:
             try:
                 G = np.array(self.gens, dtype=np.int64).reshape(shape[0])
                 L = np.array(self.lin, dtype=np.int64).reshape(shape[1])
-                big = max(int(G.max(initial=0)), -int(G.min(initial=0)), int(L.max(initial=0)),
-                          -int(L.min(initial=0)))
+                big = max(int(G.max()), -int(G.min()))
+                if len(self.lin):
+                    big = max(big, int(L.max()), -int(L.min()))
             except OverflowError:
                 big = _INT64_SAFE
             if big >= _INT64_SAFE:  # products could overflow: exact Python integers
@@ -203,10 +203,11 @@ class Polyhedron:
         V, W = self.products(H, hmax)
         pos = (V > 0).any(axis=1)
         neg = (V < 0).any(axis=1)
-        mixed = pos & neg
+        code = pos.astype(np.int8) - neg
+        code[pos & neg] = 2
         if W.shape[1]:
-            mixed |= (W != 0).any(axis=1)
-        return np.where(mixed, 2, np.where(pos, 1, np.where(neg, -1, 0)))
+            code[(W != 0).any(axis=1)] = 2
+        return code
 
     def __repr__(self):
         return (f"Polyhedron(n={self.n}, dim={self.dim}, {len(self.gens)} generators, "

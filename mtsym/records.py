@@ -56,24 +56,27 @@ class StratumRecord:
         The path in the compact form it is stored in (a dictionary key).
     """
 
-    __slots__ = ("key", "codec", "_cons", "forms", "vals", "output_nodes", "shape", "_poly", "dim", "_wit")
+    __slots__ = ("key", "codec", "_cons", "forms", "vals", "output_nodes", "shape", "_poly", "dim", "_wit", "_q")
 
     def __init__(self, path, constraints, forms, vals, output_nodes, shape, poly=None, dim=None,
                  witness=None, codec=None):
         self.key, self.codec, self._cons = path, codec, constraints
         self.forms, self.vals, self.output_nodes, self.shape = forms, vals, output_nodes, shape
         self.dim = poly.dim if dim is None else dim
-        self._wit = interior_point(poly) if witness is None else witness
+        if witness is None:  # the raw point P / q, made nice on first use
+            self._wit, self._q = interior_point(poly)
+        else:
+            self._wit, self._q = witness, None
         self._poly = None
 
     @property
     def witness(self):
         """An exact point of the stratum (tuple of int/Fraction), with small dyadic coordinates
         when one is near: see :func:`nice_witness` (computed on first use)."""
-        w = self._wit
-        if type(w) is list:
-            w = self._wit = nice_witness(w[0], w[1], self.constraints)
-        return w
+        if self._q is not None:
+            self._wit = nice_witness(self._wit, self._q, self.constraints)
+            self._q = None
+        return self._wit
 
     @property
     def path(self):
@@ -98,8 +101,7 @@ class StratumRecord:
         """The closure in double description, rebuilt from the constraints on first use
         (``None`` for a record read from a file, whose constraints are not trusted as cuts)."""
         if self._poly is None and type(self._cons) is not list:
-            w = self._wit
-            self._poly = closure(self.constraints, len(w[0]) if type(w) is list else len(w))
+            self._poly = closure(self.constraints, len(self._wit))
         return self._poly
 
 
@@ -124,7 +126,7 @@ def _round_div(a, b):
 
 
 def interior_point(poly):
-    """The double description's interior point as ``[P, q]`` (integers, the point ``P / q``):
+    """The double description's interior point as ``(P, q)`` (integers, the point ``P / q``):
     the average of the vertices plus the sum of the rays, as :meth:`Polyhedron.witness`."""
     n = poly.n
     verts = [g for g in poly.gens if g[0] > 0]
@@ -149,7 +151,7 @@ def interior_point(poly):
     if g > 1:
         q //= g
         P = [x // g for x in P]
-    return [tuple(P), q]
+    return tuple(P), q
 
 
 def nice_witness(P, q, constraints):

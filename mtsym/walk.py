@@ -4,30 +4,30 @@
 module.  The graph is first compiled into a :class:`Plan`:
 
 * every affine node is *flattened*: its value is an exact rational combination
-  of *sources* -- the constant 1, the inputs, and the outputs of the switching
-  nodes (a very long affine chain is cut into pieces, which become sources
-  too).  So a sum of 128 relus is one combination of 128 sources, whatever the
-  code looked like;
-* each source's value form is kept as a row of integers scaled by a fixed
-  positive integer (:attr:`Unit.dout`), so forms are combined by integer matrix
-  products (numpy ``int64`` when a bound computed from the graph shows nothing
-  can overflow, Python integers otherwise: always exact).
+  of the inputs, the constant 1 and the outputs of the switching nodes (a very
+  long affine chain is cut into pieces, which are computed like switching
+  nodes without cases).  So a sum of 128 relus is one combination of 128
+  values, however the code wrote it;
+* each switching node's output form is kept as a row of integers scaled by a
+  fixed positive integer (:attr:`Unit.dout`), so forms are combined by integer
+  matrix products (numpy ``int64`` when a bound computed from the graph shows
+  nothing can overflow, Python integers otherwise: always exact).
 
-The walk then visits the decisions in program order, exactly as a plain
+The walk then takes the decisions in program order, exactly as a plain
 depth-first search over the switching nodes would, so the strata come out in
 the same order; what changes is the cost:
 
 * a switching node's input forms are computed once per distinct prefix of the
-  decisions they depend on (when the search passes the last of them), and
+  decisions they depend on (when the search has passed the last of them), and
   shared by the whole subtree below;
 * the sign tests of every relu-like node whose forms are known (a declared
   ``sign_input``) are batched: one integer product with the stratum's
   generators says, for all of them at once, which have one sign on the
-  stratum (decided without branching, and so in every stratum below) and which
+  stratum (decided without branching, for every stratum below too) and which
   must branch;
 * the other switching nodes (max, clamp, sort, ...) drive their ``tests``
-  generators on the stratum (:func:`~mtsym.partition.drive_tests`), branches
-  forked lazily;
+  generators on the stratum (:func:`mtsym.partition.drive_tests`), their other
+  branches forked lazily onto the stack;
 * a stratum's record holds its decisions as bytes (:class:`PathCodec`), its
   constraints as a linked list shared with its siblings, its forms interned.
 
@@ -36,7 +36,7 @@ enumerated by the general search in :mod:`mtsym.partition`; both give the same
 strata in the same order (``tests/test_walk.py``).
 """
 
-__all__ = ["Plan", "Unsupported", "PathCodec", "walk", "root_state"]
+__all__ = ["Plan", "Unsupported", "PathCodec", "walk", "root_entry", "Paused"]
 
 import math
 from fractions import Fraction
@@ -48,16 +48,24 @@ from .exact import int_row
 from .primitives import PRIMITIVES
 from .trace import VAL_CONV, combine
 
-#: an affine combination of more sources than this becomes a source of its own
+#: an affine combination of more switching outputs than this is computed as a unit of its own
 MATERIALIZE = 256
 _SAFE = 1 << 62
-#: cases whose weights are kept per node (a k-ary max has 2^k - 1 cases: keep the common ones only)
+#: cases whose weights are kept per node (a k-ary max has 2^k - 1 cases: keep the first ones only)
 _CACHE = 4096
 _UNDECIDED = -1
 
 
 class Unsupported(Exception):
     """Internal: the plan does not cover this graph; the general search takes it."""
+
+
+class Paused(Exception):
+    """Internal: the walk stopped at its budget; ``stack`` holds the rest, in order."""
+
+    def __init__(self, stack, count):
+        super().__init__("paused")
+        self.stack, self.count = stack, count
 
 
 def _lcm(a, b):
@@ -79,8 +87,50 @@ def _rationals(params):
     return out
 
 
+class Comb:
+    """An exact affine combination, as integers: the form is ``(coef @ F[units] + beta) / den``.
+
+    ``F`` holds the units' output numerators; ``beta`` is the part over the
+    constant and the inputs (a numerator row of ``n + 1`` integers).
+    """
+
+    __slots__ = ("units", "coef", "beta", "den", "bound")
+
+    def __init__(self, expr, n, D, B):
+        """From ``{source: rational}``: source 0 the constant, 1..n the inputs, ``n + 1 + j`` unit j."""
+        den = 1
+        for s, c in expr.items():
+            den = _lcm(den, _den(Fraction(c) / (D[s - n - 1] if s > n else 1)))
+        self.den = den
+        beta = [0] * (n + 1)
+        units, coef = [], []
+        bound = 0
+        for s in sorted(expr):
+            if s <= n:
+                beta[s] = int(expr[s] * den)
+                bound += abs(beta[s])
+            else:
+                j = s - n - 1
+                c = int(Fraction(expr[s]) * den / D[j])
+                units.append(j)
+                coef.append(c)
+                bound += abs(c) * B[j]
+        self.units, self.coef, self.beta, self.bound = units, coef, beta, bound
+
+    def finish(self, dtype):
+        self.units = np.array(self.units, dtype=np.intp)
+        self.coef = np.array(self.coef, dtype=dtype)
+        self.beta = np.array(self.beta, dtype=dtype)
+
+    def value(self, F):
+        """The numerator row under the unit rows ``F``."""
+        if len(self.units):
+            return self.coef @ F[self.units] + self.beta
+        return self.beta.copy()
+
+
 class Unit:
-    """A source computed during the walk: a switching node, or a long affine node cut out of a chain.
+    """A value computed during the walk: a switching node, or a long affine node cut out of a chain.
 
     Attributes
     ----------
@@ -88,39 +138,41 @@ class Unit:
         The graph node.
     prim : Primitive or None
         ``None`` for an affine unit (no decision).
-    slots : list of (idx, coefs)
-        Each input as an integer combination of source rows: ``coefs @ F[idx]`` is the input's
-        form times :attr:`din`.
+    slots : list of Comb
+        Its inputs; each input's numerator is scaled by :attr:`din`.
     din, dout : int
         The positive integers the input and output forms are scaled by.
     need : int
         The last unit the inputs depend on (-1: none): the forms are known once the walk has
         decided every unit up to it.
-    deps : tuple of int
-        The units the inputs depend on (for the convention forms).
+    deps : array of int
+        The units the inputs depend on (for the convention's forms).
     """
 
-    __slots__ = ("node", "prim", "params", "conv", "slots", "din", "dout", "need", "deps", "src",
-                 "sign", "weights", "cases", "codes", "exprs")
+    __slots__ = ("node", "prim", "params", "conv", "slots", "din", "dout", "need", "deps",
+                 "sign", "weights", "cases", "codes")
 
-    def __init__(self, node, prim, params, conv, exprs, src):
-        self.node, self.prim, self.params, self.conv = node, prim, params, conv
-        self.exprs, self.src = exprs, src
+    def __init__(self, node, prim, params, conv, slots):
+        self.node, self.prim, self.params, self.conv, self.slots = node, prim, params, conv, slots
         self.sign = prim is not None and prim.sign_input is not None
-        self.weights = {}            # case -> (integer weight per slot, integer bias), val rule
+        self.weights = {}            # case -> (integer weight per slot, integer bias, differs)
         self.cases, self.codes = [], {}
 
 
 class Plan:
-    """A branch-free graph compiled for :func:`walk` (see the module docstring)."""
+    """A branch-free graph compiled for :func:`walk` (see the module docstring).
+
+    ``program`` needs ``graph``, ``n``, ``conv``, ``symbols`` and ``output_shape``
+    (a :class:`~mtsym.trace.Program` after one run, or a stand-in holding them).
+    """
 
     def __init__(self, program):
         g = program.graph
-        self.program, self.n = program, program.n
+        self.program, self.n, self.symbols = program, program.n, program.symbols
+        self.shape = program.output_shape
         n = self.n
         exprs = {}
         units = []
-        src_unit = {}          # source index -> unit index
         for v in range(g.number_of_nodes()):
             d = g.nodes[v]
             prim = PRIMITIVES[d["op"]]
@@ -137,45 +189,33 @@ class Plan:
                     for s, a in exprs[u].items():
                         e[s] = e.get(s, 0) + c * a
                 e = {s: a for s, a in e.items() if a}
-                if len(e) > MATERIALIZE:
-                    src = 1 + n + len(units)
-                    units.append(Unit(v, None, (), None, [e], src))
-                    src_unit[src] = len(units) - 1
-                    e = {src: 1}
+                if sum(1 for s in e if s > n) > MATERIALIZE:
+                    units.append(Unit(v, None, (), None, [e]))
+                    e = {n + len(units): 1}
                 exprs[v] = e
-            elif kind == "switching":
-                if prim.linear is None:
-                    raise Unsupported(prim.name)
-                src = 1 + n + len(units)
+            elif kind == "switching" and prim.linear is not None:
                 conv = program.conv if d["conv"] is None else d["conv"]
-                units.append(Unit(v, prim, d["params"], conv, [exprs[u] for u in d["inputs"]], src))
-                src_unit[src] = len(units) - 1
-                exprs[v] = {src: 1}
+                units.append(Unit(v, prim, d["params"], conv, [exprs[u] for u in d["inputs"]]))
+                exprs[v] = {n + len(units): 1}
             else:  # a product of traced values (not affine), or a Python branch
                 raise Unsupported(prim.name)
         self.units = units
-        self.nsrc = 1 + n + len(units)
-        D = [1] * self.nsrc
-        B = [1] * self.nsrc
+        D, B = [], []
         bound = 1
         for u in units:
-            dens = 1
-            deps = set()
-            for e in u.exprs:
-                for s, c in e.items():
-                    dens = _lcm(dens, _den(Fraction(c) / D[s]))
-                    if s in src_unit:
-                        deps.add(src_unit[s])
-            u.din = dens
-            u.deps = tuple(sorted(deps))
-            u.need = max(deps, default=-1)
-            u.slots = []
-            bounds = []
-            for e in u.exprs:
-                idx = np.array(sorted(e), dtype=np.intp)
-                coefs = [int(Fraction(e[s]) * dens / D[s]) for s in idx.tolist()]
-                u.slots.append((idx, coefs))
-                bounds.append(sum(abs(c) * B[s] for c, s in zip(coefs, idx.tolist())))
+            u.slots = [Comb(e, n, D, B) for e in u.slots]
+            u.din = 1
+            for c in u.slots:
+                u.din = _lcm(u.din, c.den)
+            for c in u.slots:  # one scale for all the inputs of a node
+                r = u.din // c.den
+                if r != 1:
+                    c.coef, c.beta, c.den, c.bound = [x * r for x in c.coef], [x * r for x in c.beta], u.din, \
+                        c.bound * r
+            deps = sorted({j for c in u.slots for j in c.units})
+            u.deps = np.array(deps, dtype=np.intp)
+            u.need = deps[-1] if deps else -1
+            bounds = [c.bound for c in u.slots]
             if u.prim is None:
                 u.dout, bout = u.din, bounds[0]
             else:
@@ -186,55 +226,39 @@ class Plan:
                 u.dout = u.din * pd
                 wmax = max([1] + [abs(r) for r in rats])
                 bout = math.ceil(wmax * pd * sum(bounds) + wmax * u.dout)
-            D[u.src], B[u.src] = u.dout, bout
+            D.append(u.dout)
+            B.append(bout)
             bound = max(bound, bout, *bounds)
-            u.exprs = None
-        # outputs
-        outs = g.outputs[0]
-        self.out_nodes = outs
-        self.out = []
-        odeps = set()
-        obound = 0
-        for v in outs:
-            e = exprs[v]
-            dens = 1
-            for s, c in e.items():
-                dens = _lcm(dens, _den(Fraction(c) / D[s]))
-                if s in src_unit:
-                    odeps.add(src_unit[s])
-            idx = np.array(sorted(e), dtype=np.intp)
-            coefs = [int(Fraction(e[s]) * dens / D[s]) for s in idx.tolist()]
-            obound = max(obound, sum(abs(c) * B[s] for c, s in zip(coefs, idx.tolist())))
-            self.out.append((idx, coefs, dens, {s: e[s] for s in idx.tolist()}))
-        self.out_deps = np.array(sorted(odeps), dtype=np.intp)
-        #: no entry of a form's numerator exceeds this (int64 arithmetic below 2^62)
-        self.bound = max(bound, obound)
-        self.dtype = np.int64 if self.bound < _SAFE else object
         self.D = D
+        self.out_nodes = g.outputs[0]
+        self.out = [Comb(exprs[v], n, D, B) for v in self.out_nodes]
+        #: no entry of a numerator exceeds this (int64 arithmetic when below 2^62)
+        self.bound = max([bound] + [c.bound for c in self.out])
+        self.dtype = np.int64 if self.bound < _SAFE else object
         for u in units:
-            u.slots = [(idx, np.array(c, dtype=self.dtype)) for idx, c in u.slots]
-            u.deps = np.array(u.deps, dtype=np.intp)
-        self.out = [(idx, np.array(c, dtype=self.dtype), dens, e) for idx, c, dens, e in self.out]
+            for c in u.slots:
+                c.finish(self.dtype)
+        for c in self.out:
+            c.finish(self.dtype)
+        self.out_deps = np.array(sorted({j for c in self.out for j in c.units.tolist()}), dtype=np.intp)
         # units in groups whose forms become known together: one integer product per group
         order = sorted(range(len(units)), key=lambda i: (units[i].need, i))
-        self.groups = []
+        groups = []
         for i in order:
-            if not self.groups or self.groups[-1][0] != units[i].need:
-                self.groups.append((units[i].need, []))
-            self.groups[-1][1].append(i)
-        self.groups = [_Group(need, [units[i] for i in members], members, self.dtype)
-                       for need, members in self.groups]
+            if not groups or groups[-1][0] != units[i].need:
+                groups.append((units[i].need, []))
+            groups[-1][1].append(i)
+        self.groups = [_Group(need, members, units, n, self.dtype) for need, members in groups]
         self.need_of = [grp.need for grp in self.groups]
         self.switch = np.array([i for i, u in enumerate(units) if u.prim is not None], dtype=np.intp)
         self.codec = PathCodec(tuple(units[i].node for i in self.switch.tolist()),
-                               all(units[i].sign for i in self.switch.tolist()))
-        self.shape = program.output_shape if hasattr(program, "output_shape") else g.graph.get("shape", ())
-        self.symbols = program.symbols
+                               all(units[i].sign for i in self.switch.tolist()),
+                               [units[i] for i in self.switch.tolist()])
 
     # ------------------------------------------------------------ the val rule of a unit
     def weights(self, u, case):
-        """``(integer weight per slot, integer bias, differs)``: the output numerator on ``case``;
-        ``differs`` when the convention's rule is not the val rule there."""
+        """``(integer weight per slot, integer bias, differs, rule)``: the output numerator on
+        ``case``; ``differs`` when the convention's ``rule`` (weights, bias) is not the val rule."""
         w = u.weights.get(case)
         if w is None:
             ws, b = vw = u.prim.linear(case, u.params, VAL_CONV)
@@ -251,43 +275,51 @@ class Plan:
             bb = b * u.dout
             if _den(bb) != 1:
                 raise Unsupported(f"{u.prim.name}: bias {b} does not fit the scale")
-            w = (ints, int(bb), u.prim.linear(case, u.params, u.conv) != vw)
+            cw = u.prim.linear(case, u.params, u.conv)
+            w = (ints, int(bb), cw != vw, cw)
             if len(u.weights) < _CACHE:
                 u.weights[case] = w
         return w
 
-    def code(self, u, case):
-        """The byte code of ``case`` at a switching unit (interned per unit)."""
-        if u.sign:
-            return case + 1
-        c = u.codes.get(case)
-        if c is None:
-            c = u.codes[case] = len(u.cases)
-            u.cases.append(case)
-        return c
-
 
 class _Group:
     """Units whose input forms become known at the same point of the walk: their slots stacked
-    into one integer matrix over the union of their sources."""
+    into one integer matrix over the units they read, plus a constant part."""
 
-    __slots__ = ("need", "members", "A", "uidx", "spans")
+    __slots__ = ("need", "members", "A", "uidx", "beta", "spans", "pick")
 
-    def __init__(self, need, units, members, dtype):
+    def __init__(self, need, members, units, n, dtype):
         self.need, self.members = need, members
-        union = sorted({s for u in units for idx, _ in u.slots for s in idx.tolist()})
-        where = {s: k for k, s in enumerate(union)}
-        rows = sum(len(u.slots) for u in units)
-        self.A = np.zeros((rows, len(union)), dtype=dtype)
+        slots = [c for i in members for c in units[i].slots]
         self.spans = []
         r = 0
-        for u in units:
-            self.spans.append((r, r + len(u.slots)))
-            for idx, c in u.slots:
-                for s_, a in zip(idx.tolist(), c.tolist()):
-                    self.A[r, where[s_]] = a
-                r += 1
+        for i in members:
+            self.spans.append((r, r + len(units[i].slots)))
+            r += len(units[i].slots)
+        self.beta = np.array([c.beta for c in slots], dtype=dtype).reshape(len(slots), n + 1)
+        union = sorted({j for c in slots for j in c.units.tolist()})
         self.uidx = np.array(union, dtype=np.intp)
+        self.A = self.pick = None
+        if not union:
+            return
+        if all(len(c.units) <= 1 for c in slots):  # one unit per slot at most: rows by indexing
+            self.pick = (np.array([c.units[0] if len(c.units) else union[0] for c in slots], dtype=np.intp),
+                         np.array([c.coef[0] if len(c.units) else 0 for c in slots], dtype=dtype)[:, None])
+            return
+        where = {s: k for k, s in enumerate(union)}
+        self.A = np.zeros((len(slots), len(union)), dtype=dtype)
+        for k, c in enumerate(slots):
+            for j, a in zip(c.units.tolist(), c.coef.tolist()):
+                self.A[k, where[j]] = a
+
+    def rows(self, F):
+        """The slot numerators of the group's units, stacked."""
+        if self.pick is not None:
+            idx, c = self.pick
+            return c * F[idx] + self.beta
+        if self.A is not None:
+            return self.A @ F[self.uidx] + self.beta
+        return self.beta.copy()
 
 
 class PathCodec:
@@ -297,51 +329,41 @@ class PathCodec:
     takes four bytes and its cases are interned in order of discovery.
     """
 
-    __slots__ = ("nodes", "narrow", "tables")
+    __slots__ = ("nodes", "narrow", "units")
 
-    def __init__(self, nodes, narrow):
-        self.nodes, self.narrow = nodes, narrow
-        self.tables = None
+    def __init__(self, nodes, narrow, units):
+        self.nodes, self.narrow, self.units = nodes, narrow, units
+
+    def code(self, u, case):
+        """The code of ``case`` at switching unit ``u`` (interned for cases other than signs)."""
+        if u.sign:
+            return case + 1
+        c = u.codes.get(case)
+        if c is None:
+            c = u.codes[case] = len(u.cases)
+            u.cases.append(case)
+        return c
 
     def decode(self, key):
         """The path ``((node, case), ...)`` of a key."""
         if self.narrow:
             return tuple(zip(self.nodes, (c - 1 for c in key)))
         codes = np.frombuffer(key, dtype=np.int32).tolist()
-        return tuple((v, t(c)) for v, t, c in zip(self.nodes, self.tables, codes))
+        return tuple((v, c - 1 if u.sign else u.cases[c]) for v, u, c in zip(self.nodes, self.units, codes))
 
-    def encode(self, path):
-        """The key of a path, or ``None`` when it holds a case no stratum has."""
+    def encode(self, path, intern=False):
+        """The key of a path; ``None`` when it holds a case no stratum has (unless ``intern``)."""
         if len(path) != len(self.nodes) or any(v != w for (v, _), w in zip(path, self.nodes)):
             return None
         if self.narrow:
             return bytes(c + 1 for _, c in path)
         codes = []
-        for (_, c), t in zip(path, self.tables):
-            k = t.codes.get(c) if hasattr(t, "codes") else (c + 1)
+        for (_, c), u in zip(path, self.units):
+            k = self.code(u, c) if intern or u.sign else u.codes.get(c)
             if k is None:
                 return None
             codes.append(k)
         return np.array(codes, dtype=np.int32).tobytes()
-
-
-class _Table:
-    """Decoding of one unit's interned codes (a view on the unit's case list)."""
-
-    __slots__ = ("cases", "codes")
-
-    def __init__(self, unit):
-        self.cases, self.codes = unit.cases, unit.codes
-
-    def __call__(self, c):
-        return self.cases[c]
-
-
-class _Sign:
-    __slots__ = ()
-
-    def __call__(self, c):
-        return c - 1
 
 
 class State:
@@ -357,23 +379,21 @@ class State:
         return s
 
 
-def root_state(plan, cell):
-    """The state before any decision, on ``cell`` (a Polyhedron: all of R^n, or a start set)."""
+def root_entry(plan, cell):
+    """The stack entry of a whole walk: the state before any decision, on ``cell``."""
     n = plan.n
     st = State()
-    st.F = np.zeros((plan.nsrc, n + 1), dtype=plan.dtype)
-    for i in range(n + 1):
-        st.F[i, i] = 1
     U = len(plan.units)
+    st.F = np.zeros((U, n + 1), dtype=plan.dtype)
     st.codes = np.full(U, _UNDECIDED, dtype=np.int32)
     st.ldiff = np.zeros(U, dtype=bool)
     st.anyl = False
     st.slot = [None] * U
-    st.pend = []
+    st.pend = np.zeros(0, dtype=np.intp)
     st.H = np.zeros((0, n + 1), dtype=plan.dtype)
     st.f = st.gptr = 0
     st.cell, st.cons = cell, None
-    return st
+    return ("root", st)
 
 
 class _Walk:
@@ -388,22 +408,21 @@ class _Walk:
         """Record ``case`` for unit ``i`` in ``st`` (its output row, its convention flag)."""
         plan = self.plan
         u = plan.units[i]
-        ws, b, differs = plan.weights(u, case)
+        ws, b, differs, _ = plan.weights(u, case)
         F = st.F
-        src = u.src
         if len(ws) == 1:
             w = ws[0]
             if w == 1:
-                F[src] = st.slot[i][0]
+                F[i] = st.slot[i][0]
             elif w == 0:
-                F[src] = 0
+                F[i] = 0
             else:
-                F[src] = w * st.slot[i][0]
+                F[i] = w * st.slot[i][0]
         else:
-            F[src] = np.array(ws, dtype=plan.dtype) @ st.slot[i]
+            F[i] = np.array(ws, dtype=plan.dtype) @ st.slot[i]
         if b:
-            F[src, 0] += b
-        st.codes[i] = plan.code(u, case)
+            F[i, 0] += b
+        st.codes[i] = plan.codec.code(u, case)
         if differs:
             st.ldiff[i] = st.anyl = True
         elif st.anyl and len(u.deps) > 0 and st.ldiff[u.deps].any():
@@ -412,43 +431,44 @@ class _Walk:
     def compute(self, st, grp, new, new_rows):
         """The input rows of a group's units (their forms are now known); sign units to ``new``."""
         units = self.plan.units
-        rows = grp.A @ st.F[grp.uidx]
+        rows = grp.rows(st.F)
         for i, (a, b) in zip(grp.members, grp.spans):
             u = units[i]
             if u.prim is None:
-                st.F[u.src] = rows[a]
+                st.F[i] = rows[a]
                 st.codes[i] = 0
-                st.ldiff[i] = len(u.deps) > 0 and st.ldiff[u.deps].any()
+                if st.anyl and len(u.deps) > 0 and st.ldiff[u.deps].any():
+                    st.ldiff[i] = True
             else:
                 st.slot[i] = rows[a:b]
                 if u.sign:
                     new.append(i)
                     new_rows.append(rows[a])
 
-    def settle(self, st, fresh=()):
-        """Decide everything that needs no branching; ``fresh``: pending rows to test on a new cell."""
+    def settle(self, st, fresh=False):
+        """Decide everything that needs no branching; ``fresh``: the pending tests meet a new stratum."""
         plan = self.plan
         units, groups, need_of = plan.units, plan.groups, plan.need_of
         U, G = len(units), len(groups)
-        retest = bool(fresh)
+        retest = fresh
         while True:
             new, new_rows = [], []
             while st.gptr < G and need_of[st.gptr] < st.f:
                 self.compute(st, groups[st.gptr], new, new_rows)
                 st.gptr += 1
             if new or retest:
-                pend = st.pend + new
-                H = np.concatenate([st.H, np.array(new_rows, dtype=plan.dtype).reshape(len(new), -1)]) \
-                    if new else st.H
-                if pend:
-                    codes = st.cell.sign_sets(H, plan.bound).tolist()
-                    keep = [k for k, c in enumerate(codes) if c == 2]
-                    if len(keep) < len(pend):
-                        for k, c in enumerate(codes):
-                            if c != 2:
-                                self.decide(st, pend[k], c)
-                        pend = [pend[k] for k in keep]
-                        H = H[keep]
+                if new:
+                    pend = np.concatenate([st.pend, np.array(new, dtype=np.intp)])
+                    H = np.concatenate([st.H, np.array(new_rows, dtype=plan.dtype).reshape(len(new), -1)])
+                else:
+                    pend, H = st.pend, st.H
+                if len(pend):
+                    codes = st.cell.sign_sets(H, plan.bound)
+                    mixed = codes == 2
+                    if not mixed.all():
+                        for k in np.flatnonzero(~mixed).tolist():
+                            self.decide(st, int(pend[k]), int(codes[k]))
+                        pend, H = pend[mixed], H[mixed]
                 st.pend, st.H = pend, H
                 retest = False
             f = st.f
@@ -465,11 +485,16 @@ class _Walk:
                 return
 
     # ----------------------------------------------------------- the search
-    def run(self, stack, max_strata, count=0):
+    def run(self, stack, max_strata, count=0, budget=None, split=None):
+        """Walk until the stack is empty; :class:`Paused` after ``budget`` strata, or as soon as the
+        stack holds ``split`` entries (the remaining subtrees, to share between workers)."""
         plan = self.plan
         units = plan.units
         U = len(units)
+        found = 0
         while stack:
+            if (budget is not None and found >= budget) or (split is not None and len(stack) >= split):
+                raise Paused(stack, count)
             entry = stack.pop()
             kind = entry[0]
             if kind == "root":
@@ -486,16 +511,15 @@ class _Walk:
             while True:
                 if st.f == U:
                     count += 1
+                    found += 1
                     if count > max_strata:
                         raise _too_many(max_strata)
                     self.emit(self.record(st))
                     break
                 i = st.f
-                u = units[i]
-                if u.sign:
-                    k = st.pend.index(i)
-                    h = int_row(st.H[k].tolist())
-                    cut = st.cell.cut(h)
+                if units[i].sign:
+                    k = int(np.flatnonzero(st.pend == i)[0])
+                    cut = st.cell.cut(int_row(st.H[k].tolist()))
                     for s in reversed(cut.signs[1:]):
                         stack.append(("sign", st, i, cut, s))
                     st = self.child(st, i, cut, cut.signs[0])
@@ -507,21 +531,19 @@ class _Walk:
 
     def child(self, parent, i, cut, s):
         st = parent.copy()
-        k = st.pend.index(i)
-        st.pend = st.pend[:k] + st.pend[k + 1:]
-        st.H = st.H[[j for j in range(len(st.pend) + 1) if j != k]]
+        keep = st.pend != i
+        st.pend, st.H = st.pend[keep], st.H[keep]
         self.decide(st, i, s)
-        fresh = cut.proper
-        if fresh:
+        if cut.proper:
             st.cell, st.cons = cut.child(s), (cut.h, s, st.cons)
-        self.settle(st, fresh)
+        self.settle(st, cut.proper)
         return st
 
     def resume(self, parent, i, answers, cell, cons, stack):
         """Drive unit ``i``'s tests from ``answers`` on ``cell``; forks go on the stack."""
-        plan = self.plan
-        u = plan.units[i]
-        vals = [_exact(r.tolist(), u.din) for r in parent.slot[i]]
+        u = self.plan.units[i]
+        rows = parent.slot[i].tolist()
+        vals = list(map(tuple, rows)) if u.din == 1 else [_exact(r, u.din) for r in rows]
         forks = []
         leaf = self.drive(u.prim, vals, u.params, cell, cons, answers, forks, self.check(u))
         for a, c, k in forks:
@@ -540,9 +562,10 @@ class _Walk:
     def record(self, st):
         plan = self.plan
         F = st.F
-        vals = tuple(self.intern((c @ F[idx]).tolist(), dens) for idx, c, dens, _ in plan.out)
+        vals = tuple(self.intern(c.value(F).tolist(), c.den) for c in plan.out)
         if st.anyl and st.ldiff[plan.out_deps].any():
-            forms = tuple(self.intern(f[1].tolist(), f[2]) if f[0] == "q" else f[1] for f in self.lin_forms(st))
+            forms = tuple(self.intern([int(x) for x in f[1].tolist()], f[2]) if f[0] == "q" else f[1]
+                          for f in self.lin_forms(st))
         else:
             forms = vals
         ids = (tuple(map(id, forms)), tuple(map(id, vals)))   # the entries are interned: ids are stable
@@ -586,7 +609,8 @@ class _Walk:
 
         Only the units whose convention rule differs from the val rule (on their
         case, or through an input) are recomputed, in program order; the others
-        are their val rows.  Forms are integer rows over one denominator.
+        are their val rows.  Forms are ``("q", integer row, denominator)`` or
+        ``("t", exact tuple)``.
         """
         plan = self.plan
         units = plan.units
@@ -597,45 +621,47 @@ class _Walk:
             j = todo.pop()
             if j not in need:
                 need.add(j)
-                todo.extend(k for k in units[j].deps if ldiff[k])
+                todo.extend(k for k in units[j].deps.tolist() if ldiff[k])
         lin = {}
         for j in sorted(need):
             u = units[j]
             if u.prim is None:
-                lin[j] = self.terms_form(st, u.slots[0], u.din, lin)
+                lin[j] = self.comb_form(st, u.slots[0], lin)
                 continue
-            ws, b = u.prim.linear(_case(plan, u, int(st.codes[j])), u.params, u.conv)
+            ws, b = plan.weights(u, _case(u, int(st.codes[j])))[3]
             if not any(k in lin for k in u.deps.tolist()) and all(type(w) in (int, Fraction) for w in ws) \
-                    and type(b) in (int, Fraction):
+                    and type(b) in (int, Fraction):  # the inputs are val forms: one product
                 L = _den(b)
                 for w in ws:
-                    L = _lcm(L, _den(w))
-                num = np.array([int(w * L) for w in ws], dtype=object) @ st.slot[j].astype(object)
+                    if type(w) is Fraction:
+                        L = _lcm(L, w.denominator)
+                wl = [w * L if type(w) is int else w.numerator * (L // w.denominator) for w in ws]
+                if plan.dtype is object or L * plan.bound * len(ws) >= _SAFE:
+                    num = np.array(wl, dtype=object) @ st.slot[j].astype(object)
+                else:
+                    num = np.array(wl, dtype=np.int64) @ st.slot[j]
                 if b:
                     num[0] += int(b * L) * u.din
                 lin[j] = ("q", num, L * u.din)
                 continue
-            ins = [self.terms_form(st, slot, u.din, lin, (j, k)) for k, slot in enumerate(u.slots)]
+            ins = [self.comb_form(st, c, lin) for c in u.slots]
             lin[j] = _combine(list(zip(ws, ins)), b, plan.symbols)
-        return [self.terms_form(st, (idx, c), dens, lin) for idx, c, dens, _ in plan.out]
+        return [self.comb_form(st, c, lin) for c in plan.out]
 
-    def terms_form(self, st, slot, den, lin, known=None):
-        """``sum(c * form(s)) / den`` over a slot's sources, with the convention forms in ``lin``."""
-        idx, coefs = slot
-        srcs = idx.tolist()
-        n1 = self.plan.n + 1
-        units = [s - n1 for s in srcs]
+    def comb_form(self, st, c, lin):
+        """The form of a :class:`Comb` with the convention's forms ``lin`` of the units in it."""
+        units = c.units.tolist()
         if not any(j in lin for j in units):
-            if known is not None:
-                return ("q", st.slot[known[0]][known[1]].astype(object), den)
-            return ("q", (coefs @ st.F[idx]).astype(object), den)
+            return ("q", c.value(st.F).astype(object), c.den)
         D = self.plan.D
-        terms = []
-        for s, c, j in zip(srcs, coefs.tolist(), units):
+        if len(units) == 1 and not c.beta.any() and int(c.coef[0]) * D[units[0]] == c.den:
+            return lin[units[0]]  # the unit itself
+        terms = [(Fraction(1, 1), ("q", c.beta.astype(object), c.den))]
+        for j, a in zip(c.units.tolist(), c.coef.tolist()):
             f = lin.get(j)
             if f is None:
-                f = ("q", st.F[s].astype(object), D[s])
-            terms.append((Fraction(c * D[s], den), f))
+                f = ("q", st.F[j].astype(object), D[j])
+            terms.append((Fraction(a * D[j], c.den), f))
         return _combine(terms, 0, self.plan.symbols)
 
 
@@ -649,16 +675,12 @@ def _combine(terms, bias, symbols):
     for c, f in terms:
         if c:
             L = _lcm(L, _den(c) * f[2])
-    num = None
+    num = np.zeros(len(terms[0][1][1]), dtype=object) if terms else np.zeros(1, dtype=object)
     for c, f in terms:
         if c:
             c = Fraction(c)
-            k = c.numerator * (L // (c.denominator * f[2]))
-            num = k * f[1] if num is None else num + k * f[1]
-    if num is None:
-        num = np.zeros(len(terms[0][1][1]) if terms else 1, dtype=object)
+            num = num + c.numerator * (L // (c.denominator * f[2])) * f[1]
     if bias:
-        num = num.copy()
         num[0] += int(bias * L)
     return ("q", num, L)
 
@@ -667,7 +689,7 @@ def _as_tuple(f):
     return f[1] if f[0] == "t" else _exact(f[1].tolist(), f[2])
 
 
-def _case(plan, u, code):
+def _case(u, code):
     return code - 1 if u.sign else u.cases[code]
 
 
@@ -683,14 +705,13 @@ def _too_many(max_strata):
                       "mt.evaluate for pointwise answers without enumerating pieces.")
 
 
-def walk(plan, cell, max_strata, emit, drive, check, stack=None, count=0):
-    """Walk the strata of ``plan`` inside ``cell``; ``emit(raw)`` for each, in depth-first order.
+def walk(plan, stack, max_strata, emit, drive, check, count=0, budget=None, split=None):
+    """Walk the strata of ``plan`` from the entries of ``stack`` (:func:`root_entry` for a whole walk);
+    ``emit(raw)`` for each stratum, in depth-first order.
 
     ``raw`` is ``(path bytes, constraint links, forms, vals, closure)``.  ``drive`` and
     ``check`` come from :mod:`mtsym.partition` (the tests driver and the affine check).
-    ``stack`` resumes a walk from saved entries (a subtree).  Returns the number of strata
-    (``count`` plus those found).
+    Returns the number of strata (``count`` plus those found); raises :class:`Paused` at
+    ``budget`` strata or ``split`` stack entries.
     """
-    w = _Walk(plan, drive, check, emit)
-    plan.codec.tables = [(_Sign() if plan.units[i].sign else _Table(plan.units[i])) for i in plan.switch.tolist()]
-    return w.run([("root", root_state(plan, cell))] if stack is None else stack, max_strata, count)
+    return _Walk(plan, drive, check, emit).run(stack, max_strata, count, budget, split)
