@@ -161,6 +161,9 @@ def int_row(form):
     >>> int_row((Fraction(1, 2), Fraction(-1, 3), 0))
     (3, -2, 0)
     """
+    if all(type(c) is int for c in form):  # the usual case, without Fraction arithmetic
+        g = math.gcd(*form)
+        return tuple(form) if g <= 1 else tuple(c // g for c in form)
     den = reduce(_lcm, (c.denominator for c in form if isinstance(c, Fraction)), 1)
     row = [int(c * den) for c in form]
     g = reduce(math.gcd, row, 0)

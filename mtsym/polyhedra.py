@@ -35,6 +35,7 @@ __all__ = ["Polyhedron", "Cut"]
 
 import math
 from fractions import Fraction
+from operator import itemgetter, mul
 
 import numpy as np
 
@@ -44,12 +45,26 @@ _INT64_SAFE = 1 << 62
 
 
 def _support(h):
-    """The nonzero entries of a row as ``(index, value)`` pairs (sparse dot products)."""
-    return [(i, c) for i, c in enumerate(h) if c]
+    """A dot product with ``h`` that reads only its nonzero entries: ``dot(g) == h . g``."""
+    idx = [i for i, c in enumerate(h) if c]
+    cs = [h[i] for i in idx]
+    if not idx:
+        return lambda g: 0
+    if len(idx) == 1:
+        i, c = idx[0], cs[0]
+        return lambda g: c * g[i]
+    get = itemgetter(*idx)
+    return lambda g: sum(map(mul, cs, get(g)))
 
 
-def _sdot(nz, g):
-    return sum(c * g[i] for i, c in nz)
+def _combine(d, a, e, b):
+    """``d * a - e * b`` divided by the gcd of its entries (``b`` nonzero only where needed)."""
+    if d == 1:
+        v = [x - e * y if y else x for x, y in zip(a, b)]
+    else:
+        v = [d * x - e * y if y else d * x for x, y in zip(a, b)]
+    g = math.gcd(*v)
+    return tuple(x // g for x in v) if g > 1 else tuple(v)
 
 
 def _normalize(v):
@@ -226,19 +241,19 @@ class Cut:
         ``h`` one of its constraints; otherwise the only child is the polyhedron itself).
     """
 
-    __slots__ = ("P", "h", "signs", "proper", "k", "d", "s", "_shared")
+    __slots__ = ("P", "h", "signs", "proper", "k", "d", "s", "_shared", "_dot")
 
     def __init__(self, P, h):
         self.P, self.h, self._shared = P, h, None
         self.k = self.d = self.s = None
-        nz = _support(h)
+        dot = self._dot = _support(h)
         for k, line in enumerate(P.lin):
-            d = _sdot(nz, line)
+            d = dot(line)
             if d != 0:
                 self.k, self.d = k, d
                 self.signs, self.proper = (1, 0, -1), True
                 return
-        s = self.s = [_sdot(nz, g) for g in P.gens]
+        s = self.s = [dot(g) for g in P.gens]
         has_pos = any(v > 0 for v in s)
         has_neg = any(v < 0 for v in s)
         if has_pos and has_neg:
@@ -260,18 +275,12 @@ class Cut:
             ls, d = P.lin[self.k], self.d
             if d < 0:
                 ls, d = tuple(-x for x in ls), -d
-            nz = _support(h)
-            newlin = []
-            for j, line in enumerate(P.lin):
-                if j == self.k:
-                    continue
-                e = _sdot(nz, line)
-                newlin.append(_normalize([d * a - e * b for a, b in zip(line, ls)]) if e else line)
-            newgens = []
-            for g in P.gens:
-                e = _sdot(nz, g)
-                newgens.append(_normalize([d * a - e * b for a, b in zip(g, ls)]) if e else g)
-            self._shared = (ls, tuple(newgens), tuple(newlin))
+            dot, k = self._dot, self.k
+            lin = P.lin  # the lines before k have a zero dot product (the first nonzero is k)
+            newlin = lin[:k] + tuple([_combine(d, line, e, ls) if e else line
+                                      for line, e in zip(lin[k + 1:], map(dot, lin[k + 1:]))])
+            newgens = tuple([_combine(d, g, e, ls) if e else g for g, e in zip(P.gens, map(dot, P.gens))])
+            self._shared = (ls, newgens, newlin)
         ls, newgens, newlin = self._shared
         if sign == 0:
             return Polyhedron(P.n, P.dim - 1, newgens, newlin, P.rows, P.zmask)
