@@ -5,13 +5,15 @@ __all__ = ["derive", "trace", "call_exact"]
 from .errors import InputError
 from .exact import to_exact
 from .extensions import provided
+from .parallel import explore_parallel
 from .partition import explore
 from .records import gc_paused
 from .table import PieceTable
 from .trace import InputSpec, Program
 
 
-def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
+def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None, workers=None,
+           client=None):
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -37,6 +39,12 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
         :mod:`mtsym.frameworks.jax`).  PyTorch code needs nothing: traced
         values take part in torch calls directly (``None`` or ``"torch"``).
         Framework ops carry their framework's tie rule whatever ``convention`` is.
+    workers : int, optional
+        Enumerate on this many local processes (the depth-first tree is shared
+        out by subtrees; the table is the serial one, stratum for stratum).
+        Programs with Python branches are enumerated serially.
+    client : dask.distributed.Client, optional
+        Enumerate on a dask cluster instead (needs ``pip install mtsym[dask]``).
 
     Examples
     --------
@@ -52,7 +60,12 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     program = Program(fn, inputs, convention)
     name = "f" if name == "<lambda>" else name
     with gc_paused():
-        records = explore(program, max_strata=max_strata, max_events=max_events)
+        if (workers is not None and workers != 1) or client is not None:
+            records = []
+            explore_parallel(program, records.append, max_strata=max_strata, max_events=max_events,
+                             workers=workers, client=client)
+        else:
+            records = explore(program, max_strata=max_strata, max_events=max_events)
         return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                           name=name)
 

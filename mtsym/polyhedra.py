@@ -261,6 +261,13 @@ class Cut:
         else:
             self.signs, self.proper = ((1,) if has_pos else (-1,) if has_neg else (0,)), False
 
+    def __getstate__(self):  # the dot product is a closure: made again after unpickling
+        return self.P, self.h, self.signs, self.proper, self.k, self.d, self.s, self._shared
+
+    def __setstate__(self, state):
+        self.P, self.h, self.signs, self.proper, self.k, self.d, self.s, self._shared = state
+        self._dot = _support(self.h)
+
     def child(self, sign):
         """The closure of ``stratum & {sign(h) = sign}`` (``sign`` must be in :attr:`signs`)."""
         if not self.proper:

@@ -15,7 +15,8 @@ data, shared wherever it can be:
 Sympy objects are never stored: the table builds them when a user asks.
 """
 
-__all__ = ["StratumRecord", "nice_witness", "interior_point", "closure", "gc_paused"]
+__all__ = ["StratumRecord", "nice_witness", "interior_point", "closure", "gc_paused", "chain_list",
+           "chain_links"]
 
 import contextlib
 import gc
@@ -59,14 +60,14 @@ class StratumRecord:
     __slots__ = ("key", "codec", "_cons", "forms", "vals", "output_nodes", "shape", "_poly", "dim", "_wit", "_q")
 
     def __init__(self, path, constraints, forms, vals, output_nodes, shape, poly=None, dim=None,
-                 witness=None, codec=None):
+                 witness=None, codec=None, point=None):
         self.key, self.codec, self._cons = path, codec, constraints
         self.forms, self.vals, self.output_nodes, self.shape = forms, vals, output_nodes, shape
         self.dim = poly.dim if dim is None else dim
-        if witness is None:  # the raw point P / q, made nice on first use
-            self._wit, self._q = interior_point(poly)
-        else:
+        if witness is not None:
             self._wit, self._q = witness, None
+        else:  # the raw point P / q (given, or the closure's), made nice on first use
+            self._wit, self._q = interior_point(poly) if point is None else point
         self._poly = None
 
     @property
@@ -87,14 +88,7 @@ class StratumRecord:
     def constraints(self):
         """The exact description, as a list of ``(form, sign)``."""
         c = self._cons
-        if type(c) is list:
-            return c
-        out = []
-        while c is not None:
-            form, sign, c = c
-            out.append((form, sign))
-        out.reverse()
-        return out
+        return c if type(c) is list else chain_list(c)
 
     @property
     def poly(self):
@@ -103,6 +97,23 @@ class StratumRecord:
         if self._poly is None and type(self._cons) is not list:
             self._poly = closure(self.constraints, len(self._wit))
         return self._poly
+
+
+def chain_list(link):
+    """A constraint chain ``(row, sign, rest)`` as a list, first constraint first."""
+    out = []
+    while link is not None:
+        row, sign, link = link
+        out.append((row, sign))
+    out.reverse()
+    return out
+
+
+def chain_links(items, link=None):
+    """:func:`chain_list` back to a chain (on top of ``link``)."""
+    for row, sign in items:
+        link = (row, sign, link)
+    return link
 
 
 def closure(constraints, n):

@@ -46,6 +46,7 @@ import numpy as np
 from .errors import LimitError
 from .exact import int_row
 from .primitives import PRIMITIVES
+from .records import chain_links, chain_list
 from .trace import VAL_CONV, combine
 
 #: an affine combination of more switching outputs than this is computed as a unit of its own
@@ -370,6 +371,15 @@ class State:
     """Where the walk stands: decisions, known forms, pending sign tests, the current stratum."""
 
     __slots__ = ("F", "codes", "ldiff", "anyl", "slot", "pend", "H", "f", "gptr", "cell", "cons")
+
+    def __getstate__(self):  # the constraint chain as a list: no deep recursion in pickle
+        return (self.F, self.codes, self.ldiff, self.anyl, self.slot, self.pend, self.H, self.f, self.gptr,
+                self.cell, chain_list(self.cons))
+
+    def __setstate__(self, state):
+        (self.F, self.codes, self.ldiff, self.anyl, self.slot, self.pend, self.H, self.f, self.gptr,
+         self.cell, cons) = state
+        self.cons = chain_links(cons)
 
     def copy(self):
         s = State.__new__(State)

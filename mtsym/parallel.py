@@ -1,0 +1,256 @@
+"""Parallel and distributed enumeration: the depth-first tree shared out by subtrees, the serial order kept.
+
+``mt.derive(f, n, workers=k)`` runs on ``k`` local processes,
+``mt.derive(f, n, client=c)`` on a ``dask.distributed`` cluster (the
+``mtsym[dask]`` extra).  Both work the same way:
+
+1. the walk (:mod:`mtsym.walk`) starts serially and pauses as soon as its
+   stack holds a few subtrees per worker; the stack's entries are independent
+   subtrees, and in depth-first order they are the serial order of the rest;
+2. each task walks a group of consecutive entries for a bounded number of
+   strata (``budget``) and returns its strata and, when the budget ran out, its
+   own remaining stack: that is split again into tasks, put first in the queue
+   (a large subtree is shared out as it goes, small ones finish in one task);
+3. the strata come back as compact rows (path bytes, a shared table of
+   constraint links, interned forms, the raw interior point) and are placed
+   in a tree of slots in depth-first order; a slot is emitted as soon as every
+   slot before it is, so the table (or the stream written to disk) is the
+   serial one, stratum for stratum.
+
+Programs with Python branches (each stratum re-runs the function) and graphs
+the walk does not cover (products of traced values) are enumerated serially.
+"""
+
+__all__ = ["explore_parallel", "DEFAULT_BUDGET"]
+
+import multiprocessing
+import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from .errors import InputError
+from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
+                        walk_records, _form_check, _too_many)
+from .polyhedra import Polyhedron
+from .records import StratumRecord, chain_links, chain_list, interior_point
+from .walk import Paused, root_entry, walk
+
+#: strata one task walks before it hands its remaining subtrees back
+DEFAULT_BUDGET = 4000
+
+_PLANS = {}  # token -> Plan, in each worker process
+
+
+class _GraphProgram:
+    """What a plan needs of a traced program, picklable (the graph, not the user's function)."""
+
+    def __init__(self, program):
+        self.graph, self.n, self.conv = program.graph, program.n, program.conv
+        self.symbols, self.output_shape = program.symbols, program.output_shape
+
+
+def _plan(token, payload):
+    plan = _PLANS.get(token)
+    if plan is None:
+        plan = _PLANS[token] = graph_plan(payload)
+    return plan
+
+
+def _init(token, payload):
+    if payload is not None:
+        _plan(token, payload)
+
+
+# ----------------------------------------------------------------------------- transport
+def _pack_entries(entries):
+    """Stack entries for another process (constraint chains as lists)."""
+    return [e[:5] + (chain_list(e[5]),) if e[0] == "gen" else e for e in entries]
+
+
+def _unpack_entries(entries):
+    return [e[:5] + (chain_links(e[5]),) if e[0] == "gen" else e for e in entries]
+
+
+def _pack_records(plan, raws):
+    """Walk output as plain rows: ``(key, link, forms, vals, dim, P, q)`` and a table of links
+    ``(row, sign, parent link)`` shared by the rows (no deep recursion, sharing kept)."""
+    index, links, rows = {}, [], []
+    for key, cons, forms, vals, cell in raws:
+        pending = []
+        c = cons
+        while c is not None and id(c) not in index:
+            pending.append(c)
+            c = c[2]
+        for link in reversed(pending):
+            index[id(link)] = len(links)
+            links.append((link[0], link[1], -1 if link[2] is None else index[id(link[2])]))
+        P, q = interior_point(cell)
+        if not plan.codec.narrow:  # interned codes differ between processes: send the cases
+            key = plan.codec.decode(key)
+        rows.append((key, -1 if cons is None else index[id(cons)], forms, vals, cell.dim, P, q))
+    return links, rows
+
+
+def _unpack_records(plan, packed, canon):
+    links, rows = packed
+    made = []
+    for row, sign, parent in links:
+        made.append((row, sign, None if parent < 0 else made[parent]))
+    codec, outs, shape = plan.codec, plan.out_nodes, plan.shape
+    out = []
+    for key, link, forms, vals, dim, P, q in rows:
+        if not codec.narrow:
+            key = codec.encode(key, intern=True)
+        forms = canon.setdefault(forms, forms)
+        vals = canon.setdefault(vals, vals)
+        out.append(StratumRecord(key, None if link < 0 else made[link], forms, vals, outs, shape, dim=dim,
+                                 codec=codec, point=(P, q)))
+    return out
+
+
+def _task(token, payload, entries, budget, max_strata):
+    """Walk a group of stack entries (in a worker): ``(packed strata, packed remaining stack)``."""
+    plan = _plan(token, payload)
+    raws = []
+
+    def check(u):
+        return _form_check(u.prim, u.node, plan.program)
+    try:
+        walk(plan, _unpack_entries(entries), max_strata, raws.append, drive_tests, check, budget=budget)
+        rest = []
+    except Paused as p:
+        rest = p.stack
+    return _pack_records(plan, raws), _pack_entries(rest)
+
+
+# ----------------------------------------------------------------------------- order
+class _Slot:
+    """The strata of one task, then the slots of the subtrees it handed back, in depth-first order."""
+
+    __slots__ = ("records", "children", "done")
+
+    def __init__(self):
+        self.records, self.children, self.done = None, (), False
+
+
+def _groups(stack, parts):
+    """A paused stack as at most ``parts`` groups of consecutive entries, in depth-first order
+    (the top of the stack comes first; each group is itself a stack)."""
+    order = stack[::-1]
+    parts = max(1, min(parts, len(order)))
+    size = -(-len(order) // parts)
+    return [order[i:i + size][::-1] for i in range(0, len(order), size)]
+
+
+# ----------------------------------------------------------------------------- executors
+class _Local:
+    def __init__(self, workers, token, plan):
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        payload = None
+        if ctx.get_start_method() == "fork":
+            _PLANS[token] = plan          # inherited by the forked workers
+        else:
+            payload = _GraphProgram(plan.program)
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(token, payload))
+        self.token, self.payload = token, None if payload is None else payload
+
+    def submit(self, entries, budget, max_strata):
+        return self.pool.submit(_task, self.token, self.payload, entries, budget, max_strata)
+
+    def done(self, futures):
+        return wait(futures, return_when=FIRST_COMPLETED)[0]
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        _PLANS.pop(self.token, None)
+
+
+class _Dask:
+    def __init__(self, client, token, plan):
+        from distributed import as_completed  # the optional dask extra
+        self.client, self.token = client, token
+        self.payload = client.scatter(_GraphProgram(plan.program), broadcast=True)
+        self.queue = as_completed()
+
+    def submit(self, entries, budget, max_strata):
+        fut = self.client.submit(_task, self.token, self.payload, entries, budget, max_strata, pure=False)
+        self.queue.add(fut)
+        return fut
+
+    def done(self, futures):
+        return {next(self.queue)}
+
+    def close(self):
+        pass
+
+
+def _n_workers(workers, client):
+    if client is not None:
+        try:
+            return max(1, sum(client.nthreads().values()))
+        except Exception:  # noqa: BLE001 - any client-side failure: assume two
+            return 2
+    return workers
+
+
+# ----------------------------------------------------------------------------- the coordinator
+def explore_parallel(program, emit, max_strata=None, max_events=None, workers=None, client=None, budget=None,
+                     start=None):
+    """Every stratum of ``program``, emitted in serial order, enumerated by ``workers`` local
+    processes or on a dask ``client``.  Returns the number of strata."""
+    if client is None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise InputError(f"workers={workers!r}: give a number of processes (1 or more)")
+    max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
+    max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
+    budget = DEFAULT_BUDGET if budget is None else budget
+    locate_path(program, (0,) * program.n, max_events)
+    plan = None if program.graph.has_branches() else graph_plan(program)
+    k = _n_workers(workers, client)
+    if plan is None or (client is None and k == 1):  # Python branches, products, one process: serial
+        return len(explore(program, max_strata=max_strata, max_events=max_events, start=start, on_stratum=emit))
+    cell = Polyhedron.space(program.n) if start is None else start
+    try:  # the top of the tree, serially, until there are subtrees to share
+        return walk_records(plan, [root_entry(plan, cell)], max_strata, emit, split=4 * k)
+    except Paused as p:
+        stack, count = p.stack, p.count
+    token = uuid.uuid4().hex
+    ex = _Local(k, token, plan) if client is None else _Dask(client, token, plan)
+    try:
+        return _coordinate(plan, ex, stack, count, emit, k, budget, max_strata)
+    finally:
+        ex.close()
+
+
+def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata):
+    front = deque()           # slots not yet emitted, in depth-first order
+    queue = deque()           # (slot, entries) not yet submitted, in depth-first order
+    for group in _groups(stack, 4 * k):
+        slot = _Slot()
+        front.append(slot)
+        queue.append((slot, _pack_entries(group)))
+    running = {}
+    canon = {}
+    found = count
+    while queue or running:
+        while queue and len(running) < 2 * k:
+            slot, entries = queue.popleft()
+            running[ex.submit(entries, budget, max_strata)] = slot
+        for fut in ex.done(list(running)):
+            slot = running.pop(fut)
+            packed, rest = fut.result()
+            slot.records = _unpack_records(plan, packed, canon)
+            found += len(slot.records)
+            if found > max_strata:
+                raise _too_many(max_strata)
+            groups = _groups(rest, k + 1) if rest else []
+            slot.children = [_Slot() for _ in groups]
+            for child, group in reversed(list(zip(slot.children, groups))):
+                queue.appendleft((child, group))
+            slot.done = True
+        while front and front[0].done:
+            slot = front.popleft()
+            for r in slot.records:
+                emit(r)
+            slot.records = None
+            front.extendleft(reversed(slot.children))
+    return found
