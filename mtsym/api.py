@@ -5,6 +5,7 @@ __all__ = ["derive", "trace", "call_exact"]
 from .errors import InputError
 from .exact import to_exact
 from .extensions import provided
+from .export.stream import StreamWriter, open_table
 from .parallel import explore_parallel
 from .partition import explore
 from .records import gc_paused
@@ -13,7 +14,7 @@ from .trace import InputSpec, Program
 
 
 def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None, workers=None,
-           client=None):
+           client=None, out=None):
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -45,6 +46,11 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
         Programs with Python branches are enumerated serially.
     client : dask.distributed.Client, optional
         Enumerate on a dask cluster instead (needs ``pip install mtsym[dask]``).
+    out : str or path, optional
+        Write the strata to this file as they are found, one line each, keeping
+        none in memory, and return the table read lazily from it
+        (:meth:`~mtsym.table.PieceTable.open`); strata are then numbered in the
+        order they were found.
 
     Examples
     --------
@@ -59,8 +65,12 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     fn = _framework_code(fn, inputs, framework)
     program = Program(fn, inputs, convention)
     name = "f" if name == "<lambda>" else name
+    parallel = (workers is not None and workers != 1) or client is not None
+    if out is not None:
+        return _derive_to_file(program, out, name, parallel, max_strata=max_strata, max_events=max_events,
+                               workers=workers, client=client)
     with gc_paused():
-        if (workers is not None and workers != 1) or client is not None:
+        if parallel:
             records = []
             explore_parallel(program, records.append, max_strata=max_strata, max_events=max_events,
                              workers=workers, client=client)
@@ -68,6 +78,23 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
             records = explore(program, max_strata=max_strata, max_events=max_events)
         return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                           name=name)
+
+
+def _derive_to_file(program, out, name, parallel, **options):
+    """Stream the strata of ``program`` to ``out`` (nothing kept) and open the file lazily."""
+    writer = StreamWriter(out, name, program.symbols, program.conv)
+    try:
+        with gc_paused():
+            if parallel:
+                explore_parallel(program, writer.write, keep=False, **options)
+            else:
+                options.pop("workers"), options.pop("client")
+                explore(program, on_stratum=writer.write, keep=False, **options)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close(program.graph, program.output_shape)
+    return open_table(out)
 
 
 def _framework_code(fn, inputs, framework):

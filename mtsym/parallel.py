@@ -73,7 +73,8 @@ def _unpack_entries(entries):
 
 def _pack_records(plan, raws):
     """Walk output as plain rows: ``(key, link, forms, vals, dim, P, q)`` and a table of links
-    ``(row, sign, parent link)`` shared by the rows (no deep recursion, sharing kept)."""
+    ``(row, sign, parent link)`` shared by the rows (no deep recursion, sharing kept).  Keys are
+    bytes for relu-like paths, else the paths themselves (interned codes are per process)."""
     index, links, rows = {}, [], []
     for key, cons, forms, vals, cell in raws:
         pending = []
@@ -85,21 +86,22 @@ def _pack_records(plan, raws):
             index[id(link)] = len(links)
             links.append((link[0], link[1], -1 if link[2] is None else index[id(link[2])]))
         P, q = interior_point(cell)
-        if not plan.codec.narrow:  # interned codes differ between processes: send the cases
-            key = plan.codec.decode(key)
         rows.append((key, -1 if cons is None else index[id(cons)], forms, vals, cell.dim, P, q))
     return links, rows
 
 
-def _unpack_records(plan, packed, canon):
+def _unpack_records(plan, packed, canon, compact):
     links, rows = packed
     made = []
     for row, sign, parent in links:
         made.append((row, sign, None if parent < 0 else made[parent]))
     codec, outs, shape = plan.codec, plan.out_nodes, plan.shape
+    wide = not codec.narrow
+    if wide and not compact:
+        codec = None
     out = []
     for key, link, forms, vals, dim, P, q in rows:
-        if not codec.narrow:
+        if wide and compact:
             key = codec.encode(key, intern=True)
         forms = canon.setdefault(forms, forms)
         vals = canon.setdefault(vals, vals)
@@ -116,7 +118,8 @@ def _task(token, payload, entries, budget, max_strata):
     def check(u):
         return _form_check(u.prim, u.node, plan.program)
     try:
-        walk(plan, _unpack_entries(entries), max_strata, raws.append, drive_tests, check, budget=budget)
+        walk(plan, _unpack_entries(entries), max_strata, raws.append, drive_tests, check, budget=budget,
+             compact=plan.codec.narrow)
         rest = []
     except Paused as p:
         rest = p.stack
@@ -195,9 +198,10 @@ def _n_workers(workers, client):
 
 # ----------------------------------------------------------------------------- the coordinator
 def explore_parallel(program, emit, max_strata=None, max_events=None, workers=None, client=None, budget=None,
-                     start=None):
+                     start=None, keep=True):
     """Every stratum of ``program``, emitted in serial order, enumerated by ``workers`` local
-    processes or on a dask ``client``.  Returns the number of strata."""
+    processes or on a dask ``client``.  Returns the number of strata.  ``keep=False``: the strata
+    are written and dropped (``emit`` streams them): no case is interned for good."""
     if client is None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise InputError(f"workers={workers!r}: give a number of processes (1 or more)")
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
@@ -207,21 +211,33 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
     plan = None if program.graph.has_branches() else graph_plan(program)
     k = _n_workers(workers, client)
     if plan is None or (client is None and k == 1):  # Python branches, products, one process: serial
-        return len(explore(program, max_strata=max_strata, max_events=max_events, start=start, on_stratum=emit))
+        if keep:
+            records = explore(program, max_strata=max_strata, max_events=max_events, start=start)
+            for r in records:
+                emit(r)
+            return len(records)
+        found = []
+
+        def counted(r):
+            found.append(None)
+            emit(r)
+        explore(program, max_strata=max_strata, max_events=max_events, start=start, on_stratum=counted,
+                keep=False)
+        return len(found)
     cell = Polyhedron.space(program.n) if start is None else start
     try:  # the top of the tree, serially, until there are subtrees to share
-        return walk_records(plan, [root_entry(plan, cell)], max_strata, emit, split=4 * k)
+        return walk_records(plan, [root_entry(plan, cell)], max_strata, emit, split=4 * k, compact=keep)
     except Paused as p:
         stack, count = p.stack, p.count
     token = uuid.uuid4().hex
     ex = _Local(k, token, plan) if client is None else _Dask(client, token, plan)
     try:
-        return _coordinate(plan, ex, stack, count, emit, k, budget, max_strata)
+        return _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep)
     finally:
         ex.close()
 
 
-def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata):
+def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep):
     front = deque()           # slots not yet emitted, in depth-first order
     queue = deque()           # (slot, entries) not yet submitted, in depth-first order
     for group in _groups(stack, 4 * k):
@@ -238,7 +254,9 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata):
         for fut in ex.done(list(running)):
             slot = running.pop(fut)
             packed, rest = fut.result()
-            slot.records = _unpack_records(plan, packed, canon)
+            slot.records = _unpack_records(plan, packed, canon, keep)
+            if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
+                canon = {}
             found += len(slot.records)
             if found > max_strata:
                 raise _too_many(max_strata)

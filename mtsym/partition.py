@@ -254,7 +254,7 @@ def int_row_common(forms, sense=1):
     return np.array(rows, dtype=np.int64 if big < (1 << 62) else object)
 
 
-def explore(program, max_strata=None, max_events=None, start=None, on_stratum=None):
+def explore(program, max_strata=None, max_events=None, start=None, on_stratum=None, keep=True):
     """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
 
     The function is first run once at the origin.  If that run met no Python
@@ -272,19 +272,25 @@ def explore(program, max_strata=None, max_events=None, start=None, on_stratum=No
         Enumerate only inside this closed polyhedron (default: all of R^n).
     on_stratum : callable, optional
         Called with each new :class:`~mtsym.records.StratumRecord`, in order.
+    keep : bool
+        ``False``: keep no record (``on_stratum`` takes them; memory stays bounded) and return
+        an empty list.
     """
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
     locate_path(program, (0,) * program.n, max_events)
     cell = Polyhedron.space(program.n) if start is None else start
     records = []
-    emit = records.append if on_stratum is None else (lambda r: (records.append(r), on_stratum(r)))
+    if not keep:
+        emit = on_stratum
+    else:
+        emit = records.append if on_stratum is None else (lambda r: (records.append(r), on_stratum(r)))
     g = program.graph
     if not g.has_branches():
         plan = graph_plan(program)
         if plan is not None:
             try:
-                walk_records(plan, [root_entry(plan, cell)], max_strata, emit)
+                walk_records(plan, [root_entry(plan, cell)], max_strata, emit, compact=keep)
                 return records
             except Unsupported:  # a case weight the plan's scale cannot hold: start over
                 del records[:]
@@ -302,9 +308,9 @@ def graph_plan(program):
         return None
 
 
-def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None):
+def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None, compact=True):
     """Walk ``plan`` from ``stack`` (see :func:`mtsym.walk.walk`), emitting StratumRecords."""
-    codec = plan.codec
+    codec = plan.codec if compact or plan.codec.narrow else None
     outs, shape = plan.out_nodes, plan.shape
 
     def record(raw):
@@ -314,7 +320,7 @@ def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None
     def check(u):
         return _form_check(u.prim, u.node, plan.program)
 
-    return walk(plan, stack, max_strata, record, drive_tests, check, count, budget, split)
+    return walk(plan, stack, max_strata, record, drive_tests, check, count, budget, split, compact)
 
 
 def _too_many(max_strata):

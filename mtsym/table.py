@@ -429,6 +429,12 @@ class PieceTable:
         """A table read back from :meth:`to_json`."""
         return extension("table.from_json")(text)
 
+    @classmethod
+    def open(cls, path):
+        """A table streamed to ``path`` by ``mt.derive(..., out=path)``, read lazily; see
+        :mod:`mtsym.export.stream`."""
+        return extension("table.open")(path)
+
     def plot(self, path=None, **options):
         """A matplotlib figure of the partition; see :mod:`mtsym.export.plot`."""
         return extension("table.plot")(self, path=path, **options)

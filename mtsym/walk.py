@@ -55,6 +55,8 @@ _SAFE = 1 << 62
 #: cases whose weights are kept per node (a k-ary max has 2^k - 1 cases: keep the first ones only)
 _CACHE = 4096
 _UNDECIDED = -1
+#: distinct forms kept for sharing while streaming (past this, sharing starts again)
+_INTERNED = 100_000
 
 
 class Unsupported(Exception):
@@ -370,20 +372,21 @@ class PathCodec:
 class State:
     """Where the walk stands: decisions, known forms, pending sign tests, the current stratum."""
 
-    __slots__ = ("F", "codes", "ldiff", "anyl", "slot", "pend", "H", "f", "gptr", "cell", "cons")
+    __slots__ = ("F", "codes", "cases", "ldiff", "anyl", "slot", "pend", "H", "f", "gptr", "cell", "cons")
 
     def __getstate__(self):  # the constraint chain as a list: no deep recursion in pickle
-        return (self.F, self.codes, self.ldiff, self.anyl, self.slot, self.pend, self.H, self.f, self.gptr,
-                self.cell, chain_list(self.cons))
+        return (self.F, self.codes, self.cases, self.ldiff, self.anyl, self.slot, self.pend, self.H, self.f,
+                self.gptr, self.cell, chain_list(self.cons))
 
     def __setstate__(self, state):
-        (self.F, self.codes, self.ldiff, self.anyl, self.slot, self.pend, self.H, self.f, self.gptr,
+        (self.F, self.codes, self.cases, self.ldiff, self.anyl, self.slot, self.pend, self.H, self.f, self.gptr,
          self.cell, cons) = state
         self.cons = chain_links(cons)
 
     def copy(self):
         s = State.__new__(State)
         s.F, s.codes, s.ldiff, s.anyl = self.F.copy(), self.codes.copy(), self.ldiff.copy(), self.anyl
+        s.cases = None if self.cases is None else self.cases.copy()
         s.slot, s.pend, s.H = self.slot.copy(), self.pend, self.H
         s.f, s.gptr, s.cell, s.cons = self.f, self.gptr, self.cell, self.cons
         return s
@@ -396,6 +399,7 @@ def root_entry(plan, cell):
     U = len(plan.units)
     st.F = np.zeros((U, n + 1), dtype=plan.dtype)
     st.codes = np.full(U, _UNDECIDED, dtype=np.int32)
+    st.cases = None if plan.codec.narrow else [None] * U
     st.ldiff = np.zeros(U, dtype=bool)
     st.anyl = False
     st.slot = [None] * U
@@ -409,8 +413,8 @@ def root_entry(plan, cell):
 class _Walk:
     """One depth-first walk (see :func:`walk`)."""
 
-    def __init__(self, plan, drive, check, emit):
-        self.plan, self.drive, self.check, self.emit = plan, drive, check, emit
+    def __init__(self, plan, drive, check, emit, compact=True):
+        self.plan, self.drive, self.check, self.emit, self.compact = plan, drive, check, emit, compact
         self.forms, self.pairs, self.fractions = {}, {}, {}
 
     # ----------------------------------------------------------- deciding one unit
@@ -432,7 +436,11 @@ class _Walk:
             F[i] = np.array(ws, dtype=plan.dtype) @ st.slot[i]
         if b:
             F[i, 0] += b
-        st.codes[i] = plan.codec.code(u, case)
+        if u.sign:
+            st.codes[i] = case + 1
+        else:  # the case itself; interned only when a compact record is made
+            st.codes[i] = 0
+            st.cases[i] = case
         if differs:
             st.ldiff[i] = st.anyl = True
         elif st.anyl and len(u.deps) > 0 and st.ldiff[u.deps].any():
@@ -582,10 +590,20 @@ class _Walk:
         key = self.pairs.get(ids)
         if key is None:
             key = self.pairs[ids] = (forms, vals)
-        if plan.codec.narrow:
+        codec = plan.codec
+        if codec.narrow:
             path = st.codes[plan.switch].astype(np.uint8).tobytes()
-        else:
-            path = st.codes[plan.switch].tobytes()
+        elif self.compact:
+            codes = st.codes[plan.switch]
+            for k, u in enumerate(codec.units):
+                if not u.sign:
+                    codes[k] = codec.code(u, st.cases[plan.switch[k]])
+            path = codes.tobytes()
+        else:  # a record about to be written and dropped: no interning
+            path = tuple((u.node, int(st.codes[i]) - 1 if u.sign else st.cases[i])
+                         for i, u in zip(plan.switch.tolist(), codec.units))
+        if len(self.forms) > _INTERNED and not self.compact:  # streaming: memory stays bounded
+            self.forms, self.pairs, self.fractions = {}, {}, {}
         return (path, st.cons, key[0], key[1], st.cell)
 
     def intern(self, num, d):
@@ -638,7 +656,7 @@ class _Walk:
             if u.prim is None:
                 lin[j] = self.comb_form(st, u.slots[0], lin)
                 continue
-            ws, b = plan.weights(u, _case(u, int(st.codes[j])))[3]
+            ws, b = plan.weights(u, int(st.codes[j]) - 1 if u.sign else st.cases[j])[3]
             if not any(k in lin for k in u.deps.tolist()) and all(type(w) in (int, Fraction) for w in ws) \
                     and type(b) in (int, Fraction):  # the inputs are val forms: one product
                 L = _den(b)
@@ -699,10 +717,6 @@ def _as_tuple(f):
     return f[1] if f[0] == "t" else _exact(f[1].tolist(), f[2])
 
 
-def _case(u, code):
-    return code - 1 if u.sign else u.cases[code]
-
-
 def _exact(row, d):
     if d == 1:
         return tuple(row)
@@ -715,13 +729,15 @@ def _too_many(max_strata):
                       "mt.evaluate for pointwise answers without enumerating pieces.")
 
 
-def walk(plan, stack, max_strata, emit, drive, check, count=0, budget=None, split=None):
+def walk(plan, stack, max_strata, emit, drive, check, count=0, budget=None, split=None, compact=True):
     """Walk the strata of ``plan`` from the entries of ``stack`` (:func:`root_entry` for a whole walk);
     ``emit(raw)`` for each stratum, in depth-first order.
 
-    ``raw`` is ``(path bytes, constraint links, forms, vals, closure)``.  ``drive`` and
-    ``check`` come from :mod:`mtsym.partition` (the tests driver and the affine check).
-    Returns the number of strata (``count`` plus those found); raises :class:`Paused` at
-    ``budget`` strata or ``split`` stack entries.
+    ``raw`` is ``(path key, constraint links, forms, vals, closure)``: the key is bytes for
+    ``plan.codec`` when ``compact``, else the path itself (strata written and dropped: nothing
+    interned for good, memory bounded).  ``drive`` and ``check`` come from
+    :mod:`mtsym.partition` (the tests driver and the affine check).  Returns the number of
+    strata (``count`` plus those found); raises :class:`Paused` at ``budget`` strata or
+    ``split`` stack entries.
     """
-    return _Walk(plan, drive, check, emit).run(stack, max_strata, count, budget, split)
+    return _Walk(plan, drive, check, emit, compact).run(stack, max_strata, count, budget, split)
