@@ -82,11 +82,11 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
 
 def _derive_to_file(program, out, name, parallel, **options):
     """Stream the strata of ``program`` to ``out`` (nothing kept) and open the file lazily."""
-    writer = StreamWriter(out, name, program.symbols, program.conv)
+    writer = StreamWriter(out, name, program.symbols, program.conv, program)
     try:
         with gc_paused():
             if parallel:
-                explore_parallel(program, writer.write, keep=False, **options)
+                explore_parallel(program, writer.write, keep=False, emit_line=writer.write_line, **options)
             else:
                 options.pop("workers"), options.pop("client")
                 explore(program, on_stratum=writer.write, keep=False, **options)

@@ -29,6 +29,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from .errors import InputError
+from .export.stream import sign_nodes, stratum_line
 from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
                         walk_records, _form_check, _too_many)
 from .polyhedra import Polyhedron
@@ -110,8 +111,12 @@ def _unpack_records(plan, packed, canon, compact):
     return out
 
 
-def _task(token, payload, entries, budget, max_strata):
-    """Walk a group of stack entries (in a worker): ``(packed strata, packed remaining stack)``."""
+def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
+    """Walk a group of stack entries (in a worker): ``(strata, packed remaining stack)``.
+
+    The strata are packed rows (:func:`_pack_records`), or with ``lines`` the lines of the
+    streamed file, encoded here (witness and JSON in the workers, not in the coordinator).
+    """
     plan = _plan(token, payload)
     raws = []
 
@@ -119,11 +124,18 @@ def _task(token, payload, entries, budget, max_strata):
         return _form_check(u.prim, u.node, plan.program)
     try:
         walk(plan, _unpack_entries(entries), max_strata, raws.append, drive_tests, check, budget=budget,
-             compact=plan.codec.narrow)
+             compact=plan.codec.narrow and not lines)
         rest = []
     except Paused as p:
         rest = p.stack
-    return _pack_records(plan, raws), _pack_entries(rest)
+    if lines:
+        outs, shape = plan.out_nodes, plan.shape
+        codec = plan.codec if plan.codec.narrow else None
+        done = [stratum_line(StratumRecord(key if codec is None else codec.decode(key), cons, forms, vals, outs,
+                                           shape, poly=cell), signs) for key, cons, forms, vals, cell in raws]
+    else:
+        done = _pack_records(plan, raws)
+    return done, _pack_entries(rest)
 
 
 # ----------------------------------------------------------------------------- order
@@ -157,8 +169,8 @@ class _Local:
         self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(token, payload))
         self.token, self.payload = token, None if payload is None else payload
 
-    def submit(self, entries, budget, max_strata):
-        return self.pool.submit(_task, self.token, self.payload, entries, budget, max_strata)
+    def submit(self, entries, budget, max_strata, lines, signs):
+        return self.pool.submit(_task, self.token, self.payload, entries, budget, max_strata, lines, signs)
 
     def done(self, futures):
         return wait(futures, return_when=FIRST_COMPLETED)[0]
@@ -175,8 +187,9 @@ class _Dask:
         self.payload = client.scatter(_GraphProgram(plan.program), broadcast=True)
         self.queue = as_completed()
 
-    def submit(self, entries, budget, max_strata):
-        fut = self.client.submit(_task, self.token, self.payload, entries, budget, max_strata, pure=False)
+    def submit(self, entries, budget, max_strata, lines, signs):
+        fut = self.client.submit(_task, self.token, self.payload, entries, budget, max_strata, lines, signs,
+                                 pure=False)
         self.queue.add(fut)
         return fut
 
@@ -198,10 +211,15 @@ def _n_workers(workers, client):
 
 # ----------------------------------------------------------------------------- the coordinator
 def explore_parallel(program, emit, max_strata=None, max_events=None, workers=None, client=None, budget=None,
-                     start=None, keep=True):
+                     start=None, keep=True, emit_line=None):
     """Every stratum of ``program``, emitted in serial order, enumerated by ``workers`` local
-    processes or on a dask ``client``.  Returns the number of strata.  ``keep=False``: the strata
-    are written and dropped (``emit`` streams them): no case is interned for good."""
+    processes or on a dask ``client``.  Returns the number of strata.
+
+    ``keep=False``: the strata are written and dropped (``emit`` streams them): no case is
+    interned for good.  ``emit_line``: the strata the workers found come as lines of the
+    streamed file (:func:`mtsym.export.stream.stratum_line`, paths as sign strings when
+    ``emit_line.signs``), encoded by the workers.
+    """
     if client is None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise InputError(f"workers={workers!r}: give a number of processes (1 or more)")
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
@@ -232,12 +250,13 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
     token = uuid.uuid4().hex
     ex = _Local(k, token, plan) if client is None else _Dask(client, token, plan)
     try:
-        return _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep)
+        return _coordinate(plan, ex, stack, count, emit_line or emit, k, budget, max_strata, keep,
+                           emit_line is not None, sign_nodes(program.graph) if emit_line is not None else None)
     finally:
         ex.close()
 
 
-def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep):
+def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs):
     front = deque()           # slots not yet emitted, in depth-first order
     queue = deque()           # (slot, entries) not yet submitted, in depth-first order
     for group in _groups(stack, 4 * k):
@@ -250,11 +269,11 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep):
     while queue or running:
         while queue and len(running) < 2 * k:
             slot, entries = queue.popleft()
-            running[ex.submit(entries, budget, max_strata)] = slot
+            running[ex.submit(entries, budget, max_strata, lines, signs)] = slot
         for fut in ex.done(list(running)):
             slot = running.pop(fut)
             packed, rest = fut.result()
-            slot.records = _unpack_records(plan, packed, canon, keep)
+            slot.records = packed if lines else _unpack_records(plan, packed, canon, keep)
             if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
                 canon = {}
             found += len(slot.records)

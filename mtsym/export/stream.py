@@ -6,8 +6,11 @@ memory stays bounded whatever the count.  The file is the JSON format of
 :mod:`mtsym.export.json` cut into lines:
 
 * line 1: ``{"format": "mtsym.piecetable", "version": 1, "layout": "lines", "name", "inputs",
-  "shape", "convention"}``;
-* one line per stratum, the object a ``strata`` entry of the JSON document holds;
+  "shape", "convention"}``, and ``"sign_path": [node ids]`` when every switching node is
+  relu-like;
+* one line per stratum, the object a ``strata`` entry of the JSON document holds (with
+  ``sign_path``, its ``path`` is a string of ``-``, ``0``, ``+``, one per node: a stratum of a
+  net with 700 relus takes 700 bytes for its path, not 7,000);
 * last line: ``{"end": N, "graph": ...}``: the number of strata and the traced graph (complete
   only once every path ran).  A file without it was cut short and is refused.
 
@@ -31,7 +34,7 @@ Examples
 (9, 'x1 < x2, x2 > x3')
 """
 
-__all__ = ["StreamWriter", "StreamedTable", "open_table", "LAYOUT"]
+__all__ = ["StreamWriter", "StreamedTable", "open_table", "stratum_line", "sign_nodes", "LAYOUT"]
 
 import hashlib
 import json as _json
@@ -48,26 +51,61 @@ from .json import FORMAT, Reader, graph_data, head_data, read_graph, read_head, 
 LAYOUT = "lines"
 
 
-class StreamWriter:
-    """Writes strata to ``path`` as they come (:meth:`write`), then the end line (:meth:`close`)."""
+_SIGNS = "-0+"
 
-    def __init__(self, path, name, symbols, convention):
+
+def sign_nodes(graph):
+    """The switching nodes, when every one is relu-like (its case a sign) in a branch-free graph:
+    paths are then written as one character per node; else ``None``."""
+    if graph is None or graph.has_branches():
+        return None
+    nodes = sorted(graph.switching_nodes())
+    if all(PRIMITIVES[graph.nodes[v]["op"]].sign_input is not None for v in nodes):
+        return tuple(nodes)
+    return None
+
+
+def stratum_line(record, signs=None):
+    """One stratum as its line of the file (without the newline); with ``signs`` (the nodes of
+    :func:`sign_nodes`) the path is a string of ``-``, ``0``, ``+``, one per node."""
+    data = stratum_data(record)
+    if signs is not None:
+        data["path"] = "".join(_SIGNS[c + 1] for _, c in record.path)
+    return _json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class StreamWriter:
+    """Writes strata to ``path`` as they come (:meth:`write`, :meth:`write_line`), then the end
+    line (:meth:`close`).  ``program`` gives the output shape for the first line."""
+
+    def __init__(self, path, name, symbols, convention, program=None):
         self.path, self.name, self.symbols, self.convention = path, name, symbols, convention
+        self.program = program
         self.count = 0
         self._file = None
-        self._shape = None
+        self.signs = None
 
     def _open(self, shape):
         self._file = open(self.path, "w", encoding="utf-8")
         head = head_data(self.name, self.symbols, shape, self.convention)
         head["layout"] = LAYOUT
+        self.signs = None if self.program is None else sign_nodes(self.program.graph)
+        if self.signs is not None:
+            head["sign_path"] = list(self.signs)
         self._file.write(_json.dumps(head, ensure_ascii=False) + "\n")
 
     def write(self, record):
         """One stratum (a :class:`~mtsym.records.StratumRecord`), as one line."""
         if self._file is None:
             self._open(record.shape)
-        self._file.write(_json.dumps(stratum_data(record), ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.write(stratum_line(record, self.signs) + "\n")
+        self.count += 1
+
+    def write_line(self, line):
+        """One stratum already encoded by :func:`stratum_line` (with :attr:`signs` once open)."""
+        if self._file is None:
+            self._open(self.program.output_shape)
+        self._file.write(line + "\n")
         self.count += 1
 
     def close(self, graph, shape=()):
@@ -140,6 +178,10 @@ class StreamedTable(PieceTable):
             raise FormatError(f"{self.path}: the first line does not say \"layout\": \"{LAYOUT}\"; read a JSON "
                               "document with PieceTable.from_json")
         self.name, symbols, self.shape, self.convention = read_head(R, head)
+        signs = head.get("sign_path")
+        if signs is not None and (not isinstance(signs, list) or not all(type(v) is int for v in signs)):
+            raise FormatError(f"{self.path}: \"sign_path\" must be a list of node ids")
+        self._signs = signs
         self.symbols = tuple(symbols)
         end = self._json(len(offsets) - 2, "the last line")
         count = end.get("end") if isinstance(end, dict) else None
@@ -170,6 +212,11 @@ class StreamedTable(PieceTable):
             d = _json.loads(raw)
         except ValueError as e:
             raise FormatError(f"{self.path}: line {k + 2} is not JSON ({e})") from e
+        if self._signs is not None and isinstance(d, dict) and isinstance(d.get("path"), str):
+            p = d["path"]
+            if len(p) != len(self._signs) or not set(p) <= set(_SIGNS):
+                raise FormatError(f"{self.path}: line {k + 2}: the path string does not match \"sign_path\"")
+            d["path"] = [[v, _SIGNS.index(c) - 1] for v, c in zip(self._signs, p)]
         nout = self.shape[0] if self.shape else 1
         return read_stratum(self._reader, d, len(self.symbols), nout, self.shape, self._nodes, k)
 
