@@ -131,8 +131,8 @@ def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
     if lines:
         outs, shape = plan.out_nodes, plan.shape
         codec = plan.codec if plan.codec.narrow else None
-        done = [stratum_line(StratumRecord(key if codec is None else codec.decode(key), cons, forms, vals, outs,
-                                           shape, poly=cell), signs) for key, cons, forms, vals, cell in raws]
+        done = [stratum_line(StratumRecord(key, cons, forms, vals, outs, shape, poly=cell, codec=codec), signs)
+                for key, cons, forms, vals, cell in raws]
     else:
         done = _pack_records(plan, raws)
     return done, _pack_entries(rest)
@@ -149,12 +149,15 @@ class _Slot:
 
 
 def _groups(stack, parts):
-    """A paused stack as at most ``parts`` groups of consecutive entries, in depth-first order
-    (the top of the stack comes first; each group is itself a stack)."""
-    order = stack[::-1]
-    parts = max(1, min(parts, len(order)))
-    size = -(-len(order) // parts)
-    return [order[i:i + size][::-1] for i in range(0, len(order), size)]
+    """A paused stack as at most ``parts`` groups of consecutive entries, in depth-first order (each
+    group is itself a stack).  The bottom entries (nearest the root, the largest subtrees) get a
+    group each, all the others one group together: deep entries are small, and many tiny tasks
+    would cost more in round trips than they hold in work."""
+    parts = max(1, min(parts, len(stack)))
+    if parts == 1:
+        return [stack]
+    head = stack[parts - 1:]           # the top of the stack: first in depth-first order
+    return [head] + [[e] for e in reversed(stack[:parts - 1])]
 
 
 # ----------------------------------------------------------------------------- executors

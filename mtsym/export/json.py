@@ -129,10 +129,11 @@ def _graph(g):
     return {"nodes": nodes, "outputs": [list(o) for o in g.outputs]}
 
 
-def stratum_data(r):
-    """One stratum (a :class:`~mtsym.records.StratumRecord`) as a JSON-ready dict."""
+def stratum_data(r, path=True):
+    """One stratum (a :class:`~mtsym.records.StratumRecord`) as a JSON-ready dict (``path=False``:
+    without its path, which the caller writes in its own form)."""
     return {
-        "path": [[node, _value(case)] for node, case in r.path],
+        "path": [[node, _value(case)] for node, case in r.path] if path else None,
         "constraints": [[_form(f), s] for f, s in r.constraints],
         "forms": [_form(f) for f in r.forms],
         "vals": [_form(f) for f in r.vals],

@@ -65,12 +65,21 @@ def sign_nodes(graph):
     return None
 
 
+_CODES = bytes.maketrans(b"\x00\x01\x02", b"-0+")
+
+
 def stratum_line(record, signs=None):
     """One stratum as its line of the file (without the newline); with ``signs`` (the nodes of
     :func:`sign_nodes`) the path is a string of ``-``, ``0``, ``+``, one per node."""
-    data = stratum_data(record)
-    if signs is not None:
-        data["path"] = "".join(_SIGNS[c + 1] for _, c in record.path)
+    if signs is None:
+        data = stratum_data(record)
+    else:
+        data = stratum_data(record, path=False)
+        key, codec = record.key, record.codec
+        if codec is not None and codec.narrow and codec.nodes == signs:  # sign + 1 per node, as bytes
+            data["path"] = key.translate(_CODES).decode("ascii")
+        else:
+            data["path"] = "".join(_SIGNS[c + 1] for _, c in record.path)
     return _json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
