@@ -34,15 +34,15 @@ Examples
 __all__ = ["evaluate", "Evaluation"]
 
 import numpy as np
-import sympy as sp
 
-from .conventions import Convention
+from .conventions import Convention, symbol_values
 from .errors import InputError
+from .exact import tolerance
 from .graph import Graph
 from .partition import DEFAULT_MAX_EVENTS, Decider
 from .primitives.affine import COMPARE_OPS
 from .backends.chunks import as_points, auto_chunk, chunks
-from .backends.sweep import Schedule, needed_nodes
+from .backends.sweep import Schedule, needed_nodes, symbol_subs
 from .trace import Program
 
 
@@ -147,9 +147,11 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
         shapes as ``table.compile()`` gives.
     """
     conv = Convention.get(convention)
-    subs = {sp.sympify(k): sp.sympify(v) for k, v in (params or {}).items()}
+    atol = tolerance(atol, "evaluate: atol")
     if isinstance(fn, Graph):
+        subs = symbol_subs(fn, conv, params, "evaluate: params")
         return _evaluate_graph(fn, X, conv, atol, subs, chunk_size, progress)
+    subs = symbol_values(params, conv.symbols(), "evaluate: params")
     if inputs is None:
         Xa = np.asarray(X)
         inputs = 1 if Xa.ndim == 1 else Xa.shape[-1]
