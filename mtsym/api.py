@@ -1,6 +1,10 @@
 """The entry points: :func:`derive`, :func:`trace` and :func:`call_exact`."""
 
+from __future__ import annotations
+
 __all__ = ["derive", "trace", "call_exact"]
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from .errors import InputError
 from .exact import to_exact
@@ -9,8 +13,16 @@ from .partition import explore
 from .table import PieceTable
 from .trace import InputSpec, Program
 
+if TYPE_CHECKING:
+    from .conventions import Convention
+    from .graph import Graph
 
-def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
+#: ``inputs`` of derive: a number of vector entries, or names of scalar arguments
+Inputs = Union[int, str, Sequence[str]]
+
+
+def derive(fn: Callable, inputs: Inputs, convention: str | Convention = "torch", *, max_strata: int | None = None,
+           max_events: int | None = None, framework: str | None = None) -> PieceTable:
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -65,7 +77,8 @@ def _framework_code(fn, inputs, framework):
     return front(fn, inputs)
 
 
-def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
+def trace(fn: Callable, inputs: Inputs, convention: str | Convention = "torch", *, max_strata: int | None = None,
+          max_events: int | None = None, framework: str | None = None) -> Graph:
     """The traced graph of ``fn`` (every feasible path explored); prints as text.
 
     Examples
@@ -83,7 +96,7 @@ def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, f
     return program.graph
 
 
-def call_exact(fn, inputs, point):
+def call_exact(fn: Callable, inputs: Inputs, point: Sequence) -> Any:
     """Run ``fn`` on exact numbers (no tracing): the program's own value at ``point``.
 
     mtsym's operations compute exactly on plain numbers, so this is an oracle

@@ -6,8 +6,11 @@ sharing the same smooth f^alpha).  Everything the user sees is sympy; the exact
 affine forms underneath are kept for speed.
 """
 
+from __future__ import annotations
+
 __all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside"]
 
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 from fractions import Fraction
 
 import sympy as sp
@@ -17,6 +20,12 @@ from .exact import aff_to_expr, as_integers, int_row, to_exact, to_sympy
 from .extensions import extension
 from .linalg import nullspace
 from .partition import locate_path
+
+if TYPE_CHECKING:
+    from .conventions import Convention
+    from .graph import Graph
+    from .partition import StratumRecord
+    from .trace import Program
 
 
 def relation(form, sign, symbols):
@@ -117,7 +126,7 @@ class Stratum:
         The description (strict inequalities).
     """
 
-    def __init__(self, table, record, discovery):
+    def __init__(self, table: PieceTable, record: StratumRecord, discovery: int) -> None:
         self._table = table
         self._record = record
         self.discovery = discovery
@@ -196,7 +205,7 @@ class Stratum:
         """The graph nodes this stratum's outputs come from."""
         return self._record.output_nodes
 
-    def contains(self, point):
+    def contains(self, point: Sequence) -> bool:
         """Whether an exact point lies in this stratum."""
         point = tuple(to_exact(v, what="coordinate") for v in point)
         for f, s in self.constraints:
@@ -228,7 +237,7 @@ class Piece:
     condition : sympy boolean, the union of its strata
     """
 
-    def __init__(self, table, forms, strata):
+    def __init__(self, table: PieceTable, forms: tuple, strata: list[Stratum]) -> None:
         self._table = table
         self.forms = forms
         self.strata = strata
@@ -284,7 +293,8 @@ class PieceTable:
     Built by :func:`mtsym.derive`.  ``len(table)`` is the number of pieces.
     """
 
-    def __init__(self, records, symbols, convention, graph=None, program=None, name="f"):
+    def __init__(self, records: Sequence[StratumRecord], symbols: Sequence[sp.Symbol], convention: Convention,
+                 graph: Graph | None = None, program: Program | None = None, name: str = "f") -> None:
         self.symbols = tuple(symbols)
         self.convention = convention
         self.graph = graph
@@ -328,7 +338,7 @@ class PieceTable:
             raise InputError(f"point {p!r} has {len(p)} coordinates; this table has {self.n} inputs")
         return tuple(to_exact(v, what="coordinate") for v in p)
 
-    def stratum_at(self, p):
+    def stratum_at(self, p: Sequence) -> Stratum:
         """The stratum holding an exact point (ints, Fractions, sympy Rationals; floats exactly)."""
         pt = self._point(p)
         if self.program is not None:
@@ -340,11 +350,11 @@ class PieceTable:
                 return s
         raise InputError(f"no stratum holds {pt}; the table is incomplete")  # pragma: no cover
 
-    def piece_at(self, p):
+    def piece_at(self, p: Sequence) -> Piece:
         """The piece holding an exact point."""
         return self.pieces[self.stratum_at(p).piece]
 
-    def value_at(self, p):
+    def value_at(self, p: Sequence) -> sp.Expr | sp.Matrix:
         """f at an exact point (sympy number, or Matrix for vector outputs)."""
         pt = self._point(p)
         piece = self.piece_at(pt)
@@ -352,7 +362,7 @@ class PieceTable:
         e = piece.expr
         return e.subs(sub) if hasattr(e, "subs") else e
 
-    def grad_at(self, p):
+    def grad_at(self, p: Sequence) -> sp.Matrix:
         """The associated gradient at an exact point (sympy Matrix 1 x n, or the m x n Jacobian)."""
         pt = self._point(p)
         piece = self.piece_at(pt)
@@ -362,51 +372,51 @@ class PieceTable:
         return g
 
     # ------------------------------------------- verification (mtsym.verify, mtsym.lipschitz)
-    def verify(self):
+    def verify(self) -> Any:
         """Check Theorem 1 / Corollaries 1-2 on every stratum; see :func:`mtsym.verify.verify`."""
         return extension("table.verify")(self)
 
-    def spurious(self):
+    def spurious(self) -> list[Stratum]:
         """Strata whose associated gradient is outside the Clarke gradient; see :mod:`mtsym.verify`."""
         return extension("table.spurious")(self)
 
-    def clarke_at(self, p):
+    def clarke_at(self, p: Sequence) -> Any:
         """The limiting gradients at an exact point and their convex hull; see :mod:`mtsym.verify`."""
         return extension("table.clarke_at")(self, p)
 
-    def lipschitz(self, norm=2, local=None):
+    def lipschitz(self, norm: int | str = 2, local: Any = None) -> Any:
         """The exact Lipschitz constant; see :func:`mtsym.lipschitz.lipschitz`."""
         return extension("table.lipschitz")(self, norm=norm, local=local)
 
     # ------------------------------------------- numeric backend (mtsym.backends)
-    def compile(self, **options):
+    def compile(self, **options: Any) -> Any:
         """A numpy evaluator of the table; see :func:`mtsym.backends.numpy.compile_table`."""
         return extension("table.compile")(self, **options)
 
     # ------------------------------------------- export (mtsym.export)
-    def to_latex(self, **options):
+    def to_latex(self, **options: Any) -> str:
         """The representation and its associated gradient in LaTeX; see :mod:`mtsym.export.latex`."""
         return extension("table.to_latex")(self, **options)
 
-    def to_json(self, **options):
+    def to_json(self, **options: Any) -> str:
         """The table as JSON; see :mod:`mtsym.export.json`."""
         return extension("table.to_json")(self, **options)
 
     @classmethod
-    def from_json(cls, text):
+    def from_json(cls, text: str) -> PieceTable:
         """A table read back from :meth:`to_json`."""
         return extension("table.from_json")(text)
 
-    def plot(self, path=None, **options):
+    def plot(self, path: str | None = None, **options: Any) -> Any:
         """A matplotlib figure of the partition; see :mod:`mtsym.export.plot`."""
         return extension("table.plot")(self, path=path, **options)
 
     # ------------------------------------------- frameworks (mtsym.frameworks)
-    def check(self, fn, framework="torch", **options):
+    def check(self, fn: Callable | str, framework: str = "torch", **options: Any) -> Any:
         """Hold a framework's gradient of ``fn`` to this table; see :mod:`mtsym.frameworks.check`."""
         return extension("table.check")(self, fn, framework=framework, **options)
 
-    def write_checker(self, path, fn, framework="torch", **options):
+    def write_checker(self, path: str, fn: Callable | str, framework: str = "torch", **options: Any) -> Any:
         """Write a standalone pytest file pinning the framework; see :mod:`mtsym.frameworks.check`."""
         return extension("table.write_checker")(self, path, fn, framework=framework, **options)
 
@@ -424,7 +434,7 @@ class PieceTable:
     def _repr_html_(self):
         return extension("display.table_html")(self)
 
-    def text(self, strata=False, max_rows=200):
+    def text(self, strata: bool = False, max_rows: int | None = 200) -> str:
         """A terminal-readable table: per piece its condition, f^alpha and gradient (see :mod:`mtsym.export.text`)."""
         return extension("table.text")(self, strata=strata, max_rows=max_rows)
 

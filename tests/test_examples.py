@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,7 +28,7 @@ def test_paper_script_prints_every_example():
 
 def test_the_notebook_runs_cell_by_cell():
     import json
-    import matplotlib
+    matplotlib = pytest.importorskip("matplotlib", reason="the notebook draws with matplotlib (.[plot])")
     matplotlib.use("Agg")
     nb = json.loads((ROOT / "examples" / "paper.ipynb").read_text())
     scope = {}

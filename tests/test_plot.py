@@ -5,10 +5,10 @@ import os
 import sys
 from fractions import Fraction
 
-import matplotlib
 import pytest
 import sympy as sp
 
+matplotlib = pytest.importorskip("matplotlib", reason="plots need the optional package matplotlib (.[plot])")
 matplotlib.use("Agg")
 
 import mtsym as mt  # noqa: E402
