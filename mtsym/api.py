@@ -2,13 +2,16 @@
 
 __all__ = ["derive", "trace", "call_exact"]
 
+from .errors import LimitError
 from .exact import to_exact
 from .partition import explore
+from .progress import progress_hook
 from .table import PieceTable
 from .trace import InputSpec, Program
 
 
-def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
+def derive(fn, inputs, convention=None, *, max_strata=None, max_events=None, framework=None,
+           progress=None):
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -20,9 +23,9 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     inputs : int or str
         ``n`` -> ``fn(x)`` with a vector ``x`` of ``n`` traced values (symbols
         ``x1..xn``); ``"t"`` or ``"a b"`` -> scalar arguments with those names.
-    convention : str or Convention
-        ``"torch"`` (default), ``"jax"``, ``"first"``, ``"last"``, ``"mean"``
-        or a :class:`~mtsym.conventions.Convention`.
+    convention : str or Convention, optional
+        ``"torch"`` (the default; ``"jax"`` with ``framework="jax"``), ``"jax"``,
+        ``"first"``, ``"last"``, ``"mean"`` or a :class:`~mtsym.conventions.Convention`.
     max_strata : int, optional
         Stop with :class:`~mtsym.errors.LimitError` past this many strata
         (default 50,000).
@@ -34,6 +37,17 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
         :mod:`mtsym.frameworks.jax`).  PyTorch code needs nothing: traced
         values take part in torch calls directly (``None`` or ``"torch"``).
         Framework ops carry their framework's tie rule whatever ``convention`` is.
+    progress : None, bool or callable, optional
+        Show the strata found and their rate on standard error while enumerating
+        (``None``: when it is a terminal, after the first second; ``True``/``False``:
+        always/never), or a callable ``hook(record, count)`` told of each new stratum.
+
+    Raises
+    ------
+    LimitError, KeyboardInterrupt
+        Past ``max_strata``/``max_events``, or on Ctrl-C: the strata found so far are
+        kept as ``error.table``, a :class:`~mtsym.table.PieceTable` whose
+        ``incomplete`` says why it is partial.
 
     Examples
     --------
@@ -45,12 +59,33 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     Matrix([[1/2, 1/2, 0]])
     """
     name = getattr(fn, "__name__", "f")
-    fn = _framework_code(fn, inputs, framework)
-    program = Program(fn, inputs, convention)
-    records = explore(program, max_strata=max_strata, max_events=max_events)
     name = "f" if name == "<lambda>" else name
+    fn = _framework_code(fn, inputs, framework)
+    program = Program(fn, inputs, _default_convention(convention, framework))
+    hook, reporter = progress_hook(progress)
+    try:
+        records = explore(program, max_strata=max_strata, max_events=max_events, on_stratum=hook)
+    except (LimitError, KeyboardInterrupt) as e:
+        partial = getattr(e, "partial_records", None)
+        if partial is not None:
+            e.table = PieceTable(partial, program.symbols, program.conv, graph=program.graph, program=program,
+                                 name=name)
+            why = "interrupted" if isinstance(e, KeyboardInterrupt) else \
+                f"stopped at {getattr(e, 'option', 'a limit')}={getattr(e, 'value', '?')}"
+            e.table.incomplete = f"{why} after {len(partial):,} strata; other strata and pieces are missing"
+        raise
+    finally:
+        if reporter is not None:
+            reporter.close()
     return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                       name=name)
+
+
+def _default_convention(convention, framework):
+    """The convention named, else the framework's own (``torch`` unless ``framework="jax"``)."""
+    if convention is not None:
+        return convention
+    return "jax" if framework == "jax" else "torch"
 
 
 def _framework_code(fn, inputs, framework):
@@ -64,7 +99,7 @@ def _framework_code(fn, inputs, framework):
     raise InputError(f"framework={framework!r}: choose None, 'torch' or 'jax'")
 
 
-def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
+def trace(fn, inputs, convention=None, *, max_strata=None, max_events=None, framework=None):
     """The traced graph of ``fn`` (every feasible path explored); prints as text.
 
     Examples
@@ -77,7 +112,7 @@ def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, f
       n2 = maximum(n0, n1)
       n3 = maximum(n2, n0)
     """
-    program = Program(_framework_code(fn, inputs, framework), inputs, convention)
+    program = Program(_framework_code(fn, inputs, framework), inputs, _default_convention(convention, framework))
     explore(program, max_strata=max_strata, max_events=max_events)
     return program.graph
 

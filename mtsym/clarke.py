@@ -23,7 +23,7 @@ Examples
 Clarke gradient at (0): the interval [0, 1] (2 limiting gradients)
 """
 
-__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "spurious",
+__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "spurious", "when_text",
            "gradient_at", "exact_value", "is_zero"]
 
 from fractions import Fraction
@@ -262,6 +262,33 @@ class ClarkeResult:
         return f"ClarkeResult(in_hull={self.in_hull}, when={self.when}, {self.message!r})"
 
 
+def when_text(when):
+    """A parameter condition as text: ``z in [0, 1]`` for an interval of one symbol, else sympy's form.
+
+    Examples
+    --------
+    >>> z = sp.Symbol("z")
+    >>> when_text((0 <= z) & (z <= 1)), when_text(z >= 0), when_text(sp.Eq(z, 1))
+    ('z in [0, 1]', 'z >= 0', 'z = 1')
+    """
+    syms = when.free_symbols
+    if len(syms) == 1:
+        z = next(iter(syms))
+        try:
+            s = when.as_set()
+        except (NotImplementedError, TypeError, ValueError):  # pragma: no cover - sympy cannot say
+            s = None
+        if isinstance(s, sp.FiniteSet) and len(s) == 1:
+            return f"{z} = {next(iter(s))}"
+        if isinstance(s, sp.Interval):
+            if s.start == -sp.oo:
+                return f"{z} {'<' if s.right_open else '<='} {s.end}"
+            if s.end == sp.oo:
+                return f"{z} {'>' if s.left_open else '>='} {s.start}"
+            return f"{z} in {'(' if s.left_open else '['}{s.start}, {s.end}{')' if s.right_open else ']'}"
+    return f"{when.lhs} = {when.rhs}" if isinstance(when, sp.Equality) else str(when)
+
+
 def _parametric(target, points):
     """Hull membership of a target affine in one convention symbol: the interval of that symbol."""
     syms = set()
@@ -286,8 +313,7 @@ def _parametric(target, points):
         return True, sp.true, f"inside the hull for every {z}"
     interval = sp.Interval(-sp.oo if lo is None else lo, sp.oo if hi is None else hi)
     when = interval.as_relational(z)
-    text = f"{when.lhs} = {when.rhs}" if isinstance(when, sp.Equality) else str(when)
-    return None, when, f"inside the hull only when {text}"
+    return None, when, f"inside the hull only when {when_text(when)}"
 
 
 def diagnose(table, stratum, index):
