@@ -34,7 +34,7 @@ import sympy as sp
 from ..errors import InputError, MtsymError
 from ..export.notebook import ReprMixin
 from ..table import stratum_label
-from .points import MANTISSA, dyadic_points, float_exact
+from .points import MANTISSA, dyadic_points, float_certified
 
 #: tolerance of the gradient comparison (the tie rules differ by 1/k, far above it)
 RTOL = {"float64": 1e-9, "float32": 1e-4}
@@ -313,7 +313,7 @@ def _find_point(table, s, mantissa, max_log2):
     """A dyadic point of ``s`` where ``mantissa``-bit arithmetic is exact, or ``(None, reason)``."""
     why = None
     for p in dyadic_points(s, table.n, max_log2):
-        ok, why_not = float_exact(table.graph, s, p, mantissa)
+        ok, why_not = float_certified(table.graph, s, p, mantissa)
         if not ok:
             why = why or why_not
             continue
@@ -340,7 +340,7 @@ def _check_stratum(table, s, fn, call, vector, dtype, rtol, max_log2, spurious):
         return entry
     out, jac, out_dtype = call(fn, [float(c) for c in p], vector, dtype)
     if MANTISSA.get(out_dtype, 0) < MANTISSA[dtype]:
-        ok, why = float_exact(table.graph, s, p, MANTISSA.get(out_dtype, 11))
+        ok, why = float_certified(table.graph, s, p, MANTISSA.get(out_dtype, 11))
         if not ok:
             entry.reason = f"the framework computed in {out_dtype}: {why}"
             return entry
