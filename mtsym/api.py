@@ -2,7 +2,11 @@
 
 __all__ = ["derive", "trace", "call_exact"]
 
-from .errors import LimitError
+import inspect
+import os
+import sys
+
+from .errors import InputError, LimitError, TraceError, UnsupportedOperationError
 from .exact import to_exact
 from .partition import explore
 from .progress import progress_hook
@@ -60,11 +64,16 @@ def derive(fn, inputs, convention=None, *, max_strata=None, max_events=None, fra
     """
     name = getattr(fn, "__name__", "f")
     name = "f" if name == "<lambda>" else name
+    _check_arity(fn, inputs, name)
     fn = _framework_code(fn, inputs, framework)
     program = Program(fn, inputs, _default_convention(convention, framework))
     hook, reporter = progress_hook(progress)
     try:
         records = explore(program, max_strata=max_strata, max_events=max_events, on_stratum=hook)
+    except TraceError as e:
+        if framework is None and _inside_jax(e):
+            raise _jax_hint(e, name) from e
+        raise
     except (LimitError, KeyboardInterrupt) as e:
         partial = getattr(e, "partial_records", None)
         if partial is not None:
@@ -79,6 +88,62 @@ def derive(fn, inputs, convention=None, *, max_strata=None, max_events=None, fra
             reporter.close()
     return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                       name=name)
+
+
+def _check_arity(fn, inputs, name):
+    """An :class:`InputError` when ``fn`` cannot take the arguments ``inputs`` gives it."""
+    spec = InputSpec(inputs)
+    k = 1 if spec.vector else spec.n
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins, C functions: let the call say
+        return
+    try:
+        sig.bind(*([None] * k))
+    except TypeError as e:
+        given = (f"inputs={inputs!r} calls {name}(x) with one vector of {spec.n} traced values" if spec.vector
+                 else f"inputs={inputs!r} calls {name}({', '.join(spec.names)}) with {k} scalar argument"
+                 + ("s" if k != 1 else ""))
+        other = ("pass names, e.g. inputs='a b', for scalar arguments" if spec.vector
+                 else f"pass inputs={spec.n} for one vector argument")
+        raise InputError(f"{name}{sig} cannot be called so: {given} ({e}); {other}") from None
+
+
+def _inside_jax(e):
+    """True when a trace error was raised under a call into JAX's own files."""
+    jax = sys.modules.get("jax")
+    if jax is None or not getattr(jax, "__file__", None):
+        return False
+    root = os.path.dirname(jax.__file__) + os.sep
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(root):
+            return True
+        tb = tb.tb_next
+    return bool(e.line) and e.line.startswith(root)
+
+
+def _jax_hint(e, name):
+    return UnsupportedOperationError(e.op, f"{name} is JAX code (the call fails inside JAX on a traced value: "
+                                     f"{e.op!r} of a traced value); pass framework='jax' to derive "
+                                     "(--framework jax on the command line)", line=_user_frame(e))
+
+
+def _user_frame(e):
+    """The innermost line of the traceback outside mtsym and JAX (the user's call into JAX)."""
+    skip = [os.path.dirname(os.path.abspath(__file__)) + os.sep]
+    jax = sys.modules.get("jax")
+    if jax is not None and getattr(jax, "__file__", None):
+        skip.append(os.path.dirname(jax.__file__) + os.sep)
+    found, tb = None, e.__traceback__
+    while tb is not None:
+        fname = tb.tb_frame.f_code.co_filename
+        if not any(fname.startswith(d) for d in skip) and not fname.startswith("<frozen"):
+            import linecache
+            code = linecache.getline(fname, tb.tb_lineno).strip()
+            found = f"{fname}:{tb.tb_lineno}" + (f": {code}" if code else "")
+        tb = tb.tb_next
+    return found or e.line
 
 
 def _default_convention(convention, framework):

@@ -239,7 +239,8 @@ def _partial(e, args, out):
             print("mtsym: the table above is partial: --latex, --json, --verify and --plot need the whole "
                   "table, so they were not run", file=sys.stderr)
     why = "interrupted" if interrupted else _limit_message(e)
-    found = "" if table is None else f" ({len(table.strata):,} strata found, printed above as INCOMPLETE)"
+    found = "" if table is None else (f" ({len(table.strata):,} strata found, printed above as INCOMPLETE)"
+                                      if len(table.strata) else " (no stratum found yet)")
     print(f"mtsym: {'' if interrupted else 'error: '}{why}{found}", file=sys.stderr)
     return 130 if interrupted else 1
 

@@ -48,7 +48,7 @@ from .errors import MtsymError
 from .exact import to_exact, to_sympy
 from .export.notebook import ReprMixin
 from .primitives import PRIMITIVES
-from .table import piece_label, relation_text, steps_inside, stratum_label
+from .table import piece_label, steps_inside, stratum_label
 
 CHECKS = ("value", "tangential", "chain", "ae")
 _MAX_GRID = 729
