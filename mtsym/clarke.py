@@ -1,11 +1,14 @@
 """The Clarke diagnostic: limiting gradients around a point and the convex hull they span.
 
-For a piecewise affine ``f``, the Clarke generalized gradient at ``x`` is the
-convex hull of the gradients of the full-dimensional strata whose closure holds
-``x`` (the *limiting gradients*).  Murat–Trombetti allow any associated
-gradient on a lower-dimensional stratum ``S`` (it has measure zero); when
-``grad~f`` on ``S`` lies outside that hull, an optimiser sees a gradient no
-neighbour has and the stratum is called *spurious* (Boustany's ``t = 0``).
+The test, in the words used everywhere (this module, :mod:`mtsym.verify`, the
+verification and theory pages): a lower-dimensional stratum ``S`` is **spurious**
+when, at some point ``x`` of ``S``, ``grad~f`` on ``S`` lies outside the Clarke
+generalized gradient at ``x``: the convex hull of the *limiting gradients*, the
+gradients of the full-dimensional strata whose closure contains ``x``.  mtsym
+tests ``x`` = the witness of ``S`` and one point along each tangent direction of
+``S`` (the strata around ``S`` can change along it), exactly.  Murat–Trombetti
+allow any associated gradient on ``S`` (it has measure zero); a spurious stratum
+is where an optimiser sees a gradient no neighbour has (Boustany's ``t = 0``).
 
 The closure of a full-dimensional stratum ``{s_k * g_k(x) > 0}`` is
 ``{s_k * g_k(x) >= 0}``.  :class:`ClosureIndex` answers "which closures hold

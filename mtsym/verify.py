@@ -18,7 +18,9 @@ For every stratum ``S`` (witness ``w``, tangent basis ``v_1..v_d``) and exactly:
    true gradient, the exact difference quotients of the program along the
    coordinate axes at ``w`` (f is affine near ``w``).
 5. **Clarke** (a diagnostic; see :mod:`mtsym.clarke`) — is ``grad~f`` on ``S``
-   in the convex hull of the limiting gradients at ``w``?
+   in the convex hull of the limiting gradients (the gradients of the
+   full-dimensional strata whose closure contains the point) at the witness
+   and at one point along each tangent direction?  If not, ``S`` is spurious.
 
 ``report.ok`` is true when checks 1-4 all ran and hold on every stratum (a
 check that could not run, e.g. on a table read from JSON, is listed in

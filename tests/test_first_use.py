@@ -313,3 +313,54 @@ def test_parametric_spurious_marks_are_explained():
 
 def test_boustany_fixture_is_the_papers():
     assert mt.derive(boustany, "t").grad_at((0,))[0] == sp.Rational(-3, 2)
+
+
+# --------------------------------------------------------------------------- 9. documentation
+def test_api_reference_renders_sphinx_roles():
+    griffe = pytest.importorskip("griffe")
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        from griffe_roles import ROLE, SphinxRoles
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    raw = griffe.load("mtsym", search_paths=[str(ROOT)])
+    done = griffe.load("mtsym", search_paths=[str(ROOT)], extensions=griffe.load_extensions(SphinxRoles))
+
+    def roles(mod):
+        n, todo = 0, [mod]
+        while todo:
+            obj = todo.pop()
+            if obj.is_alias:
+                continue
+            if obj.docstring is not None:
+                n += len(ROLE.findall(obj.docstring.value))
+            todo.extend(obj.members.values())
+        return n
+    assert roles(raw) > 50 and roles(done) == 0
+
+
+def test_one_description_of_the_clarke_test():
+    words = ("whose closure contains", "one point along each tangent direction")
+    sources = [ROOT / "mtsym" / "clarke.py", ROOT / "mtsym" / "verify.py", ROOT / "docs" / "verification.md",
+               ROOT / "docs" / "theory.md"]
+    for path in sources:
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        assert all(w in text for w in words), path.name
+
+
+def test_install_instructions_name_the_source_tree():
+    for page in ("README.md", "docs/index.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        assert "pip install mtsym" not in text and 'pip install -q -e ".[plot]"' in text.replace("-q ", "-q ")\
+            or 'pip install -e ".[plot]"' in text
+    text = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert "pip install mtsym " not in text and "source tree" in text
+    import inspect
+
+    from mtsym.export.plot import _matplotlib  # the message a user without matplotlib reads
+    assert "mtsym[plot]'" not in inspect.getsource(_matplotlib) and "-e '.[plot]'" in inspect.getsource(_matplotlib)
+
+
+def test_performance_page_has_the_measured_mlp_figure():
+    text = " ".join((ROOT / "docs" / "performance.md").read_text(encoding="utf-8").split())
+    assert "takes 20 s" not in text and "1,849 strata" in text
