@@ -19,7 +19,7 @@ enumeration (by the limits, by Ctrl-C, or by the callback itself) leaves the
 strata found so far on the exception as ``partial_records``.
 """
 
-__all__ = ["StratumRecord", "explore", "locate_path", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+__all__ = ["StratumRecord", "explore", "locate_path", "ask", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
 from fractions import Fraction
 
@@ -176,6 +176,19 @@ class _Explorer(_Decider):
 
 
 
+def ask(prim, vals, params, answers):
+    """Replay a primitive's ``tests`` with ``answers``: ``(True, case)`` when they decide the case,
+    else ``(False, question)`` (the next form, :class:`Restrict` or :class:`Choice`)."""
+    gen = prim.tests(vals, params)
+    try:
+        q = next(gen)
+        for a in answers:
+            q = gen.send(a)
+    except StopIteration as stop:
+        return True, stop.value
+    return False, q
+
+
 def _node_cases(program, node, prim, vals, params, poly, cons):
     """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order.
 
@@ -187,13 +200,9 @@ def _node_cases(program, node, prim, vals, params, poly, cons):
     todo = [((), poly, cons)]
     while todo:
         answers, P, C = todo.pop()
-        gen = prim.tests(vals, params)
-        try:
-            q = next(gen)
-            for a in answers:
-                q = gen.send(a)
-        except StopIteration as stop:
-            out.append((stop.value, P, C))
+        done, q = ask(prim, vals, params, answers)
+        if done:
+            out.append((q, P, C))
             continue
         if isinstance(q, Choice):
             for j in reversed(range(q.m)):

@@ -38,6 +38,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..exact import int_row
+from ..partition import ask
 from ..primitives import PRIMITIVES, Choice, Restrict
 from ..trace import VAL_CONV
 
@@ -327,13 +328,9 @@ def _certain_case(prim, ins, xs, es, params):
     cases, todo = set(), [()]
     while todo:
         answers = todo.pop()
-        gen = prim.tests(forms, params)
-        try:
-            q = next(gen)
-            for a in answers:
-                q = gen.send(a)
-        except StopIteration as stop:
-            cases.add(stop.value)
+        done, q = ask(prim, forms, params, answers)
+        if done:
+            cases.add(q)
             continue
         if isinstance(q, Choice):
             todo.extend(answers + (j,) for j in range(q.m))
