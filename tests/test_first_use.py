@@ -364,3 +364,16 @@ def test_install_instructions_name_the_source_tree():
 def test_performance_page_has_the_measured_mlp_figure():
     text = " ".join((ROOT / "docs" / "performance.md").read_text(encoding="utf-8").split())
     assert "takes 20 s" not in text and "1,849 strata" in text
+
+
+def test_pieces_that_touch_in_a_slice_get_different_colours():
+    pytest.importorskip("matplotlib")
+    from mtsym.export.geometry import default_box, slice_strata
+    from mtsym.export.plot import piece_colors
+    t = mt.derive(lambda x: mt.max(x), 4)
+    frame = ((0, 0, 0, 0), (1, 0, 0, 0), (0, 1, 0, 0))
+    colors = piece_colors(t, slice=frame)
+    feats = slice_strata(t, frame, default_box(t, frame))
+    touching = [(f.stratum.piece, g.stratum.piece) for f in feats for g in feats
+                if f.stratum.piece != g.stratum.piece and set(f.vertices) & set(g.vertices)]
+    assert touching and all(colors[a] != colors[b] for a, b in touching)

@@ -131,7 +131,7 @@ def test_slice_png_and_edges_drawn_in_their_piece_colour(tmp_path):
     fig = table.plot(tmp_path / "slice.png", slice=frame, arrows=False)
     img = imread(tmp_path / "slice.png")
     ax = fig.axes[0]
-    colors = piece_colors(table)
+    colors = piece_colors(table, slice=frame)
     # the edge x1 = x3 (u = 1) below v = 1 is a line of its piece's colour
     s = table.stratum_at((1, Fraction(1, 2), 1, 0))
     assert s.dim == 3

@@ -77,13 +77,15 @@ def _matplotlib():
     return matplotlib, _FIGURE[0]
 
 
-def piece_colors(table):
+def piece_colors(table, slice=None, box=None):
     """One RGBA colour per piece; pieces that meet get different colours.
 
     Pieces meet when one's stratum lies in the closure of a full-dimensional stratum of the
-    other (:class:`mtsym.clarke.ClosureIndex`); a greedy colouring in piece order picks, for
-    each piece, the first colour of the palette (tab10, then tab20's light tones, then
-    evenly spaced hues) that no neighbour has.
+    other (:class:`mtsym.clarke.ClosureIndex`), or when they touch in the picture
+    (``plot(slice=..., box=...)`` draws these colours: pass the same ``slice`` and ``box``;
+    one or two inputs need none); a greedy colouring in piece order picks, for each piece,
+    the first colour of the palette (tab10, then tab20's light tones, then evenly spaced
+    hues) that no neighbour has.
 
     Examples
     --------
@@ -95,8 +97,24 @@ def piece_colors(table):
     >>> len(set(cs))
     3
     """
+    feats = None
+    if slice is not None or table.n <= 2:
+        feats = slice_strata(table, slice, default_box(table, slice) if box is None else _box(table, box))
+    return _colors(table, feats)
+
+
+def _box(table, box):
+    if table.n == 1 and box is not None and len(box) == 2 and not hasattr(box[0], "__len__"):
+        return (box, (0, 0))
+    return box
+
+
+def _colors(table, feats):
     matplotlib, _ = _matplotlib()
     adj = _neighbours(table)
+    for group in _touching(feats or ()):
+        for a in group:
+            adj[a] |= group - {a}
     palette = _palette(matplotlib, 20)
     chosen = []
     for p in table.pieces:
@@ -119,6 +137,15 @@ def _palette(matplotlib, k):
                    + (1.0,))
         i += 1
     return out
+
+
+def _touching(feats):
+    """Sets of pieces whose features in the picture share a vertex."""
+    at = {}
+    for f in feats:
+        for q in f.vertices:
+            at.setdefault(tuple(q), set()).add(f.stratum.piece)
+    return [g for g in at.values() if len(g) > 1]
 
 
 def _neighbours(table):
@@ -246,12 +273,11 @@ def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows="auto
     """
     _, Figure = _matplotlib()
     point, d1, d2 = plane(table, slice)
-    if table.n == 1 and box is not None and len(box) == 2 and not hasattr(box[0], "__len__"):
-        box = (box, (0, 0))
+    box = _box(table, box)
     if box is None:
         box = default_box(table, slice)
     feats = slice_strata(table, slice, box)
-    colors = piece_colors(table)
+    colors = _colors(table, feats)
     bad = _spurious(table) if spurious else {}
     if title is None:
         title = f"{table.name}: {len(table.pieces)} pieces, {len(table.strata)} strata, " \
