@@ -200,6 +200,7 @@ def test_ctrl_c_in_the_cli_prints_what_was_found(tmp_path):
 
 # --------------------------------------------------------------------------- 6. --slice
 def test_cli_plots_four_inputs_on_a_slice(capsys, tmp_path):
+    pytest.importorskip("matplotlib", reason="plots need the optional package matplotlib (.[plot])")
     png = tmp_path / "tm.png"
     code, out, err = run(capsys, "examples", "torch-max", "--plot", str(png))
     assert code == 1 and "--slice 0,0,0,0 1,0,0,0 0,1,0,0" in err
