@@ -15,7 +15,7 @@ Matrix([[1, 0]])
 __all__ = [
     "derive", "trace", "call_exact", "evaluate", "Evaluation",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
-    "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d",
+    "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d", "sort",
     "apply", "lincomb", "matmul",
     "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
     "InputError", "LimitError", "NondeterministicError", "FormatError",
@@ -29,7 +29,7 @@ from .conventions import Convention
 from .errors import (ConventionError, FormatError, InputError, LimitError, MtsymError, NonAffineError,
                      NondeterministicError, TraceError, UnsupportedOperationError)
 from .graph import Graph
-from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu
+from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu, sort
 from .table import Piece, PieceTable, Stratum
 from .value import apply
 

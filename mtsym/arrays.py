@@ -16,8 +16,11 @@ Examples
 [3, 7]
 """
 
+from __future__ import annotations
+
 __all__ = ["Array", "lincomb", "matmul", "as_exact_array", "coerce"]
 
+from typing import Any, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -73,7 +76,7 @@ def as_exact_array(x, op):
     return flat.reshape(arr.shape)
 
 
-def lincomb(coefs, items, const=0):
+def lincomb(coefs: Sequence, items: Sequence, const: Any = 0) -> Any:
     """``const + sum(c * v)``: one affine node when any item is traced, else the exact number."""
     terms = [(c, v) for c, v in zip(coefs, items) if c != 0]
     traced = [(c, v) for c, v in terms if isinstance(v, Value)]
@@ -85,7 +88,7 @@ def lincomb(coefs, items, const=0):
     return traced[0][1].run.affine(traced, plain)
 
 
-def matmul(a, b):
+def matmul(a: Any, b: Any) -> np.ndarray:
     """``a @ b`` of 1-D/2-D object arrays, Arrays or nested lists (traced values and/or numbers).
 
     Returns an object array (0-d for two vectors), numpy's shape rules; each

@@ -29,8 +29,11 @@ Fraction(1, 2)
 relu0 ['0', '0', '0', '1', '1/2']
 """
 
+from __future__ import annotations
+
 __all__ = ["Convention", "NAMED", "PARAMETERS", "parameter_table", "symbol_values", "check_symbols"]
 
+from typing import Any
 import sympy as sp
 
 from .errors import ConventionError, MtsymError
@@ -89,7 +92,7 @@ class Convention:
         Overrides, e.g. ``relu0=sympy.Symbol("z")``; the parameters are in the table below.
     """
 
-    def __init__(self, base: "str | Convention" = "torch", **params):
+    def __init__(self, base: str | Convention = "torch", **params: Any) -> None:
         if isinstance(base, Convention):
             overrides, name, root = dict(base._overrides), base.name, base.base
         else:

@@ -23,9 +23,12 @@ Traceback (most recent call last):
 mtsym.errors.UnsupportedOperationError: relu at ...: argument 'a' of type str is not a number or traced value
 """
 
+from __future__ import annotations
+
 __all__ = ["Value", "apply", "exact_number", "unknown_attribute", "foreign_method", "bad_operand",
            "UNSUPPORTED_OPERATORS", "refuse_operator"]
 
+from typing import Any, Sequence
 from fractions import Fraction
 
 from .errors import InputError, UnsupportedOperationError
@@ -48,7 +51,7 @@ def exact_number(a, op):
         raise UnsupportedOperationError(op, str(e)) from None
 
 
-def apply(name, args, params=(), conv=None):
+def apply(name: str, args: Sequence, params: tuple = (), conv: Any = None) -> Any:
     """Apply primitive ``name`` to scalars: traced values give a node, numbers the exact forward.
 
     Parameters

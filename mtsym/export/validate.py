@@ -36,6 +36,7 @@ from fractions import Fraction
 
 from ..exact import aff_var, int_row
 from ..linalg import exact_rank
+from ..partition import ask
 from ..primitives import PRIMITIVES, Choice, Restrict, sign
 from ..trace import node_forms
 from ..table import path_trie
@@ -47,32 +48,25 @@ def _at(form, point):
 
 def tests_at(prim, vals, params, point):
     """``(case, [(form, sign), ...])``: the case of a switching node at an exact point and the
-    sign tests its enumeration makes to reach it (``vals``: its inputs' affine forms)."""
-    todo = [()]
+    sign tests its enumeration makes to reach it (``vals``: its inputs' affine forms), by the
+    same replay of the primitive's tests as the enumeration (:func:`mtsym.partition.ask`)."""
+    if any(type(g) is not tuple for g in vals):
+        raise ValueError(f"an input of {prim.name} is not affine in the inputs")
+    todo = [((), ())]
     while todo:
-        choices = todo.pop()
-        gen = prim.tests(vals, params)
-        made, k = [], 0
-        try:
-            q = next(gen)
-            while True:
-                if isinstance(q, Choice):
-                    if k == len(choices):
-                        todo.extend(choices + (j,) for j in reversed(range(q.m)))
-                        break
-                    q = gen.send(choices[k])
-                    k += 1
-                    continue
-                form, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
-                if type(form) is not tuple:
-                    raise ValueError(f"a switching quantity of {prim.name} is not affine ({form})")
-                s = sign(_at(form, point))
-                if s not in allowed:
-                    break
-                made.append((form, s))
-                q = gen.send(s)
-        except StopIteration as stop:
-            return stop.value, made
+        answers, made = todo.pop()
+        done, q = ask(prim, vals, params, answers)
+        if done:
+            return q, list(made)
+        if isinstance(q, Choice):
+            todo.extend((answers + (j,), made) for j in reversed(range(q.m)))
+            continue
+        form, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
+        if type(form) is not tuple:
+            raise ValueError(f"a switching quantity of {prim.name} is not affine ({form})")
+        s = sign(_at(form, point))
+        if s in allowed:
+            todo.append((answers + (s,), made + ((form, s),)))
     raise ValueError(f"no case of {prim.name} holds at the witness")  # pragma: no cover
 
 

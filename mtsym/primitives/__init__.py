@@ -26,8 +26,9 @@ A :class:`Primitive` is declared once, in its family's file, with:
     its value under every named convention;
 ``numpy``
     its vectorised float64 rule (a :class:`~mtsym.primitives.vectorized.Rule`);
-``params``, ``arity``, ``show``, ``text``
-    the schema of its parameters (checked when a graph is read from a file),
+``params``, ``arity``, ``show``, ``text``, ``validate``
+    the schema of its parameters (checked when a graph is read from a file,
+    with ``validate(params)`` for what the schema alone cannot say),
     its number of inputs, how its parameters print, and a node's line in a
     graph's text form (``text(input names, params, extra=())``; by default
     ``name(n0, n1; shown params; extra)``).
@@ -170,10 +171,11 @@ class Primitive:
     """
 
     __slots__ = ("name", "numeric", "symbolic", "tests", "case_of", "linear", "partials", "describe",
-                 "doc", "numpy", "ties", "params", "arity", "show", "text", "kind")
+                 "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate")
 
     def __init__(self, name, numeric, symbolic, *, kind, numpy, params, arity, tests=None, case_of=None,
-                 linear=None, partials=None, describe=None, ties=(), show=None, text=None, doc=""):
+                 linear=None, partials=None, describe=None, ties=(), show=None, text=None, validate=None,
+                 doc=""):
         if kind not in KINDS:
             raise ValueError(f"primitive {name!r}: kind {kind!r} is not one of {KINDS}")
         self.name, self.kind = name, kind
@@ -182,7 +184,7 @@ class Primitive:
         self.case_of = case_of if case_of is not None or tests is None else case_by_tests(tests)
         self.describe = describe or (lambda case, params: "" if case is None else str(case))
         self.numpy, self.ties, self.params = numpy, tuple(ties), tuple(params)
-        self.arity = arity
+        self.arity, self.validate = arity, validate
         self.show = show
         self.text = text or _default_text(name, show)
         self.doc = doc
@@ -200,7 +202,10 @@ class Primitive:
         """``params`` checked against the declared schema (and normalised); raises ``ValueError``."""
         if not isinstance(params, (tuple, list)) or len(params) != len(self.params):
             raise ValueError(f"{self.name} takes {len(self.params)} parameter(s), got {params!r}")
-        return tuple(spec.check(v) for spec, v in zip(self.params, params))
+        params = tuple(spec.check(v) for spec, v in zip(self.params, params))
+        if self.validate is not None:
+            self.validate(params)
+        return params
 
     def local(self, case, params, conv, xs=None):
         """The node's associated partial derivatives on ``case`` (``xs``: exact input values,
@@ -228,4 +233,4 @@ def register(prim):
     return prim
 
 
-from . import affine, relu, maxlike, clamp, pooling  # noqa: E402,F401  (declare the rows, in this order)
+from . import affine, relu, maxlike, clamp, pooling, sort  # noqa: E402,F401  (declare the rows, in this order)
