@@ -218,3 +218,12 @@ def test_check_refuses_bad_tolerances():
     for kw in ({"rtol": -1}, {"rtol": float("nan")}, {"rtol": "1e-9"}, {"dtype": "float16"}, {"max_log2": 10**9}):
         with pytest.raises(InputError):
             table.check(lambda x: torch.relu(x[0]), **kw)
+
+
+def test_notebook_displays_escape_names_from_a_file():
+    d = _doc(mt.derive(lambda x: mt.relu(x[0]), 1))
+    d["name"], d["convention"]["name"] = "<script>alert(1)</script>", "<img src=x onerror=alert(2)>"
+    t = mt.PieceTable.from_json(json.dumps(d))
+    for html in (t._repr_html_(), t.pieces[0]._repr_html_(), t.strata[0]._repr_html_()):
+        assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in t._repr_html_()
