@@ -12,9 +12,13 @@ Examples
 Array([3, 3])
 """
 
+from __future__ import annotations
+
 __all__ = ["relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum",
            "maxpool1d", "maxpool2d", "sort", "max_pool"]
 
+from numbers import Number
+from typing import Any
 from fractions import Fraction
 
 import numpy as np
@@ -44,23 +48,23 @@ def _map(fn, x):
     return fn(x)
 
 
-def relu(x):
+def relu(x: Any) -> Any:
     """``max(0, x)`` elementwise; relu'(0) is ``convention.relu0``."""
     return _map(lambda v: apply("relu", (v,), ()), x)
 
 
-def leaky_relu(x, negative_slope=Fraction(1, 100)):
+def leaky_relu(x: Any, negative_slope: Number = Fraction(1, 100)) -> Any:
     """``x if x > 0 else negative_slope * x``; the default slope is exactly 1/100."""
     s = to_exact(negative_slope, what="negative_slope")
     return _map(lambda v: apply("leaky_relu", (v,), (s,)), x)
 
 
-def abs(x):
+def abs(x: Any) -> Any:
     """``|x|`` elementwise; abs'(0) is ``convention.abs0``."""
     return _map(lambda v: apply("abs", (v,), ()), x)
 
 
-def clamp(x, min=None, max=None):
+def clamp(x: Any, min: Number | None = None, max: Number | None = None) -> Any:
     """Clamp into ``[min, max]`` (numbers; either may be ``None``); see ``convention.clamp``."""
     lo = None if min is None else to_exact(min, what="clamp min")
     hi = None if max is None else to_exact(max, what="clamp max")
@@ -82,13 +86,13 @@ def _flat_items(args, name):
     return items
 
 
-def max(*args):
+def max(*args: Any) -> Any:
     """The maximum of the arguments (or of one sequence): one k-ary node, ties by ``convention.reduce``."""
     items = _flat_items(args, "max")
     return items[0] if len(items) == 1 else apply("max", items, (len(items),))
 
 
-def min(*args):
+def min(*args: Any) -> Any:
     """The minimum of the arguments (or of one sequence); ties by ``convention.reduce``."""
     items = _flat_items(args, "min")
     return items[0] if len(items) == 1 else apply("min", items, (len(items),))
@@ -110,12 +114,12 @@ def _binary(name, a, b):
     return Array(np.array(out + [None], dtype=object)[:-1]) if isinstance(a, Array) or isinstance(b, Array) else out
 
 
-def maximum(a, b):
+def maximum(a: Any, b: Any) -> Any:
     """Elementwise ``max(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
     return _binary("maximum", a, b)
 
 
-def minimum(a, b):
+def minimum(a: Any, b: Any) -> Any:
     """Elementwise ``min(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
     return _binary("minimum", a, b)
 
@@ -134,7 +138,7 @@ def _window_max(conv=None):
     return reduce
 
 
-def max_pool(a, kernel, stride, padding, op, conv=None):
+def max_pool(a: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, op: str, conv: Any = None) -> Array:
     """Max pooling of the last ``len(kernel)`` axes of an object array: one ``maxpool`` node per window.
 
     The shared builder of every max-pooling front end (``op`` names it in errors;
@@ -146,7 +150,7 @@ def max_pool(a, kernel, stride, padding, op, conv=None):
         raise UnsupportedOperationError(op, str(e)) from None
 
 
-def maxpool1d(seq, kernel_size, stride=None, padding=0):
+def maxpool1d(seq: Any, kernel_size: int, stride: int | None = None, padding: int = 0) -> Array:
     """Max pooling over a 1-D sequence, as ``torch.nn.MaxPool1d``: one ``maxpool`` node per window.
 
     Ties in a window go by ``convention.pool`` (torch and jax: the first element).
@@ -156,7 +160,8 @@ def maxpool1d(seq, kernel_size, stride=None, padding=0):
     return max_pool(a, (kernel_size,), (stride,), (padding,), "maxpool1d")
 
 
-def maxpool2d(rows, kernel_size, stride=None, padding=0):
+def maxpool2d(rows: Any, kernel_size: int | tuple, stride: int | tuple | None = None,
+              padding: int | tuple = 0) -> Array:
     """Max pooling over a 2-D input, as ``torch.nn.MaxPool2d``; windows read row-major."""
     a = _as_object_array(rows, 2, "maxpool2d")
     try:
@@ -168,7 +173,7 @@ def maxpool2d(rows, kernel_size, stride=None, padding=0):
     return max_pool(a, k, s, p, "maxpool2d")
 
 
-def sort(x, descending=False):
+def sort(x: Any, descending: bool = False) -> list:
     """The entries of a 1-D sequence sorted: one ``order`` node per rank (k-th smallest of all).
 
     Ties go by ``convention.order`` (torch and jax: ``"stable"``, as a stable

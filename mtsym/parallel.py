@@ -23,6 +23,7 @@ the walk does not cover (products of traced values) are enumerated serially.
 
 __all__ = ["explore_parallel", "DEFAULT_BUDGET"]
 
+import heapq
 import multiprocessing
 import uuid
 from collections import deque
@@ -162,25 +163,27 @@ def _groups(stack, parts):
 
 # ----------------------------------------------------------------------------- executors
 class _Local:
-    def __init__(self, workers, token, plan):
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        payload = None
-        if ctx.get_start_method() == "fork":
-            _PLANS[token] = plan          # inherited by the forked workers
-        else:
-            payload = _GraphProgram(plan.program)
-        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(token, payload))
-        self.token, self.payload = token, None if payload is None else payload
+    """Local worker processes.  They are started by a fork server (a clean process that has
+    imported mtsym, forked for each worker), not forked from this process: the user's process
+    may run threads (JAX, BLAS) that a fork would copy in the middle of their work."""
 
-    def submit(self, entries, budget, max_strata, lines, signs):
-        return self.pool.submit(_task, self.token, self.payload, entries, budget, max_strata, lines, signs)
+    def __init__(self, workers, token, plan):
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(["mtsym"])
+        payload = _GraphProgram(plan.program)   # each worker builds the plan once, at start
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(token, payload))
+        self.token = token
+
+    def submit(self, entries, budget, max_strata, lines, signs):  # the plan is already in the worker
+        return self.pool.submit(_task, self.token, None, entries, budget, max_strata, lines, signs)
 
     def done(self, futures):
         return wait(futures, return_when=FIRST_COMPLETED)[0]
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
-        _PLANS.pop(self.token, None)
 
 
 class _Dask:
@@ -239,7 +242,7 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
             return len(records)
         found = []
 
-        def counted(r):
+        def counted(r, count):
             found.append(None)
             emit(r)
         explore(program, max_strata=max_strata, max_events=max_events, start=start, on_stratum=counted,
@@ -260,21 +263,28 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
 
 
 def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs):
+    """Run the tasks, earliest in depth-first order first, and emit their strata in that order.
+
+    A slot's position is a tuple (its parent's position, then its rank among the groups its
+    parent handed back): tuples sort in depth-first order, so the task submitted next is always
+    the earliest one waiting, and the strata held back (done, waiting for an earlier slot) are at
+    most the running tasks' budgets.
+    """
     front = deque()           # slots not yet emitted, in depth-first order
-    queue = deque()           # (slot, entries) not yet submitted, in depth-first order
-    for group in _groups(stack, 4 * k):
+    queue = []                # heap of (position, slot, entries) not yet submitted
+    for i, group in enumerate(_groups(stack, 4 * k)):
         slot = _Slot()
         front.append(slot)
-        queue.append((slot, _pack_entries(group)))
+        heapq.heappush(queue, ((i,), id(slot), slot, _pack_entries(group)))
     running = {}
     canon = {}
     found = count
     while queue or running:
         while queue and len(running) < 2 * k:
-            slot, entries = queue.popleft()
-            running[ex.submit(entries, budget, max_strata, lines, signs)] = slot
+            pos, _, slot, entries = heapq.heappop(queue)
+            running[ex.submit(entries, budget, max_strata, lines, signs)] = (pos, slot)
         for fut in ex.done(list(running)):
-            slot = running.pop(fut)
+            pos, slot = running.pop(fut)
             packed, rest = fut.result()
             slot.records = packed if lines else _unpack_records(plan, packed, canon, keep)
             if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
@@ -284,8 +294,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
                 raise _too_many(max_strata)
             groups = _groups(rest, k + 1) if rest else []
             slot.children = [_Slot() for _ in groups]
-            for child, group in reversed(list(zip(slot.children, groups))):
-                queue.appendleft((child, group))
+            for j, (child, group) in enumerate(zip(slot.children, groups)):
+                heapq.heappush(queue, (pos + (j,), id(child), child, group))
             slot.done = True
         while front and front[0].done:
             slot = front.popleft()

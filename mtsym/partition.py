@@ -11,9 +11,15 @@ empty set), and no linear program is solved.
 
 :class:`Locator` is the decider for one exact point: the signs are evaluated
 there, which names the stratum holding the point.
+
+Progress and partial results go through one small hook: ``explore(...,
+on_stratum=callback)`` calls ``callback(record, count)`` after each new stratum,
+and a :class:`~mtsym.errors.LimitError` or ``KeyboardInterrupt`` raised during the
+enumeration (by the limits, by Ctrl-C, or by the callback itself) leaves the
+strata found so far on the exception as ``partial_records``.
 """
 
-__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "drive_tests", "first_case",
+__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "drive_tests", "first_case",
            "graph_plan", "walk_records", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
 import math
@@ -27,7 +33,7 @@ from .polyhedra import Polyhedron
 from .primitives import PRIMITIVES, Choice, Restrict
 from .records import StratumRecord
 from .trace import node_forms
-from .walk import Plan, Unsupported, root_entry, walk
+from .walk import Plan, Unsupported, limit_error, root_entry, too_many, walk
 
 #: default ``max_strata`` of :func:`mtsym.derive`
 DEFAULT_MAX_STRATA = 50_000
@@ -59,9 +65,10 @@ class Decider:
     def event(self, node, prim, vals, params):
         self.events += 1
         if self.events > self.max_events:
-            raise LimitError(f"a path took more than max_events={self.max_events} switching decisions "
-                             f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
-                             "Pass max_events=... to raise the limit.")
+            raise limit_error("max_events", self.max_events,
+                              f"a path took more than max_events={self.max_events} switching decisions "
+                              f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
+                              "Pass max_events=... to raise the limit.")
         if node in self.decided:  # the same node met again (hash-consed): one decision
             return self.decided[node]
         i = len(self.path)
@@ -117,6 +124,19 @@ class _Explorer(Decider):
         return case
 
 
+def ask(prim, vals, params, answers):
+    """Replay a primitive's ``tests`` with ``answers``: ``(True, case)`` when they decide the case,
+    else ``(False, question)`` (the next form, :class:`Restrict` or :class:`Choice`)."""
+    gen = prim.tests(vals, params)
+    try:
+        q = next(gen)
+        for a in answers:
+            q = gen.send(a)
+    except StopIteration as stop:
+        return True, stop.value
+    return False, q
+
+
 def _node_cases(program, node, prim, vals, params, poly, cons):
     """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order."""
     out = []
@@ -161,6 +181,9 @@ def drive_tests(prim, vals, params, cell, cons, answers, forks, check):
     """
     if type(cell) is tuple:
         cell = cell[0].child(cell[1])
+    if not answers:  # a switching node's inputs are its switching quantities: affine, or refused by name
+        for g in vals:
+            check(g)
     gen = prim.tests(vals, params)
     try:
         q = next(gen)
@@ -254,8 +277,12 @@ def int_row_common(forms, sense=1):
     return np.array(rows, dtype=np.int64 if big < (1 << 62) else object)
 
 
-def explore(program, max_strata=None, max_events=None, start=None, on_stratum=None, keep=True):
+def explore(program, max_strata=None, max_events=None, on_stratum=None, start=None, keep=True):
     """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
+
+    ``on_stratum(record, count)``, when given, is called after each new stratum.  A
+    :class:`~mtsym.errors.LimitError` or ``KeyboardInterrupt`` raised meanwhile carries
+    the strata found so far as ``partial_records``.
 
     The function is first run once at the origin.  If that run met no Python
     comparison, the program is branch-free: its graph is the whole program and
@@ -268,36 +295,56 @@ def explore(program, max_strata=None, max_events=None, start=None, on_stratum=No
     ----------
     max_strata, max_events : int, optional
         The limits of :func:`mtsym.derive`.
+    on_stratum : callable, optional
+        ``on_stratum(record, count)`` after each new :class:`~mtsym.records.StratumRecord`, in order.
     start : Polyhedron, optional
         Enumerate only inside this closed polyhedron (default: all of R^n).
-    on_stratum : callable, optional
-        Called with each new :class:`~mtsym.records.StratumRecord`, in order.
     keep : bool
         ``False``: keep no record (``on_stratum`` takes them; memory stays bounded) and return
         an empty list.
     """
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
-    locate_path(program, (0,) * program.n, max_events)
-    cell = Polyhedron.space(program.n) if start is None else start
-    records = []
-    if not keep:
-        emit = on_stratum
-    else:
-        emit = records.append if on_stratum is None else (lambda r: (records.append(r), on_stratum(r)))
-    g = program.graph
-    if not g.has_branches():
+    records = _Records(on_stratum, keep)
+    try:
+        locate_path(program, (0,) * program.n, max_events)
+        cell = Polyhedron.space(program.n) if start is None else start
+        if program.graph.has_branches():
+            _explore_runs(program, cell, max_strata, max_events, records.append)
+            return records
         plan = graph_plan(program)
         if plan is not None:
             try:
-                walk_records(plan, [root_entry(plan, cell)], max_strata, emit, compact=keep)
+                walk_records(plan, [root_entry(plan, cell)], max_strata, records.append, compact=keep)
                 return records
             except Unsupported:  # a case weight the plan's scale cannot hold: start over
-                del records[:]
-        _explore_graph(program, cell, max_strata, emit)
-        return records
-    _explore_runs(program, cell, max_strata, max_events, emit)
+                records.reset()
+        _explore_graph(program, cell, max_strata, records.append)
+    except (LimitError, KeyboardInterrupt) as e:
+        e.partial_records = list(records)
+        raise
     return records
+
+
+class _Records(list):
+    """The strata found so far (none kept unless ``keep``); ``append`` also tells the ``on_stratum`` hook."""
+
+    __slots__ = ("hook", "keep", "count")
+
+    def __init__(self, hook, keep=True):
+        super().__init__()
+        self.hook, self.keep, self.count = hook, keep, 0
+
+    def append(self, record):
+        self.count += 1
+        if self.keep:
+            super().append(record)
+        if self.hook is not None:
+            self.hook(record, self.count)
+
+    def reset(self):
+        self.clear()
+        self.count = 0
 
 
 def graph_plan(program):
@@ -323,10 +370,7 @@ def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None
     return walk(plan, stack, max_strata, record, drive_tests, check, count, budget, split, compact)
 
 
-def _too_many(max_strata):
-    return LimitError(f"more than max_strata={max_strata} strata; the partition is too large to "
-                      "enumerate. Pass max_strata=... to derive to raise the limit, or use "
-                      "mt.evaluate for pointwise answers without enumerating pieces.")
+_too_many = too_many
 
 
 def _explore_runs(program, cell, max_strata, max_events, emit):

@@ -21,7 +21,8 @@ Forms are tuples ``(c0, c1..cn)``; a product of two non-constant values gives a
 sympy expression instead (smooth, allowed in outputs, refused in switches).
 """
 
-__all__ = ["Value", "Array", "Program", "Run", "InputSpec", "node_forms", "combine", "VAL_CONV", "MAX_INPUTS"]
+__all__ = ["Value", "Array", "Program", "Run", "InputSpec", "node_forms", "combine", "VAL_CONV", "MAX_INPUTS",
+           "check_input_count"]
 
 import re
 
@@ -29,9 +30,10 @@ import numpy as np
 import sympy as sp
 
 from .arrays import Array, coerce
-from .conventions import Convention
+from .conventions import Convention, check_symbols
 from .errors import InputError, LimitError, UnsupportedOperationError, user_line
-from .exact import aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, to_exact
+from .exact import (aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number,
+                    to_exact, to_sympy)
 from .graph import Graph
 from .primitives import PRIMITIVES
 from .primitives.affine import BRANCH
@@ -44,6 +46,16 @@ MAX_INPUTS = 4096
 
 
 # --------------------------------------------------------------------------- inputs
+def check_input_count(inputs):
+    """A :class:`LimitError` for more inputs than exact tracing takes (:data:`MAX_INPUTS`)."""
+    if isinstance(inputs, int) and not isinstance(inputs, bool) and inputs > MAX_INPUTS:
+        raise LimitError(f"inputs={inputs}: exact tracing keeps every node's affine form as {inputs + 1} "
+                         f"rationals ({inputs}^2 numbers for the inputs alone, about "
+                         f"{8 * inputs * (inputs + 1) / 2**30:.1f} GiB); mtsym.derive takes at most "
+                         f"{MAX_INPUTS} inputs. mt.evaluate traces the graph only and works at any size.")
+
+
+
 class InputSpec:
     """How ``derive``'s ``inputs`` argument maps to function arguments.
 
@@ -114,7 +126,7 @@ def combine(weights, forms, bias, symbols):
         if not forms:
             return aff_const(bias, len(symbols))
         return aff_comb(weights, forms, bias)
-    expr = sp.sympify(bias) + sum((sp.sympify(w) * _as_expr(f, symbols) for w, f in zip(weights, forms)),
+    expr = to_sympy(bias) + sum((to_sympy(w) * _as_expr(f, symbols) for w, f in zip(weights, forms)),
                                   sp.Integer(0))
     return _to_form(expr, symbols)
 
@@ -135,13 +147,11 @@ class Program:
         if not callable(fn):
             raise InputError(f"derive needs a function, got {type(fn).__name__}")
         self.fn = fn
-        if exact and isinstance(inputs, int) and not isinstance(inputs, bool) and inputs > MAX_INPUTS:
-            raise LimitError(f"inputs={inputs}: exact tracing keeps every node's affine form as {inputs + 1} "
-                             f"rationals ({inputs}^2 numbers for the inputs alone, about "
-                             f"{8 * inputs * (inputs + 1) / 2**30:.1f} GiB); mtsym.derive takes at most "
-                             f"{MAX_INPUTS} inputs. mt.evaluate traces the graph only and works at any size.")
+        if exact:
+            check_input_count(inputs)
         self.spec = InputSpec(inputs)
         self.conv = Convention.get(convention)
+        check_symbols(self.conv, self.spec.names, "convention")
         self.symbols = self.spec.symbols
         self.n = self.spec.n
         self.graph = Graph(symbols=self.symbols)

@@ -36,7 +36,7 @@ enumerated by the general search in :mod:`mtsym.partition`; both give the same
 strata in the same order (``tests/test_walk.py``).
 """
 
-__all__ = ["Plan", "Unsupported", "PathCodec", "walk", "root_entry", "Paused"]
+__all__ = ["Plan", "Unsupported", "PathCodec", "walk", "root_entry", "Paused", "too_many", "limit_error"]
 
 import math
 from fractions import Fraction
@@ -530,9 +530,9 @@ class _Walk:
                 if st.f == U:
                     count += 1
                     found += 1
-                    if count > max_strata:
-                        raise _too_many(max_strata)
                     self.emit(self.record(st))
+                    if count > max_strata:
+                        raise too_many(max_strata)
                     break
                 i = st.f
                 if units[i].sign:
@@ -723,10 +723,20 @@ def _exact(row, d):
     return tuple(x // d if x % d == 0 else Fraction(x, d) for x in row)
 
 
-def _too_many(max_strata):
-    return LimitError(f"more than max_strata={max_strata} strata; the partition is too large to "
-                      "enumerate. Pass max_strata=... to derive to raise the limit, or use "
-                      "mt.evaluate for pointwise answers without enumerating pieces.")
+def limit_error(option, value, message):
+    """A :class:`LimitError` that names the limit it hit (``option``, ``value``: the command line
+    names its own flag for it)."""
+    err = LimitError(message)
+    err.option, err.value = option, value
+    return err
+
+
+def too_many(max_strata):
+    """The error past ``max_strata`` strata."""
+    return limit_error("max_strata", max_strata,
+                       f"more than max_strata={max_strata} strata; the partition is too large to "
+                       "enumerate. Pass max_strata=... to derive to raise the limit, or use "
+                       "mt.evaluate for pointwise answers without enumerating pieces.")
 
 
 def walk(plan, stack, max_strata, emit, drive, check, count=0, budget=None, split=None, compact=True):

@@ -244,8 +244,8 @@ def test_start_polyhedron_and_stratum_callback():
     box = Polyhedron.space(2)
     for row in ((1, 1, 0), (1, -1, 0), (1, 0, 1), (1, 0, -1)):  # |x1| <= 1, |x2| <= 1
         box = box.meet(row)
-    records = partition.explore(program, start=box, on_stratum=seen.append)
-    assert seen == records
+    records = partition.explore(program, start=box, on_stratum=lambda r, count: seen.append((r, count)))
+    assert seen == [(r, k + 1) for k, r in enumerate(records)]
     everywhere = mt.derive(fn, 2)
     inside = {r.path for r in records}
     # exactly the strata whose relative interior meets the open box

@@ -18,13 +18,13 @@ Examples
 [[1.0, -2.0], [0.0, 0.0]]
 """
 
-__all__ = ["Schedule", "Stage", "needed_nodes"]
+__all__ = ["Schedule", "Stage", "needed_nodes", "symbol_subs"]
 
 import contextlib
 
-import networkx as nx
 import numpy as np
 
+from ..conventions import symbol_values
 from ..errors import UnsupportedOperationError
 from ..primitives import PRIMITIVES
 
@@ -49,13 +49,23 @@ class Stage:
 
 
 def needed_nodes(graph, targets):
-    """The targets and all their ancestors (what a sweep must compute for them)."""
-    out = set()
-    for t in targets:
-        if t not in out:
-            out |= nx.ancestors(graph, t)
-            out.add(t)
-    return out
+    """The targets and all their ancestors (what a sweep must compute for them): one walk
+    over the graph, linear in its size (one ancestor search per target was quadratic in depth)."""
+    return set(graph.ancestors_of(list(targets)))
+
+
+def symbol_subs(graph, conv, params, what="params"):
+    """``params`` as exact values of the convention symbols the graph's nodes can read.
+
+    The symbols are those of ``conv`` and of the conventions nodes pin; a key
+    is one of them or its name (looked up, never parsed), a value a finite real
+    number (see :func:`mtsym.conventions.symbol_values`).
+    """
+    symbols = set(conv.symbols())
+    for _, d in graph.nodes(data=True):
+        if d.get("conv") is not None:
+            symbols |= d["conv"].symbols()
+    return symbol_values(params, symbols, what)
 
 
 #: dense products with at most this many coefficients run on one BLAS thread
@@ -151,11 +161,11 @@ class Schedule:
         dropped = set()
         for v in nodes:
             d = data[v]
-            if d["op"] != "affine" or len(d["inputs"]) != 1 or tuple(d["params"][0]) != (1,):
+            if PRIMITIVES[d["op"]].kind != "affine" or len(d["inputs"]) != 1 or tuple(d["params"][0]) != (1,):
                 continue
             u = d["inputs"][0]
             du = graph.nodes[u]
-            if u not in keep or u in outs or du["op"] != "affine" or len(du["inputs"]) < 2 \
+            if u not in keep or u in outs or PRIMITIVES[du["op"]].kind != "affine" or len(du["inputs"]) < 2 \
                     or graph.out_degree(u) != 1 or du["params"][1] != 0:
                 continue
             data[v] = dict(d, inputs=du["inputs"], params=(du["params"][0], d["params"][1]), fused=True)

@@ -47,6 +47,7 @@ from ..extensions import register
 from ..primitives import PRIMITIVES
 from ..table import Piece, PieceTable, Stratum
 from .json import FORMAT, Reader, graph_data, head_data, read_graph, read_head, read_stratum, stratum_data
+from .validate import Replay, check_alone
 
 LAYOUT = "lines"
 
@@ -198,8 +199,9 @@ class StreamedTable(PieceTable):
             raise FormatError(f"{self.path}: the last line is not {{\"end\": <number of strata>, ...}} matching "
                               "the file (the enumeration stopped before the end?)")
         self._count = count
-        self.graph = read_graph(R, end.get("graph"), self.symbols)
+        self.graph = read_graph(R, end.get("graph"), self.symbols, self.shape[0] if self.shape else 1)
         self._nodes = None if self.graph is None else set(self.graph.nodes)
+        self._replay = None if self.graph is None else Replay(self.graph, self.convention, self.symbols)
         self.program = None
         self._by_key = None
         self._piece_of = None
@@ -227,7 +229,15 @@ class StreamedTable(PieceTable):
                 raise FormatError(f"{self.path}: line {k + 2}: the path string does not match \"sign_path\"")
             d["path"] = [[v, _SIGNS.index(c) - 1] for v, c in zip(self._signs, p)]
         nout = self.shape[0] if self.shape else 1
-        return read_stratum(self._reader, d, len(self.symbols), nout, self.shape, self._nodes, k)
+        record = read_stratum(self._reader, d, len(self.symbols), nout, self.shape, self._nodes, k)
+        try:  # an untrusted file: each stratum is replayed on the graph when read (mtsym.export.validate)
+            if self._replay is not None:
+                self._replay.check(record)
+            else:
+                check_alone(record)
+        except ValueError as e:
+            raise FormatError(f"{self.path}: line {k + 2} disagrees with the graph: {e}") from None
+        return record
 
     def _make(self, k, raw):
         s = Stratum(self, self._record(k, raw), k)
