@@ -3,7 +3,11 @@ a million strata streamed to disk on dask with bounded memory.
 
 Every run is one ``mt.derive`` in a fresh subprocess; serial and parallel runs alternate and the
 medians of ``--repeat`` runs are printed with their ratio (wall-clock seconds: parallel work is
-about elapsed time).  Each parallel table is checked against the serial one (same strata, same
+about elapsed time).  The CPU seconds of the serial run, and of the 2-worker run (coordinating
+process + workers), are printed too: on a machine whose cores other work is using, the wall-clock
+ratio says how much of them it got, the CPU ratio what parallel work costs; "on 2 free cores"
+estimates the wall time there, max(coordinator, workers / 2) CPU seconds.  Each parallel table is
+checked against the serial one (same strata, same
 order).  ``--million`` adds the streamed run: 707 relu lines in R^2 (999,699 strata) written to a
 file on a 2-worker ``LocalCluster``; the peak resident memory of the coordinating process and of
 each worker is printed beside the strata count.
@@ -38,9 +42,10 @@ elif mode in ("dask", "million"):
     kw["client"] = client
 if mode == "million":
     kw["out"] = sys.argv[3]
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 table = mt.derive(fn, n, max_strata=10**7, **kw)
-t = time.perf_counter() - t
+t, c = time.perf_counter() - t, time.process_time() - c
+ch = resource.getrusage(resource.RUSAGE_CHILDREN)   # the local workers, once the pool is shut down
 h = hashlib.sha256()
 if mode != "million":
     for s in table.strata:
@@ -51,7 +56,8 @@ if client is not None:
     workers_peak = sorted(client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024).values())
     client.close()
     cluster.close()
-print("RESULT", json.dumps({"strata": len(table.strata), "seconds": t, "digest": h.hexdigest(), "peak_mib": peak,
+print("RESULT", json.dumps({"strata": len(table.strata), "seconds": t, "cpu": c,
+                            "children_cpu": ch.ru_utime + ch.ru_stime, "digest": h.hexdigest(), "peak_mib": peak,
                             "workers_peak_mib": workers_peak}))
 '''
 
@@ -71,22 +77,28 @@ def main(argv=None):
     ap.add_argument("--million", action="store_true", help="also stream 707 lines (999,699 strata) on dask")
     ap.add_argument("--workloads", nargs="*", default=["relu_sum(128)", "kmax(14)", "net((2, 32, 32, 1))"])
     args = ap.parse_args(argv)
-    print("| workload | strata | 1 process (s) | 2 workers (s) | speed-up | dask LocalCluster, 2 workers (s) |")
-    print("|---|---|---|---|---|---|")
+    print("| workload | strata | 1 process (s) | 2 workers (s) | speed-up | dask LocalCluster, 2 workers (s) | "
+          "CPU s: serial / coordinator + workers | on 2 free cores (s) |")
+    print("|---|---|---|---|---|---|---|---|")
     for expr in args.workloads:
-        one, two = [], []
+        one, two, cpu1, cpu2 = [], [], [], []
         for _ in range(args.repeat):
             a, b = run("serial", expr), run("workers", expr)
             if a["digest"] != b["digest"]:
                 raise RuntimeError(f"{expr}: the 2-worker table differs from the serial one")
             one.append(a["seconds"])
             two.append(b["seconds"])
+            cpu1.append(a["cpu"])
+            cpu2.append((b["cpu"], b["children_cpu"]))
         d = run("dask", expr)
         if d["digest"] != a["digest"]:
             raise RuntimeError(f"{expr}: the dask table differs from the serial one")
         t1, t2 = statistics.median(one), statistics.median(two)
-        print(f"| {expr} | {a['strata']:,} | {t1:.2f} | {t2:.2f} | {t1 / t2:.2f}x | {d['seconds']:.2f} |",
-              flush=True)
+        c1 = statistics.median(cpu1)
+        cc, cw = statistics.median(x[0] for x in cpu2), statistics.median(x[1] for x in cpu2)
+        free = max(cc, cw / 2)
+        print(f"| {expr} | {a['strata']:,} | {t1:.2f} | {t2:.2f} | {t1 / t2:.2f}x | {d['seconds']:.2f} | "
+              f"{c1:.2f} / {cc:.2f} + {cw:.2f} | {free:.2f} ({c1 / free:.2f}x) |", flush=True)
     if args.million:
         path = os.path.join(tempfile.mkdtemp(), "lines707.jsonl")
         r = run("million", "relu_sum(707)", path)

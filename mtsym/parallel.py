@@ -25,6 +25,8 @@ __all__ = ["explore_parallel", "DEFAULT_BUDGET"]
 
 import heapq
 import multiprocessing
+import sys
+import threading
 import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -162,14 +164,22 @@ def _groups(stack, parts):
 
 
 # ----------------------------------------------------------------------------- executors
+def _start_method():
+    """``fork`` when this process runs no other thread (the workers start at once, with nothing to
+    import); else a fork server (a clean process that imports mtsym and forks the workers: a fork
+    would copy another thread, JAX's for one, in the middle of its work), which like ``spawn``
+    imports the user's main module again: a script then needs ``if __name__ == "__main__":``."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1 and "jax" not in sys.modules:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 class _Local:
-    """Local worker processes.  They are started by a fork server (a clean process that has
-    imported mtsym, forked for each worker), not forked from this process: the user's process
-    may run threads (JAX, BLAS) that a fork would copy in the middle of their work."""
+    """Local worker processes (see :func:`_start_method`)."""
 
     def __init__(self, workers, token, plan):
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        ctx = multiprocessing.get_context(_start_method())
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload(["mtsym"])
         payload = _GraphProgram(plan.program)   # each worker builds the plan once, at start

@@ -373,9 +373,16 @@ def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None
 _too_many = too_many
 
 
+#: a program with Python branches runs once per stratum: all runs together may take this many
+#: times ``max_events`` switching decisions (a loop of 10^4 comparisons over 2 * 10^4 strata would
+#: otherwise run 2 * 10^8 decisions, many minutes, before ``max_strata`` stops it)
+TOTAL_EVENTS = 250
+
+
 def _explore_runs(program, cell, max_strata, max_events, emit):
     stack = [((), None, cell, None)]
-    count = 0
+    count = total = 0
+    budget = TOTAL_EVENTS * max_events
     while stack:
         prefix, resume, poly, cons = stack.pop()
         if type(poly) is tuple:
@@ -385,11 +392,20 @@ def _explore_runs(program, cell, max_strata, max_events, emit):
             outputs, shape = program.run(ex)
         except _Dead:
             continue
+        finally:
+            total += ex.events
         count += 1
-        if count > max_strata:
-            raise _too_many(max_strata)
         emit(StratumRecord(tuple(ex.path), ex.cons, tuple(v.lin for v in outputs),
                            tuple(v.val for v in outputs), tuple(v.node for v in outputs), shape, poly=ex.poly))
+        if count > max_strata:
+            raise _too_many(max_strata)
+        if total > budget and stack:
+            raise limit_error("max_events", max_events,
+                              f"the function ran once per stratum, {count:,} times, taking {total:,} switching "
+                              f"decisions in all (more than {TOTAL_EVENTS} x max_events={max_events}): each run "
+                              "repeats every comparison of its path (a long loop of Python comparisons) and the "
+                              "strata are not all found. Pass max_events=... to allow more, or write the loop "
+                              "with mt.max / mt.relu (no Python comparison: enumerated over the graph, once).")
 
 
 def _explore_graph(program, cell, max_strata, emit):
@@ -441,10 +457,10 @@ def _explore_graph(program, cell, max_strata, emit):
             vals[v], lins[v] = node_forms(prim, case, params, conv, iv, [lins[u] for u in ins], syms)
         else:
             count += 1
-            if count > max_strata:
-                raise _too_many(max_strata)
             emit(StratumRecord(tuple(path), cons, tuple(lins[u] for u in outs),
                                tuple(vals[u] for u in outs), outs, shape, poly=poly))
+            if count > max_strata:
+                raise _too_many(max_strata)
 
 
 class _Locator(Decider):

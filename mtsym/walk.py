@@ -53,7 +53,7 @@ from .trace import VAL_CONV, combine
 MATERIALIZE = 256
 _SAFE = 1 << 62
 #: cases whose weights are kept per node (a k-ary max has 2^k - 1 cases: keep the first ones only)
-_CACHE = 4096
+_CACHE = 1 << 15
 _UNDECIDED = -1
 #: distinct forms kept for sharing while streaming (past this, sharing starts again)
 _INTERNED = 100_000
@@ -416,6 +416,7 @@ class _Walk:
     def __init__(self, plan, drive, check, emit, compact=True):
         self.plan, self.drive, self.check, self.emit, self.compact = plan, drive, check, emit, compact
         self.forms, self.pairs, self.fractions = {}, {}, {}
+        self.vals = {}  # (parent state, unit) -> the exact input forms its tests read
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -560,8 +561,14 @@ class _Walk:
     def resume(self, parent, i, answers, cell, cons, stack):
         """Drive unit ``i``'s tests from ``answers`` on ``cell``; forks go on the stack."""
         u = self.plan.units[i]
-        rows = parent.slot[i].tolist()
-        vals = list(map(tuple, rows)) if u.din == 1 else [_exact(r, u.din) for r in rows]
+        vals = self.vals.get((id(parent), i))   # one node's forks all resume from the same parent
+        if vals is None or vals[0] is not parent:
+            rows = parent.slot[i].tolist()
+            vals = (parent, list(map(tuple, rows)) if u.din == 1 else [_exact(r, u.din) for r in rows])
+            if len(self.vals) > 64:
+                self.vals.clear()
+            self.vals[(id(parent), i)] = vals
+        vals = vals[1]
         forks = []
         leaf = self.drive(u.prim, vals, u.params, cell, cons, answers, forks, self.check(u))
         for a, c, k in forks:

@@ -288,3 +288,18 @@ def test_max_strata_stops_a_max_over_many_inputs(monkeypatch):
 def test_too_many_inputs_is_a_clear_limit():
     with pytest.raises(mt.LimitError, match="at most 4096 inputs"):
         mt.derive(lambda x: mt.relu(x[0]), 100_000)
+
+
+def test_a_long_branching_loop_stops_at_a_bound_on_all_runs():
+    # each stratum re-runs the loop: 300 comparisons per run over ~600 strata; all runs together may
+    # take 250 x max_events decisions, so it stops after about 250 strata with a clear error
+    def steps(x):
+        s = 0
+        for i in range(300):
+            if x[0] > i:
+                s = s + 1
+        return s
+    with pytest.raises(mt.LimitError, match="ran once per stratum") as info:
+        mt.derive(steps, 1, max_events=300)
+    assert 200 < len(info.value.partial_records) < 300
+    assert len(mt.derive(steps, 1, max_events=1000).strata) == 601   # x < 0, x = i, i < x < i + 1, x > 299
