@@ -129,9 +129,12 @@ def main(argv=None):
     ap.add_argument("--old", default="705201a", help="git ref or folder of the older mtsym ('none': skip)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds allowed to one run")
     ap.add_argument("--json", help="also write the medians to this file")
+    ap.add_argument("--only", nargs="*", help="the workloads whose name contains one of these words")
     args = ap.parse_args(argv)
     old = old_tree(args.old)
     work = QUICK if args.quick else WORKLOADS
+    if args.only:
+        work = [w for w in work if any(word in w[0] for word in args.only)]
     print("| workload | strata | old (CPU s) | new (CPU s) | speed-up | new strata/s | new us/stratum | new wall s |")
     print("|---|---|---|---|---|---|---|---|")
     results = {}

@@ -6,9 +6,9 @@ medians of ``--repeat`` runs are printed with their ratio (wall-clock seconds: p
 about elapsed time).  The CPU seconds of the serial run, and of the 2-worker run (coordinating
 process + workers), are printed too: on a machine whose cores other work is using, the wall-clock
 ratio says how much of them it got, the CPU ratio what parallel work costs; "on 2 free cores"
-estimates the wall time there, max(coordinator, workers / 2) CPU seconds.  Each parallel table is
-checked against the serial one (same strata, same
-order).  ``--million`` adds the streamed run: 707 relu lines in R^2 (999,699 strata) written to a
+estimates the wall time there: (coordinator + workers) / 2 CPU seconds (three processes on two
+cores).  Each parallel table is checked against the serial one (same strata, same order).
+``--million`` adds the streamed run: 707 relu lines in R^2 (about a million strata) written to a
 file on a 2-worker ``LocalCluster``; the peak resident memory of the coordinating process and of
 each worker is printed beside the strata count.
 
@@ -96,7 +96,7 @@ def main(argv=None):
         t1, t2 = statistics.median(one), statistics.median(two)
         c1 = statistics.median(cpu1)
         cc, cw = statistics.median(x[0] for x in cpu2), statistics.median(x[1] for x in cpu2)
-        free = max(cc, cw / 2)
+        free = (cc + cw) / 2
         print(f"| {expr} | {a['strata']:,} | {t1:.2f} | {t2:.2f} | {t1 / t2:.2f}x | {d['seconds']:.2f} | "
               f"{c1:.2f} / {cc:.2f} + {cw:.2f} | {free:.2f} ({c1 / free:.2f}x) |", flush=True)
     if args.million:
