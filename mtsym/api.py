@@ -66,7 +66,8 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
         out by subtrees; the table is the serial one, stratum for stratum).
         Programs with Python branches are enumerated serially.
     client : dask.distributed.Client, optional
-        Enumerate on a dask cluster instead (needs ``pip install mtsym[dask]``).
+        Enumerate on a dask cluster instead (needs the dask extra: ``pip install -e ".[dask]"``
+        in the source tree).
     out : str or path, optional
         Write the strata to this file as they are found, one line each, keeping
         none in memory, and return the table read lazily from it

@@ -2,7 +2,7 @@
 
 ``mt.derive(f, n, workers=k)`` runs on ``k`` local processes,
 ``mt.derive(f, n, client=c)`` on a ``dask.distributed`` cluster (the
-``mtsym[dask]`` extra).  Both work the same way:
+dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
 
 1. the walk (:mod:`mtsym.walk`) starts serially and pauses as soon as its
    stack holds a few subtrees per worker; the stack's entries are independent

@@ -79,7 +79,7 @@ def test_workers_must_be_a_count():
 
 
 def test_dask_cluster_gives_the_serial_table():
-    distributed = pytest.importorskip("distributed", reason="the dask extra (pip install mtsym[dask]) is not installed")
+    distributed = pytest.importorskip("distributed", reason="the dask extra (.[dask]) is not installed")
     fn, n, conv = PROGRAMS["relu lines"]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
