@@ -30,7 +30,7 @@ import numpy as np
 from .errors import LimitError, NondeterministicError, NonAffineError
 from .exact import aff_var, int_row
 from .polyhedra import Polyhedron
-from .primitives import PRIMITIVES, Choice, Restrict
+from .primitives import PRIMITIVES, Choice, Restrict, replay
 from .records import StratumRecord
 from .trace import node_forms
 from .walk import Plan, Unsupported, limit_error, root_entry, too_many, walk
@@ -127,11 +127,8 @@ class _Explorer(Decider):
 def ask(prim, vals, params, answers):
     """Replay a primitive's ``tests`` with ``answers``: ``(True, case)`` when they decide the case,
     else ``(False, question)`` (the next form, :class:`Restrict` or :class:`Choice`)."""
-    gen = prim.tests(vals, params)
     try:
-        q = next(gen)
-        for a in answers:
-            q = gen.send(a)
+        _, q = replay(prim.tests, vals, params, answers)
     except StopIteration as stop:
         return True, stop.value
     return False, q
@@ -184,11 +181,8 @@ def drive_tests(prim, vals, params, cell, cons, answers, forks, check):
     if not answers:  # a switching node's inputs are its switching quantities: affine, or refused by name
         for g in vals:
             check(g)
-    gen = prim.tests(vals, params)
     try:
-        q = next(gen)
-        for a in answers:
-            q = gen.send(a)
+        gen, q = replay(prim.tests, vals, params, answers)
         while True:
             if isinstance(q, Choice):
                 alts = choice_alternatives(q, cell)

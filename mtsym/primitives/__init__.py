@@ -57,7 +57,7 @@ leaky_relu(n0; slope=1/100)
 """
 
 __all__ = ["Primitive", "PRIMITIVES", "TieParam", "TIE_PARAMS", "NAMED_CONVENTIONS", "register",
-           "Choice", "Restrict", "sign", "case_by_tests", "KINDS"]
+           "Choice", "Restrict", "sign", "case_by_tests", "replay", "KINDS"]
 
 from . import params as P  # noqa: F401  (the parameter schemas, for declarations)
 
@@ -145,6 +145,18 @@ class Restrict:
         return f() if callable(f) else f
 
 
+def replay(tests, vals, params, answers):
+    """A ``tests`` generator started and given ``answers``: ``(generator, next question)``.
+
+    ``StopIteration`` (its ``value`` the case) when the answers already decide the case.
+    """
+    gen = tests(vals, params)
+    q = next(gen)
+    for a in answers:
+        q = gen.send(a)
+    return gen, q
+
+
 def case_by_tests(tests):
     """A ``case_of`` from a ``tests`` generator: the case whose sign tests hold at exact numbers.
 
@@ -158,11 +170,8 @@ def case_by_tests(tests):
         todo = [()]
         while todo:
             answers = todo.pop()
-            gen = tests(vals, params)
             try:
-                q = next(gen)
-                for a in answers:
-                    q = gen.send(a)
+                gen, q = replay(tests, vals, params, answers)
                 while True:
                     if isinstance(q, Choice):
                         todo.extend(answers + (j,) for j in reversed(range(q.m)))
