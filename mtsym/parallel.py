@@ -213,7 +213,7 @@ class _Dask:
         return {next(self.queue)}
 
     def close(self):
-        pass
+        self.payload.release()  # the scattered graph: the cluster may close without losing data it needs
 
 
 def _n_workers(workers, client):
