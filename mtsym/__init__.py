@@ -14,6 +14,7 @@ Matrix([[1, 0]])
 
 __all__ = [
     "derive", "trace", "call_exact", "evaluate", "Evaluation",
+    "lex_grad", "directional", "is_clarke", "segment", "plane", "box",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
     "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d",
     "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
@@ -28,5 +29,6 @@ from .errors import (ConventionError, FormatError, InputError, LimitError, Mtsym
                      NondeterministicError, TraceError, UnsupportedOperationError)
 from .evaluate import Evaluation, evaluate
 from .graph import Graph
+from .local import box, directional, is_clarke, lex_grad, plane, segment
 from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu
 from .table import Piece, PieceTable, Stratum

@@ -8,7 +8,8 @@ from .table import PieceTable
 from .trace import InputSpec, Program
 
 
-def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
+def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None,
+           around=None, on=None):
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -34,6 +35,14 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
         :mod:`mtsym.frameworks.jax`).  PyTorch code needs nothing: traced
         values take part in torch calls directly (``None`` or ``"torch"``).
         Framework ops carry their framework's tie rule whatever ``convention`` is.
+    around : sequence of numbers, optional
+        Only the *star* of this point: the strata whose closure holds it, as a
+        :class:`~mtsym.local.star.LocalTable` on a small box around it (the cost grows with
+        the ties at the point, not with the network).
+    on : Region, optional
+        Only the strata on ``mt.segment(a, b)``, ``mt.plane(x0, u, v, box=...)`` or
+        ``mt.box(lo, hi)``, in the region's coordinates
+        (a :class:`~mtsym.local.regions.RegionTable`).
 
     Examples
     --------
@@ -44,6 +53,10 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     >>> table.grad_at((1, 1, 0))
     Matrix([[1/2, 1/2, 0]])
     """
+    if around is not None or on is not None:
+        from .local import derive_local
+        return derive_local(fn, inputs, convention, around=around, on=on, max_strata=max_strata,
+                            max_events=max_events, framework=framework)
     name = getattr(fn, "__name__", "f")
     fn = _framework_code(fn, inputs, framework)
     program = Program(fn, inputs, convention)
@@ -65,7 +78,10 @@ def _framework_code(fn, inputs, framework):
 
 
 def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
-    """The traced graph of ``fn`` (every feasible path explored); prints as text.
+    """The traced graph of ``fn``; prints as text.
+
+    Branch-free code is traced once, without enumerating anything (a graph is a graph);
+    code with Python ``if``/``while`` on traced values has every feasible path explored.
 
     Examples
     --------
@@ -77,8 +93,36 @@ def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, f
       n2 = maximum(n0, n1)
       n3 = maximum(n2, n0)
     """
-    program = Program(_framework_code(fn, inputs, framework), inputs, convention)
+    code = _framework_code(fn, inputs, framework)
+    graph = _graph_only(code, inputs, convention)
+    if graph is not None:
+        return graph
+    program = Program(code, inputs, convention)
     explore(program, max_strata=max_strata, max_events=max_events)
+    return program.graph
+
+
+class _HasBranches(Exception):
+    pass
+
+
+class _NoBranches:
+    """A decider for a graph-only run: the first Python comparison stops it."""
+
+    def event(self, node, prim, vals, params):
+        raise _HasBranches
+
+
+def _graph_only(fn, inputs, convention):
+    """The graph of branch-free code from one graph-only run (no affine forms, nothing enumerated);
+    ``None`` when the code compares traced values (its paths must be explored)."""
+    program = Program(fn, inputs, convention, exact=False)
+    try:
+        program.run(_NoBranches())
+    except _HasBranches:
+        return None
+    from .local.sweep import Sweep
+    Sweep(program.graph, program.conv)          # refuses a switching quantity that is not affine
     return program.graph
 
 

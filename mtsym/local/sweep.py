@@ -1,0 +1,434 @@
+"""Exact sweeps over a traced graph at one point: values, directional derivatives, lexicographic
+cases and reverse gradients, with rational numbers and no affine forms.
+
+Exploration (:mod:`mtsym.partition`) carries an affine form in all ``n`` inputs for every node;
+on a 784-input network that is ``n`` times the work of one forward pass.  A local question needs
+much less: the exact value of every node at ``x0``, the derivatives along a few directions, and
+one reverse sweep.  :class:`Sweep` computes them node by node on the graph, each primitive through
+its own rules (``numeric``, ``case_of``, ``linear``); wide linear nodes (``W @ x``) are summed in
+integer arithmetic over a common denominator.
+
+The *lexicographic case* of a switching node at ``x0`` along directions ``m1, m2, ...`` is its
+case at ``x0 + e m1 + e^2 m2 + ...`` for every small ``e > 0``: the primitive's own ``case_of``
+run on :class:`Lex` numbers, tuples ``(value, derivative along m1, along m2, ...)`` compared
+lexicographically (Nesterov's lexicographic differentiation; the LD-derivatives of Khan and
+Barton).  A derivative along ``m_j`` is computed only when a comparison needs it.
+
+Examples
+--------
+>>> import mtsym as mt
+>>> from mtsym.conventions import Convention
+>>> g = mt.trace(lambda x: mt.relu(x[0] - x[1]) + mt.max(x[0], 0), 2)
+>>> sw = Sweep(g, Convention("torch"))
+>>> sw.start((0, 0), [(1, 0), (0, 1)])
+>>> sw.resolve_all()
+>>> sw.gradient(g.outputs[0])
+[[2, -1]]
+"""
+
+__all__ = ["Sweep", "Lex", "leaves", "is_rational"]
+
+import math
+from fractions import Fraction
+from functools import reduce
+from operator import mul
+
+from ..errors import NonAffineError
+from ..primitives import PRIMITIVES, Choice, Restrict
+from ..primitives.affine import INPUT
+from ..trace import VAL_CONV
+
+_WIDE = 8            # linear nodes with more inputs than this are summed in integers
+
+
+def is_rational(v):
+    return isinstance(v, (int, Fraction))
+
+
+class _NeedMore(Exception):
+    """Two lexicographic numbers agree on every entry computed so far."""
+
+
+class Lex:
+    """A number ``v[0] + e v[1] + e^2 v[2] + ...`` for an infinitesimal ``e > 0``.
+
+    ``full`` says that every entry is known (the rest are zero); comparing two
+    numbers that agree on the known entries of a number that is not full raises
+    :class:`_NeedMore`, and the caller computes one more derivative.
+    """
+
+    __slots__ = ("v", "full")
+
+    def __init__(self, v, full):
+        self.v, self.full = v, full
+
+    def _other(self, o):
+        if isinstance(o, Lex):
+            return o.v, o.full
+        return (o,) + (0,) * (len(self.v) - 1), True
+
+    def _cmp(self, o):
+        ov, ofull = self._other(o)
+        for a, b in zip(self.v, ov):
+            if a != b:
+                return 1 if a > b else -1
+        if not (self.full and ofull):
+            raise _NeedMore
+        return 0
+
+    def __gt__(self, o):
+        return self._cmp(o) > 0
+
+    def __lt__(self, o):
+        return self._cmp(o) < 0
+
+    def __ge__(self, o):
+        return self._cmp(o) >= 0
+
+    def __le__(self, o):
+        return self._cmp(o) <= 0
+
+    def __eq__(self, o):
+        return self._cmp(o) == 0
+
+    def __ne__(self, o):
+        return self._cmp(o) != 0
+
+    __hash__ = None
+
+    def __sub__(self, o):
+        ov, ofull = self._other(o)
+        return Lex(tuple(a - b for a, b in zip(self.v, ov)), self.full and ofull)
+
+    def __rsub__(self, o):
+        return Lex(tuple(-a for a in self.v), self.full) + o
+
+    def __add__(self, o):
+        ov, ofull = self._other(o)
+        return Lex(tuple(a + b for a, b in zip(self.v, ov)), self.full and ofull)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Lex(tuple(-a for a in self.v), self.full)
+
+    def __mul__(self, c):
+        return Lex(tuple(c * a for a in self.v), self.full)
+
+    __rmul__ = __mul__
+
+    def __repr__(self):
+        return f"Lex{self.v}{'' if self.full else '+...'}"
+
+
+def leaves(prim, forms, params, signs_of, cap=None):
+    """The cases a switching node can take, driving its ``tests`` on ``forms``.
+
+    ``signs_of(form)`` gives the signs a test may take (one sign when it is
+    decided, several when it is free).  Returns a list of ``(case, tests)``,
+    ``tests`` the ``(form, sign)`` answered on the way; at most ``cap`` leaves
+    (``None`` when there are more).
+    """
+    out = []
+    todo = [()]
+    while todo:
+        answers = todo.pop()
+        gen = prim.tests(forms, params)
+        asked = []
+        try:
+            q = next(gen)
+            for a in answers:
+                if not isinstance(q, Choice):
+                    asked.append(((q.form if isinstance(q, Restrict) else q), a))
+                q = gen.send(a)
+        except StopIteration as stop:
+            out.append((stop.value, asked))
+            if cap is not None and len(out) > cap:
+                return None
+            continue
+        if isinstance(q, Choice):
+            todo.extend(answers + (j,) for j in reversed(range(q.m)))
+            continue
+        g, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
+        for s in reversed(allowed):
+            if s in signs_of(g):
+                todo.append(answers + (s,))
+    return out
+
+
+def _lcm(a, b):
+    return a // math.gcd(a, b) * b
+
+
+def _scaled(values):
+    """``(L, ints)`` with ``values[i] == ints[i] / L`` (rationals)."""
+    L = reduce(_lcm, (v.denominator for v in values if type(v) is Fraction), 1)
+    if L == 1:
+        return 1, [int(v) for v in values]
+    return L, [v.numerator * (L // v.denominator) if type(v) is Fraction else v * L for v in values]
+
+
+def _exact(num, den):
+    q = Fraction(num, den)
+    return q.numerator if q.denominator == 1 else q
+
+
+class Sweep:
+    """Exact sweeps over a traced graph (see the module docstring).
+
+    Use: :meth:`start` at a point with directions, :meth:`case` (or
+    :meth:`resolve_all`) for the lexicographic case of switching nodes,
+    :meth:`derivative` for the derivative of a node along one direction,
+    :meth:`gradient` for the reverse sweep under a convention.  The graph may
+    grow between calls (a program with Python branches is traced path by path).
+    """
+
+    def __init__(self, graph, conv):
+        self.graph, self.conv = graph, conv
+        self.nodes = []
+        self._weights = {}
+        self._product_fed = set()
+        self._interned = {}
+        self.extend()
+
+    def extend(self):
+        """Take in the nodes added to the graph since the last call."""
+        g = self.graph
+        for v in range(len(self.nodes), g.number_of_nodes()):
+            d = g.nodes[v]
+            prim = PRIMITIVES[d["op"]]
+            ins = self._interned.setdefault(d["inputs"], d["inputs"])  # equal input tuples: one object
+            self.nodes.append((prim, ins, d["params"], d["conv"]))
+            if prim.switching and prim.linear is not None and any(u in self._product_fed for u in ins):
+                raise NonAffineError(prim.name, "its switching quantity is a product of traced values "
+                                     "(not affine in the inputs); pieces would not be polyhedral",
+                                     line=g.line_of(v))
+            if (not prim.switching and prim.linear is None) or any(u in self._product_fed for u in ins):
+                self._product_fed.add(v)
+
+    # ------------------------------------------------------------------ setup
+    def start(self, point, directions=()):
+        """Sweep at the exact ``point`` along ``directions`` (a list of exact vectors)."""
+        self.point = tuple(point)
+        self.directions = [tuple(d) for d in directions]
+        self.vals = []
+        self.cases = {}
+        self.ders = [[] for _ in self.directions]
+        self._done = 0            # switching decisions made for nodes below this index
+
+    def _linear(self, v, case, conv):
+        prim, ins, params, pinned = self.nodes[v]
+        return prim.linear(case, params, pinned or conv)
+
+    def _int_weights(self, v, w):
+        """``(D, ints)`` with ``w[i] == ints[i] / D``, cached per node (``None`` if not rational)."""
+        r = self._weights.get(v, False)
+        if r is False:
+            r = _scaled(w) if all(is_rational(c) for c in w) else None
+            if r is not None:
+                r = (r[0], r[1])
+            self._weights[v] = r
+        return r
+
+    def _combine(self, v, w, xs, cache):
+        """``sum(w_i * xs_i)`` exactly; integer arithmetic for wide nodes."""
+        if len(xs) > _WIDE and all(is_rational(c) for c in xs):
+            iw = self._int_weights(v, w)
+            if iw is not None:
+                key = id(self.nodes[v][1])
+                hit = cache.get(key)
+                if hit is None or hit[0] is not self.nodes[v][1]:
+                    hit = cache[key] = (self.nodes[v][1], _scaled(xs))
+                L, X = hit[1]
+                return _exact(sum(map(mul, iw[1], X)), iw[0] * L)
+        total = 0
+        for c, x in zip(w, xs):
+            if c != 0 and x != 0:
+                total = total + c * x
+        return total
+
+    def _values_to(self, stop):
+        """Exact values of nodes ``< stop``."""
+        vals, cache = self.vals, {}
+        for v in range(len(vals), stop):
+            prim, ins, params, _ = self.nodes[v]
+            if prim is INPUT:
+                vals.append(self.point[params[0]])
+            elif not prim.switching and prim.linear is not None:
+                w, b = prim.linear(None, params, VAL_CONV)
+                vals.append(self._combine(v, w, [vals[u] for u in ins], cache) + b)
+            else:
+                vals.append(prim.numeric([vals[u] for u in ins], params))
+
+    def value(self, v):
+        self._values_to(v + 1)
+        return self.vals[v]
+
+    def _der_to(self, j, stop):
+        """The derivative along direction ``j`` of nodes ``< stop`` (their cases must be known)."""
+        der, vals, cache = self.ders[j], self.vals, {}
+        self._values_to(stop)
+        d = self.directions[j]
+        for v in range(len(der), stop):
+            prim, ins, params, _ = self.nodes[v]
+            if prim is INPUT:
+                der.append(d[params[0]])
+            elif prim.switching:
+                if prim.linear is None:      # a Python comparison: no data flows out of it
+                    der.append(0)
+                    continue
+                w, _ = prim.linear(self.case(v), params, VAL_CONV)
+                der.append(self._combine(v, w, [der[u] for u in ins], cache))
+            elif prim.linear is None:       # the product of two traced values
+                a, b = ins
+                der.append(vals[a] * der[b] + vals[b] * der[a])
+            else:
+                w, _ = prim.linear(None, params, VAL_CONV)
+                der.append(self._combine(v, w, [der[u] for u in ins], cache))
+
+    def derivative(self, v, j=0):
+        """The exact derivative of node ``v`` along direction ``j``."""
+        self._der_to(j, v + 1)
+        return self.ders[j][v]
+
+    # ------------------------------------------------------------------ cases
+    def case(self, v):
+        """The lexicographic case of switching node ``v`` (every switching node before it is decided)."""
+        c = self.cases.get(v, self)
+        if c is not self:
+            return c
+        for u in range(self._done, v):
+            if self.nodes[u][0].switching and u not in self.cases:
+                self._decide(u)
+        return self._decide(v)
+
+    def _decide(self, v):
+        prim, ins, params, _ = self.nodes[v]
+        self._values_to(v)
+        k = len(self.directions)
+        K = 0
+        while True:
+            for j in range(K):
+                self._der_to(j, v)
+            xs = [Lex((self.vals[u],) + tuple(self.ders[j][u] for j in range(K)), K == k) for u in ins]
+            try:
+                c = prim.case_of(xs, params)
+                break
+            except _NeedMore:
+                K += 1
+        self.cases[v] = c
+        if v == self._done:
+            self._done = v + 1
+        return c
+
+    def resolve_all(self, upto=None):
+        """Decide every switching node (below ``upto``)."""
+        stop = len(self.nodes) if upto is None else upto
+        for v in range(stop):
+            if self.nodes[v][0].switching and v not in self.cases:
+                self._decide(v)
+
+    def tied(self, v):
+        """Whether some test of switching node ``v`` vanishes at the point with a choice left: the
+        number of cases it can take near the point, and the tests with their values there.
+
+        Returns ``(cases, tests)``: ``cases`` the list of ``(case, answered tests)`` (at most
+        ``cap`` = 65,536; ``None`` beyond); forms here are ``(value, c_1..c_k)``, the value of the
+        test at the point and its coefficients on the node's ``k`` inputs.
+        """
+        prim, ins, params, _ = self.nodes[v]
+        self._values_to(v)
+        k = len(ins)
+        forms = [(self.vals[u],) + tuple(int(i == p) for i in range(k)) for p, u in enumerate(ins)]
+
+        def signs(g):
+            return (1, 0, -1) if g[0] == 0 else ((1,) if g[0] > 0 else (-1,))
+        return leaves(prim, forms, params, signs, cap=1 << 16)
+
+    # ------------------------------------------------------------------ reverse
+    def gradient(self, outputs, cases=None, conv=None, targets=None):
+        """Rows of the Jacobian of ``outputs`` by one reverse sweep per output.
+
+        Each node's local derivative is its primitive's ``linear(case, params, conv)`` (the
+        node's own convention when it pins one); ``cases`` defaults to the lexicographic cases.
+        ``targets`` (node ids) are where the adjoint is read (default: the input nodes, in input
+        order).  Entries are exact numbers (sympy for a parametric convention).
+        """
+        conv = self.conv if conv is None else conv
+        cases = self.cases if cases is None else cases
+        graph = self.graph
+        order = graph.ancestors_of(list(outputs))
+        if targets is None:
+            n = len(self.point)
+            where = {v: self.nodes[v][2][0] for v in order if self.nodes[v][0] is INPUT}
+        else:
+            n = len(targets)
+            where = {v: i for i, v in enumerate(targets)}
+        if any(self.nodes[v][0].linear is None and not self.nodes[v][0].switching for v in order):
+            self._values_to(max(order) + 1)
+        rows = []
+        for out in outputs:
+            adj = {out: 1}
+            grad = [0] * n
+            pend = None           # (ins, den, nums): integer adjoints of a run of wide nodes
+            for v in reversed(order):
+                prim, ins, params, pinned = self.nodes[v]
+                if pend is not None and ins is not pend[0]:
+                    _flush(adj, pend)
+                    pend = None
+                a = adj.pop(v, 0)
+                if v in where:
+                    grad[where[v]] = grad[where[v]] + a
+                    if targets is not None:
+                        continue
+                if is_rational(a) and a == 0:
+                    continue
+                if prim is INPUT or not ins:
+                    continue
+                if prim.linear is None:
+                    if prim.switching:
+                        continue
+                    x, y = ins
+                    adj[x] = adj.get(x, 0) + a * self.vals[y]
+                    adj[y] = adj.get(y, 0) + a * self.vals[x]
+                    continue
+                w, _ = prim.linear(cases.get(v) if prim.switching else None, params, pinned or conv)
+                if len(ins) > _WIDE and is_rational(a):
+                    iw = self._int_weights(v, w)
+                    if iw is not None:
+                        num, den = (a.numerator, a.denominator) if type(a) is Fraction else (a, 1)
+                        den *= iw[0]
+                        if pend is None:
+                            pend = (ins, den, [num * c for c in iw[1]])
+                        else:
+                            pend = _merge(pend, num, den, iw[1])
+                        continue
+                for u, c in zip(ins, w):
+                    if not (is_rational(c) and c == 0):
+                        adj[u] = adj.get(u, 0) + a * c
+            if pend is not None:
+                _flush(adj, pend)
+            rows.append([_tidy(g) for g in grad])
+        return rows
+
+
+def _merge(pend, num, den, ints):
+    ins, d0, acc = pend
+    if d0 == den:
+        return ins, d0, [x + num * c for x, c in zip(acc, ints)]
+    L = _lcm(d0, den)
+    s0, s1 = L // d0, (L // den) * num
+    return ins, L, [x * s0 + s1 * c for x, c in zip(acc, ints)]
+
+
+def _flush(adj, pend):
+    ins, den, acc = pend
+    for u, x in zip(ins, acc):
+        if x:
+            adj[u] = adj.get(u, 0) + Fraction(x, den)
+
+
+def _tidy(v):
+    if type(v) is Fraction and v.denominator == 1:
+        return v.numerator
+    return v
