@@ -108,7 +108,8 @@ def local_sweep(fn, x0, inputs=None, directions=(), convention="torch", framewor
 def _directions(directions, n):
     out = []
     for d in directions:
-        d = point_of(d, n, what="direction")
+        if not (isinstance(d, tuple) and len(d) == n and all(type(c) is int for c in d)):
+            d = point_of(d, n, what="direction")
         out.append(d)
     return out
 
@@ -172,7 +173,7 @@ def directional(fn, x0, d, inputs=None, convention="torch", framework=None):
     Examples
     --------
     >>> import mtsym as mt
-    >>> mt.directional(lambda t: mt.abs(t), (0,), (-1,))
+    >>> mt.directional(lambda t: mt.abs(t), (0,), (-1,), inputs="t")
     1
     """
     sweep, outs, shape, _ = local_sweep(fn, x0, inputs, [d], convention, framework)

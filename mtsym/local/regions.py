@@ -12,10 +12,10 @@ Examples
 --------
 >>> import mtsym as mt
 >>> f = lambda x: mt.max(x) - mt.relu(x[0] - 2 * x[1])
->>> seg = mt.derive(f, 2, on=mt.segment((-1, -1), (3, 1)))
->>> [s.text for s in seg.strata if s.dim == 0]
-['t = 1/4']
->>> seg.grad_at((0.5,)), seg.input_grad_at((0.5,))      # d/dt, and the gradient in (x1, x2)
+>>> seg = mt.derive(f, 2, on=mt.segment((-1, 1), (3, 1)))   # x = (-1 + 4t, 1)
+>>> sorted(s.witness[0] for s in seg.strata if s.dim == 0)    # x1 = x2, then x1 = 2 x2
+[1/2, 3/4]
+>>> seg.grad_at((0.6,)), seg.input_grad_at((0.6,))      # d/dt, and the gradient in (x1, x2)
 (Matrix([[4]]), Matrix([[1, 0]]))
 >>> sl = mt.derive(f, 2, on=mt.plane((0, 0), (1, 0), (0, 1), box=((-1, 1), (-1, 1))))
 >>> len(sl.strata) == len(mt.derive(f, 2).strata)

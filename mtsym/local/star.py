@@ -18,8 +18,8 @@ Examples
 --------
 >>> import mtsym as mt
 >>> star = mt.derive(lambda x: mt.max(x[0], x[1], 1) + mt.relu(x[0] - 3), 2, around=(1, 1))
->>> len(star.strata), star.radius                       # the 7 tie strata of max(x1, x2, 1) at (1, 1)
-(7, 1)
+>>> len(star.strata), star.radius      # the 7 tie strata of max(x1, x2, 1); relu(x1 - 3) = 0 on |x - x0| < 2
+(7, 2)
 >>> star.clarke_at((1, 1))
 Clarke gradient at (1, 1): a 2-dimensional polytope with 3 vertices (1, 0), (0, 1), (0, 0) (3 limiting gradients)
 """
@@ -41,7 +41,7 @@ from ..table import PieceTable
 from ..trace import InputSpec, Program, apply
 from ..arrays import lincomb
 from .lex import point_of
-from .sweep import Sweep, is_rational
+from .sweep import Row, Sweep, is_rational
 
 _PRIME = 2_147_483_647
 
@@ -99,9 +99,10 @@ class LocalTable(PieceTable):
         return super().plot(path, **options)
 
     def __repr__(self):
-        return (f"<LocalTable {self.name}({', '.join(map(str, self.symbols))}) around "
-                f"({', '.join(map(str, self.around))}): {len(self.pieces)} pieces, {len(self.strata)} strata, "
-                f"{self.tied} tied nodes, convention {self.convention.name}>")
+        syms = _short(self.symbols)
+        return (f"<LocalTable {self.name}({syms}) around ({_short(self.around)}): {len(self.pieces)} pieces, "
+                f"{len(self.strata)} strata, {self.tied} tied nodes, radius {self.radius}, "
+                f"convention {self.convention.name}>")
 
 
 def derive_local(fn, inputs, convention="torch", *, around=None, on=None, max_strata=None, max_events=None,
@@ -124,17 +125,16 @@ def star_table(fn, inputs, x0, convention="torch", *, max_strata=None, max_event
     name = "f" if name == "<lambda>" else name
     conv = Convention.get(convention)
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
-    if isinstance(fn, Graph):
-        raise InputError("derive(around=...) needs the function (it is the exact oracle of the table); "
-                         "mt.lex_grad and mt.is_clarke also take a graph")
-    code = _framework_code(fn, inputs, framework)
+    graph_only = isinstance(fn, Graph)
+    code = fn if graph_only else _framework_code(fn, inputs, framework)
     spec = InputSpec(inputs)
     pt = point_of(x0, spec.n)
     star = Star(code, inputs, pt, conv, max_events=max_events)
-    program = Program(code, inputs, conv)
+    # a traced graph (from mt.trace) is enough; the function, when given, is the exact oracle of verify()
+    program = None if graph_only else Program(code, inputs, conv)
     if star.branch_free:
         records, radius = star.enumerate(max_strata)
-        return LocalTable(records, program.symbols, conv, graph=star.graph, program=program, name=name,
+        return LocalTable(records, spec.symbols, conv, graph=star.graph, program=program, name=name,
                           around=pt, radius=radius, tied=len(star.tied), sweep=star.sweep)
     fixed = []
     try:
@@ -149,6 +149,11 @@ def star_table(fn, inputs, x0, convention="torch", *, max_strata=None, max_event
 
 
 # --------------------------------------------------------------------------- helpers
+def _short(items, k=4):
+    items = [str(c) for c in items]
+    return ", ".join(items) if len(items) <= 2 * k else ", ".join(items[:k]) + f", ... ({len(items)} in all)"
+
+
 def _pow2_below(q):
     """The largest power of two ``<= q`` (``q > 0`` rational)."""
     q = Fraction(q)
@@ -173,17 +178,36 @@ def _radius_of_forms(forms, pt):
 
 
 def _box(pt, radius):
-    """The strict constraints of the open box ``|x - pt|_inf < radius``."""
+    """The strict constraints of the open box ``|x - pt|_inf < radius`` (coprime integer rows)."""
     if radius is None:
         return []
     n = len(pt)
     out = []
+    zeros = (0,) * n
     for i, c in enumerate(pt):
-        e = [0] * n
-        e[i] = 1
-        out.append(int_row((c + radius,) + tuple(-a for a in e)))   # x_i < c + r
-        out.append(int_row((radius - c,) + tuple(e)))               # x_i > c - r
-    return [(f, 1) for f in out]
+        for q, sgn in ((Fraction(c) + radius, -1), (Fraction(radius) - c, 1)):   # x_i < c + r, x_i > c - r
+            out.append(((q.numerator,) + zeros[:i] + (sgn * q.denominator,) + zeros[i + 1:], 1))
+    return out
+
+
+def _holds(cons, p):
+    for f, s in cons:
+        v = f[0] + sum(a * b for a, b in zip(f[1:], p) if a and b)
+        if (v > 0) - (v < 0) != s:
+            return False
+    return True
+
+
+def _nice_local(x, cone, pt, radius):
+    """``x`` rounded to the coarsest dyadic grid that keeps it in its cone and in the box (else ``x``)."""
+    if radius is None:
+        return _nice_point(x, cone)
+    for k in range(25):
+        d = 1 << k
+        cand = tuple(Fraction(round(c * d), d) for c in x)
+        if all(abs(a - b) < radius for a, b in zip(cand, pt)) and _holds(cone, cand):
+            return tuple(c.numerator if c.denominator == 1 else c for c in cand)
+    return x
 
 
 def _shrunk(rec, cone, pt, radius, box, direction=None):
@@ -200,38 +224,63 @@ def _shrunk(rec, cone, pt, radius, box, direction=None):
     x = tuple(a + eps * c for a, c in zip(pt, direction))
     x = tuple(int(c) if isinstance(c, Fraction) and c.denominator == 1 else c for c in x)
     return StratumRecord(rec.path, cons, rec.forms, rec.vals, rec.output_nodes, rec.shape, poly=None,
-                         dim=rec.dim, witness=_nice_point(x, cons))
+                         dim=rec.dim, witness=_nice_local(x, list(cone), pt, radius))
 
 
 class _Basis:
-    """An exact basis of a growing set of rational vectors, with coordinates of each vector."""
+    """An exact basis of a growing set of rational vectors, with coordinates of each vector.
+
+    A vector independent of the basis modulo a large prime is independent over the rationals and
+    costs no exact arithmetic; exact elimination runs only for the others.
+    """
 
     def __init__(self, n):
         self.n = n
         self.vectors = []      # the basis b_i (the first independent vectors met)
-        self._ech = []         # (pivot, row, combination over the basis)
+        self._ech = []         # (pivot, row, combination over the basis), built on demand
+        self._done = 0         # basis vectors already in the exact echelon form
+        self._modp = _ModP(n)
 
     def add(self, g):
         """Coordinates of ``g`` on the basis (extended by ``g`` when it is independent)."""
+        import numpy as np
+        if not (bool(g) if isinstance(g, Row) else any(g)):
+            return {}
+        ints = g.int_row() if isinstance(g, Row) else int_row((0,) + tuple(g))[1:]
+        row = np.array([c % _PRIME for c in ints], dtype=np.int64)[None, :]
+        if self._modp.add(row):
+            self.vectors.append(g if isinstance(g, Row) else tuple(g))
+            return {len(self.vectors) - 1: 1}
+        while self._done < len(self.vectors):          # bring the exact echelon form up to date
+            self._exact(self.vectors[self._done], self._done)
+            self._done += 1
+        coords = self._exact(g, None)
+        if coords is None:                               # dependent modulo the prime only
+            self.vectors.append(tuple(g))
+            self._done += 1
+            return {len(self.vectors) - 1: 1}
+        return coords
+
+    def _exact(self, g, k):
+        """Reduce ``g`` exactly; store it as basis vector ``k`` (or, ``k`` None, return its
+        coordinates, or ``None`` and store it when it is independent)."""
         row = list(g)
-        comb = [Fraction(0)] * len(self.vectors)
+        comb = [Fraction(0)] * self._done
         for piv, e, t in self._ech:
             c = row[piv]
             if c:
                 c = Fraction(c) / e[piv]
                 row = [a - c * b if b else a for a, b in zip(row, e)]
-                for k, tk in enumerate(t):
-                    comb[k] += c * tk
+                for j, tj in enumerate(t):
+                    comb[j] += c * tj
         piv = next((i for i, a in enumerate(row) if a), None)
         if piv is None:
-            return {k: c for k, c in enumerate(comb) if c}
-        k = len(self.vectors)
-        self.vectors.append(tuple(g))
+            return {j: c for j, c in enumerate(comb) if c}
         t = [-c for c in comb] + [Fraction(1)]
-        for piv2, e, t2 in self._ech:
+        for _, _, t2 in self._ech:
             t2.append(Fraction(0))
         self._ech.append((piv, row, t))
-        return {k: 1}
+        return None
 
     def right_inverse(self):
         """``Z`` with ``B^T B Z = I`` (so ``x = x0 + B Z y`` has ``B^T (x - x0) = y``)."""
@@ -285,11 +334,11 @@ class Star:
         return b
 
     def too_large(self, max_strata, lower=None):
-        up = self.upper_bound()
-        low = "" if lower is None else f" and at least {lower:,}"
+        up = _big(self.upper_bound())
+        low = "" if lower is None else f" and at least {_big(lower)}"
         return LimitError(
             f"the star of x0 has more than max_strata={max_strata:,} strata: {len(self.tied)} switching "
-            f"node(s) tie at x0, so it has at most {up:,} strata (the product of their tie cases){low}. "
+            f"node(s) tie at x0, so it has at most {up} strata (the product of their tie cases){low}. "
             "Use mt.lex_grad(f, x0) for an exact Clarke gradient at x0 without enumeration, "
             "mt.is_clarke(f, x0) for the framework's gradient, or pass max_strata=... to derive.")
 
@@ -306,17 +355,20 @@ class Star:
         for u in list(dict.fromkeys([u for t in self.tied for u in sw.nodes[t][1]] + list(self.outputs))):
             if u in out:
                 continue
-            row = sw.gradient([u], targets=targets, conv=self.conv)[0]
-            out[u] = (row[:n], {t: c for t, c in zip(self.tied, row[n:]) if c != 0})
+            row = sw.gradient([u], targets=targets, conv=self.conv, scaled=True)[0]
+            if isinstance(row, Row):
+                g, kap = Row(row.den, row.nums[:n]), [Fraction(x, row.den) if x else 0 for x in row.nums[n:]]
+            else:
+                g, kap = row[:n], row[n:]
+            out[u] = (g, {t: c for t, c in zip(self.tied, kap) if c != 0})
         return out
 
-    def reduce(self):
-        """Build (once) and trace the program of the tied nodes in ``y = B^T (x - x0)``
-        (``r`` = rank of ``B``)."""
-        if getattr(self, "program", None) is not None:
-            return self.program
-        sw, nodes = self.sweep, self.sweep.nodes
-        frozen = self._frozen()
+    def build_basis(self):
+        """The frozen gradients, a basis ``B`` of those of the tied nodes' inputs, and coordinates."""
+        if getattr(self, "basis", None) is not None:
+            return self.basis
+        nodes = self.sweep.nodes
+        frozen = getattr(self, "frozen", None) or self._frozen()
         basis = _Basis(self.n)
         coords = {}
         for t in self.tied:
@@ -324,8 +376,17 @@ class Star:
                 if u not in coords:
                     coords[u] = basis.add(frozen[u][0])
         self.frozen, self.basis, self.coords = frozen, basis, coords
-        r = len(basis.vectors)
-        self.r = r
+        self.r = len(basis.vectors)
+        return basis
+
+    def reduce(self):
+        """Build (once) and trace the program of the tied nodes in ``y = B^T (x - x0)``
+        (``r`` = rank of ``B``)."""
+        if getattr(self, "program", None) is not None:
+            return self.program
+        sw, nodes = self.sweep, self.sweep.nodes
+        self.build_basis()
+        frozen, coords, r = self.frozen, self.coords, self.r
         vals = sw.vals
         tied, outputs, shape = self.tied, self.outputs, self.shape
         self.red_node = {}       # tied node -> its node in the reduced program
@@ -371,7 +432,7 @@ class Star:
         sw, nodes = self.sweep, self.sweep.nodes
         frozen = getattr(self, "frozen", None) or self._frozen()
         self.frozen = frozen
-        chosen = np.zeros((0, self.n), dtype=np.int64)
+        chosen = _ModP(self.n)
         bound = 1
         for t in self.tied:
             ins = list(dict.fromkeys(nodes[t][1]))
@@ -387,11 +448,9 @@ class Star:
             count = len(_node_cases(None, t, prim, forms, params, Polyhedron.space(k), None, (0,) * k))
             if count < 2:
                 continue
-            rows = np.array([[c % _PRIME for c in int_row((0,) + tuple(b))[1:]] for b in local.vectors],
-                            dtype=np.int64)
-            stacked = np.vstack([chosen, rows])
-            if _rank_mod_p(stacked) == len(stacked):
-                chosen = stacked
+            rows = np.array([[c % _PRIME for c in (b.int_row() if isinstance(b, Row) else int_row((0,) + tuple(b))[1:])]
+                             for b in local.vectors], dtype=np.int64)
+            if chosen.add(rows):
                 bound *= count
         return bound
 
@@ -518,25 +577,36 @@ def _abs_dot(sw, v, w, xs):
     return sum((abs(a) * x for a, x in zip(w, xs) if a and x), 0)
 
 
-def _rank_mod_p(M):
-    """Rank of an int64 matrix modulo the prime ``_PRIME`` (a lower bound of its rational rank)."""
-    import numpy as np
-    A = M.copy() % _PRIME
-    rows, cols = A.shape
-    r = 0
-    for c in range(cols):
-        if r == rows:
-            break
-        piv = np.nonzero(A[r:, c])[0]
-        if len(piv) == 0:
-            continue
-        p = r + piv[0]
-        A[[r, p]] = A[[p, r]]
-        inv = pow(int(A[r, c]), _PRIME - 2, _PRIME)
-        A[r] = (A[r] * inv) % _PRIME
-        others = np.nonzero(A[:, c])[0]
-        for i in others:
-            if i != r:
-                A[i] = (A[i] - int(A[i, c]) * A[r]) % _PRIME
-        r += 1
-    return r
+def _big(b):
+    """A count for a message: with thousands separators, or its order of magnitude when huge."""
+    return f"{b:,}" if b < 10 ** 15 else f"about 10^{len(str(b)) - 1}"
+
+
+class _ModP:
+    """Rows reduced modulo the prime ``_PRIME``: independence there implies it over the rationals."""
+
+    def __init__(self, n):
+        import numpy as np
+        self.rows = np.zeros((0, n), dtype=np.int64)
+        self.pivots = []
+
+    def add(self, new):
+        """Add the rows of ``new`` if they stay independent of the rows kept (all or none)."""
+        import numpy as np
+        A = new % _PRIME
+        rows, pivots = [], []
+        basis = list(zip(self.pivots, self.rows))
+        for r in A:
+            for p, b in basis + list(zip(pivots, rows)):
+                if r[p]:
+                    r = (r - int(r[p]) * b) % _PRIME
+            nz = np.nonzero(r)[0]
+            if len(nz) == 0:
+                return False
+            p = int(nz[0])
+            r = (r * pow(int(r[p]), _PRIME - 2, _PRIME)) % _PRIME
+            rows.append(r)
+            pivots.append(p)
+        self.rows = np.vstack([self.rows] + [r[None, :] for r in rows])
+        self.pivots += pivots
+        return True

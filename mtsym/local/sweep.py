@@ -26,8 +26,9 @@ Examples
 [[2, -1]]
 """
 
-__all__ = ["Sweep", "Lex", "leaves", "is_rational"]
+__all__ = ["Sweep", "Row", "Lex", "leaves", "is_rational"]
 
+import heapq
 import math
 from fractions import Fraction
 from functools import reduce
@@ -39,6 +40,7 @@ from ..primitives.affine import INPUT
 from ..trace import VAL_CONV
 
 _WIDE = 8            # linear nodes with more inputs than this are summed in integers
+_BY_GRADIENT = 2     # a tie still unresolved after this many directions is resolved by gradients
 
 
 def is_rational(v):
@@ -186,7 +188,8 @@ class Sweep:
     def __init__(self, graph, conv):
         self.graph, self.conv = graph, conv
         self.nodes = []
-        self._weights = {}
+        # integer weights of wide nodes, kept with the graph: every sweep of it reuses them
+        self._weights = graph.graph.setdefault("_int_weights", {})
         self._product_fed = set()
         self._interned = {}
         self.extend()
@@ -205,12 +208,14 @@ class Sweep:
                                      line=g.line_of(v))
             if (not prim.switching and prim.linear is None) or any(u in self._product_fed for u in ins):
                 self._product_fed.add(v)
+        self._has_products = bool(self._product_fed)
 
     # ------------------------------------------------------------------ setup
     def start(self, point, directions=()):
         """Sweep at the exact ``point`` along ``directions`` (a list of exact vectors)."""
         self.point = tuple(point)
         self.directions = [tuple(d) for d in directions]
+        self._sparse = [[(i, c) for i, c in enumerate(d) if c != 0] for d in self.directions]
         self.vals = []
         self.cases = {}
         self.ders = [[] for _ in self.directions]
@@ -225,22 +230,22 @@ class Sweep:
         r = self._weights.get(v, False)
         if r is False:
             r = _scaled(w) if all(is_rational(c) for c in w) else None
-            if r is not None:
-                r = (r[0], r[1])
             self._weights[v] = r
         return r
 
     def _combine(self, v, w, xs, cache):
         """``sum(w_i * xs_i)`` exactly; integer arithmetic for wide nodes."""
-        if len(xs) > _WIDE and all(is_rational(c) for c in xs):
+        if len(xs) > _WIDE:
             iw = self._int_weights(v, w)
             if iw is not None:
-                key = id(self.nodes[v][1])
-                hit = cache.get(key)
-                if hit is None or hit[0] is not self.nodes[v][1]:
-                    hit = cache[key] = (self.nodes[v][1], _scaled(xs))
-                L, X = hit[1]
-                return _exact(sum(map(mul, iw[1], X)), iw[0] * L)
+                ins = self.nodes[v][1]
+                hit = cache.get(id(ins))
+                if hit is None or hit[0] is not ins:    # the inputs of a layer, scaled once
+                    ok = all(type(c) is int or type(c) is Fraction for c in xs)
+                    hit = cache[id(ins)] = (ins, _scaled(xs) if ok else None)
+                if hit[1] is not None:
+                    L, X = hit[1]
+                    return _exact(sum(map(mul, iw[1], X)), iw[0] * L)
         total = 0
         for c, x in zip(w, xs):
             if c != 0 and x != 0:
@@ -308,6 +313,13 @@ class Sweep:
         k = len(self.directions)
         K = 0
         while True:
+            if _BY_GRADIENT < K < k:
+                # a tie along several directions: every derivative at once, from one reverse sweep per input
+                grads = {u: self.gradient([u], conv=VAL_CONV)[0] for u in set(ins)}
+                xs = [Lex((self.vals[u],) + tuple(sum((grads[u][i] * c for i, c in sp if grads[u][i] != 0), 0)
+                                                  for sp in self._sparse), True) for u in ins]
+                c = prim.case_of(xs, params)
+                break
             for j in range(K):
                 self._der_to(j, v)
             xs = [Lex((self.vals[u],) + tuple(self.ders[j][u] for j in range(K)), K == k) for u in ins]
@@ -346,51 +358,59 @@ class Sweep:
         return leaves(prim, forms, params, signs, cap=1 << 16)
 
     # ------------------------------------------------------------------ reverse
-    def gradient(self, outputs, cases=None, conv=None, targets=None):
+    def gradient(self, outputs, cases=None, conv=None, targets=None, scaled=False):
         """Rows of the Jacobian of ``outputs`` by one reverse sweep per output.
 
         Each node's local derivative is its primitive's ``linear(case, params, conv)`` (the
         node's own convention when it pins one); ``cases`` defaults to the lexicographic cases.
         ``targets`` (node ids) are where the adjoint is read (default: the input nodes, in input
-        order).  Entries are exact numbers (sympy for a parametric convention).
+        order).  Entries are exact numbers (sympy for a parametric convention); ``scaled=True``
+        gives each rational row as a :class:`Row` (integers over one denominator).
         """
         conv = self.conv if conv is None else conv
         cases = self.cases if cases is None else cases
-        graph = self.graph
-        order = graph.ancestors_of(list(outputs))
+        nodes = self.nodes
         if targets is None:
             n = len(self.point)
-            where = {v: self.nodes[v][2][0] for v in order if self.nodes[v][0] is INPUT}
+            where = {v: nodes[v][2][0] for v in range(len(nodes)) if nodes[v][0] is INPUT}
         else:
             n = len(targets)
             where = {v: i for i, v in enumerate(targets)}
-        if any(self.nodes[v][0].linear is None and not self.nodes[v][0].switching for v in order):
-            self._values_to(max(order) + 1)
+        if self._has_products:
+            self._values_to(len(nodes))
         rows = []
         for out in outputs:
             adj = {out: 1}
+            heap = [-out]          # the nodes reached so far, largest first (reverse topological order)
             grad = [0] * n
-            pend = None           # (ins, den, nums): integer adjoints of a run of wide nodes
-            for v in reversed(order):
-                prim, ins, params, pinned = self.nodes[v]
-                if pend is not None and ins is not pend[0]:
-                    _flush(adj, pend)
+            pend = None            # (ins, den, nums): integer adjoints of a run of wide nodes
+            gint = None            # (den, nums over the row): integer adjoints that reached the row
+            while heap or pend is not None:
+                v = -heap[0] if heap else None
+                if pend is not None and (v is None or nodes[v][1] is not pend[0]):
+                    ins = pend[0]
+                    if all(u in where and (targets is not None or nodes[u][0] is INPUT) for u in ins):
+                        gint = _into_row(gint, pend, [where[u] for u in ins], n)
+                    else:
+                        for u in _flush(adj, pend):
+                            heapq.heappush(heap, -u)
                     pend = None
+                    continue
+                heapq.heappop(heap)
+                prim, ins, params, pinned = nodes[v]
                 a = adj.pop(v, 0)
                 if v in where:
                     grad[where[v]] = grad[where[v]] + a
                     if targets is not None:
                         continue
-                if is_rational(a) and a == 0:
-                    continue
-                if prim is INPUT or not ins:
+                if (is_rational(a) and a == 0) or prim is INPUT or not ins:
                     continue
                 if prim.linear is None:
                     if prim.switching:
                         continue
                     x, y = ins
-                    adj[x] = adj.get(x, 0) + a * self.vals[y]
-                    adj[y] = adj.get(y, 0) + a * self.vals[x]
+                    _add(adj, heap, x, a * self.vals[y])
+                    _add(adj, heap, y, a * self.vals[x])
                     continue
                 w, _ = prim.linear(cases.get(v) if prim.switching else None, params, pinned or conv)
                 if len(ins) > _WIDE and is_rational(a):
@@ -398,18 +418,87 @@ class Sweep:
                     if iw is not None:
                         num, den = (a.numerator, a.denominator) if type(a) is Fraction else (a, 1)
                         den *= iw[0]
-                        if pend is None:
-                            pend = (ins, den, [num * c for c in iw[1]])
-                        else:
-                            pend = _merge(pend, num, den, iw[1])
+                        pend = (ins, den, [num * c for c in iw[1]]) if pend is None else _merge(pend, num, den, iw[1])
                         continue
                 for u, c in zip(ins, w):
                     if not (is_rational(c) and c == 0):
-                        adj[u] = adj.get(u, 0) + a * c
-            if pend is not None:
-                _flush(adj, pend)
-            rows.append([_tidy(g) for g in grad])
+                        _add(adj, heap, u, a * c)
+            if scaled and all(is_rational(g) for g in grad if g):
+                rows.append(Row.of(grad, gint))
+            else:
+                if gint is not None:
+                    grad = [g + Fraction(x, gint[0]) if x else g for g, x in zip(grad, gint[1])]
+                rows.append([_tidy(g) for g in grad])
         return rows
+
+
+class Row:
+    """An exact rational vector stored as integers over one denominator (a sequence of its values)."""
+
+    __slots__ = ("den", "nums", "_vals")
+
+    def __init__(self, den, nums):
+        self.den, self.nums, self._vals = den, nums, None
+
+    @classmethod
+    def of(cls, values, extra=None):
+        """``values`` (rationals) plus ``extra`` = ``(den, nums)`` (or ``None``)."""
+        L, X = _scaled(values)
+        if extra is not None:
+            d, nums = extra
+            M = _lcm(L, d)
+            a, b = M // L, M // d
+            X = [x * a + y * b for x, y in zip(X, nums)]
+            L = M
+        return cls(L, X)
+
+    def values(self):
+        if self._vals is None:
+            d = self.den
+            self._vals = tuple(_exact(x, d) if x else 0 for x in self.nums)
+        return self._vals
+
+    def int_row(self):
+        """The direction as coprime integers."""
+        g = reduce(math.gcd, self.nums, 0)
+        return self.nums if g <= 1 else [x // g for x in self.nums]
+
+    def __iter__(self):
+        return iter(self.values())
+
+    def __len__(self):
+        return len(self.nums)
+
+    def __getitem__(self, i):
+        return self.values()[i]
+
+    def __bool__(self):
+        return any(self.nums)
+
+
+def _into_row(gint, pend, pos, n):
+    ins, den, acc = pend
+    if gint is None:
+        gint = (den, [0] * n)
+    d0, nums = gint
+    if d0 != den:
+        L = _lcm(d0, den)
+        s0, s1 = L // d0, L // den
+        nums = [x * s0 for x in nums]
+        acc = [x * s1 for x in acc]
+        d0 = L
+    for p, x in zip(pos, acc):
+        if x:
+            nums[p] += x
+    return d0, nums
+
+
+def _add(adj, heap, u, x):
+    if u in adj:
+        adj[u] = adj[u] + x
+    else:
+        adj[u] = x
+        heapq.heappush(heap, -u)
 
 
 def _merge(pend, num, den, ints):
@@ -422,10 +511,17 @@ def _merge(pend, num, den, ints):
 
 
 def _flush(adj, pend):
+    """Add the pending integer adjoints; returns the nodes reached for the first time."""
     ins, den, acc = pend
+    new = []
     for u, x in zip(ins, acc):
         if x:
-            adj[u] = adj.get(u, 0) + Fraction(x, den)
+            if u in adj:
+                adj[u] = adj[u] + Fraction(x, den)
+            else:
+                adj[u] = Fraction(x, den)
+                new.append(u)
+    return new
 
 
 def _tidy(v):

@@ -26,7 +26,7 @@ Examples
 >>> from mtsym.examples import boustany
 >>> r = mt.is_clarke(boustany, (0,), inputs="t")      # torch's -3/2 at t = 0
 >>> r.verdict, r.method, r.reason
-('no', 'star', '-3/2 is outside the convex hull of the 2 limiting gradients at x0 (the star of x0, 3 strata, enumerated exactly)')
+('no', 'star', '-3/2 is outside the convex hull of the 1 limiting gradient(s) at x0 (the star of x0, 3 strata, enumerated exactly)')
 >>> mt.is_clarke(lambda x: mt.relu(x), (0,), inputs="x").verdict
 'yes'
 """
@@ -42,9 +42,11 @@ from ..errors import InputError, LimitError
 from ..exact import to_exact, to_sympy
 from ..lp import in_hull
 from ..partition import _Decider, _node_cases
+from ..polyhedra import Polyhedron
+from ..primitives import PRIMITIVES
 from .lex import local_sweep, point_of
 from .star import Star, star_table
-from .sweep import Sweep, is_rational
+from .sweep import Row, Sweep, is_rational
 
 #: default limit on the star's size before certificates take over
 MAX_STAR = 10_000
@@ -84,7 +86,10 @@ class ClarkeVerdict:
 
 
 def _fmt(v):
-    return "(" + ", ".join(str(to_sympy(c)) for c in v) + ")" if len(v) > 1 else str(to_sympy(v[0]))
+    if len(v) == 1:
+        return str(to_sympy(v[0]))
+    more = f", ... {len(v)} entries" if len(v) > 6 else ""
+    return "(" + ", ".join(str(to_sympy(c)) for c in v[:6]) + more + ")"
 
 
 def _flat(g):
@@ -127,7 +132,8 @@ def is_clarke(fn, x0, g=None, inputs=None, convention="torch", framework=None, m
     conv = Convention.get(convention)
     if inputs is None and not hasattr(fn, "nodes"):
         inputs = len(point_of(x0))
-    sweep, outs, shape, _ = local_sweep(fn, x0, inputs, (), conv, framework)
+    star = _star(fn, x0, inputs, conv, framework)
+    sweep, outs = star.sweep, star.outputs
     n = len(sweep.point)
     if g is None:
         rows = sweep.gradient(outs)
@@ -140,7 +146,6 @@ def is_clarke(fn, x0, g=None, inputs=None, convention="torch", framework=None, m
             raise InputError(f"is_clarke: g has {len(g)} entries, expected {n * len(outs)}")
     gm = sp.Matrix(len(outs), n, [to_sympy(c) for c in g])
     code = fn if not hasattr(fn, "nodes") else None
-    star = _star(fn, x0, inputs, conv, framework)
     try:
         limiting, count = _enumerated(star, code, inputs, x0, conv, framework, max_strata, n)
     except LimitError as e:
@@ -154,9 +159,9 @@ def is_clarke(fn, x0, g=None, inputs=None, convention="torch", framework=None, m
     if lam is not None:
         cert["weights"] = [to_sympy(c) for c in lam]
         return ClarkeVerdict("yes", "star", cert, f"{_fmt(g)} is a convex combination of the {len(limiting)} "
-                             f"limiting gradients at x0 {where}", gm)
+                             f"limiting gradient(s) at x0 {where}", gm)
     return ClarkeVerdict("no", "star", cert, f"{_fmt(g)} is outside the convex hull of the {len(limiting)} "
-                         f"limiting gradients at x0 {where}", gm)
+                         f"limiting gradient(s) at x0 {where}", gm)
 
 
 def _star(fn, x0, inputs, conv, framework):
@@ -241,8 +246,76 @@ def _coordinates(star, g, m, n):
     return tuple(out)
 
 
+#: beyond this many reduced coordinates, only the lexicographic certificates are tried
+MAX_REDUCED = 40
+
+
 def _certify(star, g, gm, n, m, why):
     """Certificates when the star is too large (see the module docstring)."""
+    star.build_basis()
+    r = star.r
+    if r <= MAX_REDUCED:
+        out = _reduced_certificates(star, g, gm, n, m, why)
+        if out.verdict != "undecided":
+            return out
+    else:
+        out = ClarkeVerdict("undecided", None, {}, f"{why.split('.')[0]}; the tied nodes span {r} directions, "
+                            f"too many for the exact cone search (at most {MAX_REDUCED})", gm)
+    d = _proposed_direction(star)
+    if d is not None:
+        sw = Sweep(star.graph, star.conv)
+        eye = [tuple(int(i == j) for j in range(n)) for i in range(n)]
+        sw.start(star.x0, [d] + eye)
+        sw.resolve_all()
+        lg = tuple(c for row in sw.gradient(star.outputs) for c in row)
+        if lg == tuple(g):
+            cert = {"direction": sp.Matrix([[to_sympy(c) for c in d]]),
+                    "cases": {f"n{t}": sw.cases[t] for t in star.tied}}
+            return ClarkeVerdict("yes", "cone", cert, f"{_fmt(g)} is the lexicographic derivative along the "
+                                 "certificate's direction then the axes: the gradient of a full-dimensional stratum "
+                                 f"at x0, a limiting gradient ({why.split(':')[0]})", gm)
+    return out
+
+
+def _proposed_direction(star):
+    """A direction into the cone where every tied node fed by no other tied node takes a strict
+    case with the framework's local derivative (least squares in floats: only a proposal, which
+    the exact lexicographic sweep then checks)."""
+    import numpy as np
+    nodes, frozen = star.sweep.nodes, star.frozen
+    rows = []
+    for t in star.tied:
+        prim, ins, params, pinned = nodes[t]
+        if any(frozen[u][1] for u in ins):
+            continue
+        want = prim.linear(star.sweep.cases[t], params, pinned or star.conv)
+        for case, tests in star.leaves[t]:
+            tied_tests = [(f, s) for f, s in tests if f[0] == 0]
+            if prim.linear(case, params, pinned or star.conv) == want and all(s != 0 for _, s in tied_tests):
+                for f, s in tied_tests:
+                    q = np.zeros(star.n)
+                    for c, u in zip(f[1:], ins):
+                        if c:
+                            g0 = frozen[u][0]
+                            q += float(c) * (np.array([float(Fraction(x, g0.den)) for x in g0.nums])
+                                             if isinstance(g0, Row) else np.array([float(v) for v in g0]))
+                    rows.append(s * q)
+                break
+    if not rows:
+        return None
+    Q = np.array(rows)
+    try:                                   # the least-norm d with Q d = 1
+        d = Q.T @ np.linalg.solve(Q @ Q.T, np.ones(len(rows)))
+    except np.linalg.LinAlgError:
+        d, *_ = np.linalg.lstsq(Q, np.ones(len(rows)), rcond=None)
+    if not np.all(np.isfinite(d)) or not d.any():
+        return None
+    return tuple(to_exact(float(v)) for v in d)
+
+
+def _reduced_certificates(star, g, gm, n, m, why):
+    """Span test, the framework's cone followed exactly, and lexicographic derivatives, all in the
+    reduced coordinates ``y``."""
     program = star.reduce()
     r = star.r
     coords = _coordinates(star, g, m, n)
@@ -259,11 +332,10 @@ def _certify(star, g, gm, n, m, why):
         weights[rn] = prim.linear(sw.cases[t], params, pinned or star.conv)
 
     def keep(node, case):
-        prim, params = program.graph.nodes[node]["op"], program.graph.nodes[node]["params"]
-        pinned = program.graph.nodes[node]["conv"]
-        from ..primitives import PRIMITIVES
-        return node not in weights or PRIMITIVES[prim].linear(case, params, pinned or star.conv) == weights[node]
-    from ..polyhedra import Polyhedron
+        data = program.graph.nodes[node]
+        if node not in weights:
+            return True
+        return PRIMITIVES[data["op"]].linear(case, data["params"], data["conv"] or star.conv) == weights[node]
     stack = [((), Polyhedron.space(program.n), None)]
     for _ in range(200):
         if not stack:
@@ -274,7 +346,7 @@ def _certify(star, g, gm, n, m, why):
             program.run(run)
         except _Dead:
             continue
-        if run.poly.dim == program.n and (r > 0 or not any(weights)):
+        if run.poly.dim == program.n:
             w = run.poly.witness()
             Z = star.basis.right_inverse()
             d = [0] * n
@@ -305,8 +377,7 @@ def _certify(star, g, gm, n, m, why):
         c = tuple(v for row in red.gradient(outs) for v in row[:r])
         if c not in found:
             found.append(c)
-    lam = in_hull(found, coords) if found and found[0] else (
-        (1,) if found and tuple(found[0]) == tuple(coords) else None)
+    lam = in_hull(found, coords) if r else ((1,) if found else None)
     lim = [_lift(star, c, n) for c in found]
     cert = {"limiting": [sp.Matrix(m, n, [to_sympy(v) for v in p]) for p in lim]}
     if lam is not None:
