@@ -73,8 +73,10 @@ class PoolMLP(nn.Module):
         self.fc1, self.fc2 = nn.Linear(196, 128), nn.Linear(128, 10)
 
     def forward(self, x):
-        h = self.pool(x.reshape(1, 28, 28)).reshape(-1)
-        return self.fc2(torch.relu(self.fc1(h)))
+        single = len(x.shape) == 1
+        h = self.pool(x.reshape(-1, 1, 28, 28)).flatten(1)
+        out = self.fc2(torch.relu(self.fc1(h)))
+        return out[0] if single else out
 
 
 def build_mlp(X, y, epochs):

@@ -303,3 +303,53 @@ def test_trace_of_branch_free_code_does_not_enumerate():
 def test_trace_still_refuses_a_product_under_a_relu():
     with pytest.raises(mt.NonAffineError, match="relu"):
         mt.trace(lambda x: mt.relu(x[0] * x[1]), 2)
+
+
+def test_wide_affine_combinations_are_exact():
+    from mtsym.exact import aff_comb
+    rng = random.Random(7)
+    for _ in range(20):
+        m, k = rng.randint(9, 30), rng.randint(1, 4)
+        ws = [Fraction(rng.randint(-9, 9), rng.choice([1, 2, 3, 8, 1024])) for _ in range(m)]
+        fs = [tuple(Fraction(rng.randint(-9, 9), rng.choice([1, 5, 16])) for _ in range(k)) for _ in range(m)]
+        c = Fraction(rng.randint(-3, 3), 7)
+        expected = tuple(sum((w * f[j] for w, f in zip(ws, fs)), Fraction(0)) + (c if j == 0 else 0)
+                         for j in range(k))
+        assert aff_comb(ws, fs, c) == expected
+    z = sp.Symbol("z")
+    assert aff_comb([z] + [1] * 9, [(1, 2)] * 10) == (z + 9, 2 * z + 18)     # symbols: the general path
+
+
+def test_local_analysis_of_a_traced_graph_and_of_max_pooling():
+    # a max-pooling layer on an image with tied pixels, traced once and analysed at two points
+    def net(x):
+        return mt.maxpool2d(x.reshape(4, 4), 2).reshape(-1) @ np.array([1, -2, 3, 1])
+    g = mt.trace(net, 16)
+    img = (0, 0, 1, 1,  0, 0, 1, 2,  3, 1, 0, 0,  3, 3, 0, 0)    # windows: 4-way tie, 2 wins, 3-way, 4-way
+    star = mt.derive(g, 16, around=img)
+    assert star.tied == 3 and len(star.strata) == 15 * 7 * 15      # non-empty tie sets per window
+    assert star.program is None                                   # no oracle: verify's checks 1, 2, 4 are skipped
+    full_dim = [s for s in star.strata if s.dim == 16]
+    assert len(full_dim) == 4 * 3 * 4                             # one winner per tied window
+    lex = mt.lex_grad(g, img)
+    assert any(lex == star.pieces[s.piece].grad for s in full_dim)
+    r = mt.is_clarke(g, img)                                      # torch: each window's first tied pixel
+    assert (r.verdict, r.method) == ("yes", "star")
+    with pytest.raises(mt.LimitError, match="3 switching node"):
+        mt.derive(g, 16, around=img, max_strata=100)
+    r = mt.is_clarke(g, img, max_strata=100)                      # the same verdict by certificate
+    assert (r.verdict, r.method) == ("yes", "cone")
+
+
+def test_bad_local_arguments():
+    f = lambda x: mt.relu(x[0])
+    with pytest.raises(mt.InputError, match="not both"):
+        mt.derive(f, 2, around=(0, 0), on=mt.box((0, 0), (1, 1)))
+    with pytest.raises(mt.InputError, match="on= takes"):
+        mt.derive(f, 2, on=((0, 0), (1, 1)))
+    with pytest.raises(mt.InputError, match="3 coordinates; the function has 2 inputs"):
+        mt.lex_grad(f, (0, 0, 0), inputs=2)
+    with pytest.raises(mt.InputError, match="independent"):
+        mt.plane((0, 0), (1, 1), (2, 2))
+    with pytest.raises(mt.InputError, match="not finite"):
+        mt.directional(f, (float("nan"), 0), (1, 0))
