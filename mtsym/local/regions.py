@@ -35,7 +35,6 @@ from ..partition import explore, start_region
 from ..table import PieceTable
 from ..trace import InputSpec, Program, affine_node
 from .lex import point_of
-from .sweep import Sweep
 
 
 class Region:

@@ -26,7 +26,6 @@ Clarke gradient at (1, 1): a 2-dimensional polytope with 3 vertices (1, 0), (0, 
 
 __all__ = ["LocalTable", "derive_local", "star_table", "Star"]
 
-import math
 from fractions import Fraction
 
 from ..conventions import Convention
@@ -35,13 +34,12 @@ from ..exact import int_row
 from ..graph import Graph
 from ..partition import DEFAULT_MAX_STRATA, StratumRecord, _nice_point, _node_cases, explore, locate_path
 from ..polyhedra import Polyhedron
-from ..primitives import PRIMITIVES
 from ..primitives.affine import INPUT
 from ..table import PieceTable
-from ..trace import InputSpec, Program, apply
+from ..trace import VAL_CONV, InputSpec, Program, apply
 from ..arrays import lincomb
 from .lex import point_of
-from .sweep import Row, Sweep, is_rational
+from .sweep import Row, is_rational
 
 _PRIME = 2_147_483_647
 
@@ -483,7 +481,7 @@ class Star:
 
     def _lift_form(self, f, o):
         """A reduced output form (affine in ``y``) as the output's form in ``x``."""
-        x0, B, n = self.x0, self.basis.vectors, self.n
+        x0, B = self.x0, self.basis.vectors
         g, _ = self.frozen[o]
         coef = list(g)
         const = self.sweep.vals[o] + f[0]
@@ -543,11 +541,11 @@ class Star:
             elif prim.switching:
                 best = 0
                 for c in cases[v]:
-                    w, _ = prim.linear(c, params, _val_conv())
+                    w, _ = prim.linear(c, params, VAL_CONV)
                     best = max(best, sum(abs(a) * L[u] for a, u in zip(w, ins)))
                 L.append(best)
             else:
-                w, _ = prim.linear(None, params, _val_conv())
+                w, _ = prim.linear(None, params, VAL_CONV)
                 L.append(_abs_dot(sw, v, w, [L[u] for u in ins]))
         best = None
         for v in self.switching:
@@ -559,11 +557,6 @@ class Star:
                         if lip and (best is None or abs(g[0]) / Fraction(lip) < best):
                             best = abs(g[0]) / Fraction(lip)
         return None if best is None else _pow2_below(best)
-
-
-def _val_conv():
-    from ..trace import VAL_CONV
-    return VAL_CONV
 
 
 def _abs_dot(sw, v, w, xs):

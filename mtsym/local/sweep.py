@@ -315,9 +315,8 @@ class Sweep:
         while True:
             if _BY_GRADIENT < K < k:
                 # a tie along several directions: every derivative at once, from one reverse sweep per input
-                grads = {u: self.gradient([u], conv=VAL_CONV)[0] for u in set(ins)}
-                xs = [Lex((self.vals[u],) + tuple(sum((grads[u][i] * c for i, c in sp if grads[u][i] != 0), 0)
-                                                  for sp in self._sparse), True) for u in ins]
+                ders = {u: self._all_derivatives(u) for u in set(ins)}
+                xs = [Lex((self.vals[u],) + ders[u], True) for u in ins]
                 c = prim.case_of(xs, params)
                 break
             for j in range(K):
@@ -332,6 +331,23 @@ class Sweep:
         if v == self._done:
             self._done = v + 1
         return c
+
+    def _inputs(self):
+        """``{input node: coordinate}``."""
+        got = getattr(self, "_input_index", None)
+        if got is None or got[0] != len(self.nodes):
+            nodes = self.nodes
+            got = self._input_index = (len(nodes), {v: nodes[v][2][0] for v in range(len(nodes))
+                                                    if nodes[v][0] is INPUT})
+        return got[1]
+
+    def _all_derivatives(self, u):
+        """The derivatives of node ``u`` along every direction, from its gradient."""
+        prim, _, params, _ = self.nodes[u]
+        if prim is INPUT:
+            return tuple(d[params[0]] for d in self.directions)
+        g = self.gradient([u], conv=VAL_CONV)[0]
+        return tuple(sum((g[i] * c for i, c in sp if g[i] != 0), 0) for sp in self._sparse)
 
     def resolve_all(self, upto=None):
         """Decide every switching node (below ``upto``)."""
@@ -372,7 +388,7 @@ class Sweep:
         nodes = self.nodes
         if targets is None:
             n = len(self.point)
-            where = {v: nodes[v][2][0] for v in range(len(nodes)) if nodes[v][0] is INPUT}
+            where = self._inputs()
         else:
             n = len(targets)
             where = {v: i for i, v in enumerate(targets)}

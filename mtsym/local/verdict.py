@@ -44,7 +44,7 @@ from ..lp import in_hull
 from ..partition import _Decider, _node_cases
 from ..polyhedra import Polyhedron
 from ..primitives import PRIMITIVES
-from .lex import local_sweep, point_of
+from .lex import point_of
 from .star import Star, star_table
 from .sweep import Row, Sweep, is_rational
 
@@ -283,6 +283,14 @@ def _proposed_direction(star):
     the exact lexicographic sweep then checks)."""
     import numpy as np
     nodes, frozen = star.sweep.nodes, star.frozen
+    floats = {}
+
+    def as_floats(u):
+        if u not in floats:
+            g0 = frozen[u][0]
+            floats[u] = (np.array(g0.nums, dtype=float) / g0.den if isinstance(g0, Row)
+                         else np.array([float(v) for v in g0]))
+        return floats[u]
     rows = []
     for t in star.tied:
         prim, ins, params, pinned = nodes[t]
@@ -296,9 +304,7 @@ def _proposed_direction(star):
                     q = np.zeros(star.n)
                     for c, u in zip(f[1:], ins):
                         if c:
-                            g0 = frozen[u][0]
-                            q += float(c) * (np.array([float(Fraction(x, g0.den)) for x in g0.nums])
-                                             if isinstance(g0, Row) else np.array([float(v) for v in g0]))
+                            q += float(c) * as_floats(u)
                     rows.append(s * q)
                 break
     if not rows:
