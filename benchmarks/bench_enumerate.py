@@ -80,7 +80,8 @@ def main():
     args = ap.parse_args()
     ks = [4, 6, 8] if args.quick else [4, 6, 8, 10, 12]
     ms = [8, 16] if args.quick else [8, 16, 32, 64]
-    print("| workload                 | strata |  mtsym     | strata / s | sympy Piecewise + fold       | sympy/mtsym |")
+    print("| workload                 | strata |  mtsym     | strata / s "
+          "| sympy Piecewise + fold       | sympy/mtsym |")
     print("|--------------------------|--------|------------|------------|------------------------------|-----------|")
     skip = False
     for k in ks:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 import mtsym as mt
-from mtsym.backends.sweep import Schedule, needed_nodes
+from mtsym.backends.sweep import needed_nodes
 
 torch.set_num_threads(max(1, torch.get_num_threads()))
 

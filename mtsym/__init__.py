@@ -16,7 +16,8 @@ __all__ = [
     "derive", "trace", "call_exact", "evaluate", "Evaluation",
     "lex_grad", "directional", "is_clarke", "segment", "plane", "box",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
-    "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d",
+    "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d", "sort",
+    "apply", "lincomb", "matmul",
     "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
     "InputError", "LimitError", "NondeterministicError", "FormatError",
 ]
@@ -24,11 +25,17 @@ __all__ = [
 __version__ = "0.1.0"
 
 from .api import call_exact, derive, trace
+from .arrays import lincomb, matmul
 from .conventions import Convention
 from .errors import (ConventionError, FormatError, InputError, LimitError, MtsymError, NonAffineError,
                      NondeterministicError, TraceError, UnsupportedOperationError)
-from .evaluate import Evaluation, evaluate
 from .graph import Graph
 from .local import box, directional, is_clarke, lex_grad, plane, segment
-from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu
+from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu, sort
 from .table import Piece, PieceTable, Stratum
+from .value import apply
+
+# the outer layers: importing them registers what the core offers through mtsym.extensions
+from . import backends, export, frameworks, lipschitz, verify  # noqa: E402,F401
+from .export import notebook, plot, text  # noqa: E402,F401
+from .evaluate import Evaluation, evaluate  # noqa: E402

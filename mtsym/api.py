@@ -1,15 +1,35 @@
 """The entry points: :func:`derive`, :func:`trace` and :func:`call_exact`."""
 
+from __future__ import annotations
+
 __all__ = ["derive", "trace", "call_exact"]
 
+import inspect
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+
+from .errors import InputError, LimitError, TraceError, UnsupportedOperationError
 from .exact import to_exact
+from .extensions import provided
 from .partition import explore
+from .primitives import PRIMITIVES
+from .progress import progress_hook
 from .table import PieceTable
 from .trace import InputSpec, Program
 
+if TYPE_CHECKING:
+    from .conventions import Convention
+    from .graph import Graph
 
-def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None,
-           around=None, on=None):
+#: ``inputs`` of derive: a number of vector entries, or names of scalar arguments
+Inputs = Union[int, str, Sequence[str]]
+
+
+def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = None, *,
+           max_strata: int | None = None, max_events: int | None = None, framework: str | None = None,
+           progress: bool | Callable | None = None, around: Sequence | None = None,
+           on: Any = None) -> PieceTable:
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -21,9 +41,9 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     inputs : int or str
         ``n`` -> ``fn(x)`` with a vector ``x`` of ``n`` traced values (symbols
         ``x1..xn``); ``"t"`` or ``"a b"`` -> scalar arguments with those names.
-    convention : str or Convention
-        ``"torch"`` (default), ``"jax"``, ``"first"``, ``"last"``, ``"mean"``
-        or a :class:`~mtsym.conventions.Convention`.
+    convention : str or Convention, optional
+        ``"torch"`` (the default; ``"jax"`` with ``framework="jax"``), ``"jax"``,
+        ``"first"``, ``"last"``, ``"mean"`` or a :class:`~mtsym.conventions.Convention`.
     max_strata : int, optional
         Stop with :class:`~mtsym.errors.LimitError` past this many strata
         (default 50,000).
@@ -43,6 +63,17 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
         Only the strata on ``mt.segment(a, b)``, ``mt.plane(x0, u, v, box=...)`` or
         ``mt.box(lo, hi)``, in the region's coordinates
         (a :class:`~mtsym.local.regions.RegionTable`).
+    progress : None, bool or callable, optional
+        Show the strata found and their rate on standard error while enumerating
+        (``None``: when it is a terminal, after the first second; ``True``/``False``:
+        always/never), or a callable ``hook(record, count)`` told of each new stratum.
+
+    Raises
+    ------
+    LimitError, KeyboardInterrupt
+        Past ``max_strata``/``max_events``, or on Ctrl-C: the strata found so far are
+        kept as ``error.table``, a :class:`~mtsym.table.PieceTable` whose
+        ``incomplete`` says why it is partial.
 
     Examples
     --------
@@ -54,30 +85,113 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     Matrix([[1/2, 1/2, 0]])
     """
     if around is not None or on is not None:
-        from .local import derive_local
-        return derive_local(fn, inputs, convention, around=around, on=on, max_strata=max_strata,
-                            max_events=max_events, framework=framework)
+        from .extensions import extension
+        return extension("derive.local")(fn, inputs, _default_convention(convention, framework), around=around,
+                                         on=on, max_strata=max_strata, max_events=max_events,
+                                         framework=framework)
     name = getattr(fn, "__name__", "f")
-    fn = _framework_code(fn, inputs, framework)
-    program = Program(fn, inputs, convention)
-    records = explore(program, max_strata=max_strata, max_events=max_events)
     name = "f" if name == "<lambda>" else name
+    _check_arity(fn, inputs, name)
+    fn = _framework_code(fn, inputs, framework)
+    program = Program(fn, inputs, _default_convention(convention, framework))
+    hook, reporter = progress_hook(progress)
+    try:
+        records = explore(program, max_strata=max_strata, max_events=max_events, on_stratum=hook)
+    except TraceError as e:
+        if framework is None and _inside_jax(e):
+            raise _jax_hint(e, name) from e
+        raise
+    except (LimitError, KeyboardInterrupt) as e:
+        partial = getattr(e, "partial_records", None)
+        if partial is not None:
+            e.table = PieceTable(partial, program.symbols, program.conv, graph=program.graph, program=program,
+                                 name=name)
+            why = "interrupted" if isinstance(e, KeyboardInterrupt) else \
+                f"stopped at {getattr(e, 'option', 'a limit')}={getattr(e, 'value', '?')}"
+            e.table.incomplete = f"{why} after {len(partial):,} strata; other strata and pieces are missing"
+        raise
+    finally:
+        if reporter is not None:
+            reporter.close()
     return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                       name=name)
+
+
+def _check_arity(fn, inputs, name):
+    """An :class:`InputError` when ``fn`` cannot take the arguments ``inputs`` gives it."""
+    spec = InputSpec(inputs)
+    k = 1 if spec.vector else spec.n
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins, C functions: let the call say
+        return
+    try:
+        sig.bind(*([None] * k))
+    except TypeError as e:
+        given = (f"inputs={inputs!r} calls {name}(x) with one vector of {spec.n} traced values" if spec.vector
+                 else f"inputs={inputs!r} calls {name}({', '.join(spec.names)}) with {k} scalar argument"
+                 + ("s" if k != 1 else ""))
+        other = ("pass names, e.g. inputs='a b', for scalar arguments" if spec.vector
+                 else f"pass inputs={spec.n} for one vector argument")
+        raise InputError(f"{name}{sig} cannot be called so: {given} ({e}); {other}") from None
+
+
+def _inside_jax(e):
+    """True when a trace error was raised under a call into JAX's own files."""
+    jax = sys.modules.get("jax")
+    if jax is None or not getattr(jax, "__file__", None):
+        return False
+    root = os.path.dirname(jax.__file__) + os.sep
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(root):
+            return True
+        tb = tb.tb_next
+    return bool(e.line) and e.line.startswith(root)
+
+
+def _jax_hint(e, name):
+    return UnsupportedOperationError(e.op, f"{name} is JAX code (the call fails inside JAX on a traced value: "
+                                     f"{e.op!r} of a traced value); pass framework='jax' to derive "
+                                     "(--framework jax on the command line)", line=_user_frame(e))
+
+
+def _user_frame(e):
+    """The innermost line of the traceback outside mtsym and JAX (the user's call into JAX)."""
+    skip = [os.path.dirname(os.path.abspath(__file__)) + os.sep]
+    jax = sys.modules.get("jax")
+    if jax is not None and getattr(jax, "__file__", None):
+        skip.append(os.path.dirname(jax.__file__) + os.sep)
+    found, tb = None, e.__traceback__
+    while tb is not None:
+        fname = tb.tb_frame.f_code.co_filename
+        if not any(fname.startswith(d) for d in skip) and not fname.startswith("<frozen"):
+            import linecache
+            code = linecache.getline(fname, tb.tb_lineno).strip()
+            found = f"{fname}:{tb.tb_lineno}" + (f": {code}" if code else "")
+        tb = tb.tb_next
+    return found or e.line
+
+
+def _default_convention(convention, framework):
+    """The convention named, else the framework's own (``torch`` unless ``framework="jax"``)."""
+    if convention is not None:
+        return convention
+    return "jax" if framework == "jax" else "torch"
 
 
 def _framework_code(fn, inputs, framework):
     """``fn`` as code mtsym can run on traced values (a jaxpr interpreter for JAX code)."""
     if framework in (None, "torch"):
         return fn
-    if framework == "jax":
-        from .frameworks.jax import traceable
-        return traceable(fn, inputs)
-    from .errors import InputError
-    raise InputError(f"framework={framework!r}: choose None, 'torch' or 'jax'")
+    front = provided(f"framework.{framework}") if isinstance(framework, str) else None
+    if front is None:
+        raise InputError(f"framework={framework!r}: choose None, 'torch' or 'jax'")
+    return front(fn, inputs)
 
 
-def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, framework=None):
+def trace(fn: Callable, inputs: Inputs, convention: str | Convention | None = None, *,
+          max_strata: int | None = None, max_events: int | None = None, framework: str | None = None) -> Graph:
     """The traced graph of ``fn``; prints as text.
 
     Branch-free code is traced once, without enumerating anything (a graph is a graph);
@@ -94,10 +208,11 @@ def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, f
       n3 = maximum(n2, n0)
     """
     code = _framework_code(fn, inputs, framework)
-    graph = _graph_only(code, inputs, convention)
+    conv = _default_convention(convention, framework)
+    graph = _graph_only(code, inputs, conv)
     if graph is not None:
         return graph
-    program = Program(code, inputs, convention)
+    program = Program(code, inputs, conv)
     explore(program, max_strata=max_strata, max_events=max_events)
     return program.graph
 
@@ -115,18 +230,20 @@ class _NoBranches:
 
 def _graph_only(fn, inputs, convention):
     """The graph of branch-free code from one graph-only run (no affine forms, nothing enumerated);
-    ``None`` when the code compares traced values (its paths must be explored)."""
+    ``None`` when the code compares traced values (its paths must be explored) or multiplies traced
+    values (an exact trace says whether a switching quantity is then affine)."""
     program = Program(fn, inputs, convention, exact=False)
     try:
         program.run(_NoBranches())
     except _HasBranches:
         return None
-    from .local.sweep import Sweep
-    Sweep(program.graph, program.conv)          # refuses a switching quantity that is not affine
-    return program.graph
+    graph = program.graph
+    if any(PRIMITIVES[graph.nodes[v]["op"]].kind == "smooth" for v in graph.nodes):
+        return None
+    return graph
 
 
-def call_exact(fn, inputs, point):
+def call_exact(fn: Callable, inputs: Inputs, point: Sequence) -> Any:
     """Run ``fn`` on exact numbers (no tracing): the program's own value at ``point``.
 
     mtsym's operations compute exactly on plain numbers, so this is an oracle
@@ -141,6 +258,5 @@ def call_exact(fn, inputs, point):
     spec = InputSpec(inputs)
     pt = [to_exact(v, what="coordinate") for v in point]
     if len(pt) != spec.n:
-        from .errors import InputError
         raise InputError(f"point {point!r} has {len(pt)} coordinates, expected {spec.n}")
     return fn(*spec.arguments(pt))

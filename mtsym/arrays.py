@@ -1,47 +1,99 @@
 """Traced arrays: what a vector input ``x`` is, and ``@`` with numeric matrices.
 
-An :class:`Array` wraps a numpy object array of :class:`~mtsym.trace.Value`
+An :class:`Array` wraps a numpy object array of :class:`~mtsym.value.Value`
 (or exact numbers, when the same user code runs as an exact oracle).  A
 product with a numeric matrix makes one ``affine`` node per output entry.
+
+:func:`lincomb` and :func:`matmul` are the public helpers for linear maps
+(framework front ends build on them): exact on numbers, one ``affine`` node
+per traced result.
+
+Examples
+--------
+>>> lincomb([2, -1], [3, 4], 1)
+3
+>>> matmul([[1, 2], [3, 4]], [1, 1]).tolist()
+[3, 7]
 """
 
-__all__ = ["Array", "lincomb"]
+from __future__ import annotations
 
+__all__ = ["Array", "lincomb", "matmul", "as_exact_array", "coerce"]
+
+from typing import Any, Sequence
 from fractions import Fraction
 
 import numpy as np
 
-from .errors import UnsupportedOperationError
-from .trace import (Value, _check_number, _tensor_method, _torch_function, _unknown_attribute, affine_node,
-                    apply)
+from .errors import InputError, UnsupportedOperationError
+from .exact import is_exact_number, to_exact
+from .extensions import provided
+from .value import Value, apply, foreign_method, torch_function, unknown_attribute
 
-def _exact_array(x, op):
-    """A numpy object array of exact numbers / Values from user data."""
+_FRAMEWORK_MODULES = ("torch", "jax", "jaxlib")
+
+
+def coerce(other, op):
+    """User data next to a traced value: a Value, an exact number, an :class:`Array`, or ``None``.
+
+    Lists, tuples and numpy arrays become Arrays; numbers become exact (floats at
+    their exact value); anything else is ``None`` (the operation is not defined).
+    """
+    if isinstance(other, (Value, Array)):
+        return other
+    if isinstance(other, (np.ndarray, list, tuple)) or _is_foreign(other):
+        return Array(as_exact_array(other, op))
+    if is_exact_number(other):
+        try:
+            return to_exact(other, what=f"number in {op}")
+        except InputError as e:
+            raise UnsupportedOperationError(op, str(e)) from None
+    return None
+
+
+def _is_foreign(x):
+    return type(x).__module__.partition(".")[0] in _FRAMEWORK_MODULES and hasattr(x, "shape")
+
+
+def as_exact_array(x, op):
+    """A numpy object array of exact numbers / Values from user data (lists, numpy, framework tensors)."""
     if isinstance(x, Array):
         return x.a
-    if type(x).__module__.partition(".")[0] in ("torch", "jax", "jaxlib"):
-        from .frameworks.arrays import exact_array
-        return exact_array(x, op)
+    if _is_foreign(x):
+        hook = provided("trace.foreign_array")
+        if hook is not None:
+            return hook(x, op)
     arr = np.asarray(x, dtype=object)
     flat = arr.ravel()
     for i, v in enumerate(flat):
         if isinstance(v, (Value, Array)):
             continue
-        c = _check_number(v, op)
+        c = coerce(v, op)
         if c is None:
             raise UnsupportedOperationError(op, f"entry {v!r} of type {type(v).__name__} is not a number")
         flat[i] = c
     return flat.reshape(arr.shape)
 
 
-def lincomb(coefs, items, const=0):
-    """``const + sum(c * v)`` with one affine node when any item is traced, else exactly."""
+def lincomb(coefs: Sequence, items: Sequence, const: Any = 0) -> Any:
+    """``const + sum(c * v)``: one affine node when any item is traced, else the exact number."""
     terms = [(c, v) for c, v in zip(coefs, items) if c != 0]
     traced = [(c, v) for c, v in terms if isinstance(v, Value)]
     plain = sum((c * v for c, v in terms if not isinstance(v, Value)), const)
     if not traced:
         return plain
-    return affine_node(traced, plain)
+    return traced[0][1].run.affine(traced, plain)
+
+
+def matmul(a: Any, b: Any) -> np.ndarray:
+    """``a @ b`` of 1-D/2-D object arrays, Arrays or nested lists (traced values and/or numbers).
+
+    Returns an object array (0-d for two vectors), numpy's shape rules; each
+    traced entry is one affine node.
+    """
+    A = a.a if isinstance(a, Array) else as_exact_array(a, "@")
+    B = b.a if isinstance(b, Array) else as_exact_array(b, "@")
+    return _matmul(A, B)
 
 
 class Array:
@@ -88,15 +140,17 @@ class Array:
 
     def flatten(self, start_dim=0, end_dim=-1):
         """All axes into one (``torch.flatten``'s ``start_dim``/``end_dim`` select a range)."""
-        if (start_dim, end_dim) == (0, -1):
-            return Array(self.a.ravel())
-        from .frameworks.torch import flatten
-        return flatten(self, start_dim, end_dim)
+        a = self.a
+        if a.ndim == 0:
+            return Array(a.reshape(1))
+        s, e = (_axis(d, a.ndim, "flatten") for d in (start_dim, end_dim))
+        return Array(a.reshape(a.shape[:s] + (int(np.prod(a.shape[s:e + 1], dtype=int)),) + a.shape[e + 1:]))
 
     def tolist(self):
         return self.a.tolist()
 
     def sum(self):
+        """The sum of all entries (one affine node)."""
         return lincomb([1] * self.a.size, list(self.a.ravel()))
 
     def __array__(self, dtype=None, copy=None):
@@ -109,7 +163,7 @@ class Array:
             for i, v in np.ndenumerate(self.a):
                 out[i] = fn(v, other)
             return Array(out)
-        o = other.a if isinstance(other, Array) else _exact_array(other, op)
+        o = other.a if isinstance(other, Array) else as_exact_array(other, op)
         return Array(fn(self.a, o))
 
     def __add__(self, o):
@@ -140,38 +194,33 @@ class Array:
         return self
 
     def __abs__(self):
-        from .ops import abs as _abs
-        return _abs(self)
+        return Array(_elementwise(abs, self.a))
 
     def __matmul__(self, other):
         fast = _matmul_numeric(self.a, other, left=True)
         if fast is not None:
             return _wrap(fast)
-        return _wrap(_matmul(self.a, _exact_array(other, "@")))
+        return _wrap(_matmul(self.a, as_exact_array(other, "@")))
 
     def __rmatmul__(self, other):
         fast = _matmul_numeric(self.a, other, left=False)
         if fast is not None:
             return _wrap(fast)
-        return _wrap(_matmul(_exact_array(other, "@"), self.a))
+        return _wrap(_matmul(as_exact_array(other, "@"), self.a))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from . import ops
-        table = {np.add: lambda a, b: a + b, np.subtract: lambda a, b: a - b,
-                 np.multiply: lambda a, b: a * b, np.true_divide: lambda a, b: a / b,
-                 np.matmul: lambda a, b: a @ b, np.maximum: ops.maximum, np.minimum: ops.minimum,
-                 np.negative: lambda a: -a, np.absolute: ops.abs}
-        if method != "__call__" or ufunc not in table or kwargs:
+        fn = _UFUNCS.get(ufunc)
+        if method != "__call__" or fn is None or kwargs:
             raise UnsupportedOperationError(f"numpy.{ufunc.__name__}", "this numpy function is not an "
                                             "operation mtsym can trace")
         args = []
         for x in inputs:
             if isinstance(x, (np.ndarray, list)):
-                x = Array(_exact_array(x, ufunc.__name__))
+                x = Array(as_exact_array(x, ufunc.__name__))
             elif isinstance(x, np.generic):  # a numpy scalar, e.g. W[0, 0]: an exact number
-                x = _check_number(x, ufunc.__name__)
+                x = coerce(x, ufunc.__name__)
             args.append(x)
-        return table[ufunc](*args)
+        return fn(*args)
 
     def __bool__(self):
         raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined")
@@ -187,15 +236,15 @@ class Array:
         raise UnsupportedOperationError("item assignment", "in-place changes of a traced array are not "
                                         "traced; build a new array (torch.stack, torch.cat, list) instead")
 
-    __torch_function__ = classmethod(_torch_function)
+    __torch_function__ = classmethod(torch_function)
 
     def __getattr__(self, name):
         if name == "a":  # not yet set (copy, pickle)
             raise AttributeError(name)
-        method = _tensor_method(self, name)
+        method = foreign_method(self, name)
         if method is not None:
             return method
-        _unknown_attribute(name)
+        unknown_attribute(name)
 
     def __repr__(self):
         return f"Array({self.a.tolist()!r})"
@@ -203,6 +252,36 @@ class Array:
 
 def _wrap(r):
     return r.item() if r.ndim == 0 else Array(r)
+
+
+def _axis(d, ndim, op):
+    if not isinstance(d, int) or not -ndim <= d < ndim:
+        raise UnsupportedOperationError(op, f"dimension {d!r} is out of range for {ndim} dimensions")
+    return d % ndim
+
+
+def _elementwise(fn, *arrays):
+    """``fn`` entry by entry over object arrays of one shape (numbers, Values); broadcasting as numpy."""
+    arrays = np.broadcast_arrays(*[a if isinstance(a, np.ndarray) else np.array(a, dtype=object) for a in arrays])
+    out = np.empty(arrays[0].shape, dtype=object)
+    for idx in np.ndindex(out.shape):
+        out[idx] = fn(*(a[idx] for a in arrays))
+    return out
+
+
+def _binary_map(name):
+    def fn(a, b):
+        A = a.a if isinstance(a, Array) else np.asarray(a, dtype=object)
+        B = b.a if isinstance(b, Array) else np.asarray(b, dtype=object)
+        return _wrap(_elementwise(lambda u, v: apply(name, (u, v), (2,)), A, B))
+    return fn
+
+
+#: numpy ufuncs on traced arrays
+_UFUNCS = {np.add: lambda a, b: a + b, np.subtract: lambda a, b: a - b,
+           np.multiply: lambda a, b: a * b, np.true_divide: lambda a, b: a / b,
+           np.matmul: lambda a, b: a @ b, np.maximum: _binary_map("maximum"), np.minimum: _binary_map("minimum"),
+           np.negative: lambda a: -a, np.absolute: lambda a: abs(a)}
 
 
 def _exact_entries(M):

@@ -1,24 +1,10 @@
 """Conventions: which associated derivative a primitive takes on its tie cases.
 
-A :class:`Convention` is a named set of parameters, one per kind of tie:
-
-============  ====================================================  =====  =====  =====  =====  =====
-parameter     meaning                                               torch  jax    first  last   mean
-============  ====================================================  =====  =====  =====  =====  =====
-``relu0``     relu'(0), relu(x) = max(0, x)                          0      0      0      1      1/2
-``abs0``      abs'(0), abs(x) = max(x, -x)                           0      1      1      -1     0
-``leaky0``    leaky_relu'(0): ``"slope"``, ``"one"``, ``"mean"``     slope  one    one    slope  mean
-              or a number
-``maximum``   weight of the first argument of ``maximum(a, b)``      1/2    1/2    1      0      1/2
-              (and ``minimum``) at ``a = b``; the second gets 1 - w
-``reduce``    ``max(x)``/``min(x)`` over k tied entries:             mean   mean   first  last   mean
-              ``"mean"`` (1/k each), ``"first"``, ``"last"``
-``pool``      max-pooling window ties: ``"first"`` (row-major),     first  first  first  last   mean
-              ``"last"``, ``"mean"``
-``clamp``     clamp'(x) at a bound; ``None`` = as                    1      None   None   None   None
-              ``minimum(maximum(x, lo), hi)`` (1/2, or 1/4 when
-              ``lo == hi`` under ``maximum = 1/2``)
-============  ====================================================  =====  =====  =====  =====  =====
+A :class:`Convention` is a named set of parameters, one per kind of tie.  The
+parameters are declared by the primitives themselves (each
+:class:`~mtsym.primitives.TieParam` gives its value under every named
+convention), so the table below is built from the declarations:
+``help(mt.Convention)`` shows it.
 
 ``torch`` and ``jax`` are the values measured in the frameworks (see the
 conventions page of the documentation).  ``first``/``last`` send a tie to the
@@ -39,42 +25,53 @@ Examples
 Fraction(1, 2)
 >>> Convention.get("mean").reduce
 'mean'
+>>> print(parameter_table().splitlines()[3].split()[0], parameter_table().splitlines()[3].split()[-5:])
+relu0 ['0', '0', '0', '1', '1/2']
 """
 
-__all__ = ["Convention", "NAMED", "PARAMETERS"]
+from __future__ import annotations
 
-from fractions import Fraction
+__all__ = ["Convention", "NAMED", "PARAMETERS", "parameter_table"]
 
+from typing import Any
 import sympy as sp
 
 from .errors import ConventionError
 from .exact import to_exact
+from .primitives import NAMED_CONVENTIONS, TIE_PARAMS
 
-_H = Fraction(1, 2)
+#: the named conventions
+NAMED = NAMED_CONVENTIONS
 
-PARAMETERS = ("relu0", "abs0", "leaky0", "maximum", "reduce", "pool", "clamp")
-_CATEGORICAL = {
-    "reduce": ("mean", "first", "last"),
-    "pool": ("first", "last", "mean"),
-    "leaky0": ("slope", "one", "mean"),
-}
 
-NAMED = {
-    "torch": dict(relu0=0, abs0=0, leaky0="slope", maximum=_H, reduce="mean", pool="first", clamp=1),
-    "jax": dict(relu0=0, abs0=1, leaky0="one", maximum=_H, reduce="mean", pool="first", clamp=None),
-    "first": dict(relu0=0, abs0=1, leaky0="one", maximum=1, reduce="first", pool="first", clamp=None),
-    "last": dict(relu0=1, abs0=-1, leaky0="slope", maximum=0, reduce="last", pool="last", clamp=None),
-    "mean": dict(relu0=_H, abs0=0, leaky0="mean", maximum=_H, reduce="mean", pool="mean", clamp=None),
-}
+class _Parameters:
+    """The parameter names, read from the declarations each time (a primitive registered later adds its own)."""
+
+    def __iter__(self):
+        return iter(tuple(TIE_PARAMS))
+
+    def __len__(self):
+        return len(TIE_PARAMS)
+
+    def __contains__(self, k):
+        return k in TIE_PARAMS
+
+    def __repr__(self):
+        return repr(tuple(TIE_PARAMS))
+
+
+#: the convention parameters (declared by the primitives)
+PARAMETERS = _Parameters()
 
 
 def _param_value(key, v):
-    if key in _CATEGORICAL and isinstance(v, str) and v in _CATEGORICAL[key]:
+    t = TIE_PARAMS[key]
+    if isinstance(v, str) and v in t.choices:
         return v
-    if key in ("reduce", "pool"):
-        raise ConventionError(f"convention parameter {key}={v!r}: choose one of {_CATEGORICAL[key]}")
-    if v is None and key == "clamp":
+    if v is None and t.none is not None:
         return None
+    if not t.numeric:
+        raise ConventionError(f"convention parameter {key}={v!r}: choose one of {t.choices}")
     if isinstance(v, sp.Basic) and not v.is_number:
         return v
     try:
@@ -92,48 +89,74 @@ class Convention:
     base : str or Convention
         ``"torch"``, ``"jax"``, ``"first"``, ``"last"`` or ``"mean"``.
     **params
-        Overrides, e.g. ``relu0=sympy.Symbol("z")``; see the module table.
+        Overrides, e.g. ``relu0=sympy.Symbol("z")``; the parameters are in the table below.
     """
 
-    __slots__ = ("name",) + PARAMETERS
-
-    def __init__(self, base="torch", **params):
+    def __init__(self, base: str | Convention = "torch", **params: Any) -> None:
         if isinstance(base, Convention):
-            values = {k: getattr(base, k) for k in PARAMETERS}
-            name = base.name
+            overrides, name, root = dict(base._overrides), base.name, base.base
         else:
             if base not in NAMED:
                 raise ConventionError(f"unknown convention {base!r}: choose one of {sorted(NAMED)}")
-            values = dict(NAMED[base])
-            name = base
+            overrides, name, root = {}, base, base
         for k, v in params.items():
-            if k not in PARAMETERS:
+            if k not in TIE_PARAMS:
                 raise ConventionError(f"unknown convention parameter {k!r}: the parameters are "
-                                      f"{', '.join(PARAMETERS)}")
-            values[k] = _param_value(k, v)
+                                      f"{', '.join(TIE_PARAMS)}")
+            overrides[k] = _param_value(k, v)
         if params:
-            name = name + "(" + ", ".join(f"{k}={values[k]}" for k in params) + ")"
-        self.name = name
-        for k, v in values.items():
-            object.__setattr__(self, k, v)
+            name = name + "(" + ", ".join(f"{k}={overrides[k]}" for k in params) + ")"
+        self._set(name, root, overrides)
+
+    def _set(self, name, base, overrides):
+        d = self.__dict__
+        d.update({k: t.values[base] for k, t in TIE_PARAMS.items()})  # plain attributes: read in hot loops
+        d.update(overrides)
+        d["name"], d["base"], d["_overrides"] = name, base, overrides
+
+    def __getattr__(self, key):  # a parameter declared after this convention was made
+        t = TIE_PARAMS.get(key)
+        if t is None or key.startswith("_") or "base" not in self.__dict__:
+            raise AttributeError(key)
+        return t.values[self.base]
+
+    def __setattr__(self, key, value):
+        raise AttributeError("a Convention is immutable: build a new one, Convention(base, **params)")
+
+    def __reduce__(self):
+        return (Convention.restore, (self.name, self.base, self._overrides))
 
     @classmethod
-    def get(cls, conv):
+    def get(cls, conv: "str | Convention") -> "Convention":
         """A Convention from a name or a Convention."""
         return conv if isinstance(conv, Convention) else cls(conv)
 
-    def symbols(self):
+    @classmethod
+    def restore(cls, name: str, base: str, values: dict) -> "Convention":
+        """A convention with exactly these parameter values (read from a file); missing
+        parameters take ``base``'s value."""
+        if base not in NAMED:
+            raise ConventionError(f"unknown convention {base!r}: choose one of {sorted(NAMED)}")
+        overrides = {}
+        for k, v in values.items():
+            if k not in TIE_PARAMS:
+                raise ConventionError(f"unknown convention parameter {k!r}")
+            overrides[k] = _param_value(k, v)
+        c = cls.__new__(cls)
+        c._set(name, base, overrides)
+        return c
+
+    def symbols(self) -> set:
         """The sympy symbols this convention's parameters contain."""
         out = set()
-        for k in PARAMETERS:
-            v = getattr(self, k)
+        for v in self.params().values():
             if isinstance(v, sp.Basic):
                 out |= v.free_symbols
         return out
 
-    def params(self):
-        """The parameters as a dict."""
-        return {k: getattr(self, k) for k in PARAMETERS}
+    def params(self) -> dict:
+        """The parameters as a dict (every declared parameter)."""
+        return {k: getattr(self, k) for k in TIE_PARAMS}
 
     def __eq__(self, other):
         return isinstance(other, Convention) and self.params() == other.params()
@@ -143,3 +166,23 @@ class Convention:
 
     def __repr__(self):
         return f"Convention({self.name!r})"
+
+
+def _cell(t, v):
+    if v is None:
+        return "None"
+    return str(v)
+
+
+def parameter_table() -> str:
+    """The convention parameters and their values under each named convention, as an RST table."""
+    rows = [("parameter", "meaning") + NAMED]
+    for t in TIE_PARAMS.values():
+        rows.append((t.name, t.meaning) + tuple(_cell(t, t.values[c]) for c in NAMED))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    rule = "  ".join("=" * w for w in widths)
+    fmt = [("  ".join(c.ljust(w) for c, w in zip(r, widths))).rstrip() for r in rows]
+    return "\n".join([rule, fmt[0], rule] + fmt[1:] + [rule])
+
+
+Convention.__doc__ += "\n    Notes\n    -----\n    " + parameter_table().replace("\n", "\n    ") + "\n"

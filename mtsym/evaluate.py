@@ -31,19 +31,27 @@ Examples
 [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
 """
 
+from __future__ import annotations
+
 __all__ = ["evaluate", "Evaluation"]
 
+from typing import TYPE_CHECKING, Callable
 import numpy as np
 import sympy as sp
 
 from .conventions import Convention
-from .errors import InputError, LimitError, NondeterministicError
+from .errors import InputError
 from .graph import Graph
-from .partition import DEFAULT_MAX_EVENTS
+from .partition import DEFAULT_MAX_EVENTS, Decider
 from .primitives.affine import COMPARE_OPS
 from .backends.chunks import as_points, auto_chunk, chunks
 from .backends.sweep import Schedule, needed_nodes
 from .trace import Program
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .api import Inputs
 
 
 class Evaluation:
@@ -60,36 +68,24 @@ class Evaluation:
 
     __slots__ = ("value", "grad", "graph", "paths")
 
-    def __init__(self, value, grad, graph, paths):
+    def __init__(self, value: np.ndarray, grad: np.ndarray, graph: Graph, paths: int) -> None:
         self.value, self.grad, self.graph, self.paths = value, grad, graph, paths
 
     def __repr__(self):
         return f"Evaluation(value {self.value.shape}, grad {self.grad.shape}, {self.paths} path(s))"
 
 
-class _GroupDecider:
+class _GroupDecider(Decider):
     """Answers Python comparisons for a group of points; a group that disagrees is split."""
 
-    __slots__ = ("program", "X", "idx", "prefix", "pending", "atol", "subs", "path")
+    __slots__ = ("X", "idx", "pending", "atol", "subs")
 
-    def __init__(self, program, X, idx, prefix, pending, atol, subs):
-        self.program, self.X, self.idx, self.prefix = program, X, idx, prefix
-        self.pending, self.atol, self.subs = pending, atol, subs
-        self.path = []
+    def __init__(self, program, X, idx, prefix, pending, atol, subs, max_events):
+        super().__init__(program, max_events, prefix)
+        self.X, self.idx, self.pending, self.atol, self.subs = X, idx, pending, atol, subs
 
-    def event(self, node, prim, vals, params):
-        i = len(self.path)
+    def _decide(self, node, prim, vals, params):
         graph = self.program.graph
-        if i >= DEFAULT_MAX_EVENTS:
-            raise LimitError(f"a path took more than {DEFAULT_MAX_EVENTS} Python comparisons "
-                             f"({graph.line_of(node)}); a loop may never end")
-        if i < len(self.prefix):
-            step = self.prefix[i]
-            if step[0] != node:
-                raise NondeterministicError(prim.name, "the function took a different path when run "
-                                            "again with the same decisions", line=graph.line_of(node))
-            self.path.append(step)
-            return step[1]
         # a node's ancestors never change as the graph grows: one schedule per comparison node
         cache = self.program.__dict__.setdefault("_comparison_schedules", {})
         sched = cache.get(node)
@@ -104,12 +100,10 @@ class _GroupDecider:
             self.pending.append((tuple(self.path) + ((node, int(signs[other[0]])),), self.idx[other]))
             self.idx = self.idx[keep]
             signs = signs[keep]
-        case = int(signs[0])
-        self.path.append((node, case))
-        return case
+        return int(signs[0])
 
 
-def _trace_groups(program, X, atol, subs):
+def _trace_groups(program, X, atol, subs, max_events):
     """Run the program once per branch pattern of the points ``X``.
 
     Returns ``[(point indices, output nodes, shape, path)]``, ``path`` the
@@ -119,15 +113,16 @@ def _trace_groups(program, X, atol, subs):
     groups = []
     while pending:
         prefix, idx = pending.pop()
-        dec = _GroupDecider(program, X, idx, prefix, pending, atol, subs)
+        dec = _GroupDecider(program, X, idx, prefix, pending, atol, subs, max_events)
         outs, shape = program.run(dec)
         path = tuple((v, COMPARE_OPS[program.graph.nodes[v]["params"][0]](c)) for v, c in dec.path)
         groups.append((dec.idx, tuple(v.node for v in outs), shape, path))
     return groups
 
 
-def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, chunk_size=None,
-             progress=None):
+def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, convention: str | Convention = "torch",
+             *, atol: float | None = None, params: dict | None = None, chunk_size: int | None = None,
+             progress: bool | None = None, max_events: int | None = None) -> Evaluation:
     """Values and associated gradients of ``fn`` at the points ``X``, by graph sweeps.
 
     Parameters
@@ -150,6 +145,9 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
         Points per chunk; default from a 64 MiB working-memory budget.
     progress : bool, optional
         Progress bar (default: on for long runs on a terminal).
+    max_events : int, optional
+        Stop with :class:`~mtsym.errors.LimitError` past this many Python comparisons on one
+        path (default 10,000; catches loops that never end).
 
     Returns
     -------
@@ -167,7 +165,8 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
     program = Program(fn, inputs, conv, exact=False)
     X = as_points(X, program.n)
     N = X.shape[0]
-    probe = _trace_groups(program, X[:min(N, 1024)] if N else np.zeros((1, program.n)), atol, subs)
+    max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
+    probe = _trace_groups(program, X[:min(N, 1024)] if N else np.zeros((1, program.n)), atol, subs, max_events)
     static = len(probe) == 1 and not probe[0][3]
     paths = {g[3] for g in probe} if N else set()
     shape = probe[0][2]
@@ -176,7 +175,7 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
     sched, size = _schedule(program, probe, static, conv, subs, m, chunk_size)
     for lo, hi in chunks(N, size, progress, desc="evaluate"):
         Xc = X[lo:hi]
-        groups = probe if static else _trace_groups(program, Xc, atol, subs)
+        groups = probe if static else _trace_groups(program, Xc, atol, subs, max_events)
         paths.update(g[3] for g in groups)
         if sched.graph_size != program.graph.number_of_nodes():
             sched, _ = _schedule(program, groups, static, conv, subs, m, size)
@@ -223,7 +222,7 @@ def _sweep(sched, X, outputs, atol, value, grad, shape):
 
 
 def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):
-    if any(graph.nodes[v]["op"] == "branch" for v in graph.nodes) or len(graph.outputs) != 1:
+    if graph.has_branches() or len(graph.outputs) != 1:
         raise InputError("evaluate: this graph has Python branches (several program paths); pass the "
                          "function itself so each point's path can be followed")
     outputs = graph.outputs[0]

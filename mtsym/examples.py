@@ -1,4 +1,4 @@
-"""The paper's examples, as a registry: the functions, their inputs and conventions, and the values printed in the paper.
+"""The paper's examples, as a registry: functions, inputs, conventions and the values the paper prints.
 
 ``mtsym examples`` lists them and ``mtsym examples NAME`` derives one, prints
 its table and compares the associated gradient with the paper's numbers.

@@ -21,11 +21,16 @@ graph (x1, x2) -> n4
 Max(0, x1 - 2*x2)
 """
 
+from __future__ import annotations
+
 __all__ = ["Graph"]
 
-import networkx as nx
-import sympy as sp
+from typing import Any, Iterable, Sequence
 
+import sympy as sp
+import networkx as nx
+
+from .extensions import extension
 from .primitives import PRIMITIVES
 
 
@@ -46,15 +51,15 @@ class Graph(nx.DiGraph):
         """Distinct output node tuples (one per path output)."""
         return self.graph.get("outputs", [])
 
-    def op(self, node):
+    def op(self, node: int) -> str:
         """The primitive name of a node."""
         return self.nodes[node]["op"]
 
-    def inputs(self, node):
+    def inputs(self, node: int) -> tuple:
         """The ordered input nodes of a node."""
         return self.nodes[node]["inputs"]
 
-    def expr(self, node):
+    def expr(self, node: int) -> sp.Expr:
         """The sympy expression of a node in the input symbols (sympy's Max/Min for display).
 
         The graph, not this expression, is the source of truth: sympy's ``Max``
@@ -71,7 +76,7 @@ class Graph(nx.DiGraph):
             cache[v] = prim.symbolic([cache[u] for u in data["inputs"]], data["params"])
         return cache[node]
 
-    def ancestors_of(self, nodes):
+    def ancestors_of(self, nodes: Iterable[int]) -> list[int]:
         """The nodes that feed ``nodes`` (those included), in topological order."""
         seen, todo = set(nodes), list(nodes)
         while todo:
@@ -81,15 +86,31 @@ class Graph(nx.DiGraph):
                     todo.append(u)
         return sorted(seen)
 
-    def switching_nodes(self):
+    def values_at(self, point: Sequence, nodes: Iterable[int] | None = None) -> dict:
+        """Exact values of ``nodes`` (default: all; closed under ancestors, in order) at an exact point.
+
+        Input nodes take their coordinate (``params[0]``), the others their
+        primitive's exact ``numeric`` rule.
+        """
+        vals = {}
+        for v in (sorted(self.nodes) if nodes is None else nodes):
+            data = self.nodes[v]
+            prim = PRIMITIVES[data["op"]]
+            if prim.kind == "input":
+                vals[v] = point[data["params"][0]]
+            else:
+                vals[v] = prim.numeric([vals[u] for u in data["inputs"]], data["params"])
+        return vals
+
+    def switching_nodes(self) -> list[int]:
         """Nodes whose primitive has several cases (including Python branches)."""
         return [v for v in self.nodes if PRIMITIVES[self.nodes[v]["op"]].switching]
 
-    def line_of(self, node):
+    def line_of(self, node: int) -> str:
         """The user's source line that created a node."""
         return self.nodes[node].get("line", "")
 
-    def text(self):
+    def text(self) -> str:
         """The readable text form (one line per node)."""
         syms = self.symbols
         outs = self.outputs
@@ -107,30 +128,17 @@ class Graph(nx.DiGraph):
 
     def _node_text(self, v):
         data = self.nodes[v]
-        op, params, ins = data["op"], data["params"], data["inputs"]
-        names = [sp.Symbol(f"n{u}") for u in ins]
-        if op == "input":
-            return f"input {params[1]}"
-        if op == "const":
-            return f"const {params[0]}"
-        if op in ("affine", "mul"):
-            return str(PRIMITIVES[op].symbolic(names, params))
-        if op == "branch":
-            return f"branch(n{ins[0]} {params[0]} n{ins[1]})"
-        args = ", ".join(str(n) for n in names)
-        extra = ""
-        if op == "leaky_relu":
-            extra = f"; slope={params[0]}"
-        elif op == "clamp":
-            extra = f"; min={params[0]}, max={params[1]}"
-        if data.get("conv") is not None:  # a framework op pins its own tie rule
-            extra += f"; ties {data['conv'].name}"
-        return f"{op}({args}{extra})"
+        conv = data.get("conv")  # a framework op pins its own tie rule
+        extra = () if conv is None else (f"ties {conv.name}",)
+        return PRIMITIVES[data["op"]].text([f"n{u}" for u in data["inputs"]], data["params"], extra)
 
-    def plot(self, path=None, **options):
-        """A matplotlib figure of the graph; see :func:`mtsym.export.plot.plot_graph`."""
-        from .export.plot import plot_graph
-        return plot_graph(self, path=path, **options)
+    def has_branches(self) -> bool:
+        """Whether the program has Python branches (comparisons that choose a path)."""
+        return any(PRIMITIVES[d["op"]].kind == "branch" for _, d in self.nodes(data=True))
+
+    def plot(self, path: str | None = None, **options: Any) -> Any:
+        """A matplotlib figure of the graph (needs matplotlib); see :func:`mtsym.export.plot.plot_graph`."""
+        return extension("graph.plot")(self, path=path, **options)
 
     def __str__(self):
         return self.text()

@@ -45,6 +45,7 @@ import sympy as sp
 
 from .clarke import ClosureIndex, gradient_at
 from .errors import InputError
+from .extensions import register
 from .exact import int_row, to_exact, to_sympy
 from .lp import linprog
 
@@ -114,7 +115,7 @@ class LipschitzResult:
         return float(self.value)
 
     def __repr__(self):
-        where = "" if self.piece is None else f", attained on piece {self.piece.index + 1}"
+        where = "" if self.piece is None else f", attained on piece {self.piece.label}"
         return f"LipschitzResult({self.value} in the {self.norm}-norm{where})"
 
 
@@ -128,7 +129,7 @@ def _in_box(strata, box, n):
         bounds.append((lo, hi))
     out = []
     for s in strata:
-        w = s._rec.witness
+        w = s.record.witness
         if all(lo < x < hi for x, (lo, hi) in zip(w, bounds)):
             out.append(s)
             continue
@@ -168,21 +169,21 @@ def _discontinuity(table, index, strata):
     polyhedron ``cl S & cl F`` (double description) and ``f^F - f^S`` on all its generators.
     """
     g = table.graph
-    if g is not None and not any(g.nodes[v]["op"] == "branch" for v in g.nodes):
+    if g is not None and not g.has_branches():
         return None
     lower = [s for s in strata if s.dim < table.n]
-    if len(lower) * len(index.full) > MAX_CONTINUITY_PAIRS or any(s._rec.poly is None for s in lower):
+    if len(lower) * len(index.full) > MAX_CONTINUITY_PAIRS or any(s.record.poly is None for s in lower):
         return "unchecked"
     for s in lower:
         for F in index.full:
-            Q = s._rec.poly
+            Q = s.record.poly
             for f, sign in F.constraints:
                 Q = Q.meet(tuple(sign * c for c in int_row(f)))
                 if Q is None:
                     break
             if Q is None:
                 continue
-            for a, b in zip(F._rec.vals, s._rec.vals):
+            for a, b in zip(F.record.vals, s.record.vals):
                 d = tuple(x - y for x, y in zip(a, b))
                 if any(sum(c * x for c, x in zip(d, gen)) != 0 for gen in Q.gens + Q.lin):
                     return s, F
@@ -218,14 +219,15 @@ def lipschitz(table, norm=2, local=None):
                 raise InputError(f"lipschitz: the box has {len(local)} sides; this table has {n} inputs")
             strata = _in_box(index.full, local, n)
             ids = {id(s) for s in strata}
-            region = [s for s in table.strata if s.dim < n and any(id(F) in ids for F in index.around(s._rec.witness))]
+            region = [s for s in table.strata
+                      if s.dim < n and any(id(F) in ids for F in index.around(s.record.witness))]
         else:
             pt = table._point(local)
             strata = index.around(pt)
             region = [table.stratum_at(pt)]
     if not strata:
         raise InputError("lipschitz: no full-dimensional piece in the region")
-    if any(type(f) is not tuple for s in strata for f in s._rec.vals):
+    if any(type(f) is not tuple for s in strata for f in s.record.vals):
         raise InputError("lipschitz: f is not piecewise affine (it multiplies traced values); the exact "
                          "constant is defined here for piecewise affine functions only")
     bad = _discontinuity(table, index, region)
@@ -233,12 +235,12 @@ def lipschitz(table, norm=2, local=None):
     if bad is not None and not unchecked:
         s, F = bad
         return LipschitzResult(sp.oo, key, None, None, len(strata), continuous=False, table=table,
-                               message=f"f jumps across stratum {s.index} ({s.condition}): the piece of "
-                                       f"stratum {F.index} does not continue it")
+                               message=f"f jumps across stratum {s.label} ({s.condition}): the piece of "
+                                       f"stratum {F.label} does not continue it")
     best = None
     cache = {}
     for s in strata:
-        g = gradient_at(table, s.forms, s._rec.witness)
+        g = gradient_at(table, s.forms, s.record.witness)
         if g not in cache:
             J = sp.Matrix(len(s.forms), n, [to_sympy(v) for v in g])
             cache[g] = (operator_norm(J, key), J)
@@ -258,3 +260,6 @@ def _greater(a, b):
     if a == b:
         return False
     return (a - b).is_positive is True
+
+
+register("table.lipschitz", lipschitz)

@@ -12,44 +12,25 @@ Examples
 Array([3, 3])
 """
 
-__all__ = ["relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum",
-           "maxpool1d", "maxpool2d"]
+from __future__ import annotations
 
-import builtins
+__all__ = ["relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum",
+           "maxpool1d", "maxpool2d", "sort", "max_pool"]
+
+from numbers import Number
+from typing import Any
 from fractions import Fraction
 
 import numpy as np
 
-from .errors import InputError, UnsupportedOperationError
-from .exact import is_exact_number, to_exact
-from .primitives import PRIMITIVES
-from .primitives.pooling import pair, windows_1d
 from .arrays import Array
-from .trace import Value, apply
+from .errors import UnsupportedOperationError
+from .exact import to_exact
+from .primitives.pooling import pair, pool
+from .value import Value, apply
 
 
 _EXACT = (int, Fraction)
-
-
-def _scalar(name, args, params, conv=None):
-    """Apply a primitive to scalars: traced -> a node, numbers -> exact numeric forward.
-
-    ``conv`` pins the node's convention (a framework op carries its own tie rule).
-    """
-    if builtins.all(type(a) in _EXACT for a in args):  # the exact oracle's fast path
-        return PRIMITIVES[name].numeric(list(args), params)
-    if builtins.any(isinstance(a, Value) for a in args):
-        return apply(name, args, params, conv=conv)
-    xs = []
-    for a in args:
-        if not is_exact_number(a):
-            raise UnsupportedOperationError(name, f"argument {a!r} of type {type(a).__name__} is not a "
-                                            "number or traced value")
-        try:
-            xs.append(to_exact(a, what=f"argument of {name}"))
-        except InputError as e:
-            raise UnsupportedOperationError(name, str(e)) from None
-    return PRIMITIVES[name].numeric(xs, params)
 
 
 def _map(fn, x):
@@ -67,23 +48,23 @@ def _map(fn, x):
     return fn(x)
 
 
-def relu(x):
+def relu(x: Any) -> Any:
     """``max(0, x)`` elementwise; relu'(0) is ``convention.relu0``."""
-    return _map(lambda v: _scalar("relu", (v,), ()), x)
+    return _map(lambda v: apply("relu", (v,), ()), x)
 
 
-def leaky_relu(x, negative_slope=Fraction(1, 100)):
+def leaky_relu(x: Any, negative_slope: Number = Fraction(1, 100)) -> Any:
     """``x if x > 0 else negative_slope * x``; the default slope is exactly 1/100."""
     s = to_exact(negative_slope, what="negative_slope")
-    return _map(lambda v: _scalar("leaky_relu", (v,), (s,)), x)
+    return _map(lambda v: apply("leaky_relu", (v,), (s,)), x)
 
 
-def abs(x):
+def abs(x: Any) -> Any:
     """``|x|`` elementwise; abs'(0) is ``convention.abs0``."""
-    return _map(lambda v: _scalar("abs", (v,), ()), x)
+    return _map(lambda v: apply("abs", (v,), ()), x)
 
 
-def clamp(x, min=None, max=None):
+def clamp(x: Any, min: Number | None = None, max: Number | None = None) -> Any:
     """Clamp into ``[min, max]`` (numbers; either may be ``None``); see ``convention.clamp``."""
     lo = None if min is None else to_exact(min, what="clamp min")
     hi = None if max is None else to_exact(max, what="clamp max")
@@ -91,7 +72,7 @@ def clamp(x, min=None, max=None):
         raise UnsupportedOperationError("clamp", "give min or max (or both)")
     if lo is not None and hi is not None and lo > hi:
         raise UnsupportedOperationError("clamp", f"min={lo} is larger than max={hi}")
-    return _map(lambda v: _scalar("clamp", (v,), (lo, hi)), x)
+    return _map(lambda v: apply("clamp", (v,), (lo, hi)), x)
 
 
 def _flat_items(args, name):
@@ -105,23 +86,23 @@ def _flat_items(args, name):
     return items
 
 
-def max(*args):
+def max(*args: Any) -> Any:
     """The maximum of the arguments (or of one sequence): one k-ary node, ties by ``convention.reduce``."""
     items = _flat_items(args, "max")
-    return items[0] if len(items) == 1 else _scalar("max", items, (len(items),))
+    return items[0] if len(items) == 1 else apply("max", items, (len(items),))
 
 
-def min(*args):
+def min(*args: Any) -> Any:
     """The minimum of the arguments (or of one sequence); ties by ``convention.reduce``."""
     items = _flat_items(args, "min")
-    return items[0] if len(items) == 1 else _scalar("min", items, (len(items),))
+    return items[0] if len(items) == 1 else apply("min", items, (len(items),))
 
 
 def _binary(name, a, b):
     def seqish(v):
         return isinstance(v, (list, tuple, Array, np.ndarray))
     if not seqish(a) and not seqish(b):
-        return _scalar(name, (a, b), (2,))
+        return apply(name, (a, b), (2,))
     if seqish(a) and seqish(b):
         if len(a) != len(b):
             raise UnsupportedOperationError(name, f"lengths {len(a)} and {len(b)} differ")
@@ -133,12 +114,12 @@ def _binary(name, a, b):
     return Array(np.array(out + [None], dtype=object)[:-1]) if isinstance(a, Array) or isinstance(b, Array) else out
 
 
-def maximum(a, b):
+def maximum(a: Any, b: Any) -> Any:
     """Elementwise ``max(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
     return _binary("maximum", a, b)
 
 
-def minimum(a, b):
+def minimum(a: Any, b: Any) -> Any:
     """Elementwise ``min(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
     return _binary("minimum", a, b)
 
@@ -151,35 +132,59 @@ def _as_object_array(x, ndim, name):
 
 
 
-def maxpool1d(seq, kernel_size, stride=None, padding=0):
+def _window_max(conv=None):
+    def reduce(items):
+        return items[0] if len(items) == 1 else apply("maxpool", items, (len(items),), conv)
+    return reduce
+
+
+def max_pool(a: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, op: str, conv: Any = None) -> Array:
+    """Max pooling of the last ``len(kernel)`` axes of an object array: one ``maxpool`` node per window.
+
+    The shared builder of every max-pooling front end (``op`` names it in errors;
+    ``conv`` pins the tie rule of a framework's pooling).
+    """
+    try:
+        return Array(pool(a, kernel, stride, padding, _window_max(conv)))
+    except ValueError as e:
+        raise UnsupportedOperationError(op, str(e)) from None
+
+
+def maxpool1d(seq: Any, kernel_size: int, stride: int | None = None, padding: int = 0) -> Array:
     """Max pooling over a 1-D sequence, as ``torch.nn.MaxPool1d``: one ``maxpool`` node per window.
 
     Ties in a window go by ``convention.pool`` (torch and jax: the first element).
     """
     a = _as_object_array(seq, 1, "maxpool1d")
     stride = kernel_size if stride is None else stride
-    try:
-        wins = windows_1d(len(a), kernel_size, stride, padding)
-    except ValueError as e:
-        raise UnsupportedOperationError("maxpool1d", str(e)) from None
-    out = [_scalar("maxpool", [a[i] for i in w], (len(w),)) if len(w) > 1 else a[w[0]] for w in wins]
-    return Array(np.array(out + [None], dtype=object)[:-1])
+    return max_pool(a, (kernel_size,), (stride,), (padding,), "maxpool1d")
 
 
-def maxpool2d(rows, kernel_size, stride=None, padding=0):
+def maxpool2d(rows: Any, kernel_size: int | tuple, stride: int | tuple | None = None,
+              padding: int | tuple = 0) -> Array:
     """Max pooling over a 2-D input, as ``torch.nn.MaxPool2d``; windows read row-major."""
     a = _as_object_array(rows, 2, "maxpool2d")
     try:
-        kh, kw = pair(kernel_size, "kernel_size")
-        sh, sw = pair(kernel_size if stride is None else stride, "stride")
-        ph, pw = pair(padding, "padding")
-        wr = windows_1d(a.shape[0], kh, sh, ph)
-        wc = windows_1d(a.shape[1], kw, sw, pw)
+        k = pair(kernel_size, "kernel_size")
+        s = pair(kernel_size if stride is None else stride, "stride")
+        p = pair(padding, "padding")
     except ValueError as e:
         raise UnsupportedOperationError("maxpool2d", str(e)) from None
-    out = np.empty((len(wr), len(wc)), dtype=object)
-    for i, r in enumerate(wr):
-        for j, c in enumerate(wc):
-            items = [a[p, q] for p in r for q in c]
-            out[i, j] = _scalar("maxpool", items, (len(items),)) if len(items) > 1 else items[0]
-    return Array(out)
+    return max_pool(a, k, s, p, "maxpool2d")
+
+
+def sort(x: Any, descending: bool = False) -> list:
+    """The entries of a 1-D sequence sorted: one ``order`` node per rank (k-th smallest of all).
+
+    Ties go by ``convention.order`` (torch and jax: ``"stable"``, as a stable
+    ascending sort).  ``descending=True`` reverses the ranks (the same nodes).
+
+    Examples
+    --------
+    >>> sort([3, 1, 2]), sort([3, 1, 2], descending=True)
+    ([1, 2, 3], [3, 2, 1])
+    """
+    items = _flat_items((x,), "sort")
+    k = len(items)
+    out = [apply("order", items, (k, j)) for j in range(k)]
+    return out[::-1] if descending else out

@@ -11,9 +11,16 @@ empty set), and no linear program is solved.
 
 :class:`Locator` is the decider for one exact point: the signs are evaluated
 there, which names the stratum holding the point.
+
+Progress and partial results go through one small hook: ``explore(...,
+on_stratum=callback)`` calls ``callback(record, count)`` after each new stratum,
+and a :class:`~mtsym.errors.LimitError` or ``KeyboardInterrupt`` raised during the
+enumeration (by the limits, by Ctrl-C, or by the callback itself) leaves the
+strata found so far on the exception as ``partial_records``.
 """
 
-__all__ = ["StratumRecord", "explore", "locate_path", "start_region", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "start_region", "DEFAULT_MAX_STRATA",
+           "DEFAULT_MAX_EVENTS"]
 
 from fractions import Fraction
 
@@ -116,15 +123,16 @@ def _check_form(g, prim, node, program):
                              f"({g}); pieces would not be polyhedral", line=line)
 
 
-class _Decider:
-    """What every decider shares: the event count (loops that never end) and one decision per
-    node (a hash-consed node met twice in a run is the same decision).  Subclasses define
-    ``_decide(node, prim, vals, params)``."""
+class Decider:
+    """What every decider shares: the event count (loops that never end), one decision per node
+    (a hash-consed node met twice in a run is the same decision), and the replay of a prefix of
+    decisions already taken.  Subclasses define ``_decide(node, prim, vals, params)`` for new
+    decisions; :attr:`path` records ``(node, case)`` in program order."""
 
-    __slots__ = ("program", "path", "max_events", "decided", "events")
+    __slots__ = ("program", "path", "max_events", "decided", "events", "prefix")
 
-    def __init__(self, program, max_events):
-        self.program, self.max_events = program, max_events
+    def __init__(self, program, max_events, prefix=()):
+        self.program, self.max_events, self.prefix = program, max_events, prefix
         self.path = []
         self.decided = {}
         self.events = 0
@@ -132,26 +140,12 @@ class _Decider:
     def event(self, node, prim, vals, params):
         self.events += 1
         if self.events > self.max_events:
-            raise LimitError(f"a path took more than max_events={self.max_events} switching decisions "
-                             f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
-                             "Pass max_events=... to derive to raise the limit.")
+            raise _limit("max_events", self.max_events,
+                         f"a path took more than max_events={self.max_events} switching decisions "
+                         f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
+                         "Pass max_events=... to raise the limit.")
         if node in self.decided:  # the same node met again (hash-consed): one decision
             return self.decided[node]
-        self.decided[node] = case = self._decide(node, prim, vals, params)
-        return case
-
-
-class _Explorer(_Decider):
-    """The decider of one run during exploration."""
-
-    __slots__ = ("prefix", "poly", "cons", "stack", "at", "fixed")
-
-    def __init__(self, program, prefix, poly, cons, stack, max_events, at=None, fixed=None):
-        super().__init__(program, max_events)
-        self.prefix, self.poly, self.cons, self.stack = prefix, poly, cons, stack
-        self.at, self.fixed = at, fixed
-
-    def _decide(self, node, prim, vals, params):
         i = len(self.path)
         if i < len(self.prefix):
             step = self.prefix[i]
@@ -159,17 +153,44 @@ class _Explorer(_Decider):
                 raise NondeterministicError(prim.name, "the function took a different path when run "
                                             "again with the same decisions; traced code must be "
                                             "deterministic", line=self.program.graph.line_of(node))
-            self.path.append(step)
-            return step[1]
-        leaves = _node_cases(self.program, node, prim, vals, params, self.poly, self.cons, self.at,
-                             self.fixed)
+            case = step[1]
+        else:
+            case = self._decide(node, prim, vals, params)
+        self.path.append((node, case))
+        self.decided[node] = case
+        return case
+
+
+class _Explorer(Decider):
+    """The decider of one run during exploration: a new decision splits the current polyhedron."""
+
+    __slots__ = ("poly", "cons", "stack", "at", "fixed")
+
+    def __init__(self, program, prefix, poly, cons, stack, max_events, at=None, fixed=None):
+        super().__init__(program, max_events, prefix)
+        self.poly, self.cons, self.stack = poly, cons, stack
+        self.at, self.fixed = at, fixed
+
+    def _decide(self, node, prim, vals, params):
+        leaves = _node_cases(self.program, node, prim, vals, params, self.poly, self.cons, self.at, self.fixed)
         base = tuple(self.path)
         for case, poly, cons in reversed(leaves[1:]):
             self.stack.append((base + ((node, case),), poly, cons))
         case, self.poly, self.cons = leaves[0]
-        self.path.append((node, case))
         return case
 
+
+def ask(prim, vals, params, answers):
+    """Replay a primitive's ``tests`` with ``answers``: ``(True, case)`` when they decide the case,
+    else ``(False, question)`` (the next form, :class:`Restrict` or :class:`Choice`)."""
+    gen = prim.tests(vals, params)
+    try:
+        q = next(gen)
+        for a in answers:
+            q = gen.send(a)
+    except StopIteration as stop:
+        return True, stop.value
+    return False, q
 
 
 def _node_cases(program, node, prim, vals, params, poly, cons, at=None, fixed=None):
@@ -189,13 +210,9 @@ def _node_cases(program, node, prim, vals, params, poly, cons, at=None, fixed=No
     todo = [((), poly, cons)]
     while todo:
         answers, P, C = todo.pop()
-        gen = prim.tests(vals, params)
-        try:
-            q = next(gen)
-            for a in answers:
-                q = gen.send(a)
-        except StopIteration as stop:
-            out.append((stop.value, P, C))
+        done, q = ask(prim, vals, params, answers)
+        if done:
+            out.append((q, P, C))
             continue
         if isinstance(q, Choice):
             for j in reversed(range(q.m)):
@@ -224,8 +241,12 @@ def _node_cases(program, node, prim, vals, params, poly, cons, at=None, fixed=No
     return out
 
 
-def explore(program, max_strata=None, max_events=None, *, start=None, at=None, fixed=None):
+def explore(program, max_strata=None, max_events=None, on_stratum=None, *, start=None, at=None, fixed=None):
     """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
+
+    ``on_stratum(record, count)``, when given, is called after each new stratum.  A
+    :class:`~mtsym.errors.LimitError` or ``KeyboardInterrupt`` raised meanwhile carries
+    the strata found so far as ``partial_records``.
 
     The function is first run once at the origin.  If that run met no Python
     comparison, the program is branch-free: its graph is the whole program and
@@ -233,7 +254,7 @@ def explore(program, max_strata=None, max_events=None, *, start=None, at=None, f
     evaluating only the nodes after each decision).  Otherwise the function is
     re-run once per stratum, each run replaying the decisions of its prefix.
 
-    Two options serve local analysis (:mod:`mtsym.local`):
+    Three options serve local analysis (:mod:`mtsym.local`):
 
     start : (Polyhedron, constraints), optional
         Enumerate inside this region only (from :func:`start_region`); its
@@ -245,12 +266,19 @@ def explore(program, max_strata=None, max_events=None, *, start=None, at=None, f
     """
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
-    locate_path(program, (0,) * program.n, max_events)
-    start = (Polyhedron.space(program.n), None) if start is None else start
-    g = program.graph
-    if not any(g.nodes[v]["op"] == "branch" for v in g.nodes):
-        return _explore_graph(program, max_strata, start, at, fixed)
-    return _explore_runs(program, max_strata, max_events, start, at, fixed)
+    records = _Records(on_stratum)
+    try:
+        locate_path(program, (0,) * program.n, max_events)
+        start = (Polyhedron.space(program.n), None) if start is None else start
+        g = program.graph
+        if not g.has_branches():
+            _explore_graph(program, max_strata, records, start, at, fixed)
+        else:
+            _explore_runs(program, max_strata, max_events, records, start, at, fixed)
+    except (LimitError, KeyboardInterrupt) as e:
+        e.partial_records = list(records)
+        raise
+    return list(records)
 
 
 def start_region(n, constraints):
@@ -268,15 +296,38 @@ def start_region(n, constraints):
     return poly, cons
 
 
+class _Records(list):
+    """The strata found so far; ``append`` also tells the ``on_stratum`` hook."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook):
+        super().__init__()
+        self.hook = hook
+
+    def append(self, record):
+        super().append(record)
+        if self.hook is not None:
+            self.hook(record, len(self))
+
+
+def _limit(option, value, message):
+    """A :class:`LimitError` that names the limit it hit (``option``, ``value``: the command line
+    names its own flag for it)."""
+    err = LimitError(message)
+    err.option, err.value = option, value
+    return err
+
+
 def _too_many(max_strata):
-    return LimitError(f"more than max_strata={max_strata} strata; the partition is too large to "
-                      "enumerate. Pass max_strata=... to derive to raise the limit, or use "
-                      "mt.evaluate for pointwise answers without enumerating pieces.")
+    return _limit("max_strata", max_strata,
+                  f"more than max_strata={max_strata} strata; the partition is too large to "
+                  "enumerate. Pass max_strata=... to derive to raise the limit, or use "
+                  "mt.evaluate for pointwise answers without enumerating pieces.")
 
 
-def _explore_runs(program, max_strata, max_events, start, at, fixed):
+def _explore_runs(program, max_strata, max_events, records, start, at, fixed):
     stack = [((),) + tuple(start)]
-    records = []
     while stack:
         prefix, poly, cons = stack.pop()
         ex = _Explorer(program, prefix, poly, cons, stack, max_events, at, fixed)
@@ -289,7 +340,7 @@ def _explore_runs(program, max_strata, max_events, start, at, fixed):
     return records
 
 
-def _explore_graph(program, max_strata, start, at, fixed):
+def _explore_graph(program, max_strata, records, start, at, fixed):
     """Depth-first over the switching nodes of a branch-free graph.
 
     One list of forms serves the whole search: a stack entry resumes at node
@@ -309,17 +360,16 @@ def _explore_graph(program, max_strata, start, at, fixed):
     vals = [None] * N
     lins = [None] * N
     for v, (prim, ins, params, conv) in enumerate(tape):
-        if prim.name == "input":
+        if prim.kind == "input":
             vals[v] = lins[v] = aff_var(params[0], program.n)
     path = []
-    records = []
     stack = [(0, None, start[0], start[1], 0)]
     while stack:
         pos, case0, poly, cons, depth = stack.pop()
         del path[depth:]
         for v in range(pos, N):
             prim, ins, params, conv = tape[v]
-            if prim.name == "input":
+            if prim.kind == "input":
                 continue
             iv = [vals[u] for u in ins]
             if prim.tests is not None:
@@ -342,7 +392,7 @@ def _explore_graph(program, max_strata, start, at, fixed):
     return records
 
 
-class _Locator(_Decider):
+class _Locator(Decider):
     """The decider that evaluates every case at one exact point."""
 
     __slots__ = ("point",)
@@ -357,9 +407,7 @@ class _Locator(_Decider):
         for g in vals:
             _check_form(g, prim, node, self.program)
             xs.append(g[0] + sum(c * x for c, x in zip(g[1:], pt)))
-        case = prim.case_of(xs, params)
-        self.path.append((node, case))
-        return case
+        return prim.case_of(xs, params)
 
 
 def locate_path(program, point, max_events=None):

@@ -95,8 +95,8 @@ class Polyhedron:
             (the split was trivial) is ``self`` itself.
         """
         lin = self.lin
-        for k, l in enumerate(lin):
-            d = _dot(h, l)
+        for k, line in enumerate(lin):
+            d = _dot(h, line)
             if d != 0:
                 return self._split_lineality(h, k, d)
         s = [_dot(h, g) for g in self.gens]
@@ -115,11 +115,11 @@ class Polyhedron:
         if d < 0:
             ls, d = tuple(-x for x in ls), -d
         newlin = []
-        for j, l in enumerate(self.lin):
+        for j, line in enumerate(self.lin):
             if j == k:
                 continue
-            e = _dot(h, l)
-            newlin.append(_normalize([d * a - e * b for a, b in zip(l, ls)]) if e else l)
+            e = _dot(h, line)
+            newlin.append(_normalize([d * a - e * b for a, b in zip(line, ls)]) if e else line)
         newgens = []
         for g in self.gens:
             e = _dot(h, g)
@@ -182,8 +182,8 @@ class Polyhedron:
         Unlike :meth:`split` (which speaks of the relatively open stratum), this
         keeps a face where ``h`` only touches the closure.
         """
-        for k, l in enumerate(self.lin):
-            d = _dot(h, l)
+        for k, line in enumerate(self.lin):
+            d = _dot(h, line)
             if d != 0:
                 return self._split_lineality(h, k, d)[1]
         s = [_dot(h, g) for g in self.gens]

@@ -6,15 +6,27 @@ sharing the same smooth f^alpha).  Everything the user sees is sympy; the exact
 affine forms underneath are kept for speed.
 """
 
-__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside"]
+from __future__ import annotations
 
+__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside", "stratum_label",
+           "piece_label"]
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 from fractions import Fraction
 
 import sympy as sp
 
 from .errors import InputError
 from .exact import aff_to_expr, as_integers, int_row, to_exact, to_sympy
+from .extensions import extension
 from .linalg import nullspace
+from .partition import locate_path
+
+if TYPE_CHECKING:
+    from .conventions import Convention
+    from .graph import Graph
+    from .partition import StratumRecord
+    from .trace import Program
 
 
 def relation(form, sign, symbols):
@@ -88,6 +100,26 @@ def steps_inside(constraints, point, basis, reach):
     return out
 
 
+def stratum_label(index):
+    """How every report, export and plot names ``table.strata[index]``: ``"S3"`` for index 2.
+
+    The one numbering of mtsym: a stratum's and a piece's position in the table, printed
+    1-based (``S1``, ``P1`` are ``table.strata[0]``, ``table.pieces[0]``); ``P^{2}`` in LaTeX
+    and plots is the piece printed ``P2``.
+
+    Examples
+    --------
+    >>> stratum_label(2), piece_label(0)
+    ('S3', 'P1')
+    """
+    return f"S{index + 1}"
+
+
+def piece_label(index):
+    """How every report, export and plot names ``table.pieces[index]``: ``"P1"`` for index 0."""
+    return f"P{index + 1}"
+
+
 def _form_expr(form, symbols):
     return aff_to_expr(form, symbols) if type(form) is tuple else form
 
@@ -104,9 +136,9 @@ class Stratum:
     Attributes
     ----------
     index : int
-        Position in ``table.strata``.
+        Position in ``table.strata`` (0-based); printed ``label``, ``S<index + 1>``.
     piece : int
-        Index of its piece in ``table.pieces``.
+        Index of its piece in ``table.pieces`` (printed ``P<piece + 1>``).
     dim : int
         Dimension.
     witness : tuple of sympy.Rational
@@ -115,9 +147,9 @@ class Stratum:
         The description (strict inequalities).
     """
 
-    def __init__(self, table, record, discovery):
+    def __init__(self, table: PieceTable, record: StratumRecord, discovery: int) -> None:
         self._table = table
-        self._rec = record
+        self._record = record
         self.discovery = discovery
         self.index = None
         self.piece = None
@@ -125,15 +157,21 @@ class Stratum:
         self._witness = None
 
     @property
+    def record(self):
+        """The exact data enumeration found (a :class:`~mtsym.partition.StratumRecord`): the
+        decision path, the constraints, the forms, the closure in double description, the witness."""
+        return self._record
+
+    @property
     def constraints(self):
         """The exact description: list of ``(form, sign)``, form ``(c0, c1..cn)``."""
-        return self._rec.constraints
+        return self._record.constraints
 
     @property
     def witness(self):
         """An exact rational point of the stratum (tuple of sympy Rationals)."""
         if self._witness is None:
-            self._witness = tuple(to_sympy(c) for c in self._rec.witness)
+            self._witness = tuple(to_sympy(c) for c in self._record.witness)
         return self._witness
 
     @property
@@ -171,24 +209,29 @@ class Stratum:
     @property
     def forms(self):
         """The f^alpha forms of the outputs on this stratum (exact, internal)."""
-        return self._rec.forms
+        return self._record.forms
 
     @property
     def cases(self):
         """``{node: case}`` for every switching node decided on this stratum."""
-        return dict(self._rec.path)
+        return dict(self._record.path)
 
     @property
     def path(self):
         """The decisions ``((node, case), ...)`` in program order."""
-        return self._rec.path
+        return self._record.path
 
     @property
     def output_nodes(self):
         """The graph nodes this stratum's outputs come from."""
-        return self._rec.output_nodes
+        return self._record.output_nodes
 
-    def contains(self, point):
+    @property
+    def label(self) -> str:
+        """``"S3"`` for ``table.strata[2]``: the name every report, export and plot uses."""
+        return stratum_label(self.index)
+
+    def contains(self, point: Sequence) -> bool:
         """Whether an exact point lies in this stratum."""
         point = tuple(to_exact(v, what="coordinate") for v in point)
         for f, s in self.constraints:
@@ -198,15 +241,13 @@ class Stratum:
         return True
 
     def __repr__(self):
-        return f"Stratum({self.index}: dim {self.dim}, {self.condition}, piece {self.piece})"
+        return f"Stratum({self.label}: dim {self.dim}, {self.condition}, in {piece_label(self.piece)})"
 
     def _repr_latex_(self):
-        from .export.notebook import stratum_latex
-        return stratum_latex(self._table, self)
+        return extension("display.stratum_latex")(self._table, self)
 
     def _repr_html_(self):
-        from .export.notebook import stratum_html
-        return stratum_html(self._table, self)
+        return extension("display.stratum_html")(self._table, self)
 
 
 class Piece:
@@ -215,6 +256,7 @@ class Piece:
     Attributes
     ----------
     index : int
+        Position in ``table.pieces`` (0-based); printed ``label``, ``P<index + 1>`` (``P^{k}`` in LaTeX).
     strata : list of Stratum
     expr : sympy expression (Matrix for vector outputs), f^alpha
     grad : sympy Matrix, 1 x n (or m x n Jacobian), grad f^alpha
@@ -222,7 +264,7 @@ class Piece:
     condition : sympy boolean, the union of its strata
     """
 
-    def __init__(self, table, forms, strata):
+    def __init__(self, table: PieceTable, forms: tuple, strata: list[Stratum]) -> None:
         self._table = table
         self.forms = forms
         self.strata = strata
@@ -246,20 +288,23 @@ class Piece:
         return self._grad
 
     @property
+    def label(self):
+        """``"P2"`` for ``table.pieces[1]``: the name every report uses (``P^{2}`` in LaTeX and plots)."""
+        return piece_label(self.index)
+
+    @property
     def condition(self):
         conds = [s.condition for s in self.strata]
         return conds[0] if len(conds) == 1 else sp.Or(*conds)
 
     def __repr__(self):
-        return f"Piece({self.index}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
+        return f"Piece({self.label}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
 
     def _repr_latex_(self):
-        from .export.notebook import piece_latex
-        return piece_latex(self._table, self)
+        return extension("display.piece_latex")(self._table, self)
 
     def _repr_html_(self):
-        from .export.notebook import piece_html
-        return piece_html(self._table, self)
+        return extension("display.piece_html")(self._table, self)
 
 
 def _sort_key(piece):
@@ -277,10 +322,15 @@ def _sort_key(piece):
 class PieceTable:
     """The exact representation of a traced function: pieces, strata, associated gradient.
 
-    Built by :func:`mtsym.derive`.  ``len(table)`` is the number of pieces.
+    Built by :func:`mtsym.derive`.  ``len(table)`` is the number of pieces.  ``incomplete`` is
+    ``None``, or why the table is partial (an enumeration stopped by a limit or by Ctrl-C:
+    see :func:`mtsym.derive`); a partial table's strata do not cover the input space.
     """
 
-    def __init__(self, records, symbols, convention, graph=None, program=None, name="f"):
+    incomplete = None
+
+    def __init__(self, records: Sequence[StratumRecord], symbols: Sequence[sp.Symbol], convention: Convention,
+                 graph: Graph | None = None, program: Program | None = None, name: str = "f") -> None:
         self.symbols = tuple(symbols)
         self.convention = convention
         self.graph = graph
@@ -324,11 +374,10 @@ class PieceTable:
             raise InputError(f"point {p!r} has {len(p)} coordinates; this table has {self.n} inputs")
         return tuple(to_exact(v, what="coordinate") for v in p)
 
-    def stratum_at(self, p):
+    def stratum_at(self, p: Sequence) -> Stratum:
         """The stratum holding an exact point (ints, Fractions, sympy Rationals; floats exactly)."""
         pt = self._point(p)
         if self.program is not None:
-            from .partition import locate_path
             s = self._by_path.get(locate_path(self.program, pt))
             if s is not None:
                 return s
@@ -337,11 +386,11 @@ class PieceTable:
                 return s
         raise InputError(f"no stratum holds {pt}; the table is incomplete")  # pragma: no cover
 
-    def piece_at(self, p):
+    def piece_at(self, p: Sequence) -> Piece:
         """The piece holding an exact point."""
         return self.pieces[self.stratum_at(p).piece]
 
-    def value_at(self, p):
+    def value_at(self, p: Sequence) -> sp.Expr | sp.Matrix:
         """f at an exact point (sympy number, or Matrix for vector outputs)."""
         pt = self._point(p)
         piece = self.piece_at(pt)
@@ -349,7 +398,7 @@ class PieceTable:
         e = piece.expr
         return e.subs(sub) if hasattr(e, "subs") else e
 
-    def grad_at(self, p):
+    def grad_at(self, p: Sequence) -> sp.Matrix:
         """The associated gradient at an exact point (sympy Matrix 1 x n, or the m x n Jacobian)."""
         pt = self._point(p)
         piece = self.piece_at(pt)
@@ -359,85 +408,73 @@ class PieceTable:
         return g
 
     # ------------------------------------------- verification (mtsym.verify, mtsym.lipschitz)
-    def verify(self):
+    def verify(self) -> Any:
         """Check Theorem 1 / Corollaries 1-2 on every stratum; see :func:`mtsym.verify.verify`."""
-        from .verify import verify
-        return verify(self)
+        return extension("table.verify")(self)
 
-    def spurious(self):
+    def spurious(self) -> list[Stratum]:
         """Strata whose associated gradient is outside the Clarke gradient; see :mod:`mtsym.verify`."""
-        from .verify import spurious
-        return spurious(self)
+        return extension("table.spurious")(self)
 
-    def clarke_at(self, p):
+    def clarke_at(self, p: Sequence) -> Any:
         """The limiting gradients at an exact point and their convex hull; see :mod:`mtsym.verify`."""
-        from .verify import clarke_at
-        return clarke_at(self, p)
+        return extension("table.clarke_at")(self, p)
 
-    def lipschitz(self, norm=2, local=None):
+    def lipschitz(self, norm: int | str = 2, local: Any = None) -> Any:
         """The exact Lipschitz constant; see :func:`mtsym.lipschitz.lipschitz`."""
-        from .lipschitz import lipschitz
-        return lipschitz(self, norm=norm, local=local)
+        return extension("table.lipschitz")(self, norm=norm, local=local)
 
     # ------------------------------------------- numeric backend (mtsym.backends)
-    def compile(self, **options):
+    def compile(self, **options: Any) -> Any:
         """A numpy evaluator of the table; see :func:`mtsym.backends.numpy.compile_table`."""
-        from .backends.numpy import compile_table
-        return compile_table(self, **options)
+        return extension("table.compile")(self, **options)
 
     # ------------------------------------------- export (mtsym.export)
-    def to_latex(self, **options):
+    def to_latex(self, **options: Any) -> str:
         """The representation and its associated gradient in LaTeX; see :mod:`mtsym.export.latex`."""
-        from .export.latex import to_latex
-        return to_latex(self, **options)
+        return extension("table.to_latex")(self, **options)
 
-    def to_json(self, **options):
+    def to_json(self, **options: Any) -> str:
         """The table as JSON; see :mod:`mtsym.export.json`."""
-        from .export.json import to_json
-        return to_json(self, **options)
+        return extension("table.to_json")(self, **options)
 
     @classmethod
-    def from_json(cls, text):
+    def from_json(cls, text: str) -> PieceTable:
         """A table read back from :meth:`to_json`."""
-        from .export.json import from_json
-        return from_json(text)
+        return extension("table.from_json")(text)
 
-    def plot(self, path=None, **options):
+    def plot(self, path: str | None = None, **options: Any) -> Any:
         """A matplotlib figure of the partition; see :mod:`mtsym.export.plot`."""
-        from .export.plot import plot_table
-        return plot_table(self, path=path, **options)
+        return extension("table.plot")(self, path=path, **options)
 
     # ------------------------------------------- frameworks (mtsym.frameworks)
-    def check(self, fn, framework="torch", **options):
+    def check(self, fn: Callable | str, framework: str = "torch", **options: Any) -> Any:
         """Hold a framework's gradient of ``fn`` to this table; see :mod:`mtsym.frameworks.check`."""
-        from .frameworks.check import check
-        return check(self, fn, framework=framework, **options)
+        return extension("table.check")(self, fn, framework=framework, **options)
 
-    def write_checker(self, path, fn, framework="torch", **options):
+    def write_checker(self, path: str, fn: Callable | str, framework: str = "torch", **options: Any) -> Any:
         """Write a standalone pytest file pinning the framework; see :mod:`mtsym.frameworks.check`."""
-        from .frameworks.check import write_checker
-        return write_checker(self, path, fn, framework=framework, **options)
+        return extension("table.write_checker")(self, path, fn, framework=framework, **options)
 
     # ----------------------------------------------------------- display
     def __repr__(self):
         return (f"<PieceTable {self.name}({', '.join(map(str, self.symbols))}): {len(self.pieces)} pieces, "
-                f"{len(self.strata)} strata, convention {self.convention.name}>")
+                f"{len(self.strata)} strata, convention {self.convention.name}"
+                + (", INCOMPLETE" if self.incomplete else "") + ">")
 
     def __str__(self):
         return self.text()
 
     def _repr_latex_(self):
-        from .export.notebook import table_latex
-        return table_latex(self)
+        return extension("display.table_latex")(self)
 
     def _repr_html_(self):
-        from .export.notebook import table_html
-        return table_html(self)
+        return extension("display.table_html")(self)
 
-    def text(self, strata=False, max_rows=200):
-        """A terminal-readable table: per piece its condition, f^alpha and gradient (see :mod:`mtsym.export.text`)."""
-        from .export.text import text_table
-        return text_table(self, strata=strata, max_rows=max_rows)
+    def text(self, strata: bool = False, max_rows: int | None = 200, **options: Any) -> str:
+        """A terminal-readable table: per piece its condition, f^alpha and gradient; ``digits=4`` prints
+        decimals, ``width=`` wraps (see :mod:`mtsym.export.text`)."""
+        return extension("table.text")(self, strata=strata, max_rows=max_rows, **options)
 
 
 def relation_text(r):

@@ -21,18 +21,21 @@ Forms are tuples ``(c0, c1..cn)``; a product of two non-constant values gives a
 sympy expression instead (smooth, allowed in outputs, refused in switches).
 """
 
-__all__ = ["Value", "Array", "Program", "InputSpec", "apply", "node_forms", "VAL_CONV"]
+__all__ = ["Value", "Array", "Program", "Run", "InputSpec", "node_forms", "combine", "VAL_CONV"]
 
 import re
+
 import numpy as np
 import sympy as sp
 
+from .arrays import Array, coerce
 from .conventions import Convention
 from .errors import InputError, UnsupportedOperationError, user_line
 from .exact import aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, to_exact
 from .graph import Graph
 from .primitives import PRIMITIVES
-from .primitives.affine import COMPARE_OPS
+from .primitives.affine import BRANCH
+from .value import Value
 
 #: the rational rule used for ``val`` forms (any rule with rational weights works)
 VAL_CONV = Convention("first")
@@ -208,7 +211,12 @@ def _flatten_output(out):
 
 
 class Run:
-    """One call of the user function."""
+    """One call of the user function: what its traced values ask of the trace.
+
+    Values record nodes through :meth:`apply` (and :meth:`affine`,
+    :meth:`const`), turn user data into traced or exact operands through
+    :meth:`coerce`, and have comparisons decided through :meth:`compare`.
+    """
 
     __slots__ = ("program", "decider")
 
@@ -216,6 +224,7 @@ class Run:
         self.program, self.decider = program, decider
 
     def const(self, c, op):
+        """A constant node for the number ``c`` (met in operation ``op``)."""
         try:
             c = to_exact(c, what=f"constant in {op}")
         except InputError as e:
@@ -223,38 +232,43 @@ class Run:
         form = aff_const(c, self.program.n) if self.program.exact else None
         return Value(self, self.program.node("const", (), (c,)), form, form)
 
+    coerce = staticmethod(coerce)
 
-def _run_of(args):
-    for a in args:
-        if isinstance(a, Value):
-            return a.run
-    raise AssertionError("no traced argument")
+    def apply(self, name, args, params, conv=None):
+        """Record primitive ``name`` on ``args`` (Values of this run, or numbers); returns a Value.
 
+        ``conv`` pins this node's convention (see :meth:`Program.node`).
+        """
+        prim = PRIMITIVES[name]
+        vs = []
+        for a in args:
+            if isinstance(a, Value):
+                if a.run is not self:
+                    raise UnsupportedOperationError(name, "mixes values from two different traces")
+                vs.append(a)
+            else:
+                vs.append(self.const(a, name))
+        program = self.program
+        node = program.node(name, tuple(v.node for v in vs), params, conv)
+        if not program.exact:
+            return Value(self, node, None, None)
+        vals = [v.val for v in vs]
+        case = self.decider.event(node, prim, vals, params) if prim.tests is not None else None
+        val, lin = node_forms(prim, case, params, program.conv if conv is None else conv,
+                              vals, [v.lin for v in vs], program.symbols)
+        return Value(self, node, val, lin)
 
-def apply(name, args, params, conv=None):
-    """Apply primitive ``name`` to traced values / numbers; returns a Value.
+    def affine(self, terms, const):
+        """One ``affine`` node: ``const + sum(c * v for c, v in terms)`` (terms hold Values)."""
+        vals = [v for _, v in terms]
+        coefs = tuple(to_exact(c, what="coefficient") for c, _ in terms)
+        return self.apply("affine", vals, (coefs, to_exact(const, what="constant")))
 
-    ``conv`` pins this node's convention (see :meth:`Program.node`).
-    """
-    prim = PRIMITIVES[name]
-    run = _run_of(args)
-    vs = []
-    for a in args:
-        if isinstance(a, Value):
-            if a.run is not run:
-                raise UnsupportedOperationError(name, "mixes values from two different traces")
-            vs.append(a)
-        else:
-            vs.append(run.const(a, name))
-    program = run.program
-    node = program.node(name, tuple(v.node for v in vs), params, conv)
-    if not program.exact:
-        return Value(run, node, None, None)
-    vals = [v.val for v in vs]
-    case = run.decider.event(node, prim, vals, params) if prim.tests is not None else None
-    val, lin = node_forms(prim, case, params, program.conv if conv is None else conv,
-                          vals, [v.lin for v in vs], program.symbols)
-    return Value(run, node, val, lin)
+    def compare(self, a, b, op):
+        """The sign of ``a - b`` on the current path (a ``branch`` node the decider answers)."""
+        b = b if isinstance(b, Value) else self.const(b, op)
+        node = self.program.node("branch", (a.node, b.node), (op,))
+        return self.decider.event(node, BRANCH, [a.val, b.val], (op,))
 
 
 def node_forms(prim, case, params, conv, vals, lins, symbols):
@@ -271,207 +285,6 @@ def node_forms(prim, case, params, conv, vals, lins, symbols):
     wv, bv = prim.linear(case, params, VAL_CONV)
     val = combine(wv, vals, bv, symbols)
     wl, bl = prim.linear(case, params, conv)
-    if wl == wv and bl == bv and all(l is v for l, v in zip(lins, vals)):
+    if wl == wv and bl == bv and all(lin is v for lin, v in zip(lins, vals)):
         return val, val
     return val, combine(wl, lins, bl, symbols)
-
-
-def affine_node(terms, const):
-    """One ``affine`` node: ``const + sum(c * v for c, v in terms)`` (terms hold Values)."""
-    vals = [v for _, v in terms]
-    coefs = tuple(to_exact(c, what="coefficient") for c, _ in terms)
-    return apply("affine", vals, (coefs, to_exact(const, what="constant")))
-
-
-def _check_number(other, op):
-    if isinstance(other, (Value, Array)):
-        return other
-    if isinstance(other, (np.ndarray, list, tuple)):
-        return Array(_exact_array(other, op))
-    if is_exact_number(other):
-        try:
-            return to_exact(other, what=f"number in {op}")
-        except InputError as e:
-            raise UnsupportedOperationError(op, str(e)) from None
-    return None
-
-
-def _torch_function(cls, func, types, args=(), kwargs=None):
-    """Traced values and arrays take part in torch calls: see :mod:`mtsym.frameworks.torch`."""
-    from .frameworks.torch import torch_function
-    return torch_function(func, types, args, kwargs)
-
-
-_UNSUPPORTED_CALLS = {
-    "__float__": "float()", "__int__": "int()", "__index__": "int()/indexing",
-    "__complex__": "complex()", "__round__": "round()", "__trunc__": "math.trunc()",
-    "__floor__": "math.floor()", "__ceil__": "math.ceil()",
-}
-
-
-class Value:
-    """A traced scalar.  Arithmetic records affine nodes; comparisons become branch nodes.
-
-    ``float()``, ``int()``, ``bool()`` and unknown methods raise an mtsym error
-    naming the operation and the line.
-    """
-
-    __slots__ = ("run", "node", "val", "lin")
-    __array_ufunc__ = None  # numpy defers to our reflected operators
-
-    def __init__(self, run, node, val, lin):
-        self.run, self.node, self.val, self.lin = run, node, val, lin
-
-    # arithmetic ---------------------------------------------------------
-    def __add__(self, other):
-        o = _check_number(other, "+")
-        if isinstance(o, Array):
-            return o.__radd__(self)
-        if o is None:
-            return NotImplemented
-        if isinstance(o, Value):
-            return affine_node([(1, self), (1, o)], 0)
-        return affine_node([(1, self)], o)
-
-    __radd__ = __add__
-
-    def __sub__(self, other):
-        o = _check_number(other, "-")
-        if isinstance(o, Array):
-            return o.__rsub__(self)
-        if o is None:
-            return NotImplemented
-        if isinstance(o, Value):
-            return affine_node([(1, self), (-1, o)], 0)
-        return affine_node([(1, self)], -o)
-
-    def __rsub__(self, other):
-        o = _check_number(other, "-")
-        if isinstance(o, Array):
-            return o.__sub__(self)
-        if o is None or isinstance(o, Value):
-            return NotImplemented
-        return affine_node([(-1, self)], o)
-
-    def __neg__(self):
-        return affine_node([(-1, self)], 0)
-
-    def __pos__(self):
-        return self
-
-    def __mul__(self, other):
-        o = _check_number(other, "*")
-        if isinstance(o, Array):
-            return o.__rmul__(self)
-        if o is None:
-            return NotImplemented
-        if isinstance(o, Value):
-            return _mul(self, o)
-        return affine_node([(o, self)], 0)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        o = _check_number(other, "/")
-        if o is None or isinstance(o, Array):
-            return NotImplemented
-        if isinstance(o, Value):
-            raise UnsupportedOperationError("/", "division by a traced value is not supported; "
-                                            "divide by numbers only")
-        if o == 0:
-            raise UnsupportedOperationError("/", "division by zero")
-        from fractions import Fraction
-        return affine_node([(Fraction(1) / o, self)], 0)
-
-    def __rtruediv__(self, other):
-        raise UnsupportedOperationError("/", "division by a traced value is not supported; divide by numbers only")
-
-    def __pow__(self, k):
-        if isinstance(k, int) and not isinstance(k, bool) and k >= 0:
-            out = 1
-            for _ in range(k):
-                out = self * out if isinstance(out, Value) else self
-            return out if isinstance(out, Value) else self.run.const(1, "**")
-        raise UnsupportedOperationError("**", f"only non-negative integer powers are supported, got {k!r}")
-
-    def __abs__(self):
-        return apply("abs", (self,), ())
-
-    # comparisons: Python branches ----------------------------------------
-    def _compare(self, other, op):
-        o = _check_number(other, op)
-        if o is None or isinstance(o, Array):
-            return NotImplemented
-        run = self.run
-        b = o if isinstance(o, Value) else run.const(o, op)
-        node = run.program.node("branch", (self.node, b.node), (op,))
-        case = run.decider.event(node, PRIMITIVES["branch"], [self.val, b.val], (op,))
-        return COMPARE_OPS[op](case)
-
-    def __gt__(self, o):
-        return self._compare(o, ">")
-
-    def __ge__(self, o):
-        return self._compare(o, ">=")
-
-    def __lt__(self, o):
-        return self._compare(o, "<")
-
-    def __le__(self, o):
-        return self._compare(o, "<=")
-
-    def __eq__(self, o):
-        return self._compare(o, "==")
-
-    def __ne__(self, o):
-        return self._compare(o, "!=")
-
-    __hash__ = object.__hash__
-
-    def __bool__(self):
-        raise UnsupportedOperationError("bool()", "the truth value of a traced value is undefined; "
-                                        "compare it (if v > 0: ...) instead")
-
-    __torch_function__ = classmethod(_torch_function)
-
-    def __getattr__(self, name):
-        method = _tensor_method(self, name)
-        if method is not None:
-            return method
-        if name in _UNSUPPORTED_CALLS:
-            op = _UNSUPPORTED_CALLS[name]
-
-            def refuse(*a, **k):
-                raise UnsupportedOperationError(op, f"{op} of a traced value would drop the trace; "
-                                                "use mtsym operations (mt.relu, mt.max, ...) instead")
-            return refuse
-        _unknown_attribute(name)
-
-    def __repr__(self):
-        return f"Value(n{self.node})"
-
-
-def _unknown_attribute(name):
-    if name.startswith("_"):
-        raise AttributeError(name)
-    raise UnsupportedOperationError(name, f"'{name}' is not an operation mtsym can trace "
-                                    "(supported: + - *, / by numbers, @, mt.relu, mt.max, ...)")
-
-
-def _tensor_method(obj, name):
-    """``x.max()``, ``x.relu()``, ...: tensor methods on traced values, with torch's meaning."""
-    if name.startswith("__"):
-        return None
-    from .frameworks.torch import tensor_method
-    return tensor_method(obj, name)
-
-
-for _name in _UNSUPPORTED_CALLS:
-    setattr(Value, _name, (lambda nm: lambda self, *a: Value.__getattr__(self, nm)())(_name))
-
-
-def _mul(a, b):
-    return apply("mul", (a, b), ())
-
-
-from .arrays import Array, _exact_array  # noqa: E402  (arrays build on Value)

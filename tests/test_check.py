@@ -207,9 +207,12 @@ def test_spurious_column_is_filled_when_verify_exists(user):
 
 
 def test_generated_gradient_code_is_the_checked_code():
-    from mtsym.frameworks.check import GRADIENT_SOURCE
-    src = textwrap.dedent(GRADIENT_SOURCE["torch"][2])
+    import inspect
+
+    from mtsym.frameworks.calls import call_source, torch_call
+    src = call_source("torch")
     assert src.strip().startswith("def framework_call(fn, point, vector, dtype):")
+    assert src.replace("framework_call", "torch_call", 1) == textwrap.dedent(inspect.getsource(torch_call))
 
 
 def test_a_check_that_skipped_a_tie_is_ok_but_not_complete():

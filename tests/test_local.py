@@ -69,7 +69,7 @@ def points_of(table, k=3):
     """Vertices, edge points, tie points and interior points: witnesses of strata of each dimension."""
     out = [(0,) * table.n]
     for d in range(table.n + 1):
-        out += [tuple(s._rec.witness) for s in table.strata if s.dim == d][:k]
+        out += [tuple(s.record.witness) for s in table.strata if s.dim == d][:k]
     return list(dict.fromkeys(out))
 
 
@@ -244,7 +244,7 @@ def test_is_clarke_certificates_when_the_star_is_too_large():
 @pytest.mark.parametrize("name,fn,n", [p for p in PROGRAMS if p[2] == 2], ids=[p[0] for p in PROGRAMS if p[2] == 2])
 def test_a_box_holding_every_vertex_has_the_full_tables_strata(name, fn, n):
     full = mt.derive(fn, n)
-    pts = [s._rec.witness for s in full.strata]
+    pts = [s.record.witness for s in full.strata]
     R = max(abs(c) for p in pts for c in p) + 1
     on_box = mt.derive(fn, n, on=mt.box((-R,) * n, (R,) * n))
     plane = mt.derive(fn, n, on=mt.plane((0, 0), (1, 0), (0, 1), box=((-R, R), (-R, R))))
@@ -253,7 +253,7 @@ def test_a_box_holding_every_vertex_has_the_full_tables_strata(name, fn, n):
         assert len(t.pieces) == len(full.pieces)
     # the plane's own coordinates are s, t; its gradient in the original inputs is the table's
     for s in plane.strata:
-        assert plane.input_grad(s) == full.grad_at(s._rec.witness)
+        assert plane.input_grad(s) == full.grad_at(s.record.witness)
 
 
 def test_segment_strata_are_the_crossings():
@@ -261,7 +261,8 @@ def test_segment_strata_are_the_crossings():
     f = lambda x: mt.relu(x[0] - x[1] - Fraction(1, 2)) + mt.relu(x[0] + x[1])
     seg = mt.derive(f, 2, on=mt.segment((-2, -1), (2, 1)))
     assert [str(s.witness[0]) for s in sorted(seg.strata, key=lambda s: s.witness) if s.dim == 0] == ["1/2", "3/4"]
-    assert str(seg.symbols[0]) == "t" and seg.value_at((Fraction(7, 8),)) == f_exact(f, (Fraction(3, 2), Fraction(3, 4)))
+    assert str(seg.symbols[0]) == "t"
+    assert seg.value_at((Fraction(7, 8),)) == f_exact(f, (Fraction(3, 2), Fraction(3, 4)))
     with pytest.raises(mt.InputError, match="outside the region"):
         seg.grad_at((1,))
 

@@ -5,10 +5,10 @@ import os
 import sys
 from fractions import Fraction
 
-import matplotlib
 import pytest
 import sympy as sp
 
+matplotlib = pytest.importorskip("matplotlib", reason="plots need the optional package matplotlib (.[plot])")
 matplotlib.use("Agg")
 
 import mtsym as mt  # noqa: E402
@@ -131,7 +131,7 @@ def test_slice_png_and_edges_drawn_in_their_piece_colour(tmp_path):
     fig = table.plot(tmp_path / "slice.png", slice=frame, arrows=False)
     img = imread(tmp_path / "slice.png")
     ax = fig.axes[0]
-    colors = piece_colors(table)
+    colors = piece_colors(table, slice=frame)
     # the edge x1 = x3 (u = 1) below v = 1 is a line of its piece's colour
     s = table.stratum_at((1, Fraction(1, 2), 1, 0))
     assert s.dim == 3
@@ -146,8 +146,8 @@ def test_one_input_shows_the_associated_derivative_at_the_tie(tmp_path):
     top, bottom = fig.axes
     pts = [tuple(o) for c in bottom.collections for o in c.get_offsets()]
     assert (0.0, -1.5) in pts                                  # Table 2 of the paper at t = 0
-    lines = [l for l in bottom.get_lines() if len(l.get_xdata())]
-    assert lines and all(set(l.get_ydata()) == {0.0} for l in lines)
+    lines = [ln for ln in bottom.get_lines() if len(ln.get_xdata())]
+    assert lines and all(set(ln.get_ydata()) == {0.0} for ln in lines)
     img = imread(tmp_path / "b.png")
     colors = piece_colors(table)
     k = table.piece_at((0,)).index
@@ -157,7 +157,7 @@ def test_one_input_shows_the_associated_derivative_at_the_tie(tmp_path):
 def test_curved_pieces_and_symbolic_derivatives():
     fig = mt.derive(lambda t: t * mt.relu(t), "t").plot(box=(-1, 2))
     top = fig.axes[0]
-    curve = max(top.get_lines(), key=lambda l: max(l.get_ydata()))
+    curve = max(top.get_lines(), key=lambda ln: max(ln.get_ydata()))
     assert all(abs(y - x * x) < 1e-12 for x, y in zip(curve.get_xdata(), curve.get_ydata()))
     z = sp.Symbol("z")
     fig = mt.derive(lambda x: mt.relu(x), "x", convention=mt.Convention("torch", relu0=z)).plot()
@@ -173,13 +173,14 @@ def test_spurious_strata_are_circled(monkeypatch):
              if len(c.get_edgecolor()) and tuple(c.get_edgecolor()[0][:3]) == pytest.approx(
                  matplotlib.colors.to_rgb("#d62728"))]
     assert len(rings) == 2                                      # on f and on its derivative
-    assert "spurious (outside Clarke)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "red ring: spurious (grad~f outside the Clarke gradient)" in [
+        t.get_text() for t in fig.axes[0].get_legend().get_texts()]
 
 
 def test_spurious_from_verify():
     from mtsym.export.plot import _spurious
     table = mt.derive(boustany, "t")
-    assert _spurious(table) == {table.stratum_at((0,)).index}
+    assert _spurious(table) == {table.stratum_at((0,)).index: None}     # spurious for every parameter value
 
 
 def test_graph_plot(tmp_path):

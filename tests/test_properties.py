@@ -30,7 +30,7 @@ def programs(draw):
     nvals = n
     for _ in range(draw(st.integers(1, 5))):
         kind = draw(st.sampled_from(["affine", "relu", "abs", "leaky", "max", "min", "maximum",
-                                     "minimum", "clamp", "pool", "select"]))
+                                     "minimum", "clamp", "pool", "select", "sort"]))
         idx = st.integers(0, nvals - 1)
         if kind == "affine":
             k = draw(st.integers(1, min(3, nvals)))
@@ -39,6 +39,9 @@ def programs(draw):
             ops.append((kind, draw(idx)))
         elif kind in ("max", "min", "pool"):
             ops.append((kind, [draw(idx) for _ in range(draw(st.integers(2, 4)))]))
+        elif kind == "sort":
+            k = draw(st.integers(2, 4))
+            ops.append((kind, [draw(idx) for _ in range(k)], draw(st.integers(0, k - 1))))
         elif kind in ("maximum", "minimum"):
             ops.append((kind, draw(idx), draw(idx)))
         elif kind == "clamp":
@@ -55,13 +58,19 @@ MT = {
     "relu": lambda v: mt.relu(v), "abs": lambda v: mt.abs(v), "leaky": lambda v: mt.leaky_relu(v, 0.25),
     "max": lambda vs: mt.max(vs), "min": lambda vs: mt.min(vs), "pool": lambda vs: mt.maxpool1d(vs, len(vs))[0],
     "maximum": mt.maximum, "minimum": mt.minimum, "clamp": lambda v, lo, hi: mt.clamp(v, lo, hi),
+    "sort": lambda vs, j: mt.sort(vs)[j],
 }
 TORCH = {
     "relu": torch.relu, "abs": torch.abs, "leaky": lambda v: F.leaky_relu(v, 0.25),
     "max": lambda vs: torch.amax(torch.stack(vs)), "min": lambda vs: torch.amin(torch.stack(vs)),
     "pool": lambda vs: F.max_pool1d(torch.stack(vs).view(1, 1, -1), len(vs)).view(()),
     "maximum": torch.maximum, "minimum": torch.minimum, "clamp": lambda v, lo, hi: torch.clamp(v, lo, hi),
+    "sort": lambda vs, j: torch.sort(torch.stack(vs)).values[j],
 }
+#: the primitive each kind of random operation exercises (the registry test checks the coverage)
+PRIMITIVE_OF = {"affine": "affine", "relu": "relu", "abs": "abs", "leaky": "leaky_relu", "max": "max", "min": "min",
+                "pool": "maxpool", "maximum": "maximum", "minimum": "minimum", "clamp": "clamp",
+                "select": "branch", "sort": "order"}
 
 
 def interpret(prog, table):
@@ -78,6 +87,8 @@ def interpret(prog, table):
                 vals.append(table[kind](vals[op[1]]))
             elif kind in ("max", "min", "pool"):
                 vals.append(table[kind]([vals[i] for i in op[1]]))
+            elif kind == "sort":
+                vals.append(table[kind]([vals[i] for i in op[1]], op[2]))
             elif kind in ("maximum", "minimum"):
                 vals.append(table[kind](vals[op[1]], vals[op[2]]))
             elif kind == "clamp":

@@ -257,7 +257,7 @@ def test_in_hull_and_parameter_range():
     square = [(0, 0), (1, 0), (0, 1), (1, 1)]
     lam = in_hull(square, (Fraction(1, 3), Fraction(1, 2)))
     assert lam is not None and sum(lam) == 1 and min(lam) >= 0
-    assert sum(l * p[0] for l, p in zip(lam, square)) == Fraction(1, 3)
+    assert sum(w * p[0] for w, p in zip(lam, square)) == Fraction(1, 3)
     assert in_hull(square, (Fraction(1, 3), Fraction(-1, 100))) is None
     assert hull_parameter_range(square, (0, Fraction(1, 2)), (1, 0)) == (0, 1)
     assert hull_parameter_range([(0,)], (1,), (0,)) is None

@@ -5,8 +5,7 @@
 pieces.  Both run on :class:`~mtsym.backends.sweep.Schedule`.
 """
 
-__all__ = ["compile_table", "CompiledTable", "Schedule", "NUMPY_RULES"]
+__all__ = ["compile_table", "CompiledTable", "Schedule"]
 
 from .numpy import CompiledTable, compile_table
-from .rules import NUMPY_RULES
 from .sweep import Schedule

@@ -35,8 +35,9 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ConventionError, InputError
+from ..extensions import register
 from .chunks import as_points, auto_chunk, chunks
-from .rules import exact_float
+from ..primitives.vectorized import exact_float
 from .sweep import Schedule, needed_nodes
 
 _HASH_SEED = 0x6D747379  # fixed: keys are reproducible between runs
@@ -287,3 +288,6 @@ class CompiledTable:
     def __repr__(self):
         return (f"<CompiledTable {self.table.name}: {len(self.table.pieces)} pieces, "
                 f"{len(self._switch)} switching nodes, chunk {self.chunk_size}>")
+
+
+register("table.compile", compile_table)

@@ -2,7 +2,7 @@
 
 Nodes are grouped by depth (longest path from the inputs) and by primitive,
 parameters and convention; each group is one *stage* that a rule of
-:data:`~mtsym.backends.rules.NUMPY_RULES` runs on all its nodes and all points
+:attr:`~mtsym.primitives.Primitive.numpy` rule runs on all its nodes and all points
 at once (an MLP layer becomes one matrix product).  Rows of the value array are
 numbered stage by stage, so a stage's outputs are one contiguous block.
 
@@ -24,14 +24,14 @@ import networkx as nx
 import numpy as np
 
 from ..errors import UnsupportedOperationError
-from .rules import NUMPY_RULES
+from ..primitives import PRIMITIVES
 
 
 class Stage:
     """A batch of nodes run by one rule (attributes are filled by the rule's ``build``)."""
 
-    def __init__(self, op, rule, nodes, params, conv, rows, subs):
-        self.op, self.rule, self.nodes = op, rule, nodes
+    def __init__(self, prim, nodes, params, conv, rows, subs):
+        self.prim, self.op, self.rule, self.nodes = prim, prim.name, prim.numpy, nodes
         self.params, self.conv, self.rows, self.subs = params, conv, rows, subs
         self.out = slice(0, 0)
         self.code_rows = slice(0, 0)
@@ -78,10 +78,11 @@ class Schedule:
         for v in nodes:
             d = graph.nodes[v]
             op = d["op"]
-            rule = NUMPY_RULES.get(op)
+            prim = PRIMITIVES.get(op)
+            rule = None if prim is None else prim.numpy
             if rule is None:
-                raise UnsupportedOperationError(op, f"no numpy rule for primitive {op!r}; add one to "
-                                                "mtsym.backends.rules.NUMPY_RULES", line=graph.line_of(v))
+                raise UnsupportedOperationError(op, f"no numpy rule for primitive {op!r}; declare one "
+                                                "(numpy=...) with the primitive", line=graph.line_of(v))
             pkey = None if rule.stacked else d["params"]
             groups.setdefault((level[v], op, pkey, _conv_key(d.get("conv"))), []).append(v)
         self.graph, self.conv = graph, conv
@@ -93,15 +94,15 @@ class Schedule:
         for key in sorted(groups, key=lambda k: (k[0], k[1], str(k[2]), str(k[3]))):
             vs = groups[key]
             op = key[1]
-            rule = NUMPY_RULES[op]
+            prim = PRIMITIVES[op]
             d0 = graph.nodes[vs[0]]
-            st = Stage(op, rule, vs, d0["params"], d0.get("conv") or conv, self.rows, subs)
-            if op != "branch":
+            st = Stage(prim, vs, d0["params"], d0.get("conv") or conv, self.rows, subs)
+            if st.rule.has_value:
                 st.out = slice(r, r + len(vs))
                 for v in vs:
                     self.rows[v] = r
                     r += 1
-            if rule.switching:
+            if st.rule.switching:
                 st.code_rows = slice(s, s + len(vs))
                 for v in vs:
                     self.code_row[v] = s
@@ -112,7 +113,7 @@ class Schedule:
         for st in self.stages:
             st.rule.build(st, [graph.nodes[v] for v in st.nodes])
         self.n_rows, self.n_codes = r, s
-        inputs = [st for st in self.stages if st.op == "input"]
+        inputs = [st for st in self.stages if st.rule.reads_points]
         self.input_rows = {}
         for st in inputs:
             for v, col in zip(st.nodes, st.cols):
@@ -129,7 +130,7 @@ class Schedule:
         V = np.empty((self.n_rows, N))
         C = np.empty((self.n_codes, N), dtype=np.int32)
         for st in self.stages if stages is None else stages:
-            if st.op == "input":
+            if st.rule.reads_points:
                 st.rule.forward(st, V, X)
                 continue
             st.rule.forward(st, V)
@@ -154,7 +155,7 @@ class Schedule:
                 if v in self.rows:
                     A[self.rows[v], j, :] = 1.0
         for st in reversed(self.stages):
-            if st.out.stop > st.out.start or st.op == "branch":
+            if st.out.stop > st.out.start:
                 st.rule.backward(st, V, C, A)
         n = len(self.graph.symbols)
         J = np.zeros((n, m, N))

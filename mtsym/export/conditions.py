@@ -362,13 +362,13 @@ class _Geometry:
     def poly(self, stratum):
         P = self._polys.get(stratum.index)
         if P is None:
-            P = stratum._rec.poly
+            P = stratum.record.poly
             if P is None:
                 P = Polyhedron.space(self.table.n)
                 for form, s in stratum.constraints:
                     kids = P.split(int_row(form))
                     if s not in kids:
-                        raise MtsymError(f"stratum {stratum.index + 1}: its constraints describe an "
+                        raise MtsymError(f"stratum {stratum.label}: its constraints describe an "
                                          "empty set; the table is corrupted")
                     P = kids[s]
             self._polys[stratum.index] = P
@@ -393,7 +393,7 @@ class _Geometry:
                     may[sg] |= bit
                 w = self._wit.get(st.index)
                 if w is None:
-                    w = self._wit[st.index] = int_row((1,) + tuple(st._rec.witness))
+                    w = self._wit[st.index] = int_row((1,) + tuple(st.record.witness))
                 x = sum(c * y for c, y in zip(row, w))
                 wit[(x > 0) - (x < 0)] |= bit
             m = self._masks[row] = (may, wit)

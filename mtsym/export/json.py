@@ -22,16 +22,19 @@ Traceback (most recent call last):
 mtsym.errors.FormatError: mtsym.piecetable version 9 is not supported: this mtsym reads version 1
 """
 
-__all__ = ["to_json", "from_json", "to_data", "from_data", "FORMAT", "VERSION"]
+__all__ = ["to_json", "from_json", "to_data", "from_data", "portable_line", "FORMAT", "VERSION"]
 
 import json as _json
+import os
 import re
+import sys
 from fractions import Fraction
 
 import sympy as sp
 
-from ..conventions import PARAMETERS, Convention
-from ..errors import FormatError
+from ..conventions import NAMED, PARAMETERS, Convention
+from ..errors import ConventionError, FormatError
+from ..extensions import register
 from ..linalg import rank
 
 FORMAT = "mtsym.piecetable"
@@ -93,7 +96,7 @@ def _form(f):
 
 
 def _convention(c):
-    return {"name": c.name, "params": {k: _value(getattr(c, k)) for k in PARAMETERS}}
+    return {"name": c.name, "base": c.base, "params": {k: _value(v) for k, v in c.params().items()}}
 
 
 def _value(v):
@@ -115,13 +118,44 @@ def _value(v):
     raise FormatError(f"to_json: cannot write the value {v!r} of type {type(v).__name__}")
 
 
+def portable_line(line, cwd=None):
+    """A source line ``file:line: code`` with the file named without the writer's machine in it.
+
+    A file under the working directory is named relative to it; a file of an installed
+    package (on ``sys.path``) by its path inside the package folder; any other file by
+    its name alone.  Names such as ``<string>`` are kept.
+
+    Examples
+    --------
+    >>> portable_line("/home/ann/work/nets/model.py:12: return f(x)", cwd="/home/ann/work")
+    'nets/model.py:12: return f(x)'
+    >>> portable_line("/opt/elsewhere/model.py:3", cwd="/home/ann")
+    'model.py:3'
+    >>> portable_line("<string>:3")
+    '<string>:3'
+    """
+    if not line or not isinstance(line, str):
+        return line
+    path, sep, rest = line.partition(":")
+    if not sep or not os.path.isabs(path):
+        return line
+    cwd = os.path.abspath(os.getcwd() if cwd is None else cwd)
+    roots = [cwd] + sorted((os.path.abspath(p) for p in sys.path if p and os.path.isabs(p)), key=len, reverse=True)
+    for root in roots:
+        if path.startswith(root.rstrip(os.sep) + os.sep):
+            return os.path.relpath(path, root).replace(os.sep, "/") + sep + rest
+    return os.path.basename(path) + sep + rest
+
+
 def _graph(g):
     nodes = []
     for v in sorted(g.nodes):
         data = g.nodes[v]
         node = {"id": v}
         for k in sorted(data):
-            if not k.startswith("_"):
+            if k == "line":
+                node[k] = _value(portable_line(data[k]))
+            elif not k.startswith("_"):
                 node[k] = _value(tuple(data[k]) if k == "inputs" else data[k])
         nodes.append(node)
     return {"nodes": nodes, "outputs": [list(o) for o in g.outputs]}
@@ -129,7 +163,7 @@ def _graph(g):
 
 def to_data(table):
     """The table as a JSON-ready dict (see :func:`to_json`)."""
-    records = [s._rec for s in sorted(table.strata, key=lambda s: s.discovery)]
+    records = [s.record for s in sorted(table.strata, key=lambda s: s.discovery)]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -257,15 +291,25 @@ class _Reader:
         self.fail(where, f"unreadable value {_json.dumps(v)[:60]}")
 
     def convention(self, v, where):
+        """A convention: its declared parameters; one a file lacks takes its base convention's value
+        (the base is the file's ``base``, else the named convention its name starts with, else torch)."""
         name = self.field(v, "name", str, where)
         params = self.field(v, "params", dict, where)
-        if set(params) != set(PARAMETERS):
-            self.fail(where + ".params", f"expected the parameters {', '.join(PARAMETERS)}")
-        c = Convention("torch")
-        for k in PARAMETERS:
-            object.__setattr__(c, k, self.value(params[k], f"{where}.params.{k}"))
-        object.__setattr__(c, "name", name)
-        return c
+        base = v.get("base") if isinstance(v, dict) else None
+        if base is None:
+            head = name.split("(", 1)[0]
+            base = head if head in NAMED else "torch"
+        if base not in NAMED:
+            self.fail(where + ".base", f"unknown convention {base!r}: one of {', '.join(NAMED)}")
+        unknown = sorted(set(params) - set(PARAMETERS))
+        if unknown:
+            self.fail(where + ".params", f"unknown parameter(s) {', '.join(map(repr, unknown))}; the "
+                      f"parameters are {', '.join(PARAMETERS)}")
+        values = {k: self.value(x, f"{where}.params.{k}") for k, x in params.items()}
+        try:
+            return Convention.restore(name, base, values)
+        except ConventionError as e:
+            self.fail(where + ".params", str(e))
 
 
 def _tuple(t):
@@ -305,11 +349,21 @@ def _read_graph(R, g, symbols):
         for key, val in node.items():
             if key != "id":
                 attrs[key] = R.value(val, f"{where}.{key}")
-        if attrs.get("op") not in PRIMITIVES:
+        prim = PRIMITIVES.get(attrs.get("op")) if isinstance(attrs.get("op"), str) else None
+        if prim is None:
             R.fail(where + ".op", f"unknown operation {attrs.get('op')!r}")
+        try:  # the primitive's declared parameter schema
+            attrs["params"] = prim.check_params(attrs.get("params", ()))
+        except ValueError as e:
+            R.fail(where + ".params", f"{prim.name}: {e}")
         inputs = attrs.get("inputs", ())
         if not isinstance(inputs, tuple) or any(not isinstance(u, int) or u not in ids for u in inputs):
             R.fail(where + ".inputs", "expected earlier node ids")
+        if len(inputs) != prim.n_inputs(attrs["params"]):
+            R.fail(where + ".inputs", f"{prim.name} takes {prim.n_inputs(attrs['params'])} input(s), "
+                   f"got {len(inputs)}")
+        if attrs.get("conv") is not None and not isinstance(attrs["conv"], Convention):
+            R.fail(where + ".conv", "expected a convention or null")
         ids.add(v)
         graph.add_node(v, **attrs)
         for pos, u in enumerate(inputs):
@@ -428,3 +482,7 @@ def from_json(text):
     except ValueError as e:
         raise FormatError(f"{FORMAT}: not valid JSON ({e})") from e
     return from_data(data)
+
+
+register("table.to_json", to_json)
+register("table.from_json", from_json)

@@ -25,6 +25,7 @@ __all__ = ["to_latex", "latex_condition", "latex_expr", "latex_gradient", "Latex
 import sympy as sp
 
 from ..errors import InputError
+from ..extensions import register
 from .conditions import describe_piece, describe_stratum, latex_atom
 
 _OPS = {"=": "=", "!=": r"\neq", ">": ">", ">=": r"\geq", "<": "<", "<=": r"\leq"}
@@ -237,3 +238,6 @@ def document(body, title=None):
     return ("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
             "\\usepackage[margin=1cm,landscape]{geometry}\n\\begin{document}\n" + head +
             "\\[\n" + body + "\n\\]\n\\end{document}\n")
+
+
+register("table.to_latex", to_latex)

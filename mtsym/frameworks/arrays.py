@@ -24,9 +24,10 @@ __all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "is_foreign
 import numpy as np
 
 from ..errors import InputError, UnsupportedOperationError
+from ..extensions import register
 from ..exact import is_exact_number, to_exact
 from ..arrays import Array
-from ..trace import Value
+from ..value import Value, apply
 
 
 def is_foreign_array(x):
@@ -183,10 +184,11 @@ class DataDependent:
 
 def reducer(prim, conv):
     """A k-ary ``prim`` node ("max", "min") over a list of entries, with the framework's rule ``conv``."""
-    from ..ops import _scalar
-
     def red(xs):
         if not xs:
             raise UnsupportedOperationError(prim, "reduction over an empty array")
-        return xs[0] if len(xs) == 1 else _scalar(prim, xs, (len(xs),), conv)
+        return xs[0] if len(xs) == 1 else apply(prim, xs, (len(xs),), conv)
     return red
+
+
+register("trace.foreign_array", exact_array)

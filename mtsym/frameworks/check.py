@@ -17,79 +17,32 @@ points and the expected gradients embedded as exact fractions: dropped into a
 test suite, it fails when a framework upgrade changes a tie rule.
 
 The gradient code the written file runs is the code :func:`check` runs
-(:data:`GRADIENT_SOURCE`), so the two cannot drift apart.
+(:mod:`mtsym.frameworks.calls`, embedded by its source), so the two cannot drift apart.
 """
 
-__all__ = ["check", "write_checker", "CheckReport", "StratumCheck", "CheckError", "GRADIENT_SOURCE",
-           "resolve_function", "RTOL"]
+__all__ = ["check", "write_checker", "CheckReport", "StratumCheck", "CheckError", "resolve_function", "RTOL"]
 
 import importlib
 import os
-import textwrap
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
 from ..errors import InputError, MtsymError
-from ..export.notebook import ReprMixin
-from .points import MANTISSA, dyadic_points, float_exact
+from ..display import ReprMixin
+from ..extensions import register
+from ..table import stratum_label
+from .calls import CALLS, call_source
+from .points import MANTISSA, dyadic_points, float_certified
 
 #: tolerance of the gradient comparison (the tie rules differ by 1/k, far above it)
 RTOL = {"float64": 1e-9, "float32": 1e-4}
 
-_TORCH_SOURCE = '''
-def framework_call(fn, point, vector, dtype):
-    """The output (flattened), Jacobian and output dtype of fn at point, by torch autograd."""
-    dt = getattr(torch, dtype)
-    if isinstance(fn, torch.nn.Module):
-        fn = copy.deepcopy(fn).to(dt)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dt)
-    try:
-        if vector:
-            args = (torch.tensor(point, dtype=dt, requires_grad=True),)
-        else:
-            args = tuple(torch.tensor(p, dtype=dt, requires_grad=True) for p in point)
-        out = fn(*args)
-        if isinstance(out, (list, tuple)):
-            out = torch.stack([torch.as_tensor(o, dtype=dt).reshape(-1) for o in out])
-        out = torch.as_tensor(out).reshape(-1)
-        jac = np.zeros((out.numel(), len(point)))
-        for k in range(out.numel() if out.requires_grad else 0):
-            grads = torch.autograd.grad(out[k], args, retain_graph=True, allow_unused=True)
-            row = [torch.zeros(a.numel(), dtype=dt) if g is None else g.reshape(-1) for a, g in zip(args, grads)]
-            jac[k] = torch.cat(row).detach().double().numpy()
-        return out.detach().double().numpy(), jac, str(out.dtype).replace("torch.", "")
-    finally:
-        torch.set_default_dtype(previous)
-'''
-
-_JAX_SOURCE = '''
-def framework_call(fn, point, vector, dtype):
-    """The output (flattened), Jacobian and output dtype of fn at point, by jax.jacrev."""
-    enable = getattr(jax, "enable_x64", None)
-    if enable is None:  # older JAX
-        enable = importlib.import_module("jax.experimental").enable_x64
-    with enable(dtype == "float64"):
-        dt = jnp.dtype(dtype)
-        n = len(point)
-        args = (jnp.asarray(point, dtype=dt),) if vector else tuple(jnp.asarray(p, dtype=dt) for p in point)
-
-        def flat(*a):
-            return jnp.ravel(jnp.asarray(fn(*a)))
-        out = flat(*args)
-        if vector:
-            jac = jax.jacrev(flat)(*args)
-        else:
-            jac = jnp.stack(jax.jacrev(flat, argnums=tuple(range(n)))(*args), axis=-1)
-        return np.asarray(out, dtype=float), np.asarray(jac, dtype=float).reshape(out.size, n), str(out.dtype)
-'''
-
-#: the code both :func:`check` and the written checker run: (standard imports, other imports, source)
-GRADIENT_SOURCE = {
-    "torch": ("import copy\n", "import numpy as np\nimport pytest\nimport torch\n", _TORCH_SOURCE),
-    "jax": ("import importlib\n", "import jax\nimport jax.numpy as jnp\nimport numpy as np\nimport pytest\n", _JAX_SOURCE),
+#: the imports a written checker needs at module level: (standard library, third party)
+CHECKER_IMPORTS = {
+    "torch": ("", "import numpy as np\nimport pytest\n"),
+    "jax": ("", "import numpy as np\nimport pytest\n"),
 }
 
 
@@ -98,12 +51,9 @@ class CheckError(MtsymError):
 
 
 def _framework_call(framework):
-    if framework not in GRADIENT_SOURCE:
-        raise InputError(f"framework={framework!r}: choose one of {sorted(GRADIENT_SOURCE)}")
-    std, third, source = GRADIENT_SOURCE[framework]
-    namespace = {}
-    exec(compile(std + third + source, f"<mtsym {framework} gradient>", "exec"), namespace)
-    return namespace["framework_call"]
+    if framework not in CALLS:
+        raise InputError(f"framework={framework!r}: choose one of {sorted(CALLS)}")
+    return CALLS[framework]
 
 
 def resolve_function(fn):
@@ -182,10 +132,15 @@ class StratumCheck:
     def agree(self):
         return self.status == "agree"
 
+    @property
+    def label(self):
+        """``"S3"``: the stratum as every report names it (see :func:`mtsym.table.stratum_label`)."""
+        return stratum_label(self.index)
+
     def line(self):
         def fmt(p):
             return "(" + ", ".join(str(c) for c in p) + ")"
-        head = f"S{self.index + 1} dim {self.dim} {self.condition}"
+        head = f"{self.label} dim {self.dim} {self.condition}"
         if self.status == "skipped":
             return f"{head}: skipped ({self.reason})"
         exp = "; ".join(fmt(r) for r in self.expected)
@@ -252,7 +207,7 @@ class CheckReport(ReprMixin):
         return ["stratum", "dim", "status", "spurious", "condition"]
 
     def _repr_rows(self):
-        return [[e.index, e.dim, e.status, e.spurious, e.condition] for e in self.entries]
+        return [[e.label, e.dim, e.status, e.spurious, e.condition] for e in self.entries]
 
     def __repr__(self):
         return f"<CheckReport {self.framework}: ok={self.ok}, {len(self.agreeing)} agree, {len(self.differ)} " \
@@ -307,7 +262,7 @@ def _find_point(table, s, mantissa, max_log2):
     """A dyadic point of ``s`` where ``mantissa``-bit arithmetic is exact, or ``(None, reason)``."""
     why = None
     for p in dyadic_points(s, table.n, max_log2):
-        ok, why_not = float_exact(table.graph, s, p, mantissa)
+        ok, why_not = float_certified(table.graph, s, p, mantissa)
         if not ok:
             why = why or why_not
             continue
@@ -334,7 +289,7 @@ def _check_stratum(table, s, fn, call, vector, dtype, rtol, max_log2, spurious):
         return entry
     out, jac, out_dtype = call(fn, [float(c) for c in p], vector, dtype)
     if MANTISSA.get(out_dtype, 0) < MANTISSA[dtype]:
-        ok, why = float_exact(table.graph, s, p, MANTISSA.get(out_dtype, 11))
+        ok, why = float_certified(table.graph, s, p, MANTISSA.get(out_dtype, 11))
         if not ok:
             entry.reason = f"the framework computed in {out_dtype}: {why}"
             return entry
@@ -430,22 +385,26 @@ def write_checker(table, path, fn, framework="torch", *, force=False, **options)
                          f"to write it anyway):\n{report}")
     from .. import __version__
     module, _, attr = where.partition(":")
-    std, third, source = GRADIENT_SOURCE[framework]
+    std, third = CHECKER_IMPORTS[framework]
     cases = []
     for e in report.agreeing if not force else [e for e in report.entries if e.status != "skipped"]:
         value = table.value_at(e.point)
         values = [value] if not isinstance(value, sp.MatrixBase) else list(value)
-        cases.append(f"    # S{e.index + 1}, dim {e.dim}: {e.condition}\n"
-                     f"    ({f'S{e.index + 1}'!r}, {tuple(str(c) for c in e.point)!r}, "
+        cases.append(f"    # {e.label}, dim {e.dim}: {e.condition}\n"
+                     f"    ({e.label!r}, {tuple(str(c) for c in e.point)!r}, "
                      f"{tuple(str(v) for v in values)!r},\n"
                      f"     {tuple(tuple(str(v) for v in row) for row in e.expected)!r}),")
-    skipped = "".join(f"# not pinned: S{e.index + 1} ({e.condition}): {e.reason}\n" for e in report.skipped)
+    skipped = "".join(f"# not pinned: {e.label} ({e.condition}): {e.reason}\n" for e in report.skipped)
     text = _HEADER.format(framework=framework, where=where, version=__version__, convention=table.convention.name,
                           n_strata=len(table.strata), n_cases=len(cases), dtype=report.dtype,
                           std=std, imports=third, module=module, attr=attr, vector=_is_vector(table),
                           rtol=RTOL[report.dtype] if options.get("rtol") is None else options["rtol"],
                           cases="\n".join(cases), skipped=("\n" + skipped) if skipped else "",
-                          source=textwrap.dedent(source))
+                          source=call_source(framework))
     with open(os.fspath(path), "w", encoding="utf-8") as f:
         f.write(text)
     return report
+
+
+register("table.check", check)
+register("table.write_checker", write_checker)

@@ -41,10 +41,11 @@ import numpy as np
 
 from ..conventions import Convention
 from ..errors import UnsupportedOperationError, skip_frames_of, source_line
-from ..ops import _scalar
-from ..arrays import _matmul, lincomb
-from ..trace import InputSpec, Value
-from ..primitives.pooling import windows_1d
+from ..extensions import register
+from ..ops import max_pool
+from ..arrays import lincomb, matmul
+from ..trace import InputSpec
+from ..value import Value, apply
 from .arrays import DataDependent, as_array, emap, reduce_axes, reducer, wrap
 
 #: jax's rules: maximum 1/2, reductions 1/k, abs'(0) = 1, pooling to the first
@@ -187,7 +188,7 @@ def _refuse(name):
 
 # --------------------------------------------------------------------------- nonsmooth
 def _pair(prim):
-    return lambda eqn, xs: emap(lambda u, v: _scalar(prim, (u, v), (2,), JAX), *xs)
+    return lambda eqn, xs: emap(lambda u, v: apply(prim, (u, v), (2,), JAX), *xs)
 
 
 PRIMITIVE_RULES["max"] = _pair("maximum")
@@ -196,7 +197,7 @@ PRIMITIVE_RULES["min"] = _pair("minimum")
 
 @_rule("abs")
 def _abs(eqn, xs):
-    return emap(lambda u: _scalar("abs", (u,), (), JAX), xs[0])
+    return emap(lambda u: apply("abs", (u,), (), JAX), xs[0])
 
 
 def _reduction(prim):
@@ -215,7 +216,7 @@ def _bound(a, what):
 
 
 def _clamp(x, lo, hi, conv):
-    return emap(lambda u: _scalar("clamp", (u,), (lo, hi), conv), x)
+    return emap(lambda u: apply("clamp", (u,), (lo, hi), conv), x)
 
 
 @_rule("clamp")
@@ -225,7 +226,7 @@ def _lax_clamp(eqn, xs):
 
 
 _CUSTOM_JVP = {
-    "relu": lambda x: emap(lambda u: _scalar("relu", (u,), (), JAX), x),
+    "relu": lambda x: emap(lambda u: apply("relu", (u,), (), JAX), x),
     "relu6": lambda x: _clamp(x, 0, 6, JAX_HARD),
 }
 
@@ -254,16 +255,9 @@ def _pool(eqn, xs):
     a = xs[0]
     if any(d != 1 for d in tuple(p["base_dilation"]) + tuple(p["window_dilation"])):
         raise UnsupportedOperationError("reduce_window_max", "dilation is not supported")
-    try:
-        wins = [windows_1d(a.shape[d], p["window_dimensions"][d], p["window_strides"][d], tuple(p["padding"][d]))
-                for d in range(a.ndim)]
-    except ValueError as e:
-        raise UnsupportedOperationError("reduce_window_max", str(e)) from None
-    out = np.empty(tuple(len(w) for w in wins), dtype=object)
-    for oi in np.ndindex(*out.shape):
-        items = list(a[np.ix_(*[wins[d][oi[d]] for d in range(a.ndim)])].ravel())
-        out[oi] = items[0] if len(items) == 1 else _scalar("maxpool", items, (len(items),), JAX)
-    return out
+    pooled = max_pool(a, tuple(p["window_dimensions"]), tuple(p["window_strides"]),
+                      tuple(tuple(q) for q in p["padding"]), "reduce_window_max", JAX)
+    return pooled.a
 
 
 # --------------------------------------------------------------------------- smooth
@@ -313,7 +307,7 @@ def _dot_general(eqn, xs):
     R = R.reshape(bshape + (k, int(np.prod(rfs, dtype=int))))
     out = np.empty(bshape + lfs + rfs, dtype=object)
     for bi in np.ndindex(*bshape):
-        out[bi] = _matmul(L[bi], R[bi]).reshape(lfs + rfs)
+        out[bi] = matmul(L[bi], R[bi]).reshape(lfs + rfs)
     return out
 
 
@@ -412,3 +406,6 @@ def _dynamic_slice(eqn, xs):
         start = int(min(max(int(s[()]), 0), a.shape[d] - size))
         idx.append(slice(start, start + size))
     return a[tuple(idx)]
+
+
+register("framework.jax", traceable)

@@ -57,11 +57,12 @@ import numpy as np
 
 from ..conventions import Convention
 from ..errors import UnsupportedOperationError, skip_frames_of
+from ..extensions import register
 from ..exact import to_exact
-from ..ops import _scalar
-from ..primitives.pooling import windows_1d
-from ..arrays import _matmul, lincomb
-from ..trace import Value
+from ..ops import max_pool
+from ..arrays import lincomb
+from ..arrays import matmul as matmul_entries
+from ..value import Value, apply
 from .arrays import DataDependent, as_array, emap, normalize_axis, reduce_axes, reducer, wrap
 
 #: torch's rules (conventions.md): relu'(0)=0, abs'(0)=0, maximum 1/2, reductions 1/k, pool first, clamp 1
@@ -204,7 +205,7 @@ def tensor_method(obj, name):
 
 # --------------------------------------------------------------------------- helpers
 def _unary(prim, conv, params=()):
-    return lambda v: _scalar(prim, (v,), params, conv)
+    return lambda v: apply(prim, (v,), params, conv)
 
 
 def _bound(v, what, op):
@@ -233,7 +234,7 @@ def _max_like(prim, pair, op, input, dim, keepdim, other):
     if other is None and dim is not None and not isinstance(dim, (int, np.integer)):
         other, dim = dim, None  # torch.max(a, b)
     if other is not None:
-        return wrap(emap(lambda u, v: _scalar(pair, (u, v), (2,), TORCH), as_array(input, op), as_array(other, op)))
+        return wrap(emap(lambda u, v: apply(pair, (u, v), (2,), TORCH), as_array(input, op), as_array(other, op)))
     a = as_array(input, op)
     if dim is None:
         return wrap(reduce_axes(a, None, False, reducer(prim, TORCH)))
@@ -267,19 +268,7 @@ def _pool(nd, op, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     s = k if stride is None or (not isinstance(stride, int) and len(tuple(stride)) == 0) else \
         _tuple(stride, nd, "stride", op)
     p = _tuple(padding, nd, "padding", op)
-    try:
-        wins = [windows_1d(a.shape[a.ndim - nd + d], k[d], s[d], p[d]) for d in range(nd)]
-    except ValueError as e:
-        raise UnsupportedOperationError(op, str(e)) from None
-    lead = a.shape[:a.ndim - nd]
-    out = np.empty(lead + tuple(len(w) for w in wins), dtype=object)
-    red = reducer("maxpool", TORCH)
-    for li in np.ndindex(*lead):
-        plane = a[li]
-        for oi in np.ndindex(*(len(w) for w in wins)):
-            cells = np.ix_(*[wins[d][oi[d]] for d in range(nd)])
-            out[li + oi] = red(list(plane[cells].ravel()))
-    return wrap(out)
+    return max_pool(a, k, s, p, op, TORCH)
 
 
 def _shape_args(shape, op):
@@ -423,7 +412,7 @@ def matmul(input, other):
     if a.ndim not in (1, 2) or b.ndim not in (1, 2):
         raise UnsupportedOperationError("matmul", f"only 1-D and 2-D operands are supported, got {a.shape} "
                                         f"and {b.shape}")
-    return wrap(_matmul(a, b))
+    return wrap(matmul_entries(a, b))
 
 
 @_rule("torch.Tensor.__rmatmul__")
@@ -572,3 +561,7 @@ def size(input, dim=None):
 @_rule("torch.Tensor.dim")
 def dim(input):
     return as_array(input, "dim").ndim
+
+
+register("trace.torch_function", torch_function)
+register("trace.tensor_method", tensor_method)

@@ -12,3 +12,7 @@ from .lex import directional, lex_grad
 from .regions import box, plane, segment
 from .star import derive_local
 from .verdict import is_clarke
+
+from ..extensions import register  # noqa: E402
+
+register("derive.local", derive_local)      # mt.derive(..., around=x0) and mt.derive(..., on=region)

@@ -23,7 +23,11 @@ Matrix([[0, 1]])
 (1, 0)
 """
 
+from __future__ import annotations
+
 __all__ = ["lex_grad", "directional", "local_sweep", "point_of"]
+
+from typing import Any, Callable, Sequence
 
 import sympy as sp
 
@@ -31,7 +35,7 @@ from ..conventions import Convention
 from ..errors import InputError
 from ..exact import to_exact, to_sympy
 from ..graph import Graph
-from ..partition import DEFAULT_MAX_EVENTS, _Decider
+from ..partition import DEFAULT_MAX_EVENTS, Decider
 from ..trace import InputSpec, Program
 from .sweep import Sweep
 
@@ -56,7 +60,7 @@ def point_of(x0, n=None, what="x0"):
     return pt
 
 
-class _LexDecider(_Decider):
+class _LexDecider(Decider):
     """Answers each Python comparison of a graph-only run by its lexicographic case."""
 
     __slots__ = ("sweep",)
@@ -67,9 +71,7 @@ class _LexDecider(_Decider):
 
     def _decide(self, node, prim, vals, params):
         self.sweep.extend()
-        case = self.sweep.case(node)
-        self.path.append((node, case))
-        return case
+        return self.sweep.case(node)
 
 
 def local_sweep(fn, x0, inputs=None, directions=(), convention="torch", framework=None, max_events=None):
@@ -80,7 +82,7 @@ def local_sweep(fn, x0, inputs=None, directions=(), convention="torch", framewor
     """
     conv = Convention.get(convention)
     if isinstance(fn, Graph):
-        if any(fn.nodes[v]["op"] == "branch" for v in fn.nodes) or len(fn.outputs) != 1:
+        if fn.has_branches() or len(fn.outputs) != 1:
             raise InputError("this graph has Python branches (several program paths); pass the function "
                              "itself so the path at x0 can be followed")
         pt = point_of(x0, len(fn.symbols))
@@ -118,7 +120,9 @@ def _matrix(rows, shape):
     return sp.Matrix([[to_sympy(c) for c in r] for r in rows])
 
 
-def lex_grad(fn, x0, inputs=None, directions=None, convention="torch", framework=None):
+def lex_grad(fn: Callable | Graph, x0: Sequence, inputs: int | str | None = None,
+             directions: Sequence[Sequence] | None = None, convention: str | Convention = "torch",
+             framework: str | None = None) -> sp.Matrix:
     """The exact lexicographic derivative of ``fn`` at ``x0``: a limiting (Clarke) gradient.
 
     Parameters
@@ -160,7 +164,8 @@ def lex_grad(fn, x0, inputs=None, directions=None, convention="torch", framework
     return _matrix(sweep.gradient(outs), shape)
 
 
-def directional(fn, x0, d, inputs=None, convention="torch", framework=None):
+def directional(fn: Callable | Graph, x0: Sequence, d: Sequence, inputs: int | str | None = None,
+                convention: str | Convention = "torch", framework: str | None = None) -> Any:
     """The exact one-sided directional derivative ``f'(x0; d) = lim (f(x0 + t d) - f(x0)) / t``, t -> 0+.
 
     One sweep: each switching node is decided by its value at ``x0`` and, on a tie, by its

@@ -22,7 +22,11 @@ Examples
 True
 """
 
+from __future__ import annotations
+
 __all__ = ["Region", "segment", "plane", "box", "RegionTable", "region_table"]
+
+from typing import Sequence
 
 from fractions import Fraction
 
@@ -33,7 +37,8 @@ from ..errors import InputError
 from ..exact import to_exact, to_sympy
 from ..partition import explore, start_region
 from ..table import PieceTable
-from ..trace import InputSpec, Program, affine_node
+from ..trace import InputSpec, Program
+from ..value import apply
 from .lex import point_of
 
 
@@ -87,7 +92,7 @@ def _range(r, what):
     return lo, hi
 
 
-def segment(a, b):
+def segment(a: Sequence, b: Sequence) -> Region:
     """The open segment ``a + t (b - a)``, ``0 < t < 1`` (coordinate ``t``).
 
     Examples
@@ -105,7 +110,7 @@ def segment(a, b):
     return Region("segment", "t", a, (d,), ((0, 1),))
 
 
-def plane(x0, u, v, box=((-1, 1), (-1, 1))):
+def plane(x0: Sequence, u: Sequence, v: Sequence, box: Sequence = ((-1, 1), (-1, 1))) -> Region:
     """The 2-D slice ``x0 + s u + t v`` over the open box ``s0 < s < s1``, ``t0 < t < t1``."""
     x0, u, v = _vec(x0, "plane point"), _vec(u, "plane direction u"), _vec(v, "plane direction v")
     if not (len(x0) == len(u) == len(v)):
@@ -118,7 +123,7 @@ def plane(x0, u, v, box=((-1, 1), (-1, 1))):
     return Region("plane", "s t", x0, (u, v), bounds)
 
 
-def box(lo, hi):
+def box(lo: Sequence, hi: Sequence) -> Region:
     """The open box ``lo < x < hi`` in the function's own inputs."""
     lo, hi = _vec(lo, "box lo"), _vec(hi, "box hi")
     if len(lo) != len(hi):
@@ -158,7 +163,7 @@ class RegionTable(PieceTable):
 
     def input_grad(self, stratum):
         """The associated gradient with respect to the original inputs on a stratum."""
-        return self.input_grad_at(stratum._rec.witness)
+        return self.input_grad_at(stratum.record.witness)
 
     def plot(self, path=None, **options):
         """As :meth:`PieceTable.plot`; the view box defaults to the region."""
@@ -191,7 +196,7 @@ def region_table(fn, inputs, region, convention="torch", *, max_strata=None, max
             raise InputError(f"the {region.kind} lies in R^{len(region.point)}; the function has {spec.n} inputs")
 
         def restricted(*c):
-            xs = [affine_node([(d[i], ck) for ck, d in zip(c, region.directions)], region.point[i])
+            xs = [apply("affine", list(c), (tuple(d[i] for d in region.directions), region.point[i]))
                   for i in range(spec.n)]
             return code(*spec.arguments(xs))
         restricted.__name__ = name

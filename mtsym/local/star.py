@@ -36,7 +36,8 @@ from ..partition import DEFAULT_MAX_STRATA, StratumRecord, _nice_point, _node_ca
 from ..polyhedra import Polyhedron
 from ..primitives.affine import INPUT
 from ..table import PieceTable
-from ..trace import VAL_CONV, InputSpec, Program, apply
+from ..trace import VAL_CONV, InputSpec, Program
+from ..value import apply
 from ..arrays import lincomb
 from .lex import point_of
 from .sweep import Row, is_rational
@@ -284,8 +285,8 @@ class _Basis:
         """``Z`` with ``B^T B Z = I`` (so ``x = x0 + B Z y`` has ``B^T (x - x0) = y``)."""
         B = self.vectors
         r = len(B)
-        G = [[sum(Fraction(a) * b for a, b in zip(B[i], B[j]) if a and b) for j in range(r)] + [int(i == k) for k in range(r)]
-             for i in range(r)]
+        G = [[sum(Fraction(a) * b for a, b in zip(B[i], B[j]) if a and b) for j in range(r)]
+             + [int(i == k) for k in range(r)] for i in range(r)]
         from ..linalg import rref
         R, _ = rref(G, r)
         return [row[r:] for row in R]
@@ -309,8 +310,8 @@ class Star:
         nodes = sweep.nodes
         sweep._values_to(len(nodes))
         self.n = len(x0)
-        self.branch_free = not any(nodes[v][0].switching and nodes[v][0].linear is None for v in range(len(nodes)))
-        self.smooth_products = any(not p.switching and p.linear is None for p, *_ in nodes)
+        self.branch_free = not any(p.kind == "branch" for p, *_ in nodes)
+        self.smooth_products = any(p.kind == "smooth" for p, *_ in nodes)
         self.switching = [v for v in range(len(nodes)) if nodes[v][0].switching]
         self.leaves, self.tied = {}, []
         for v in self.switching:

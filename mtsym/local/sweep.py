@@ -202,11 +202,11 @@ class Sweep:
             prim = PRIMITIVES[d["op"]]
             ins = self._interned.setdefault(d["inputs"], d["inputs"])  # equal input tuples: one object
             self.nodes.append((prim, ins, d["params"], d["conv"]))
-            if prim.switching and prim.linear is not None and any(u in self._product_fed for u in ins):
+            if prim.kind == "switching" and any(u in self._product_fed for u in ins):
                 raise NonAffineError(prim.name, "its switching quantity is a product of traced values "
                                      "(not affine in the inputs); pieces would not be polyhedral",
                                      line=g.line_of(v))
-            if (not prim.switching and prim.linear is None) or any(u in self._product_fed for u in ins):
+            if prim.kind == "smooth" or any(u in self._product_fed for u in ins):
                 self._product_fed.add(v)
         self._has_products = bool(self._product_fed)
 
@@ -259,7 +259,7 @@ class Sweep:
             prim, ins, params, _ = self.nodes[v]
             if prim is INPUT:
                 vals.append(self.point[params[0]])
-            elif not prim.switching and prim.linear is not None:
+            elif prim.kind in ("const", "affine"):
                 w, b = prim.linear(None, params, VAL_CONV)
                 vals.append(self._combine(v, w, [vals[u] for u in ins], cache) + b)
             else:
@@ -278,15 +278,14 @@ class Sweep:
             prim, ins, params, _ = self.nodes[v]
             if prim is INPUT:
                 der.append(d[params[0]])
+            elif prim.kind == "branch":      # a Python comparison: no data flows out of it
+                der.append(0)
             elif prim.switching:
-                if prim.linear is None:      # a Python comparison: no data flows out of it
-                    der.append(0)
-                    continue
                 w, _ = prim.linear(self.case(v), params, VAL_CONV)
                 der.append(self._combine(v, w, [der[u] for u in ins], cache))
-            elif prim.linear is None:       # the product of two traced values
-                a, b = ins
-                der.append(vals[a] * der[b] + vals[b] * der[a])
+            elif prim.kind == "smooth":      # a product of traced values: its partials at the point
+                w = prim.partials([vals[u] for u in ins], params)
+                der.append(self._combine(v, w, [der[u] for u in ins], cache))
             else:
                 w, _ = prim.linear(None, params, VAL_CONV)
                 der.append(self._combine(v, w, [der[u] for u in ins], cache))
@@ -421,14 +420,12 @@ class Sweep:
                         continue
                 if (is_rational(a) and a == 0) or prim is INPUT or not ins:
                     continue
-                if prim.linear is None:
-                    if prim.switching:
-                        continue
-                    x, y = ins
-                    _add(adj, heap, x, a * self.vals[y])
-                    _add(adj, heap, y, a * self.vals[x])
+                if prim.kind == "branch":
                     continue
-                w, _ = prim.linear(cases.get(v) if prim.switching else None, params, pinned or conv)
+                if prim.kind == "smooth":
+                    w = prim.partials([self.vals[u] for u in ins], params)
+                else:
+                    w, _ = prim.linear(cases.get(v) if prim.switching else None, params, pinned or conv)
                 if len(ins) > _WIDE and is_rational(a):
                     iw = self._int_weights(v, w)
                     if iw is not None:

@@ -25,13 +25,19 @@ Examples
 >>> import mtsym as mt
 >>> from mtsym.examples import boustany
 >>> r = mt.is_clarke(boustany, (0,), inputs="t")      # torch's -3/2 at t = 0
->>> r.verdict, r.method, r.reason
-('no', 'star', '-3/2 is outside the convex hull of the 1 limiting gradient(s) at x0 (the star of x0, 3 strata, enumerated exactly)')
+>>> r.verdict, r.method
+('no', 'star')
+>>> print(r.reason)
+-3/2 is outside the convex hull of the 1 limiting gradient(s) at x0 (the star of x0, 3 strata, enumerated exactly)
 >>> mt.is_clarke(lambda x: mt.relu(x), (0,), inputs="x").verdict
 'yes'
 """
 
+from __future__ import annotations
+
 __all__ = ["is_clarke", "ClarkeVerdict"]
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from fractions import Fraction
 
@@ -41,12 +47,15 @@ from ..conventions import Convention
 from ..errors import InputError, LimitError
 from ..exact import to_exact, to_sympy
 from ..lp import in_hull
-from ..partition import _Decider, _node_cases
+from ..partition import Decider, _node_cases
 from ..polyhedra import Polyhedron
 from ..primitives import PRIMITIVES
 from .lex import point_of
 from .star import Star, star_table
 from .sweep import Row, Sweep, is_rational
+
+if TYPE_CHECKING:
+    from ..graph import Graph
 
 #: default limit on the star's size before certificates take over
 MAX_STAR = 10_000
@@ -107,7 +116,9 @@ def _flat(g):
         raise InputError("is_clarke needs a rational gradient (no convention parameters)") from None
 
 
-def is_clarke(fn, x0, g=None, inputs=None, convention="torch", framework=None, max_strata=MAX_STAR):
+def is_clarke(fn: Callable | Graph, x0: Sequence, g: Any = None, inputs: int | str | None = None,
+              convention: str | Convention = "torch", framework: str | None = None,
+              max_strata: int = MAX_STAR) -> ClarkeVerdict:
     """Decide, exactly or by certificate, whether ``g`` lies in the Clarke generalized gradient at ``x0``.
 
     Parameters
@@ -179,7 +190,7 @@ def _enumerated(star, code, inputs, x0, conv, framework, max_strata, n):
         if code is None:
             raise InputError("is_clarke: this graph has Python branches; pass the function")
         records = star_table(code, inputs, x0, conv, max_strata=max_strata, framework=framework)
-        records = [s._rec for s in records.strata]
+        records = [s.record for s in records.strata]
     out = []
     for r in records:
         if r.dim == n:
@@ -194,22 +205,17 @@ class _Dead(Exception):
     pass
 
 
-class _Follow(_Decider):
+class _Follow(Decider):
     """A run of the reduced program that keeps, at each tied node, the cases with the framework's
     local derivative, largest dimension first; alternatives go on a stack."""
 
-    __slots__ = ("prefix", "poly", "cons", "stack", "keep")
+    __slots__ = ("poly", "cons", "stack", "keep")
 
     def __init__(self, program, prefix, poly, cons, stack, keep):
-        super().__init__(program, 10_000)
-        self.prefix, self.poly, self.cons, self.stack, self.keep = prefix, poly, cons, stack, keep
+        super().__init__(program, 10_000, prefix)
+        self.poly, self.cons, self.stack, self.keep = poly, cons, stack, keep
 
     def _decide(self, node, prim, vals, params):
-        i = len(self.path)
-        if i < len(self.prefix):
-            step = self.prefix[i]
-            self.path.append(step)
-            return step[1]
         leaves = [lf for lf in _node_cases(self.program, node, prim, vals, params, self.poly, self.cons,
                                            (0,) * self.program.n) if self.keep(node, lf[0])]
         if not leaves:
@@ -219,7 +225,6 @@ class _Follow(_Decider):
         for case, poly, cons in reversed(leaves[1:]):
             self.stack.append((base + ((node, case),), poly, cons))
         case, self.poly, self.cons = leaves[0]
-        self.path.append((node, case))
         return case
 
 

@@ -1,13 +1,152 @@
-"""Smooth rows: inputs, constants, affine combinations, products, and Python comparisons."""
+"""Smooth rows: inputs, constants, affine combinations, products, and Python comparisons.
+
+Each row is declared with its exact rules and its numpy rule side by side.
+"""
 
 __all__ = ["INPUT", "CONST", "AFFINE", "MUL", "BRANCH", "COMPARE_OPS"]
 
+import numpy as np
 import sympy as sp
 
 from ..exact import to_sympy
 from . import Primitive, register, sign
+from . import params as P
+from .vectorized import Rule, Switching, exact_float, gather, scatter_add, sign_codes
 
 
+# =========================================================================== numpy rules
+class _InputRule(Rule):
+    stacked = True
+    reads_points = True
+
+    def build(self, stage, datas):
+        stage.cols = np.array([d["params"][0] for d in datas], dtype=np.intp)
+
+    def forward(self, stage, V, X=None):
+        V[stage.out] = X.T[stage.cols]
+
+
+class _ConstRule(Rule):
+    stacked = True
+
+    def build(self, stage, datas):
+        stage.vals = np.array([exact_float(d["params"][0], what="constant") for d in datas])[:, None]
+
+    def forward(self, stage, V):
+        V[stage.out] = stage.vals
+
+
+class _AffineRule(Rule):
+    """``c0 + sum(c_i * in_i)``: a dense BLAS product when the stage is dense enough, else gathers."""
+
+    stacked = True
+
+    def build(self, stage, datas):
+        rows = stage.rows
+        outs = len(datas)
+        stage.c0 = np.array([exact_float(d["params"][1], stage.subs) for d in datas])[:, None]
+        stage.has_c0 = bool(np.any(stage.c0))
+        entries = [([rows[u] for u in d["inputs"]], [exact_float(c, stage.subs) for c in d["params"][0]])
+                   for d in datas]
+        union = np.unique(np.array([r for rs, _ in entries for r in rs], dtype=np.intp))
+        nnz = sum(len(rs) for rs, _ in entries)
+        fan = max((len(rs) for rs, _ in entries), default=0)
+        # a BLAS product when most of the (outs x union) block is used (a layer), else gathers
+        stage.dense = fan > 1 and outs * len(union) <= 2 * nnz
+        if stage.dense:
+            where = {r: k for k, r in enumerate(union)}
+            W = np.zeros((outs, len(union)))
+            for i, (rs, cs) in enumerate(entries):
+                for r, c in zip(rs, cs):
+                    W[i, where[r]] += c
+            stage.W, stage.union = W, union
+            stage.contiguous = len(union) > 0 and union[-1] - union[0] == len(union) - 1
+        else:
+            idx = np.zeros((outs, fan), dtype=np.intp)
+            coef = np.zeros((outs, fan))
+            for i, (rs, cs) in enumerate(entries):
+                idx[i, :len(rs)] = rs
+                idx[i, len(rs):] = rs[0] if rs else 0
+                coef[i, :len(cs)] = cs
+            stage.idx, stage.coef = idx, coef
+            stage.dup = [len(np.unique(idx[:, j])) < outs for j in range(fan)]
+            stage.unit = fan > 0 and bool((coef[:, 0] == 1).all())
+
+    def forward(self, stage, V):
+        out = V[stage.out]
+        if stage.dense:
+            if len(stage.union) == 0:
+                out[...] = 0.0
+            else:
+                u = stage.union
+                src = V[u[0]:u[-1] + 1] if stage.contiguous else V[u]
+                np.matmul(stage.W, src, out=out)
+        elif stage.idx.shape[1] == 0:
+            out[...] = 0.0
+        else:
+            first = gather(V, stage.idx[:, 0])
+            if stage.unit and stage.has_c0:
+                np.add(first, stage.c0, out=out)
+            else:
+                np.multiply(stage.coef[:, 0, None], first, out=out) if not stage.unit else np.copyto(out, first)
+                if stage.has_c0:
+                    out += stage.c0
+            for j in range(1, stage.idx.shape[1]):
+                out += stage.coef[:, j, None] * gather(V, stage.idx[:, j])
+            return
+        if stage.has_c0:
+            out += stage.c0
+
+    def backward(self, stage, V, C, A):
+        adj = A[stage.out]
+        if stage.dense:
+            if len(stage.union) == 0:
+                return
+            u = stage.union
+            m, N = adj.shape[1], adj.shape[2]
+            g = (stage.W.T @ adj.reshape(adj.shape[0], m * N)).reshape(len(u), m, N)
+            if stage.contiguous:
+                A[u[0]:u[-1] + 1] += g
+            else:
+                A[u] += g
+        else:
+            for j in range(stage.idx.shape[1]):
+                g = adj if j == 0 and stage.unit else stage.coef[:, j, None, None] * adj
+                scatter_add(A, stage.idx[:, j], g, stage.dup[j])
+
+
+class _MulRule(Rule):
+    """``a * b`` (smooth): the weights are the other factor."""
+
+    def forward(self, stage, V):
+        np.multiply(V[stage.ins[0]], V[stage.ins[1]], out=V[stage.out])
+
+    def backward(self, stage, V, C, A):
+        adj = A[stage.out]
+        a, b = stage.ins
+        scatter_add(A, a, V[b][:, None, :] * adj, stage.dup[0])
+        scatter_add(A, b, V[a][:, None, :] * adj, stage.dup[1])
+
+
+class _BranchRule(Switching):
+    """A Python comparison: no value, case ``sign(a - b)``."""
+
+    has_value = False
+
+    def forward(self, stage, V):
+        pass
+
+    def codes(self, stage, V, atol):
+        a, b = V[stage.ins[0]], V[stage.ins[1]]
+        if atol is None:
+            return (a > b).view(np.int8) - (a < b).view(np.int8)
+        return sign_codes(a - b, atol)
+
+    def backward(self, stage, V, C, A):
+        pass
+
+
+# =========================================================================== declarations
 def _affine_numeric(xs, params):
     coefs, const = params
     return sum((c * x for c, x in zip(coefs, xs)), const)
@@ -18,21 +157,40 @@ def _affine_symbolic(xs, params):
     return sp.Add(to_sympy(const), *[to_sympy(c) * x for c, x in zip(coefs, xs)])
 
 
+def _symbolic_text(symbolic):
+    def text(names, params, extra=()):
+        return str(symbolic([sp.Symbol(n) for n in names], params))
+    return text
+
+
 INPUT = register(Primitive(
     "input", numeric=lambda xs, params: None, symbolic=lambda xs, params: sp.Symbol(params[1]),
-    linear=lambda case, params, conv: ((), 0), doc="input variable; params (index, name)"))
+    kind="input", numpy=_InputRule(), params=(P.INDEX, P.NAME), arity=0,
+    linear=lambda case, params, conv: ((), 0), text=lambda names, params, extra=(): f"input {params[1]}",
+    doc="input variable; params (index, name)"))
 
 CONST = register(Primitive(
     "const", numeric=lambda xs, params: params[0], symbolic=lambda xs, params: to_sympy(params[0]),
-    linear=lambda case, params, conv: ((), params[0]), doc="a constant; params (value,)"))
+    kind="const", numpy=_ConstRule(), params=(P.RATIONAL,), arity=0,
+    linear=lambda case, params, conv: ((), params[0]), text=lambda names, params, extra=(): f"const {params[0]}",
+    doc="a constant; params (value,)"))
 
 AFFINE = register(Primitive(
     "affine", numeric=_affine_numeric, symbolic=_affine_symbolic,
-    linear=lambda case, params, conv: params, doc="sum(c_i * in_i) + c0; params (coefs, c0)"))
+    kind="affine", numpy=_AffineRule(), params=(P.RATIONALS, P.RATIONAL), arity=lambda p: len(p[0]),
+    linear=lambda case, params, conv: params, text=_symbolic_text(_affine_symbolic),
+    doc="sum(c_i * in_i) + c0; params (coefs, c0)"))
+
+
+def _mul_symbolic(xs, params):
+    return xs[0] * xs[1]
+
 
 MUL = register(Primitive(
-    "mul", numeric=lambda xs, params: xs[0] * xs[1], symbolic=lambda xs, params: xs[0] * xs[1],
-    linear=None, doc="product of two traced values (smooth, not affine)"))
+    "mul", numeric=lambda xs, params: xs[0] * xs[1], symbolic=_mul_symbolic,
+    kind="smooth", numpy=_MulRule(), params=(), arity=2,
+    linear=None, partials=lambda xs, params: (xs[1], xs[0]), text=_symbolic_text(_mul_symbolic),
+    doc="product of two traced values (smooth, not affine)"))
 
 
 def _compare_tests(vals, params):
@@ -53,7 +211,9 @@ BRANCH = register(Primitive(
     "branch",
     numeric=lambda xs, params: COMPARE_OPS[params[0]]((xs[0] > xs[1]) - (xs[0] < xs[1])),
     symbolic=lambda xs, params: _RELATIONS[params[0]](xs[0], xs[1], evaluate=False),
+    kind="branch", numpy=_BranchRule(), params=(P.word(*COMPARE_OPS),), arity=2,
     tests=_compare_tests, case_of=lambda xs, params: sign(xs[0] - xs[1]), linear=None,
+    text=lambda names, params, extra=(): f"branch({names[0]} {params[0]} {names[1]})",
     describe=lambda case, params: f"{'a > b' if case > 0 else 'a = b' if case == 0 else 'a < b'}"
                                   f" -> {COMPARE_OPS[params[0]](case)}",
     doc="a Python comparison a <op> b used in if/while; params (op,)"))

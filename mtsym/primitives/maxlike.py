@@ -8,13 +8,28 @@ each case is exactly its polyhedron and never a refinement of it.  The rows
 differ only in who gets the derivative at a tie.
 """
 
-__all__ = ["MAX", "MIN", "MAXIMUM", "MINIMUM", "MAXPOOL", "tie_weights"]
+__all__ = ["MAX", "MIN", "MAXIMUM", "MINIMUM", "MAXPOOL", "tie_weights", "describe_tie", "MAXIMUM_TIE", "REDUCE",
+           "POOL"]
 
 from fractions import Fraction
 
 import sympy as sp
 
-from . import Choice, Primitive, Restrict, register
+from . import Choice, Primitive, Restrict, TieParam, register
+from . import params as P
+from .vectorized import ArgRule
+
+_H = Fraction(1, 2)
+_RULES = ("mean", "first", "last")
+
+MAXIMUM_TIE = TieParam("maximum", "weight of the first argument of ``maximum(a, b)`` (and ``minimum``) at "
+                       "``a = b``; the second gets 1 - w", dict(torch=_H, jax=_H, first=1, last=0, mean=_H))
+REDUCE = TieParam("reduce", "``max(x)``/``min(x)`` over k tied entries: ``\"mean\"`` (1/k each), "
+                  "``\"first\"``, ``\"last\"``", dict(torch="mean", jax="mean", first="first", last="last",
+                                                         mean="mean"), choices=_RULES, numeric=False)
+POOL = TieParam("pool", "max-pooling window ties: ``\"first\"`` (row-major), ``\"last\"``, ``\"mean\"``",
+                dict(torch="first", jax="first", first="first", last="last", mean="mean"),
+                choices=_RULES, numeric=False)
 
 
 _BELOW = (-1,)
@@ -74,25 +89,28 @@ def tie_weights(k, tie, rule):
     return tuple(w)
 
 
-def _describe(case, params):
+def describe_tie(case, params=None):
+    """A tie set in words: ``argument 2 wins`` or ``tie #1 = #3``."""
     if len(case) == 1:
         return f"argument {case[0] + 1} wins"
     return "tie " + " = ".join(f"#{i + 1}" for i in case)
 
 
-def _row(name, sign, rule_of, doc):
+def _row(name, sign, tie, doc):
     pick = max if sign > 0 else min
     sym = sp.Max if sign > 0 else sp.Min
+    key = tie.name
     return register(Primitive(
         name, numeric=lambda xs, p: pick(xs), symbolic=lambda xs, p: sym(*xs),
+        kind="switching", numpy=ArgRule(sign), params=(P.COUNT,), arity=lambda p: p[0], ties=(tie,),
         tests=_arg_tests(sign), case_of=_arg_case(sign),
-        linear=lambda case, p, conv: (tie_weights(p[0], case, rule_of(conv)), 0),
-        describe=_describe, doc=doc))
+        linear=lambda case, p, conv: (tie_weights(p[0], case, getattr(conv, key)), 0),
+        describe=describe_tie, doc=doc))
 
 
 # params of every max-like node: (k,) the number of arguments
-MAX = _row("max", 1, lambda c: c.reduce, "max(x1..xk), a reduction; ties by convention.reduce")
-MIN = _row("min", -1, lambda c: c.reduce, "min(x1..xk), a reduction; ties by convention.reduce")
-MAXIMUM = _row("maximum", 1, lambda c: c.maximum, "maximum(a, b); ties by convention.maximum")
-MINIMUM = _row("minimum", -1, lambda c: c.maximum, "minimum(a, b); ties by convention.maximum")
-MAXPOOL = _row("maxpool", 1, lambda c: c.pool, "one max-pooling window, row-major; ties by convention.pool")
+MAXIMUM = _row("maximum", 1, MAXIMUM_TIE, "maximum(a, b); ties by convention.maximum")
+MINIMUM = _row("minimum", -1, MAXIMUM_TIE, "minimum(a, b); ties by convention.maximum")
+MAX = _row("max", 1, REDUCE, "max(x1..xk), a reduction; ties by convention.reduce")
+MIN = _row("min", -1, REDUCE, "min(x1..xk), a reduction; ties by convention.reduce")
+MAXPOOL = _row("maxpool", 1, POOL, "one max-pooling window, row-major; ties by convention.pool")

@@ -1,4 +1,5 @@
-"""Window geometry of max pooling (the windows become ``maxpool`` nodes).
+"""Window geometry of pooling: every front end (``mt.maxpool2d``, ``nn.MaxPool2d``, JAX's
+``reduce_window``) cuts its windows here, then reduces each one (a ``maxpool`` node).
 
 Examples
 --------
@@ -6,9 +7,14 @@ Examples
 [[0, 1], [1, 2], [2, 3]]
 >>> windows_1d(3, 2, 2, 1)
 [[0], [1, 2]]
+>>> import numpy as np
+>>> pool(np.array([[1, 5, 2], [3, 0, 4]], dtype=object), (2, 2), (1, 1), (0, 0), max).tolist()
+[[5, 5]]
 """
 
-__all__ = ["windows_1d", "pair"]
+__all__ = ["windows_1d", "pair", "pool"]
+
+import numpy as np
 
 
 def _is_int(v):
@@ -50,4 +56,25 @@ def windows_1d(length, kernel, stride, padding):
         if not idx:
             raise ValueError("a window holds padding only")
         out.append(idx)
+    return out
+
+
+def pool(a, kernel, stride, padding, reduce):
+    """``reduce(window entries)`` over every window of the last ``len(kernel)`` axes of ``a``.
+
+    ``a`` is an object array (traced values or numbers); leading axes (batch,
+    channels) are kept.  ``kernel``, ``stride`` and ``padding`` give one entry per
+    pooled axis (see :func:`windows_1d`); a window's entries are read row-major.
+    Raises ``ValueError`` on a bad geometry.
+    """
+    nd = len(kernel)
+    if a.ndim < nd:
+        raise ValueError(f"input of shape {a.shape} has fewer than {nd} dimensions")
+    lead = a.shape[:a.ndim - nd]
+    wins = [windows_1d(a.shape[len(lead) + d], kernel[d], stride[d], padding[d]) for d in range(nd)]
+    out = np.empty(lead + tuple(len(w) for w in wins), dtype=object)
+    for li in np.ndindex(*lead):
+        plane = a[li]
+        for oi in np.ndindex(*(len(w) for w in wins)):
+            out[li + oi] = reduce(list(plane[np.ix_(*[wins[d][oi[d]] for d in range(nd)])].ravel()))
     return out

@@ -1,4 +1,9 @@
-"""Vectorised numpy rules, one row per primitive: forward, case codes, local weights.
+"""Vectorised numpy rules: how a primitive runs in float64 on many points at once.
+
+Each primitive declares its rule (``numpy=...``) next to its exact rules; the
+classes here are the shared building blocks (a sign rule, a k-ary max rule,
+...).  They need numpy only, so declaring them keeps the core free of the
+numeric backends that run them (:mod:`mtsym.backends.sweep`).
 
 A *stage* (see :mod:`mtsym.backends.sweep`) is a batch of graph nodes of one
 primitive that can run together (same depth in the graph, same parameters and
@@ -23,16 +28,18 @@ adjoints in ``A`` of shape ``(rows, m, N)``.  Each rule works on a whole stage:
     The weights are the primitive's own ``linear(case, params, conv)`` for the
     cases that occur (looked up per code, never re-derived here).
 
+A stage carries ``prim`` (its :class:`~mtsym.primitives.Primitive`), ``params``
+and ``conv`` (the parameters and convention its nodes share), ``rows`` (node ->
+row of ``V``), ``out`` (its rows), ``code_rows`` (its rows of ``C``) and
+``subs`` (values of convention symbols).
+
 Examples
 --------
->>> sorted(NUMPY_RULES)[:5]
-['abs', 'affine', 'branch', 'clamp', 'const']
->>> import numpy as np
 >>> sign_codes(np.array([-2.0, 0.0, 1e-300]), None).tolist()
 [-1, 0, 1]
 """
 
-__all__ = ["NUMPY_RULES", "Rule", "sign_codes", "exact_float"]
+__all__ = ["Rule", "Switching", "SignRule", "ArgRule", "sign_codes", "exact_float", "gather", "scatter_add"]
 
 from fractions import Fraction
 
@@ -40,7 +47,6 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ConventionError
-from ..primitives import PRIMITIVES
 
 
 def exact_float(v, subs=None, what="weight"):
@@ -51,9 +57,11 @@ def exact_float(v, subs=None, what="weight"):
     >>> exact_float(Fraction(1, 4)), exact_float(sp.Symbol("z") / 2, {sp.Symbol("z"): 1})
     (0.25, 0.5)
     """
-    if isinstance(v, (int, float, Fraction)):
+    if isinstance(v, (int, float, Fraction)) and not isinstance(v, bool):
         return float(v)
-    e = sp.sympify(v)
+    if not isinstance(v, sp.Basic):  # never sympify a string: it could be code
+        raise ConventionError(f"the {what} {v!r} is not a number")
+    e = v
     if subs:
         e = e.subs(subs)
     if e.free_symbols:
@@ -79,13 +87,13 @@ def _run(idx):
     return None
 
 
-def _gather(V, idx):
+def gather(V, idx):
     """``V[idx]``: a view when the rows are a contiguous run."""
     sl = _run(idx)
     return V[idx] if sl is None else V[sl]
 
 
-def _scatter_add(A, idx, vals, dup):
+def scatter_add(A, idx, vals, dup):
     """``A[idx] += vals``, correct when ``idx`` repeats (``dup``)."""
     if dup:
         np.add.at(A, idx, vals)
@@ -103,6 +111,10 @@ class Rule:
     switching = False
     #: True when each node's parameters may differ inside one stage (they are stacked)
     stacked = False
+    #: False for a node with a case and no value (a Python comparison)
+    has_value = True
+    #: True for the rule that reads the points themselves (``forward(stage, V, X)``)
+    reads_points = False
 
     def build(self, stage, datas):
         stage.ins = [np.array([stage.rows[d["inputs"][j]] for d in datas], dtype=np.intp)
@@ -117,118 +129,6 @@ class Rule:
 
     def radix(self, stage):
         return None
-
-
-class Input(Rule):
-    stacked = True
-
-    def build(self, stage, datas):
-        stage.cols = np.array([d["params"][0] for d in datas], dtype=np.intp)
-
-    def forward(self, stage, V, X=None):
-        V[stage.out] = X.T[stage.cols]
-
-
-class Const(Rule):
-    stacked = True
-
-    def build(self, stage, datas):
-        stage.vals = np.array([exact_float(d["params"][0], what="constant") for d in datas])[:, None]
-
-    def forward(self, stage, V):
-        V[stage.out] = stage.vals
-
-
-class Affine(Rule):
-    """``c0 + sum(c_i * in_i)``: a dense BLAS product when the stage is dense enough, else gathers."""
-
-    stacked = True
-
-    def build(self, stage, datas):
-        rows = stage.rows
-        outs = len(datas)
-        stage.c0 = np.array([exact_float(d["params"][1], stage.subs) for d in datas])[:, None]
-        stage.has_c0 = bool(np.any(stage.c0))
-        entries = [([rows[u] for u in d["inputs"]], [exact_float(c, stage.subs) for c in d["params"][0]])
-                   for d in datas]
-        union = np.unique(np.array([r for rs, _ in entries for r in rs], dtype=np.intp))
-        nnz = sum(len(rs) for rs, _ in entries)
-        fan = max((len(rs) for rs, _ in entries), default=0)
-        # a BLAS product when most of the (outs x union) block is used (a layer), else gathers
-        stage.dense = fan > 1 and outs * len(union) <= 2 * nnz
-        if stage.dense:
-            where = {r: k for k, r in enumerate(union)}
-            W = np.zeros((outs, len(union)))
-            for i, (rs, cs) in enumerate(entries):
-                for r, c in zip(rs, cs):
-                    W[i, where[r]] += c
-            stage.W, stage.union = W, union
-            stage.contiguous = len(union) > 0 and union[-1] - union[0] == len(union) - 1
-        else:
-            idx = np.zeros((outs, fan), dtype=np.intp)
-            coef = np.zeros((outs, fan))
-            for i, (rs, cs) in enumerate(entries):
-                idx[i, :len(rs)] = rs
-                idx[i, len(rs):] = rs[0] if rs else 0
-                coef[i, :len(cs)] = cs
-            stage.idx, stage.coef = idx, coef
-            stage.dup = [len(np.unique(idx[:, j])) < outs for j in range(fan)]
-            stage.unit = fan > 0 and bool((coef[:, 0] == 1).all())
-
-    def forward(self, stage, V):
-        out = V[stage.out]
-        if stage.dense:
-            if len(stage.union) == 0:
-                out[...] = 0.0
-            else:
-                u = stage.union
-                src = V[u[0]:u[-1] + 1] if stage.contiguous else V[u]
-                np.matmul(stage.W, src, out=out)
-        elif stage.idx.shape[1] == 0:
-            out[...] = 0.0
-        else:
-            first = _gather(V, stage.idx[:, 0])
-            if stage.unit and stage.has_c0:
-                np.add(first, stage.c0, out=out)
-            else:
-                np.multiply(stage.coef[:, 0, None], first, out=out) if not stage.unit else np.copyto(out, first)
-                if stage.has_c0:
-                    out += stage.c0
-            for j in range(1, stage.idx.shape[1]):
-                out += stage.coef[:, j, None] * _gather(V, stage.idx[:, j])
-            return
-        if stage.has_c0:
-            out += stage.c0
-
-    def backward(self, stage, V, C, A):
-        adj = A[stage.out]
-        if stage.dense:
-            if len(stage.union) == 0:
-                return
-            u = stage.union
-            m, N = adj.shape[1], adj.shape[2]
-            g = (stage.W.T @ adj.reshape(adj.shape[0], m * N)).reshape(len(u), m, N)
-            if stage.contiguous:
-                A[u[0]:u[-1] + 1] += g
-            else:
-                A[u] += g
-        else:
-            for j in range(stage.idx.shape[1]):
-                g = adj if j == 0 and stage.unit else stage.coef[:, j, None, None] * adj
-                _scatter_add(A, stage.idx[:, j], g, stage.dup[j])
-
-
-class Mul(Rule):
-    """``a * b`` (smooth): the weights are the other factor."""
-
-    def forward(self, stage, V):
-        np.multiply(V[stage.ins[0]], V[stage.ins[1]], out=V[stage.out])
-
-    def backward(self, stage, V, C, A):
-        adj = A[stage.out]
-        a, b = stage.ins
-        _scatter_add(A, a, V[b][:, None, :] * adj, stage.dup[0])
-        _scatter_add(A, b, V[a][:, None, :] * adj, stage.dup[1])
 
 
 class Switching(Rule):
@@ -257,8 +157,7 @@ class Switching(Rule):
     def weight_row(self, stage, code):
         row = stage.table.get(code)
         if row is None:
-            prim = PRIMITIVES[stage.op]
-            w, _ = prim.linear(self.decode(stage, code), stage.params, stage.conv)
+            w, _ = stage.prim.linear(self.decode(stage, code), stage.params, stage.conv)
             row = stage.table[code] = [exact_float(v, stage.subs) for v in w]
         return row
 
@@ -266,7 +165,7 @@ class Switching(Rule):
         W = self.weights(stage, C[stage.code_rows])
         adj = A[stage.out]
         for j, idx in enumerate(stage.ins):
-            _scatter_add(A, idx, W[j][:, None, :] * adj, stage.dup[j])
+            scatter_add(A, idx, W[j][:, None, :] * adj, stage.dup[j])
 
     def encode(self, stage, case):
         return case
@@ -288,68 +187,10 @@ class SignRule(Switching):
         self.fn = fn
 
     def forward(self, stage, V):
-        V[stage.out] = self.fn(_gather(V, stage.ins[0]), stage.params)
+        V[stage.out] = self.fn(gather(V, stage.ins[0]), stage.params)
 
     def codes(self, stage, V, atol):
-        return sign_codes(_gather(V, stage.ins[0]), atol)
-
-
-class Branch(Switching):
-    """A Python comparison: no value, case ``sign(a - b)``."""
-
-    def forward(self, stage, V):
-        pass
-
-    def codes(self, stage, V, atol):
-        a, b = V[stage.ins[0]], V[stage.ins[1]]
-        if atol is None:
-            return (a > b).view(np.int8) - (a < b).view(np.int8)
-        return sign_codes(a - b, atol)
-
-    def backward(self, stage, V, C, A):
-        pass
-
-
-_CLAMP_CASES = ("below", "lo", "both", "inside", "hi", "above")
-
-
-class Clamp(Switching):
-    """``clamp(u, lo, hi)``: six cases, decided in the order of its ``case_of``."""
-
-    def setup(self, stage):
-        lo, hi = stage.params
-        stage.lo = None if lo is None else float(lo)
-        stage.hi = None if hi is None else float(hi)
-
-    def forward(self, stage, V):
-        x = _gather(V, stage.ins[0])
-        if stage.lo is not None:
-            x = np.maximum(x, stage.lo)
-        if stage.hi is not None:
-            x = np.minimum(x, stage.hi)
-        V[stage.out] = x
-
-    def codes(self, stage, V, atol):
-        x = _gather(V, stage.ins[0])
-        t = 0.0 if atol is None else atol
-        lo, hi = stage.lo, stage.hi
-        c = np.full(x.shape, 3, dtype=np.int8)
-        if hi is not None:
-            c[np.abs(x - hi) <= t] = 4
-            c[x > hi + t] = 5
-        if lo is not None:
-            c[np.abs(x - lo) <= t] = 2 if hi is not None and stage.params[0] == stage.params[1] else 1
-            c[x < lo - t] = 0
-        return c
-
-    def encode(self, stage, case):
-        return _CLAMP_CASES.index(case)
-
-    def decode(self, stage, code):
-        return _CLAMP_CASES[int(code)]
-
-    def code_range(self, stage):
-        return 0, 6
+        return sign_codes(gather(V, stage.ins[0]), atol)
 
 
 class ArgRule(Switching):
@@ -426,26 +267,3 @@ class ArgRule(Switching):
     def radix(self, stage):
         k = stage.k
         return (0, (1 << k) - 1) if k <= 62 else None
-
-
-def _leaky(x, params):
-    s = float(params[0])
-    return np.where(x > 0, x, s * x)
-
-
-NUMPY_RULES = {
-    "input": Input(),
-    "const": Const(),
-    "affine": Affine(),
-    "mul": Mul(),
-    "branch": Branch(),
-    "relu": SignRule(lambda x, p: np.maximum(x, 0.0)),
-    "leaky_relu": SignRule(_leaky),
-    "abs": SignRule(lambda x, p: np.abs(x)),
-    "clamp": Clamp(),
-    "max": ArgRule(1),
-    "min": ArgRule(-1),
-    "maximum": ArgRule(1),
-    "minimum": ArgRule(-1),
-    "maxpool": ArgRule(1),
-}
