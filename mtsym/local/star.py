@@ -40,9 +40,9 @@ from ..trace import VAL_CONV, InputSpec, Program
 from ..value import apply
 from ..arrays import lincomb
 from .lex import point_of
+from .basis import _PRIME, Basis, ModP
 from .sweep import Row, is_rational
 
-_PRIME = 2_147_483_647
 
 
 class LocalTable(PieceTable):
@@ -226,72 +226,6 @@ def _shrunk(rec, cone, pt, radius, box, direction=None):
                          dim=rec.dim, witness=_nice_local(x, list(cone), pt, radius))
 
 
-class _Basis:
-    """An exact basis of a growing set of rational vectors, with coordinates of each vector.
-
-    A vector independent of the basis modulo a large prime is independent over the rationals and
-    costs no exact arithmetic; exact elimination runs only for the others.
-    """
-
-    def __init__(self, n):
-        self.n = n
-        self.vectors = []      # the basis b_i (the first independent vectors met)
-        self._ech = []         # (pivot, row, combination over the basis), built on demand
-        self._done = 0         # basis vectors already in the exact echelon form
-        self._modp = _ModP(n)
-
-    def add(self, g):
-        """Coordinates of ``g`` on the basis (extended by ``g`` when it is independent)."""
-        import numpy as np
-        if not (bool(g) if isinstance(g, Row) else any(g)):
-            return {}
-        ints = g.int_row() if isinstance(g, Row) else int_row((0,) + tuple(g))[1:]
-        row = np.array([c % _PRIME for c in ints], dtype=np.int64)[None, :]
-        if self._modp.add(row):
-            self.vectors.append(g if isinstance(g, Row) else tuple(g))
-            return {len(self.vectors) - 1: 1}
-        while self._done < len(self.vectors):          # bring the exact echelon form up to date
-            self._exact(self.vectors[self._done], self._done)
-            self._done += 1
-        coords = self._exact(g, None)
-        if coords is None:                               # dependent modulo the prime only
-            self.vectors.append(tuple(g))
-            self._done += 1
-            return {len(self.vectors) - 1: 1}
-        return coords
-
-    def _exact(self, g, k):
-        """Reduce ``g`` exactly; store it as basis vector ``k`` (or, ``k`` None, return its
-        coordinates, or ``None`` and store it when it is independent)."""
-        row = list(g)
-        comb = [Fraction(0)] * self._done
-        for piv, e, t in self._ech:
-            c = row[piv]
-            if c:
-                c = Fraction(c) / e[piv]
-                row = [a - c * b if b else a for a, b in zip(row, e)]
-                for j, tj in enumerate(t):
-                    comb[j] += c * tj
-        piv = next((i for i, a in enumerate(row) if a), None)
-        if piv is None:
-            return {j: c for j, c in enumerate(comb) if c}
-        t = [-c for c in comb] + [Fraction(1)]
-        for _, _, t2 in self._ech:
-            t2.append(Fraction(0))
-        self._ech.append((piv, row, t))
-        return None
-
-    def right_inverse(self):
-        """``Z`` with ``B^T B Z = I`` (so ``x = x0 + B Z y`` has ``B^T (x - x0) = y``)."""
-        B = self.vectors
-        r = len(B)
-        G = [[sum(Fraction(a) * b for a, b in zip(B[i], B[j]) if a and b) for j in range(r)]
-             + [int(i == k) for k in range(r)] for i in range(r)]
-        from ..linalg import rref
-        R, _ = rref(G, r)
-        return [row[r:] for row in R]
-
-
 class Star:
     """The stages of a star computation on branch-free code (see the module docstring).
 
@@ -368,7 +302,7 @@ class Star:
             return self.basis
         nodes = self.sweep.nodes
         frozen = getattr(self, "frozen", None) or self._frozen()
-        basis = _Basis(self.n)
+        basis = Basis(self.n)
         coords = {}
         for t in self.tied:
             for u in nodes[t][1]:
@@ -431,13 +365,13 @@ class Star:
         sw, nodes = self.sweep, self.sweep.nodes
         frozen = getattr(self, "frozen", None) or self._frozen()
         self.frozen = frozen
-        chosen = _ModP(self.n)
+        chosen = ModP(self.n)
         bound = 1
         for t in self.tied:
             ins = list(dict.fromkeys(nodes[t][1]))
             if any(frozen[u][1] for u in ins):
                 continue
-            local = _Basis(self.n)
+            local = Basis(self.n)
             co = {u: local.add(frozen[u][0]) for u in ins}
             k = len(local.vectors)
             if k == 0:
@@ -574,33 +508,3 @@ def _abs_dot(sw, v, w, xs):
 def _big(b):
     """A count for a message: with thousands separators, or its order of magnitude when huge."""
     return f"{b:,}" if b < 10 ** 15 else f"about 10^{len(str(b)) - 1}"
-
-
-class _ModP:
-    """Rows reduced modulo the prime ``_PRIME``: independence there implies it over the rationals."""
-
-    def __init__(self, n):
-        import numpy as np
-        self.rows = np.zeros((0, n), dtype=np.int64)
-        self.pivots = []
-
-    def add(self, new):
-        """Add the rows of ``new`` if they stay independent of the rows kept (all or none)."""
-        import numpy as np
-        A = new % _PRIME
-        rows, pivots = [], []
-        basis = list(zip(self.pivots, self.rows))
-        for r in A:
-            for p, b in basis + list(zip(pivots, rows)):
-                if r[p]:
-                    r = (r - int(r[p]) * b) % _PRIME
-            nz = np.nonzero(r)[0]
-            if len(nz) == 0:
-                return False
-            p = int(nz[0])
-            r = (r * pow(int(r[p]), _PRIME - 2, _PRIME)) % _PRIME
-            rows.append(r)
-            pivots.append(p)
-        self.rows = np.vstack([self.rows] + [r[None, :] for r in rows])
-        self.pivots += pivots
-        return True
