@@ -179,13 +179,12 @@ def _limit(graph, x):
 
 
 # ----------------------------------------------------------------------------- the 2-D slice
-def slice_vs_grid(X, y, grid, epochs):
+def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25))):
     torch.manual_seed(2)
     m = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
     m, acc = train(m, X, y, epochs)
     a, b, c = X[0], X[1], X[2]
     u, v = b - a, c - a
-    box = ((-0.25, 1.25), (-0.25, 1.25))
     print(f"\n[slice] 64-128-128-10 MLP (train accuracy {acc:.3f}); plane x0 + s u + t v through digits 0, 1, 2 "
           f"(x0 = digit 0, u = digit 1 - x0, v = digit 2 - x0), box {box}")
     # the grid: activation patterns of every point, in torch (float32), as the SplineCam-style lower bound
@@ -229,7 +228,7 @@ def main():
     ap.add_argument("--grid", type=int, default=1000)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--max-star", type=int, default=2000)
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="3 images, a 200 x 200 grid on a small box")
     ap.add_argument("--plot", default=None, help="write the slice picture there")
     args = ap.parse_args()
     if args.quick:
@@ -245,7 +244,8 @@ def main():
         print(f"[{name}] trained in {t:.1f} s, train accuracy {acc:.3f}")
         per_image(name, model, Xb[pick], args.max_star)
     zero_image(models["mlp"])
-    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4)
+    box = ((0.4, 0.6), (0.4, 0.6)) if args.quick else ((-0.25, 1.25), (-0.25, 1.25))
+    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box)
     if args.plot:
         table.plot(args.plot, arrows=False, spurious=False, legend=False, dpi=150)
 
