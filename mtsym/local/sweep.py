@@ -35,6 +35,7 @@ from functools import reduce
 from operator import mul
 
 from ..errors import NonAffineError
+from ..partition import ask
 from ..primitives import PRIMITIVES, Choice, Restrict
 from ..primitives.affine import INPUT
 from ..trace import VAL_CONV
@@ -132,29 +133,22 @@ def leaves(prim, forms, params, signs_of, cap=None):
     (``None`` when there are more).
     """
     out = []
-    todo = [()]
+    todo = [((), ())]
     while todo:
-        answers = todo.pop()
-        gen = prim.tests(forms, params)
-        asked = []
-        try:
-            q = next(gen)
-            for a in answers:
-                if not isinstance(q, Choice):
-                    asked.append(((q.form if isinstance(q, Restrict) else q), a))
-                q = gen.send(a)
-        except StopIteration as stop:
-            out.append((stop.value, asked))
+        answers, asked = todo.pop()
+        done, q = ask(prim, forms, params, answers)
+        if done:
+            out.append((q, list(asked)))
             if cap is not None and len(out) > cap:
                 return None
             continue
         if isinstance(q, Choice):
-            todo.extend(answers + (j,) for j in reversed(range(q.m)))
+            todo.extend((answers + (j,), asked) for j in reversed(range(q.m)))
             continue
         g, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
         for s in reversed(allowed):
             if s in signs_of(g):
-                todo.append(answers + (s,))
+                todo.append((answers + (s,), asked + ((g, s),)))
     return out
 
 
