@@ -24,7 +24,6 @@ bound on the regions), same process, ratio of times.
 """
 
 import argparse
-import time
 from collections import Counter
 from fractions import Fraction
 
@@ -33,6 +32,7 @@ import torch
 import torch.nn as nn
 
 import mtsym as mt
+from bench_eval import best      # the best of a few timed runs (benchmarks/ is the script's folder)
 
 torch.set_num_threads(1)
 
@@ -93,15 +93,6 @@ def build_pool(X, y, epochs):
 MODELS = {"mlp": build_mlp, "maxpool": build_pool}
 
 
-def best(fn, repeat=1):
-    out, times = None, []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
-
-
 def torch_grad(model, x, k):
     xt = torch.tensor(x, requires_grad=True)
     model(xt)[k].backward()
@@ -117,9 +108,9 @@ def tie_kinds(star):
 def per_image(name, model, images, max_star):
     from mtsym.local.star import Star
     from mtsym.conventions import Convention
-    t_trace, graph = best(lambda: mt.trace(model, 784))
+    t_trace, graph = best(lambda: mt.trace(model, 784), 1)
     head = lambda m: (lambda x: m(x)[0])                     # noqa: E731  (one output: the class-0 logit)
-    t_trace1, graph1 = best(lambda: mt.trace(head(model), 784))
+    t_trace1, graph1 = best(lambda: mt.trace(head(model), 784), 1)
     print(f"\n[{name}] trace (once per model): {t_trace:.2f} s ({graph.number_of_nodes()} nodes); "
           f"scalar head {t_trace1:.2f} s")
     print(f"{'img':>4} {'ties':>22} {'torch f+b':>10} {'lex_grad':>9} {'star':>18} {'is_clarke':>22}")
@@ -127,16 +118,16 @@ def per_image(name, model, images, max_star):
     conv = Convention.get("torch")
     for i, x in enumerate(images):
         t_torch, gt = best(lambda: torch_grad(model, x, 0), 3)
-        t_lex, lg = best(lambda: mt.lex_grad(graph1, x))
+        t_lex, lg = best(lambda: mt.lex_grad(graph1, x), 1)
         st = Star(graph1, 784, tuple(Fraction(float(v)) for v in x), conv)
         kinds = tie_kinds(st)
         try:
-            t_star, star = best(lambda: mt.derive(graph1, 784, around=x, max_strata=max_star))
+            t_star, star = best(lambda: mt.derive(graph1, 784, around=x, max_strata=max_star), 1)
             star_txt = f"{len(star.strata)} strata {t_star:.2f} s"
         except mt.LimitError:
             t_star, star = None, None
             star_txt = f"too large ({len(st.tied)} tied)"
-        t_cl, verdict = best(lambda: mt.is_clarke(graph1, x, max_strata=max_star))
+        t_cl, verdict = best(lambda: mt.is_clarke(graph1, x, max_strata=max_star), 1)
         # torch's gradient agrees with mtsym's associated gradient here? (float32 forward)
         ties = ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "none"
         print(f"{i:>4} {ties:>22} {t_torch * 1e3:>8.2f}ms {t_lex:>8.2f}s {star_txt:>18} "
@@ -162,10 +153,10 @@ def zero_image(model):
     head = lambda x: m0(x)[0]                                 # noqa: E731
     graph = mt.trace(head, 784)
     x = np.zeros(784, dtype=np.float32)
-    t, err = best(lambda: _limit(graph, x))
+    t, err = best(lambda: _limit(graph, x), 1)
     print(f"\n[mlp0] all-zero image, zero biases: derive(around=0) stops in {t:.2f} s with\n  LimitError: {err}")
-    t_lex, g = best(lambda: mt.lex_grad(graph, x))
-    t_cl, v = best(lambda: mt.is_clarke(graph, x))
+    t_lex, g = best(lambda: mt.lex_grad(graph, x), 1)
+    t_cl, v = best(lambda: mt.is_clarke(graph, x), 1)
     print(f"  lex_grad {t_lex:.2f} s (|g|_1 = {float(sum(abs(c) for c in g)):.4f}); "
           f"is_clarke of torch's gradient (relu'(0) = 0: the zero vector): {v.verdict} ({v.method}) {t_cl:.2f} s")
 
@@ -204,8 +195,8 @@ def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25))):
             bits = np.packbits(torch.cat([z1 > 0, z2 > 0], 1).numpy(), axis=1)
             out |= set(map(bytes, bits))
         return out
-    t_grid, pats = best(grid_patterns)
-    t_exact, table = best(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)))
+    t_grid, pats = best(grid_patterns, 1)
+    t_exact, table = best(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)), 1)
     cells = [s for s in table.strata if s.dim == 2]
     relus = [n for n in table.graph.nodes if table.graph.nodes[n]["op"] == "relu"]
     exact = set()
@@ -239,7 +230,7 @@ def main():
     pick = rng.choice(len(X), args.images, replace=False)
     models = {}
     for name, build in MODELS.items():
-        t, (model, acc) = best(lambda: build(Xb, y, args.epochs))
+        t, (model, acc) = best(lambda: build(Xb, y, args.epochs), 1)
         models[name] = model
         print(f"[{name}] trained in {t:.1f} s, train accuracy {acc:.3f}")
         per_image(name, model, Xb[pick], args.max_star)
