@@ -328,17 +328,17 @@ def test_local_analysis_of_a_traced_graph_and_of_max_pooling():
     def net(x):
         return mt.maxpool2d(x.reshape(4, 4), 2).reshape(-1) @ np.array([1, -2, 3, 1])
     g = mt.trace(net, 16)
-    img = (0, 0, 1, 1,  0, 0, 1, 2,  3, 1, 0, 0,  3, 3, 0, 0)    # windows: 4-way tie, 2 wins, 3-way, 4-way
+    img = (0, 0, 1, 1,  0, 0, 1, 2,  3, 1, 2, 2,  3, 3, 0, 1)    # windows: 4-way tie, 2 wins, 3-way, 2-way
     star = mt.derive(g, 16, around=img)
-    assert star.tied == 3 and len(star.strata) == 15 * 7 * 15      # non-empty tie sets per window
+    assert star.tied == 3 and len(star.strata) == 15 * 7 * 3       # non-empty tie sets per window
     assert star.program is None                                   # no oracle: verify's checks 1, 2, 4 are skipped
     full_dim = [s for s in star.strata if s.dim == 16]
-    assert len(full_dim) == 4 * 3 * 4                             # one winner per tied window
+    assert len(full_dim) == 4 * 3 * 2                             # one winner per tied window
     lex = mt.lex_grad(g, img)
     assert any(lex == star.pieces[s.piece].grad for s in full_dim)
     r = mt.is_clarke(g, img)                                      # torch: each window's first tied pixel
     assert (r.verdict, r.method) == ("yes", "star")
-    with pytest.raises(mt.LimitError, match="3 switching node"):
+    with pytest.raises(mt.LimitError, match="3 switching node.*at least 315"):   # independent windows
         mt.derive(g, 16, around=img, max_strata=100)
     r = mt.is_clarke(g, img, max_strata=100)                      # the same verdict by certificate
     assert (r.verdict, r.method) == ("yes", "cone")
