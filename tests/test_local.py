@@ -112,14 +112,25 @@ def test_star_methods_on_a_local_table():
     # every stratum of Boustany's function touches t = 0 and no test is strict there: the star is
     # the whole table, with no box, and prints as it does
     assert star.radius is None and star.to_latex() == mt.derive(boustany, "t").to_latex()
-    fig = star.plot()
-    assert fig.axes[1].get_xlabel() == "t"
     # verification and Clarke on a 2-D star with a box around it
     s2 = mt.derive(max_comp, 2, around=(1, 0))
     rep = s2.verify()
     assert rep.ok and len(rep.rows) == len(s2.strata)
     with pytest.raises(mt.InputError, match="outside this local table"):
         s2.grad_at((1 + s2.radius, 1))
+
+
+def test_plots_of_a_star_and_of_a_slice():
+    pytest.importorskip("matplotlib")
+    fig = mt.derive(boustany, "t", around=(0,)).plot()
+    assert fig.axes[1].get_xlabel() == "t"
+    s2 = mt.derive(max_comp, 2, around=(1, 0))
+    plane = s2.plot(legend=False).axes[0]                           # the view box is the neighbourhood
+    assert plane.get_xlim() == (1 - s2.radius, 1 + s2.radius)
+    sl = mt.derive(relu_net(3, (4, 6, 6, 1)), 4, on=mt.plane((0, 1, -1, 0), (1, 0, 1, -1), (0, 1, -1, 1),
+                                                             box=((-2, 2), (-2, 2))))
+    fig = sl.plot(arrows=False, spurious=False)
+    assert len(fig.axes[0].patches) == sum(1 for s in sl.strata if s.dim == 2)    # one polygon per cell
 
 
 @pytest.mark.torch
@@ -288,8 +299,6 @@ def test_plane_slice_through_a_net_matches_a_fine_grid():
             assert s.contains((a, b))
             if s.dim == 2:
                 assert tuple(sorted(s.cases.items())) in cells
-    fig = sl.plot(arrows=False, spurious=False)
-    assert len(fig.axes[0].patches) == sum(1 for s in sl.strata if s.dim == 2)
 
 
 # --------------------------------------------------------------------------- trace
