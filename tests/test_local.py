@@ -365,3 +365,14 @@ def test_bad_local_arguments():
         mt.plane((0, 0), (1, 1), (2, 2))
     with pytest.raises(mt.InputError, match="not finite"):
         mt.directional(f, (float("nan"), 0), (1, 0))
+
+
+def test_jax_code_at_a_tie():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    f = lambda x: jnp.max(x) - jax.nn.relu(x[0] - 2 * x[1])
+    x0 = (0.0, 0.0)
+    r = mt.is_clarke(f, x0, framework="jax")                # g: the associated gradient, what jax returns
+    assert [float(c) for c in r.gradient] == [float(c) for c in jax.grad(f)(jnp.array(x0))]
+    assert (r.verdict, r.method) == ("yes", "star")
+    assert mt.lex_grad(f, x0, framework="jax") == mt.lex_grad(lambda x: mt.max(x) - mt.relu(x[0] - 2 * x[1]), x0)
