@@ -258,9 +258,9 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
         explore(program, max_strata=max_strata, max_events=max_events, start=start, on_stratum=counted,
                 keep=False)
         return len(found)
-    cell = Polyhedron.space(program.n) if start is None else start
+    cell, cons = (Polyhedron.space(program.n), None) if start is None else start
     try:  # the top of the tree, serially, until there are subtrees to share
-        return walk_records(plan, [root_entry(plan, cell)], max_strata, emit, split=4 * k, compact=keep)
+        return walk_records(plan, [root_entry(plan, cell, cons)], max_strata, emit, split=4 * k, compact=keep)
     except Paused as p:
         stack, count = p.stack, p.count
     token = uuid.uuid4().hex

@@ -19,8 +19,8 @@ enumeration (by the limits, by Ctrl-C, or by the callback itself) leaves the
 strata found so far on the exception as ``partial_records``.
 """
 
-__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "drive_tests", "first_case",
-           "graph_plan", "walk_records", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "start_region", "drive_tests",
+           "first_case", "graph_plan", "walk_records", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
 import math
 from fractions import Fraction
@@ -31,7 +31,7 @@ from .errors import LimitError, NondeterministicError, NonAffineError
 from .exact import aff_var, int_row
 from .polyhedra import Polyhedron
 from .primitives import PRIMITIVES, Choice, Restrict, replay
-from .records import StratumRecord
+from .records import StratumRecord, nice_witness
 from .trace import node_forms
 from .walk import Plan, Unsupported, limit_error, root_entry, too_many, walk
 
@@ -97,11 +97,12 @@ class _Explorer(Decider):
     the stack as ``(prefix, (node, answers), cell, cons)``, resumed by a later run.
     """
 
-    __slots__ = ("poly", "cons", "stack", "resume")
+    __slots__ = ("poly", "cons", "stack", "resume", "at", "fixed")
 
-    def __init__(self, program, prefix, poly, cons, stack, max_events, resume=None):
+    def __init__(self, program, prefix, poly, cons, stack, max_events, resume=None, at=None, fixed=None):
         super().__init__(program, max_events, prefix)
         self.poly, self.cons, self.stack, self.resume = poly, cons, stack, resume
+        self.at, self.fixed = at, fixed
 
     def _decide(self, node, prim, vals, params):
         answers = ()
@@ -114,7 +115,7 @@ class _Explorer(Decider):
                                             "deterministic", line=self.program.graph.line_of(node))
         forks = []
         leaf = first_case(prim, vals, params, self.poly, self.cons, answers, forks,
-                          _form_check(prim, node, self.program))
+                          _form_check(prim, node, self.program), self.at, self.fixed)
         base = tuple(self.path)
         for a, cell, cons in forks:
             self.stack.append((base, (node, a), cell, cons))
@@ -134,25 +135,26 @@ def ask(prim, vals, params, answers):
     return False, q
 
 
-def _node_cases(program, node, prim, vals, params, poly, cons):
-    """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order."""
+def _node_cases(program, node, prim, vals, params, poly, cons, at=None, fixed=None):
+    """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order (``at``,
+    ``fixed``: see :func:`drive_tests`)."""
     out = []
     forks = [((), poly, cons)]
     check = _form_check(prim, node, program)
     while forks:
         answers, cell, C = forks.pop()
-        leaf = drive_tests(prim, vals, params, cell, C, answers, forks, check)
+        leaf = drive_tests(prim, vals, params, cell, C, answers, forks, check, at, fixed)
         if leaf is not None:
             out.append(leaf)
     return out
 
 
-def first_case(prim, vals, params, cell, cons, answers, forks, check):
+def first_case(prim, vals, params, cell, cons, answers, forks, check, at=None, fixed=None):
     """:func:`drive_tests` until a branch holds a case (the next forks are tried in order)."""
-    leaf = drive_tests(prim, vals, params, cell, cons, answers, forks, check)
+    leaf = drive_tests(prim, vals, params, cell, cons, answers, forks, check, at, fixed)
     while leaf is None and forks:
         answers, cell, cons = forks.pop()
-        leaf = drive_tests(prim, vals, params, cell, cons, answers, forks, check)
+        leaf = drive_tests(prim, vals, params, cell, cons, answers, forks, check, at, fixed)
     return leaf
 
 
@@ -162,7 +164,7 @@ def _form_check(prim, node, program):
     return check
 
 
-def drive_tests(prim, vals, params, cell, cons, answers, forks, check):
+def drive_tests(prim, vals, params, cell, cons, answers, forks, check, at=None, fixed=None):
     """Run a switching node's ``tests`` generator on a stratum: the first feasible case, others forked.
 
     The generator is replayed through ``answers`` (the answers of the branch
@@ -175,6 +177,12 @@ def drive_tests(prim, vals, params, cell, cons, answers, forks, check):
 
     Returns ``(case, poly, cons)``, or ``None`` when the branch has no case.
     ``cons`` is a linked list ``(row, sign, rest)`` of the proper cuts.
+
+    ``at`` (an exact point, optional) keeps only what meets every neighbourhood
+    of that point: a test that is nonzero there takes its sign there without a
+    split (and adds no constraint); only tests that vanish at ``at`` split, so
+    every constraint added passes through ``at`` (the star of the point).  The
+    forms decided that way are appended to the list ``fixed`` when one is given.
     """
     if type(cell) is tuple:
         cell = cell[0].child(cell[1])
@@ -198,6 +206,17 @@ def drive_tests(prim, vals, params, cell, cons, answers, forks, check):
             else:
                 g, allowed = q, (1, 0, -1)
             check(g)
+            if at is not None:
+                v = g[0] + sum(c * x for c, x in zip(g[1:], at) if c)
+                if v != 0:
+                    a = 1 if v > 0 else -1
+                    if fixed is not None:
+                        fixed.append(g)
+                    if a not in allowed:
+                        return None
+                    answers += (a,)
+                    q = gen.send(a)
+                    continue
             h = int_row(g)
             cut = cell.cut(h)
             ok = [a for a in allowed if a in cut.signs]
@@ -271,7 +290,8 @@ def int_row_common(forms, sense=1):
     return np.array(rows, dtype=np.int64 if big < (1 << 62) else object)
 
 
-def explore(program, max_strata=None, max_events=None, on_stratum=None, start=None, keep=True):
+def explore(program, max_strata=None, max_events=None, on_stratum=None, *, start=None, at=None, fixed=None,
+            keep=True):
     """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
 
     ``on_stratum(record, count)``, when given, is called after each new stratum.  A
@@ -291,8 +311,13 @@ def explore(program, max_strata=None, max_events=None, on_stratum=None, start=No
         The limits of :func:`mtsym.derive`.
     on_stratum : callable, optional
         ``on_stratum(record, count)`` after each new :class:`~mtsym.records.StratumRecord`, in order.
-    start : Polyhedron, optional
-        Enumerate only inside this closed polyhedron (default: all of R^n).
+    start : (Polyhedron, constraints), optional
+        Enumerate inside this region only (from :func:`start_region`); its
+        constraints are part of every stratum's description (local analysis, :mod:`mtsym.local`).
+    at : tuple of exact numbers, optional
+        Only the strata whose closure holds this point (see :func:`drive_tests`).
+    fixed : list, optional
+        With ``at``: receives every test form decided by its (nonzero) sign at ``at``.
     keep : bool
         ``False``: keep no record (``on_stratum`` takes them; memory stays bounded) and return
         an empty list.
@@ -302,22 +327,47 @@ def explore(program, max_strata=None, max_events=None, on_stratum=None, start=No
     records = _Records(on_stratum, keep)
     try:
         locate_path(program, (0,) * program.n, max_events)
-        cell = Polyhedron.space(program.n) if start is None else start
+        cell, cons = (Polyhedron.space(program.n), None) if start is None else start
         if program.graph.has_branches():
-            _explore_runs(program, cell, max_strata, max_events, records.append)
+            _explore_runs(program, cell, cons, max_strata, max_events, records.append, at, fixed)
             return records
-        plan = graph_plan(program)
+        plan = graph_plan(program) if at is None else None   # the star of a point: the general search
         if plan is not None:
             try:
-                walk_records(plan, [root_entry(plan, cell)], max_strata, records.append, compact=keep)
+                walk_records(plan, [root_entry(plan, cell, cons)], max_strata, records.append, compact=keep)
                 return records
             except Unsupported:  # a case weight the plan's scale cannot hold: start over
                 records.reset()
-        _explore_graph(program, cell, max_strata, records.append)
+        _explore_graph(program, cell, cons, max_strata, records.append, at, fixed)
     except (LimitError, KeyboardInterrupt) as e:
         e.partial_records = list(records)
         raise
     return records
+
+
+def start_region(n, constraints):
+    """The ``start`` of :func:`explore` for the region ``{sign(form) = sign}`` in ``R^n``, or ``None``
+    when the region is empty.  ``constraints`` is a list of ``(form, sign)``, forms ``(c0, c1..cn)``."""
+    poly, cons = Polyhedron.space(n), None
+    for form, s in constraints:
+        h = int_row(form)
+        kids = poly.split(h)
+        if s not in kids:
+            return None
+        if len(kids) > 1:
+            cons = (h, s, cons)
+        poly = kids[s]
+    return poly, cons
+
+
+def _nice_point(w, constraints):
+    """``w`` (rationals) rounded to the coarsest dyadic grid that keeps every constraint (see
+    :func:`mtsym.records.nice_witness`)."""
+    q = 1
+    for c in w:
+        if type(c) is not int:
+            q = q * c.denominator // math.gcd(q, c.denominator)
+    return nice_witness(tuple(int(c * q) for c in w), q, constraints)
 
 
 class _Records(list):
@@ -373,15 +423,15 @@ _too_many = too_many
 TOTAL_EVENTS = 250
 
 
-def _explore_runs(program, cell, max_strata, max_events, emit):
-    stack = [((), None, cell, None)]
+def _explore_runs(program, cell, cons, max_strata, max_events, emit, at=None, fixed=None):
+    stack = [((), None, cell, cons)]
     count = total = 0
     budget = TOTAL_EVENTS * max_events
     while stack:
         prefix, resume, poly, cons = stack.pop()
         if type(poly) is tuple:
             poly = poly[0].child(poly[1])
-        ex = _Explorer(program, prefix, poly, cons, stack, max_events, resume)
+        ex = _Explorer(program, prefix, poly, cons, stack, max_events, resume, at, fixed)
         try:
             outputs, shape = program.run(ex)
         except _Dead:
@@ -402,7 +452,7 @@ def _explore_runs(program, cell, max_strata, max_events, emit):
                               "with mt.max / mt.relu (no Python comparison: enumerated over the graph, once).")
 
 
-def _explore_graph(program, cell, max_strata, emit):
+def _explore_graph(program, cell, cons, max_strata, emit, at=None, fixed=None):
     """Depth-first over the switching nodes of a branch-free graph, forms in Python (any graph).
 
     One list of forms serves the whole search: a stack entry resumes at node
@@ -426,7 +476,7 @@ def _explore_graph(program, cell, max_strata, emit):
             vals[v] = lins[v] = aff_var(params[0], program.n)
     path = []
     count = 0
-    stack = [(0, None, cell, None, 0)]
+    stack = [(0, None, cell, cons, 0)]
     while stack:
         pos, answers, poly, cons, depth = stack.pop()
         del path[depth:]
@@ -438,7 +488,7 @@ def _explore_graph(program, cell, max_strata, emit):
             if prim.tests is not None:
                 forks = []
                 leaf = first_case(prim, iv, params, poly, cons, answers if v == pos and answers is not None else (),
-                                  forks, _form_check(prim, v, program))
+                                  forks, _form_check(prim, v, program), at, fixed)
                 d = len(path)
                 for a, P, C in forks:
                     stack.append((v, a, P, C, d))

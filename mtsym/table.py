@@ -465,6 +465,14 @@ class PieceTable:
                 return s
         raise InputError(f"no stratum holds {pt}; the table is incomplete")  # pragma: no cover
 
+    @property
+    def _by_path(self):
+        """``{path: stratum}``, built on first use (the strata keep their paths compact)."""
+        d = self.__dict__.get("_by_path_cache")
+        if d is None:
+            d = self._by_path_cache = {s.path: s for s in self.strata}
+        return d
+
     def _graph_stratum(self, pt):
         """The stratum whose decisions the graph takes at ``pt`` (exactly, node by node)."""
         t = self.__dict__.get("_trie")

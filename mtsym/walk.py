@@ -392,8 +392,9 @@ class State:
         return s
 
 
-def root_entry(plan, cell):
-    """The stack entry of a whole walk: the state before any decision, on ``cell``."""
+def root_entry(plan, cell, cons=None):
+    """The stack entry of a whole walk: the state before any decision, on ``cell`` (described by
+    the constraint links ``cons``, part of every stratum's description)."""
     n = plan.n
     st = State()
     U = len(plan.units)
@@ -406,7 +407,7 @@ def root_entry(plan, cell):
     st.pend = np.zeros(0, dtype=np.intp)
     st.H = np.zeros((0, n + 1), dtype=plan.dtype)
     st.f = st.gptr = 0
-    st.cell, st.cons = cell, None
+    st.cell, st.cons = cell, cons
     return ("root", st)
 
 

@@ -158,7 +158,7 @@ def both(fn, n, conv="torch"):
         walked = partition.explore(program)
         assert partition.graph_plan(program) is not None
         general = []
-        partition._explore_graph(program, Polyhedron.space(program.n), 10**6, general.append)
+        partition._explore_graph(program, Polyhedron.space(program.n), None, 10**6, general.append)
     return walked, general
 
 
@@ -241,9 +241,7 @@ def test_start_polyhedron_and_stratum_callback():
     fn = RECORDED["relu lines"][0]
     program = Program(fn, 2)
     seen = []
-    box = Polyhedron.space(2)
-    for row in ((1, 1, 0), (1, -1, 0), (1, 0, 1), (1, 0, -1)):  # |x1| <= 1, |x2| <= 1
-        box = box.meet(row)
+    box = partition.start_region(2, [((1, 1, 0), 1), ((1, -1, 0), 1), ((1, 0, 1), 1), ((1, 0, -1), 1)])  # |x| < 1
     records = partition.explore(program, start=box, on_stratum=lambda r, count: seen.append((r, count)))
     assert seen == [(r, k + 1) for k, r in enumerate(records)]
     everywhere = mt.derive(fn, 2)
