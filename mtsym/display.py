@@ -60,8 +60,7 @@ def html_table(title, columns, rows, more=0):
     Examples
     --------
     >>> print(html_table("t", ["a", "ok"], [[Math("x_1 < 0"), True]]))  # doctest: +ELLIPSIS
-    <style>...</style><table class="mtsym-table"><caption>t</caption><tr><th>a</th><th>ok</th></tr><tr>...
-    <td>\\(x_1 &lt; 0\\)</td><td><span class="mtsym-ok">&#10003;</span></td></tr></table>
+    <style>...</style><table class="mtsym-table"><caption>t</caption>...<td>\\(x_1 &lt; 0\\)</td>...</table>
     """
     out = [_STYLE, '<table class="mtsym-table">']
     if title:
