@@ -23,7 +23,7 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import InputError, UnsupportedOperationError
-from .exact import is_exact_number, to_exact
+from .exact import NAN, Infinite, is_exact_number, to_extended
 from .extensions import provided
 from .value import Value, apply, foreign_method, torch_function, unknown_attribute
 
@@ -40,11 +40,14 @@ def coerce(other, op):
         return other
     if isinstance(other, (np.ndarray, list, tuple)) or _is_foreign(other):
         return Array(as_exact_array(other, op))
-    if is_exact_number(other):
+    if is_exact_number(other) or type(other) is Infinite:
         try:
-            return to_exact(other, what=f"number in {op}")
+            c = to_extended(other, what=f"number in {op}")
         except InputError as e:
             raise UnsupportedOperationError(op, str(e)) from None
+        if c is NAN:
+            raise UnsupportedOperationError(op, "number nan is not finite; mtsym needs finite numbers")
+        return c
     return None
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from .arrays import Array
 from .errors import UnsupportedOperationError
 from .exact import to_exact
-from .primitives.pooling import pair, pool
+from .primitives.pooling import pair, pool, pool_windows
 from .value import Value, apply
 
 
@@ -134,14 +134,19 @@ def _window_max(conv=None):
     return reduce
 
 
-def max_pool(a, kernel, stride, padding, op, conv=None):
+def max_pool(a, kernel, stride, padding, op, conv=None, *, dilation=None, ceil_mode=False, windows=None):
     """Max pooling of the last ``len(kernel)`` axes of an object array: one ``maxpool`` node per window.
 
     The shared builder of every max-pooling front end (``op`` names it in errors;
-    ``conv`` pins the tie rule of a framework's pooling).
+    ``conv`` pins the tie rule of a framework's pooling).  ``dilation`` and
+    ``ceil_mode`` as in torch; ``windows`` (one list of index lists per pooled
+    axis, e.g. adaptive pooling's) replaces ``kernel``/``stride``/``padding``.
     """
+    reduce = _window_max(conv)
     try:
-        return Array(pool(a, kernel, stride, padding, _window_max(conv)))
+        if windows is not None:
+            return Array(pool_windows(a, windows, lambda items, oi: reduce(items)))
+        return Array(pool(a, kernel, stride, padding, reduce, dilation, ceil_mode))
     except ValueError as e:
         raise UnsupportedOperationError(op, str(e)) from None
 

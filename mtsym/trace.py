@@ -31,11 +31,12 @@ import sympy as sp
 from .arrays import Array, coerce
 from .conventions import Convention
 from .errors import InputError, UnsupportedOperationError, user_line
-from .exact import aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, to_exact
+from .exact import (aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, is_infinite,
+                    to_exact)
 from .graph import Graph
 from .primitives import PRIMITIVES
 from .primitives.affine import BRANCH
-from .value import Value
+from .value import Value, apply_extended
 
 #: the rational rule used for ``val`` forms (any rule with rational weights works)
 VAL_CONV = Convention("first")
@@ -206,6 +207,9 @@ def _flatten_output(out):
         return flat, (len(flat),)
     if isinstance(out, Value) or is_exact_number(out):
         return [out], ()
+    if is_infinite(out):
+        raise UnsupportedOperationError("return", f"the function returned {out}, which is not finite; mtsym "
+                                        "needs finite outputs")
     raise UnsupportedOperationError("return", f"the function returned {type(out).__name__}; return a "
                                     "traced value, a number, or a list/array of them")
 
@@ -246,6 +250,8 @@ class Run:
                 if a.run is not self:
                     raise UnsupportedOperationError(name, "mixes values from two different traces")
                 vs.append(a)
+            elif is_infinite(a):  # max(x, -inf): the primitive's rule for infinite arguments
+                return apply_extended(name, args, params, conv)
             else:
                 vs.append(self.const(a, name))
         program = self.program

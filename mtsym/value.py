@@ -23,14 +23,14 @@ Traceback (most recent call last):
 mtsym.errors.UnsupportedOperationError: relu at ...: argument 'a' of type str is not a number or traced value
 """
 
-__all__ = ["Value", "apply", "exact_number", "unknown_attribute", "foreign_method"]
+__all__ = ["Value", "apply", "apply_extended", "exact_number", "unknown_attribute", "foreign_method"]
 
 from fractions import Fraction
 
 from .errors import InputError, UnsupportedOperationError
-from .exact import is_exact_number, to_exact
+from .exact import Infinite, is_exact_number, is_infinite, to_exact, to_extended
 from .extensions import provided
-from .primitives import PRIMITIVES
+from .primitives import PRIMITIVES, Reapply
 from .primitives.affine import COMPARE_OPS
 
 _EXACT = (int, Fraction)
@@ -67,7 +67,26 @@ def apply(name, args, params=(), conv=None):
     for a in args:
         if isinstance(a, Value):
             return a.run.apply(name, args, params, conv)
+    if any(is_infinite(a) for a in args):
+        return apply_extended(name, args, params, conv)
     return PRIMITIVES[name].numeric([exact_number(a, name) for a in args], params)
+
+
+def apply_extended(name, args, params, conv=None):
+    """:func:`apply` when some arguments are infinite: the primitive's ``extended`` rule, or an error.
+
+    ``max(x, -inf)`` is ``x`` (no node), ``relu(-inf)`` is 0; a primitive
+    without an ``extended`` rule refuses infinite arguments by name.
+    """
+    prim = PRIMITIVES[name]
+    xs = [a if isinstance(a, Value) else to_extended(a, what=f"argument of {name}") for a in args]
+    bad = next((a for a in xs if is_infinite(a)), None)
+    if prim.extended is None or type(bad) is not Infinite and any(is_infinite(a) for a in xs):
+        raise UnsupportedOperationError(name, f"an argument is {bad}, which is not finite; mtsym needs finite "
+                                        "numbers here (±inf is accepted by max/min, maximum/minimum, pooling, "
+                                        "sort, relu, abs, leaky_relu and clamp)")
+    r = prim.extended(xs, params)
+    return apply(name, r.args, r.params, conv) if isinstance(r, Reapply) else r
 
 
 def _number(o):
@@ -196,6 +215,8 @@ class Value:
     # comparisons: Python branches ----------------------------------------
     def _compare(self, other, op):
         o = self.run.coerce(other, op)
+        if type(o) is Infinite:  # a traced value is finite: decided without a branch
+            return COMPARE_OPS[op](-o.sign)
         if o is None or not (isinstance(o, Value) or _number(o)):
             return NotImplemented
         return COMPARE_OPS[op](self.run.compare(self, o, op))

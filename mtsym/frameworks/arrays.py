@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InputError, UnsupportedOperationError
 from ..extensions import register
-from ..exact import is_exact_number, to_exact
+from ..exact import Infinite, is_exact_number, to_extended
 from ..arrays import Array
 from ..value import Value, apply
 
@@ -39,7 +39,8 @@ def exact_array(x, op):
     """A framework tensor (or numpy array) as an object array of exact numbers.
 
     Floats become the exact rationals they represent (float32 values too: the
-    conversion to float64 is exact).
+    conversion to float64 is exact); ``±inf`` become :class:`~mtsym.exact.Infinite`
+    (the identity of max/min), ``nan`` :data:`~mtsym.exact.NAN` (refused where used).
     """
     if hasattr(x, "detach"):  # torch: drop autograd, go to CPU
         x = x.detach().cpu()
@@ -52,7 +53,7 @@ def exact_array(x, op):
     out = np.empty(arr.shape, dtype=object)
     for idx, v in np.ndenumerate(arr):
         try:
-            out[idx] = to_exact(v.item() if hasattr(v, "item") else v, what=f"tensor entry in {op}")
+            out[idx] = to_extended(v.item() if hasattr(v, "item") else v, what=f"tensor entry in {op}")
         except InputError as e:
             raise UnsupportedOperationError(op, str(e)) from None
     return out
@@ -86,10 +87,10 @@ def as_array(x, op):
         return out
     if isinstance(x, np.ndarray):
         return x
-    if is_exact_number(x):
+    if is_exact_number(x) or type(x) is Infinite:
         out = np.empty((), dtype=object)
         try:
-            out[()] = to_exact(x, what=f"number in {op}")
+            out[()] = to_extended(x, what=f"number in {op}")
         except InputError as e:
             raise UnsupportedOperationError(op, str(e)) from None
         return out
