@@ -16,7 +16,7 @@ __all__ = [
     "derive", "trace", "call_exact", "evaluate", "Evaluation",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
     "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d", "sort",
-    "apply", "lincomb", "matmul",
+    "apply", "lincomb", "matmul", "declare",
     "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
     "InputError", "LimitError", "NondeterministicError", "FormatError",
 ]
@@ -37,3 +37,4 @@ from .value import apply
 from . import backends, export, frameworks, lipschitz, verify  # noqa: E402,F401
 from .export import notebook, plot, text  # noqa: E402,F401
 from .evaluate import Evaluation, evaluate  # noqa: E402
+from .frameworks.declare import declare  # noqa: E402

@@ -22,7 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import InputError, UnsupportedOperationError
+from .errors import InputError, NonAffineError, UnsupportedOperationError
 from .exact import NAN, Infinite, is_exact_number, to_extended
 from .extensions import provided
 from .value import Value, apply, foreign_method, torch_function, unknown_attribute
@@ -149,9 +149,12 @@ class Array:
     def tolist(self):
         return self.a.tolist()
 
-    def sum(self):
-        """The sum of all entries (one affine node)."""
-        return lincomb([1] * self.a.size, list(self.a.ravel()))
+    def sum(self, *args, **kwargs):
+        """The sum of all entries (one affine node); with arguments, torch's ``sum(dim, keepdim)`` or
+        numpy's ``sum(axis=..., keepdims=...)``."""
+        if not args and not kwargs:
+            return lincomb([1] * self.a.size, list(self.a.ravel()))
+        return _foreign(self, "sum")(*args, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
         return self.a
@@ -209,6 +212,9 @@ class Array:
         return _wrap(_matmul(as_exact_array(other, "@"), self.a))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        hook = provided("trace.numpy_ufunc")
+        if hook is not None:
+            return hook(ufunc, method, *inputs, **kwargs)
         fn = _UFUNCS.get(ufunc)
         if method != "__call__" or fn is None or kwargs:
             raise UnsupportedOperationError(f"numpy.{ufunc.__name__}", "this numpy function is not an "
@@ -222,15 +228,62 @@ class Array:
             args.append(x)
         return fn(*args)
 
+    def __array_function__(self, func, types, args, kwargs):
+        hook = provided("trace.numpy_function")
+        if hook is None:
+            raise UnsupportedOperationError(f"numpy.{func.__name__}", "numpy functions on traced arrays need "
+                                            "mtsym's numpy layer: import mtsym")
+        return hook(func, types, args, kwargs)
+
     def __bool__(self):
-        raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined")
+        """A vector of traced values is a non-empty sequence (``if not x`` is False, as for a list);
+        numbers follow numpy (one entry: its truth value)."""
+        a = self.a
+        if a.size == 0:
+            return False
+        if any(isinstance(v, Value) for v in a.flat):
+            if a.ndim == 1:
+                return True
+            raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined; compare "
+                                            "its entries (x[0] > x[1]) instead")
+        if a.size == 1:
+            return bool(a.flat[0])
+        raise UnsupportedOperationError("bool()", "the truth value of an array with more than one entry is "
+                                        "ambiguous; use .all() or .any()")
 
-    def _refuse_comparison(self, other):
-        raise UnsupportedOperationError("comparison", "a traced array cannot be compared as a whole; "
-                                        "compare its elements (x[0] > x[1]) instead")
+    def _compare(self, other, fn, op):
+        o = other.a if isinstance(other, Array) else other
+        if not isinstance(o, Value):
+            o = as_exact_array(o, op)
+        return Array(_elementwise(fn, self.a, o))
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse_comparison
+    def __gt__(self, o):
+        """Entry by entry, each a Python comparison (a branch: every outcome is explored)."""
+        return self._compare(o, lambda u, v: u > v, ">")
+
+    def __ge__(self, o):
+        return self._compare(o, lambda u, v: u >= v, ">=")
+
+    def __lt__(self, o):
+        return self._compare(o, lambda u, v: u < v, "<")
+
+    def __le__(self, o):
+        return self._compare(o, lambda u, v: u <= v, "<=")
+
+    def __eq__(self, o):
+        return self._compare(o, lambda u, v: u == v, "==")
+
+    def __ne__(self, o):
+        return self._compare(o, lambda u, v: u != v, "!=")
+
     __hash__ = object.__hash__
+
+    def __pow__(self, k):
+        """Entry by entry, as ``Value ** k`` (non-negative integer powers: products)."""
+        return Array(_elementwise(lambda u: u ** k, self.a))
+
+    def __rpow__(self, base):
+        raise NonAffineError("**", "an exponential of a traced array (c ** x) is not piecewise affine")
 
     def __setitem__(self, idx, value):
         raise UnsupportedOperationError("item assignment", "in-place changes of a traced array are not "
@@ -248,6 +301,14 @@ class Array:
 
     def __repr__(self):
         return f"Array({self.a.tolist()!r})"
+
+
+def _foreign(obj, name):
+    """The torch (or numpy, with ``axis=``) meaning of a method, from the layer that provides it."""
+    method = foreign_method(obj, name)
+    if method is None:
+        unknown_attribute(name)
+    return method
 
 
 def _wrap(r):

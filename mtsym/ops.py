@@ -2,7 +2,10 @@
 
 Each works on traced values (recording one graph node per scalar result) and on
 plain numbers (computing exactly, so the same user code runs as an exact
-oracle).  Elementwise operations map over lists, tuples and arrays.
+oracle).  Elementwise operations map over lists, tuples and arrays.  Each takes
+``convention=`` (a name or a :class:`~mtsym.conventions.Convention`) to pin its
+nodes' tie rule whatever the table's convention (how ``mt.declare`` says what a
+hand-written derivative does: ``mt.relu(x, convention=mt.Convention(relu0=a))``).
 
 Examples
 --------
@@ -10,6 +13,9 @@ Examples
 (0, 3, 5, [3, 4])
 >>> maxpool1d([1, 3, 3, 2], 2, stride=2)
 Array([3, 3])
+>>> import mtsym as mt
+>>> mt.derive(lambda x: relu(x[0], convention=Convention(relu0="1/4")), 1).grad_at((0,))
+Matrix([[1/4]])
 """
 
 __all__ = ["relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum",
@@ -20,6 +26,7 @@ from fractions import Fraction
 import numpy as np
 
 from .arrays import Array
+from .conventions import Convention
 from .errors import UnsupportedOperationError
 from .exact import to_exact
 from .primitives.pooling import pair, pool, pool_windows
@@ -44,23 +51,30 @@ def _map(fn, x):
     return fn(x)
 
 
-def relu(x):
+def _pin(convention):
+    return None if convention is None else Convention.get(convention)
+
+
+def relu(x, *, convention=None):
     """``max(0, x)`` elementwise; relu'(0) is ``convention.relu0``."""
-    return _map(lambda v: apply("relu", (v,), ()), x)
+    conv = _pin(convention)
+    return _map(lambda v: apply("relu", (v,), (), conv), x)
 
 
-def leaky_relu(x, negative_slope=Fraction(1, 100)):
+def leaky_relu(x, negative_slope=Fraction(1, 100), *, convention=None):
     """``x if x > 0 else negative_slope * x``; the default slope is exactly 1/100."""
     s = to_exact(negative_slope, what="negative_slope")
-    return _map(lambda v: apply("leaky_relu", (v,), (s,)), x)
+    conv = _pin(convention)
+    return _map(lambda v: apply("leaky_relu", (v,), (s,), conv), x)
 
 
-def abs(x):
+def abs(x, *, convention=None):
     """``|x|`` elementwise; abs'(0) is ``convention.abs0``."""
-    return _map(lambda v: apply("abs", (v,), ()), x)
+    conv = _pin(convention)
+    return _map(lambda v: apply("abs", (v,), (), conv), x)
 
 
-def clamp(x, min=None, max=None):
+def clamp(x, min=None, max=None, *, convention=None):
     """Clamp into ``[min, max]`` (numbers; either may be ``None``); see ``convention.clamp``."""
     lo = None if min is None else to_exact(min, what="clamp min")
     hi = None if max is None else to_exact(max, what="clamp max")
@@ -68,7 +82,8 @@ def clamp(x, min=None, max=None):
         raise UnsupportedOperationError("clamp", "give min or max (or both)")
     if lo is not None and hi is not None and lo > hi:
         raise UnsupportedOperationError("clamp", f"min={lo} is larger than max={hi}")
-    return _map(lambda v: apply("clamp", (v,), (lo, hi)), x)
+    conv = _pin(convention)
+    return _map(lambda v: apply("clamp", (v,), (lo, hi), conv), x)
 
 
 def _flat_items(args, name):
@@ -82,42 +97,42 @@ def _flat_items(args, name):
     return items
 
 
-def max(*args):
+def max(*args, convention=None):
     """The maximum of the arguments (or of one sequence): one k-ary node, ties by ``convention.reduce``."""
     items = _flat_items(args, "max")
-    return items[0] if len(items) == 1 else apply("max", items, (len(items),))
+    return items[0] if len(items) == 1 else apply("max", items, (len(items),), _pin(convention))
 
 
-def min(*args):
+def min(*args, convention=None):
     """The minimum of the arguments (or of one sequence); ties by ``convention.reduce``."""
     items = _flat_items(args, "min")
-    return items[0] if len(items) == 1 else apply("min", items, (len(items),))
+    return items[0] if len(items) == 1 else apply("min", items, (len(items),), _pin(convention))
 
 
-def _binary(name, a, b):
+def _binary(name, a, b, conv=None):
     def seqish(v):
         return isinstance(v, (list, tuple, Array, np.ndarray))
     if not seqish(a) and not seqish(b):
-        return apply(name, (a, b), (2,))
+        return apply(name, (a, b), (2,), conv)
     if seqish(a) and seqish(b):
         if len(a) != len(b):
             raise UnsupportedOperationError(name, f"lengths {len(a)} and {len(b)} differ")
-        out = [_binary(name, u, v) for u, v in zip(a, b)]
+        out = [_binary(name, u, v, conv) for u, v in zip(a, b)]
     elif seqish(a):
-        out = [_binary(name, u, b) for u in a]
+        out = [_binary(name, u, b, conv) for u in a]
     else:
-        out = [_binary(name, a, v) for v in b]
+        out = [_binary(name, a, v, conv) for v in b]
     return Array(np.array(out + [None], dtype=object)[:-1]) if isinstance(a, Array) or isinstance(b, Array) else out
 
 
-def maximum(a, b):
+def maximum(a, b, *, convention=None):
     """Elementwise ``max(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
-    return _binary("maximum", a, b)
+    return _binary("maximum", a, b, _pin(convention))
 
 
-def minimum(a, b):
+def minimum(a, b, *, convention=None):
     """Elementwise ``min(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
-    return _binary("minimum", a, b)
+    return _binary("minimum", a, b, _pin(convention))
 
 
 def _as_object_array(x, ndim, name):
@@ -151,17 +166,17 @@ def max_pool(a, kernel, stride, padding, op, conv=None, *, dilation=None, ceil_m
         raise UnsupportedOperationError(op, str(e)) from None
 
 
-def maxpool1d(seq, kernel_size, stride=None, padding=0):
+def maxpool1d(seq, kernel_size, stride=None, padding=0, *, convention=None):
     """Max pooling over a 1-D sequence, as ``torch.nn.MaxPool1d``: one ``maxpool`` node per window.
 
     Ties in a window go by ``convention.pool`` (torch and jax: the first element).
     """
     a = _as_object_array(seq, 1, "maxpool1d")
     stride = kernel_size if stride is None else stride
-    return max_pool(a, (kernel_size,), (stride,), (padding,), "maxpool1d")
+    return max_pool(a, (kernel_size,), (stride,), (padding,), "maxpool1d", _pin(convention))
 
 
-def maxpool2d(rows, kernel_size, stride=None, padding=0):
+def maxpool2d(rows, kernel_size, stride=None, padding=0, *, convention=None):
     """Max pooling over a 2-D input, as ``torch.nn.MaxPool2d``; windows read row-major."""
     a = _as_object_array(rows, 2, "maxpool2d")
     try:
@@ -170,10 +185,10 @@ def maxpool2d(rows, kernel_size, stride=None, padding=0):
         p = pair(padding, "padding")
     except ValueError as e:
         raise UnsupportedOperationError("maxpool2d", str(e)) from None
-    return max_pool(a, k, s, p, "maxpool2d")
+    return max_pool(a, k, s, p, "maxpool2d", _pin(convention))
 
 
-def sort(x, descending=False):
+def sort(x, descending=False, *, convention=None):
     """The entries of a 1-D sequence sorted: one ``order`` node per rank (k-th smallest of all).
 
     Ties go by ``convention.order`` (torch and jax: ``"stable"``, as a stable
@@ -186,5 +201,6 @@ def sort(x, descending=False):
     """
     items = _flat_items((x,), "sort")
     k = len(items)
-    out = [apply("order", items, (k, j)) for j in range(k)]
+    conv = _pin(convention)
+    out = [apply("order", items, (k, j), conv) for j in range(k)]
     return out[::-1] if descending else out

@@ -33,6 +33,7 @@ from .conventions import Convention
 from .errors import InputError, UnsupportedOperationError, user_line
 from .exact import (aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, is_infinite,
                     to_exact)
+from .extensions import provided
 from .graph import Graph
 from .primitives import PRIMITIVES
 from .primitives.affine import BRANCH
@@ -157,6 +158,9 @@ class Program:
         key = (op, inputs, params, None if conv is None else conv.name)
         nid = self._keys.setdefault(key, len(self._keys))  # hashes the key once
         if nid not in self.graph:
+            guard = provided("trace.node")  # a layer may refuse the context (a custom autograd Function)
+            if guard is not None:
+                guard()
             self.graph.add_node(nid, op=op, params=params, inputs=inputs, conv=conv,
                                 line=user_line())
             pos = {}

@@ -133,7 +133,13 @@ class Value:
     """
 
     __slots__ = ("run", "node", "val", "lin")
-    __array_ufunc__ = None  # numpy defers to our reflected operators
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.maximum(v, 0)``, ``np.abs(v)``, ``ndarray + v``: through mtsym's numpy layer."""
+        hook = provided("trace.numpy_ufunc")
+        if hook is None:
+            return NotImplemented
+        return hook(ufunc, method, *inputs, **kwargs)
 
     def __init__(self, run, node, val, lin):
         self.run, self.node, self.val, self.lin = run, node, val, lin

@@ -201,8 +201,9 @@ REFUSED = {
     "item": (lambda x: x.max().item(), ".item()"),
     "torch.nonzero": (lambda x: torch.nonzero(x), "depends on the input"),
     "torch.max(x, dim).indices": (lambda x: x[torch.max(x, 0).indices], "depends on the input"),
-    "torch.exp": (lambda x: torch.exp(x).sum(), "not a torch operation"),
-    "torch.Tensor.gt": (lambda x: (torch.tensor([1., 2.]) > x).sum(), "comparison"),
+    "torch.exp": (lambda x: torch.exp(x).sum(), "not piecewise linear"),
+    "torch.equal": (lambda x: torch.equal(torch.tensor([1., 2.]), x), "one Python bool"),
+    "torch.sigmoid": (lambda x: torch.sigmoid(x).sum(), "not piecewise linear"),
 }
 
 

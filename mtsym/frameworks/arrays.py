@@ -18,8 +18,8 @@ Examples
 [5, 3]
 """
 
-__all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "is_foreign_array", "DataDependent", "reducer",
-           "normalize_axis"]
+__all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "along", "is_foreign_array", "DataDependent",
+           "reducer", "normalize_axis"]
 
 import numpy as np
 
@@ -181,6 +181,22 @@ class DataDependent:
 
     def __repr__(self):
         return f"<data-dependent result of {self.op}>"
+
+
+def along(a, dim, fn, op):
+    """Apply ``fn(list of entries) -> list of m entries`` to every slice of ``a`` along ``dim``."""
+    if a.ndim == 0:
+        a = a.reshape(1)
+        dim = 0
+    d = normalize_axis(dim, a.ndim, op)
+    moved = np.moveaxis(a, d, -1)
+    rows = [fn(list(moved[idx])) for idx in np.ndindex(*moved.shape[:-1])]
+    m = len(rows[0]) if rows else 0
+    out = np.empty(moved.shape[:-1] + (m,), dtype=object)
+    for idx, r in zip(np.ndindex(*moved.shape[:-1]), rows):
+        for j, v in enumerate(r):
+            out[idx + (j,)] = v
+    return np.moveaxis(out, -1, d)
 
 
 def reducer(prim, conv):
