@@ -111,10 +111,10 @@ def conv(x, w, bias, strides, padding, dilation=None, lhs_dilation=None, groups=
     """
     D = x.ndim - 2
     N, C = x.shape[:2]
-    O, Cg = w.shape[:2]
+    n_out, Cg = w.shape[:2]
     dilation = dilation or (1,) * D
     lhs_dilation = lhs_dilation or (1,) * D
-    if w.ndim != D + 2 or C != Cg * groups or O % groups:
+    if w.ndim != D + 2 or C != Cg * groups or n_out % groups:
         raise ValueError(f"input of shape {x.shape} does not match weight {w.shape} with groups={groups}")
     taps = [conv_taps(x.shape[2 + d], w.shape[2 + d], strides[d], padding[d], dilation[d], lhs_dilation[d])
             for d in range(D)]
@@ -123,19 +123,19 @@ def conv(x, w, bias, strides, padding, dilation=None, lhs_dilation=None, groups=
     which = which.ravel()
     X = x.reshape(N, C, -1)
     W = w.reshape(O, Cg, -1)
-    Og = O // groups
-    b = [0] * O if bias is None else list(bias)
+    Og = n_out // groups
+    b = [0] * n_out if bias is None else list(bias)
     # per (border pattern, output channel): the kept coefficients and where they sit in the window
     rows = []
     for pat in patterns:
         taps_kept = np.flatnonzero(pat)
         per_o = []
-        for o in range(O):
+        for o in range(n_out):
             full = W[o][:, taps_kept].ravel()
             keep = _nonzero(full)
             per_o.append((keep, tuple(full[keep])))
         rows.append((taps_kept, per_o))
-    out = np.empty((N, O, pos.shape[0]), dtype=object)
+    out = np.empty((N, n_out, pos.shape[0]), dtype=object)
     for n in range(N):
         for p in range(pos.shape[0]):
             taps_kept, per_o = rows[which[p]]
@@ -145,7 +145,7 @@ def conv(x, w, bias, strides, padding, dilation=None, lhs_dilation=None, groups=
                 for o in range(g * Og, (g + 1) * Og):
                     keep, coefs = per_o[o]
                     out[n, o, p] = affine_of(tuple(window[keep]), coefs, b[o])
-    return out.reshape((N, O) + outs)
+    return out.reshape((N, n_out) + outs)
 
 
 def avg_pool(a, wins, sizes):

@@ -32,7 +32,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..arrays import Array, lincomb, matmul
+from ..arrays import lincomb, matmul
 from ..errors import NonAffineError, UnsupportedOperationError
 from ..extensions import register
 from ..value import Value, apply
