@@ -122,7 +122,7 @@ def conv(x, w, bias, strides, padding, dilation=None, lhs_dilation=None, groups=
     patterns, which = np.unique(pos >= 0, axis=0, return_inverse=True)
     which = which.ravel()
     X = x.reshape(N, C, -1)
-    W = w.reshape(O, Cg, -1)
+    W = w.reshape(n_out, Cg, -1)
     Og = n_out // groups
     b = [0] * n_out if bias is None else list(bias)
     # per (border pattern, output channel): the kept coefficients and where they sit in the window
