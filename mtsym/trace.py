@@ -21,8 +21,10 @@ Forms are tuples ``(c0, c1..cn)``; a product of two non-constant values gives a
 sympy expression instead (smooth, allowed in outputs, refused in switches).
 """
 
-__all__ = ["Value", "Array", "Program", "Run", "InputSpec", "node_forms", "combine", "VAL_CONV"]
+__all__ = ["Value", "Array", "Program", "Run", "InputSpec", "node_forms", "combine", "VAL_CONV", "gc_paused"]
 
+import contextlib
+import gc
 import re
 
 import numpy as np
@@ -128,6 +130,23 @@ def _product(a, b, symbols):
 
 
 # --------------------------------------------------------------------------- program
+@contextlib.contextmanager
+def gc_paused():
+    """Python's cyclic garbage collector off meanwhile (restored after).
+
+    Tracing allocates many long-lived objects (nodes, their parameters, traced
+    values); each generational collection walks all of them, which tripled the
+    time to trace a LeNet-5.  Nothing traced is cyclic garbage worth collecting early.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 class Program:
     """A user function being traced: the shared graph, the convention, the input spec."""
 
@@ -163,10 +182,7 @@ class Program:
                 guard()
             self.graph.add_node(nid, op=op, params=params, inputs=inputs, conv=conv,
                                 line=user_line())
-            pos = {}
-            for p, u in enumerate(inputs):
-                pos.setdefault(u, []).append(p)
-            self.graph.add_edges_from((u, nid, {"pos": ps}) for u, ps in pos.items())
+            self.graph.add_input_edges(nid, inputs)
         return nid
 
     def run(self, decider):
@@ -174,6 +190,10 @@ class Program:
 
         ``shape`` is ``()`` for a scalar output, else the output's length.
         """
+        with gc_paused():
+            return self._run(decider)
+
+    def _run(self, decider):
         run = Run(self, decider)
         n = self.n
         elems = [Value(run, self.node("input", (), (i, self.spec.names[i])),

@@ -20,11 +20,11 @@ Examples
 
 __all__ = ["Schedule", "Stage", "needed_nodes"]
 
-import networkx as nx
 import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..primitives import PRIMITIVES
+from ..trace import gc_paused
 
 
 class Stage:
@@ -42,12 +42,7 @@ class Stage:
 
 def needed_nodes(graph, targets):
     """The targets and all their ancestors (what a sweep must compute for them)."""
-    out = set()
-    for t in targets:
-        if t not in out:
-            out |= nx.ancestors(graph, t)
-            out.add(t)
-    return out
+    return set(graph.ancestors_of(list(targets)))  # one walk for all targets
 
 
 def _conv_key(conv):
@@ -69,6 +64,10 @@ class Schedule:
     """
 
     def __init__(self, graph, conv, nodes=None, subs=None):
+        with gc_paused():
+            self._build(graph, conv, nodes, subs)
+
+    def _build(self, graph, conv, nodes, subs):
         nodes = sorted(graph.nodes if nodes is None else nodes)
         level = {}
         for v in nodes:  # node ids are a topological order
