@@ -1,6 +1,6 @@
 """The entry points: :func:`derive`, :func:`trace` and :func:`call_exact`."""
 
-__all__ = ["derive", "trace", "call_exact"]
+__all__ = ["derive", "trace", "call_exact", "framework_code"]
 
 from .errors import InputError
 from .exact import to_exact
@@ -47,7 +47,7 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
     Matrix([[1/2, 1/2, 0]])
     """
     name = getattr(fn, "__name__", "f")
-    fn = _framework_code(fn, inputs, framework)
+    fn = framework_code(fn, inputs, framework)
     program = Program(fn, inputs, convention)
     records = explore(program, max_strata=max_strata, max_events=max_events)
     name = "f" if name == "<lambda>" else name
@@ -55,7 +55,7 @@ def derive(fn, inputs, convention="torch", *, max_strata=None, max_events=None, 
                       name=name)
 
 
-def _framework_code(fn, inputs, framework):
+def framework_code(fn, inputs, framework):
     """``fn`` as code mtsym can run on traced values (a jaxpr interpreter for JAX code)."""
     if framework in (None, "torch"):
         return fn
@@ -78,7 +78,7 @@ def trace(fn, inputs, convention="torch", *, max_strata=None, max_events=None, f
       n2 = maximum(n0, n1)
       n3 = maximum(n2, n0)
     """
-    program = Program(_framework_code(fn, inputs, framework), inputs, convention)
+    program = Program(framework_code(fn, inputs, framework), inputs, convention)
     explore(program, max_strata=max_strata, max_events=max_events)
     return program.graph
 

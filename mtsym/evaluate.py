@@ -36,6 +36,7 @@ __all__ = ["evaluate", "Evaluation"]
 import numpy as np
 import sympy as sp
 
+from .api import framework_code
 from .conventions import Convention
 from .errors import InputError
 from .graph import Graph
@@ -113,7 +114,7 @@ def _trace_groups(program, X, atol, subs, max_events):
 
 
 def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, chunk_size=None,
-             progress=None, max_events=None):
+             progress=None, max_events=None, framework=None):
     """Values and associated gradients of ``fn`` at the points ``X``, by graph sweeps.
 
     Parameters
@@ -139,6 +140,8 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
     max_events : int, optional
         Stop with :class:`~mtsym.errors.LimitError` past this many Python comparisons on one
         path (default 10,000; catches loops that never end).
+    framework : {None, "torch", "jax"}, optional
+        ``"jax"``: ``fn`` is JAX code, traced through its jaxpr as in :func:`mtsym.derive`.
 
     Returns
     -------
@@ -153,6 +156,7 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
     if inputs is None:
         Xa = np.asarray(X)
         inputs = 1 if Xa.ndim == 1 else Xa.shape[-1]
+    fn = framework_code(fn, inputs, framework)
     program = Program(fn, inputs, conv, exact=False)
     X = as_points(X, program.n)
     N = X.shape[0]
