@@ -27,6 +27,8 @@ __all__ = ["Value", "apply", "apply_extended", "exact_number", "unknown_attribut
 
 from fractions import Fraction
 
+import numpy as np
+
 from .errors import InputError, UnsupportedOperationError
 from .exact import Infinite, is_exact_number, is_infinite, to_exact, to_extended
 from .extensions import provided
@@ -250,6 +252,16 @@ class Value:
     def __bool__(self):
         raise UnsupportedOperationError("bool()", "the truth value of a traced value is undefined; "
                                         "compare it (if v > 0: ...) instead")
+
+    def __getitem__(self, idx):
+        """A traced scalar indexed as a 0-d tensor is: ``v[None]`` is a traced array of one entry."""
+        a = np.empty((), dtype=object)
+        a[()] = self
+        try:
+            r = a[idx]
+        except IndexError as e:
+            raise UnsupportedOperationError("indexing", f"a traced scalar has no axes to index ({e})") from None
+        return self.run.coerce(r, "indexing") if isinstance(r, np.ndarray) and r.ndim else self
 
     __torch_function__ = classmethod(torch_function)
 

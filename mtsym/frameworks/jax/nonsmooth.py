@@ -147,7 +147,9 @@ def _top_k(eqn, xs):
         n = len(items)
         return [items[0] if n == 1 else apply("order", items, (n, n - 1 - i), JAX_REVERSE) for i in range(k)]
     values = along(xs[0], axis, top, op_name("top_k"))
-    return [values, np.array(DataDependent("lax.top_k(...) indices"), dtype=object)]
+    indices = np.empty(values.shape, dtype=object)
+    indices.fill(DataDependent("lax.top_k(...) indices"))
+    return [values, indices]
 
 
 @rule("stop_gradient")

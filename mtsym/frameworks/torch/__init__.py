@@ -44,8 +44,10 @@ Anything else is refused with an :class:`~mtsym.errors.UnsupportedOperationError
 naming the torch function, why, and the user's line: smooth nonlinear calls
 (``exp``, ``sigmoid``, ``softmax``, ``layer_norm``: not piecewise linear),
 batch norm and dropout in training mode (they depend on the batch or a random
-draw), in-place ops (``relu_``, ``inplace=True``, ``out=``, ``x[i] = v``),
-``.item()``, data-dependent results (indices, ``nonzero``, boolean masks).
+draw), ``out=`` and ``x[i] = v``, ``.item()``, data-dependent results (indices,
+``nonzero``, boolean masks).  In-place forms (``nn.ReLU(inplace=True)``,
+``x.relu_()``, ``x.add_(1)``) write their result into the traced array itself,
+so aliases see it as in torch.
 ``torch.tensor([t, 2 * t])`` cannot be intercepted (torch reads the entries
 itself); write ``torch.stack([t, 2 * t])``.
 
@@ -63,9 +65,11 @@ __all__ = ["torch_function", "tensor_method", "rules", "METHODS", "TORCH", "TORC
 import functools
 import importlib
 
+from ...arrays import Array
 from ...errors import UnsupportedOperationError, skip_frames_of
 from ...extensions import register
 from . import activations, arith, autograd, layers, maxlike, shapes  # noqa: F401  (fill the rule table)
+from ..arrays import as_array
 from ..numpy import FUNCTIONS as NUMPY_FUNCTIONS
 from .autograd import guard
 from .base import METHODS, SPECS, TORCH, TORCH_FIRST, TORCH_HARD, TORCH_MEAN_ORDER, TORCH_REVERSE
@@ -130,10 +134,10 @@ _NOT_PIECEWISE_LINEAR = {
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sinh",
     "cosh", "sigmoid", "logsigmoid", "softmax", "log_softmax", "softmin", "gelu", "elu", "selu", "celu", "silu",
     "mish", "softplus", "softsign", "hardswish", "hardsigmoid", "tanhshrink", "reciprocal", "erf", "atan", "asin",
-    "acos", "logsumexp", "logit", "glu", "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy",
-    "kl_div", "cosine_similarity", "pdist", "cdist", "norm", "var", "std", "prod", "cumprod", "interpolate",
-    "upsample", "grid_sample", "dot", "outer", "einsum", "lp_pool1d", "lp_pool2d", "floor", "ceil", "round",
-    "trunc", "frac", "sign", "sgn", "fmod", "remainder", "fmax", "fmin", "logcumsumexp"}
+    "acos", "logsumexp", "logit", "glu", "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy", "kl_div",
+    "cosine_similarity", "pdist", "cdist", "norm", "var", "std", "prod", "cumprod", "grid_sample", "dot", "outer",
+    "einsum", "lp_pool1d", "lp_pool2d", "floor", "ceil", "round", "trunc", "frac", "sign", "sgn", "fmod",
+    "remainder", "fmax", "fmin", "logcumsumexp"}
 _RANDOM = {"rand", "randn", "rand_like", "randn_like", "randint", "randint_like", "bernoulli", "multinomial",
            "normal", "rrelu", "empty_like", "empty"}
 _REFUSED = {"detach": "detaching a traced value changes its gradient; mtsym cannot trace it",
@@ -153,7 +157,7 @@ def _is_inplace(name):
 def _refuse(name):
     short = name.rsplit(".", 1)[-1]
     if _is_inplace(short):
-        raise UnsupportedOperationError(name, "in-place operations on traced values are not traced; use the "
+        raise UnsupportedOperationError(name, "this in-place operation has no traced out-of-place twin; use the "
                                         "out-of-place form (e.g. torch.relu(x), x = x + 1)")
     if short in _DATA_DEPENDENT:
         raise UnsupportedOperationError(name, "its result (integer values, indices or shape) depends on the "
@@ -176,20 +180,59 @@ def _refuse(name):
                                     "constants, sums, means and shape ops; see docs/frameworks.md)")
 
 
+def _write_back(target, result, name):
+    """An in-place op on a traced array: the result is written into the array itself, so every alias
+    (``identity = x`` in a residual block, a view) sees it, as in torch."""
+    if not isinstance(target, Array):
+        raise UnsupportedOperationError(name, "in-place operations are traced on traced arrays only (not on a "
+                                        "traced scalar or a real tensor); use the out-of-place form")
+    r = as_array(result, name)
+    if r.shape != target.a.shape:
+        raise UnsupportedOperationError(name, f"the in-place result has shape {r.shape}, not {target.a.shape}")
+    try:
+        target.a[...] = r
+    except ValueError as e:  # a read-only view (expand, broadcast)
+        raise UnsupportedOperationError(name, f"cannot write into this traced array in place ({e})") from None
+    return target
+
+
+def _out_of_place(name):
+    """The rule of an in-place function's out-of-place twin (``torch.relu_`` -> ``torch.relu``)."""
+    if not _is_inplace(name.rsplit(".", 1)[-1]):
+        return None
+    if not _BY_NAME:
+        for fn, paths in SPECS:
+            for p in paths:
+                _BY_NAME.setdefault(p, fn)
+    return _BY_NAME.get(name[:-1])
+
+
+_BY_NAME = {}
+
+
 def torch_function(func, types, args=(), kwargs=None):
-    """The ``__torch_function__`` of traced values: run the rule of ``func``, or refuse it by name."""
+    """The ``__torch_function__`` of traced values: run the rule of ``func``, or refuse it by name.
+
+    ``inplace=True`` and in-place functions (``torch.relu_``) on a traced array
+    write their result into it (see :func:`_write_back`); ``out=`` is refused.
+    """
     guard()
     kwargs = kwargs or {}
     handler = rules().get(func)
     name = func_name(func)
-    if handler is None:
+    twin = _out_of_place(name) if handler is None else None
+    if handler is None and twin is None:
         _refuse(name)
-    if (kwargs.get("inplace") and not getattr(handler, "inplace_ok", False)) or kwargs.get("out") is not None:
-        raise UnsupportedOperationError(name, "in-place operations (inplace=True, out=) on traced values are "
-                                        "not traced; use the out-of-place form")
-    if not getattr(handler, "inplace_ok", False):
-        kwargs = {k: v for k, v in kwargs.items() if k not in ("inplace", "out")}
-    return handler(*args, **kwargs)
+    if kwargs.get("out") is not None:
+        raise UnsupportedOperationError(name, "out= writes into another tensor; use the returned value")
+    if twin is not None:
+        return _write_back(args[0], twin(*args, **kwargs), name)
+    if getattr(handler, "inplace_ok", False):
+        return handler(*args, **kwargs)
+    inplace = kwargs.pop("inplace", False)
+    kwargs.pop("out", None)
+    result = handler(*args, **kwargs)
+    return _write_back(args[0], result, name) if inplace else result
 
 
 def tensor_method(obj, name):
@@ -211,6 +254,9 @@ def tensor_method(obj, name):
                 return alias(obj, *args, **kwargs)
             return fn(obj, *args, **kwargs)
         return method
+    twin = METHODS.get(name[:-1]) if _is_inplace(name) else None
+    if twin is not None:   # x.relu_(), x.add_(1), x.clamp_(0, 1): written into x
+        return lambda *args, **kwargs: _write_back(obj, twin(obj, *args, **kwargs), name)
     if _is_inplace(name) or name in _DATA_DEPENDENT or name in _COMPARISONS or name in _REFUSED \
             or name in _NOT_PIECEWISE_LINEAR:
         _refuse(name)

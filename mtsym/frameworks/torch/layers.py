@@ -352,3 +352,31 @@ def pad(input, pad, mode="constant", value=None):
         return wrap(np.pad(a, widths, mode=_PAD_MODES[mode]))
     except ValueError as e:
         raise UnsupportedOperationError("pad", str(e)) from None
+
+
+# --------------------------------------------------------------------------- resampling
+@rule("torch.nn.functional.interpolate")
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """``F.interpolate(mode="nearest")`` (``nn.Upsample``): each output entry is an input entry
+    (torch's ``floor(i * in / out)``); other modes are refused."""
+    op = "interpolate"
+    if mode != "nearest":
+        raise UnsupportedOperationError(op, f"mode={mode!r} is not supported (only 'nearest', a selection)")
+    a = as_array(input, op)
+    nd = a.ndim - 2
+    if nd < 1:
+        raise UnsupportedOperationError(op, f"expects (N, C, ...) like torch, got shape {a.shape}")
+    if size is not None:
+        out = ints(size, nd, "size", op)
+        scales = [a.shape[2 + d] / out[d] for d in range(nd)]
+    elif scale_factor is not None:
+        sf = (scale_factor,) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        out = tuple(int(math.floor(a.shape[2 + d] * sf[d])) for d in range(nd))
+        scales = [a.shape[2 + d] / out[d] if recompute_scale_factor else 1.0 / sf[d] for d in range(nd)]
+    else:
+        raise UnsupportedOperationError(op, "give size or scale_factor")
+    for d in range(nd):
+        src = [builtins.min(int(math.floor(i * scales[d])), a.shape[2 + d] - 1) for i in range(out[d])]
+        a = np.take(a, src, axis=2 + d)
+    return wrap(a)
