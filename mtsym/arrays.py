@@ -278,6 +278,30 @@ class Array:
 
     __hash__ = object.__hash__
 
+    def _logical(self, other, fn, op):
+        o = other.a if isinstance(other, Array) else as_exact_array(other, op)
+
+        def entry(u, v):
+            if isinstance(u, Value) or isinstance(v, Value):
+                raise UnsupportedOperationError(op, "logical operators take comparison results (decided entry "
+                                                "by entry), not traced values")
+            return fn(bool(u), bool(v))
+        return Array(_elementwise(entry, self.a, o))
+
+    def __and__(self, o):
+        """Logical and of comparison results (``(x > 0) & (x < 1)``)."""
+        return self._logical(o, lambda u, v: u and v, "&")
+
+    __rand__ = __and__
+
+    def __or__(self, o):
+        return self._logical(o, lambda u, v: u or v, "|")
+
+    __ror__ = __or__
+
+    def __invert__(self):
+        return self._logical(True, lambda u, v: not u, "~")
+
     def __pow__(self, k):
         """Entry by entry, as ``Value ** k`` (non-negative integer powers: products)."""
         return Array(_elementwise(lambda u: u ** k, self.a))
