@@ -291,8 +291,12 @@ class Run:
     def affine(self, terms, const):
         """One ``affine`` node: ``const + sum(c * v for c, v in terms)`` (terms hold Values)."""
         vals = [v for _, v in terms]
-        coefs = tuple(to_exact(c, what="coefficient") for c, _ in terms)
-        return self.apply("affine", vals, (coefs, to_exact(const, what="constant")))
+        try:
+            coefs = tuple(to_exact(c, what="coefficient") for c, _ in terms)
+            const = to_exact(const, what="constant")
+        except InputError as e:
+            raise UnsupportedOperationError("affine", str(e)) from None
+        return self.apply("affine", vals, (coefs, const))
 
     def compare(self, a, b, op):
         """The sign of ``a - b`` on the current path (a ``branch`` node the decider answers)."""

@@ -72,6 +72,7 @@ from . import activations, arith, autograd, layers, maxlike, shapes  # noqa: F40
 from ..arrays import as_array
 from ..numpy import FUNCTIONS as NUMPY_FUNCTIONS
 from .autograd import guard
+from .shapes import ATTRIBUTES
 from .base import METHODS, SPECS, TORCH, TORCH_FIRST, TORCH_HARD, TORCH_MEAN_ORDER, TORCH_REVERSE
 
 _RULES = None     # torch callable -> handler, built on first use
@@ -243,6 +244,8 @@ def tensor_method(obj, name):
     if name.startswith("_"):
         return None
     guard()
+    if name in ATTRIBUTES:
+        return ATTRIBUTES[name](obj)
     fn = METHODS.get(name)
     if fn is not None:
         alias = NUMPY_FUNCTIONS.get(name) if name in _NUMPY_STYLE else None

@@ -243,3 +243,19 @@ def _like(fill):
 rule("torch.zeros_like")(_like(lambda a, k: 0))
 rule("torch.ones_like")(_like(lambda a, k: 1))
 rule("torch.full_like")(_like(lambda a, k: as_array(a[0] if a else k["fill_value"], "full_like")[()]))
+
+
+# --------------------------------------------------------------------------- attributes
+def _torch():
+    import torch
+    return torch
+
+
+#: tensor attributes of traced arrays: traced values are exact, they present as float64 CPU tensors
+ATTRIBUTES = {
+    "dtype": lambda obj: _torch().float64,
+    "device": lambda obj: _torch().device("cpu"),
+    "is_cuda": lambda obj: False,
+    "requires_grad": lambda obj: False,
+    "layout": lambda obj: _torch().strided,
+}
