@@ -142,7 +142,8 @@ def test_dropout_in_eval_mode_is_the_identity():
 
 
 # --------------------------------------------------------------------------- pooling
-@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, ceil_mode=True), dict(kernel_size=2, stride=1, dilation=2),
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, ceil_mode=True),
+                                dict(kernel_size=2, stride=1, dilation=2),
                                 dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)])
 def test_max_pool_ceil_mode_and_dilation_every_stratum(kw):
     fn = lambda x: F.max_pool1d(x.view(1, 5), **kw).sum()  # noqa: E731
