@@ -39,9 +39,13 @@ class _ConstRule(Rule):
 
 
 def _floats(cs, subs, cache):
-    """Exact coefficients as floats (correctly rounded).  ``cache`` maps ``id(c)`` to the float: the nodes of
-    one convolution share their coefficient objects, so each is converted once (all stay alive meanwhile)."""
-    out = []
+    """Exact coefficients as floats (correctly rounded).  ``cache`` maps ``id`` to floats: the nodes of one
+    convolution share their coefficient tuples and objects, so each is converted once (all stay alive
+    meanwhile, so an id is never reused)."""
+    row = cache.get(id(cs))
+    if row is not None:
+        return row
+    out = cache[id(cs)] = []
     for c in cs:
         f = cache.get(id(c))
         if f is None:

@@ -42,7 +42,7 @@ import sympy as sp
 from ..exact import Infinite
 from . import Choice, Primitive, Reapply, Restrict, TieParam, register
 from . import params as P
-from .vectorized import Switching
+from .vectorized import ENCODE_LOCK, Switching
 
 ORDER_TIE = TieParam(
     "order", "order statistics (``mt.sort``) over tied entries: ``\"stable\"`` (the block's r-th rank to the "
@@ -123,8 +123,11 @@ class _OrderRule(Switching):
     def encode(self, stage, case):
         code = stage.case_code.get(case)
         if code is None:
-            code = stage.case_code[case] = len(stage.cases)
-            stage.cases.append(case)
+            with ENCODE_LOCK:
+                code = stage.case_code.get(case)
+                if code is None:
+                    stage.cases.append(case)
+                    code = stage.case_code[case] = len(stage.cases) - 1
         return code
 
     def decode(self, stage, code):

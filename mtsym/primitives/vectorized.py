@@ -40,14 +40,19 @@ Examples
 """
 
 __all__ = ["Rule", "Switching", "SignRule", "ArgRule", "WindowFamilies", "sign_codes", "exact_float", "gather",
-           "scatter_add"]
+           "scatter_add", "product", "ENCODE_LOCK"]
 
+import threading
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
 from ..errors import ConventionError
+
+
+#: held while a rule interns a new case code (chunks of points may be swept in parallel threads)
+ENCODE_LOCK = threading.RLock()
 
 
 def exact_float(v, subs=None, what="weight"):
@@ -258,8 +263,11 @@ class ArgRule(Switching):
             return case[0]
         code = stage.tie_code.get(case)
         if code is None:
-            code = stage.tie_code[case] = stage.k + len(stage.ties)
-            stage.ties.append(case)
+            with ENCODE_LOCK:          # sweeps of several chunks may run in threads
+                code = stage.tie_code.get(case)
+                if code is None:
+                    stage.ties.append(case)
+                    code = stage.tie_code[case] = stage.k + len(stage.ties) - 1
         return code
 
     def decode(self, stage, code):
@@ -284,6 +292,29 @@ def product(M, X):
     if 2 * M.size * X.shape[1] < SMALL_PRODUCT:
         return np.einsum("ij,jx->ix", M, X)
     return M @ X
+
+
+def _grid(idx):
+    """``(first, (n1, n2), (s1, s2))`` when ``idx`` is ``first + i*s1 + j*s2`` over an ``n1 x n2`` grid
+    (row-major, distinct rows, increasing), else None."""
+    P = len(idx)
+    if P < 2:
+        return None
+    steps = np.diff(idx)
+    s2 = int(steps[0])
+    if s2 <= 0:
+        return None
+    breaks = np.flatnonzero(steps != s2)
+    n2 = int(breaks[0]) + 1 if len(breaks) else P
+    if P % n2:
+        return None
+    n1 = P // n2
+    first = int(idx[0])
+    s1 = int(idx[n2] - idx[0]) if n1 > 1 else n2 * s2
+    want = first + np.arange(n1)[:, None] * s1 + np.arange(n2)[None, :] * s2
+    if s1 < n2 * s2 and n1 > 1 or not np.array_equal(want.ravel(), idx):
+        return None
+    return first, (n1, n2), (s1, s2)
 
 
 class WindowFamilies:
@@ -329,7 +360,8 @@ class WindowFamilies:
             c = c0[rowsT, 0]
             flat_distinct = len(np.unique(idxT)) == idxT.size
             dup = [len(np.unique(r)) < len(r) for r in idxT]
-            out.append((M, idxT, rowsT, c if np.any(c) else None, flat_distinct, dup, block))
+            grids = [None if dup[k] else _grid(idxT[k]) for k in range(len(idxT))]
+            out.append((M, idxT, rowsT, c if np.any(c) else None, flat_distinct, dup, block, grids))
         return cls(out)
 
     @staticmethod
@@ -342,7 +374,7 @@ class WindowFamilies:
 
     def forward(self, start, V):
         N = V.shape[1]
-        for M, idxT, rowsT, c, _, _, block in self.families:
+        for M, idxT, rowsT, c, _, _, block, _ in self.families:
             R, P = rowsT.shape
             if M.shape[1] == 0:
                 res = np.zeros((R, P, N))
@@ -357,15 +389,22 @@ class WindowFamilies:
 
     def backward(self, start, A):
         m, N = A.shape[1], A.shape[2]
-        for M, idxT, rowsT, _, flat_distinct, dup, block in self.families:
+        for M, idxT, rowsT, _, flat_distinct, dup, block, grids in self.families:
             K, P = idxT.shape
             if K == 0:
                 continue
             R = rowsT.shape[0]
             adj = self._rows(A, start, rowsT, block).reshape(R, P * m * N)
             contrib = product(M.T, adj).reshape(K, P, m, N)
-            if flat_distinct:
+            if flat_distinct and not any(grids):
                 A[idxT.ravel()] += contrib.reshape(K * P, m, N)
                 continue
             for k in range(K):
-                scatter_add(A, idxT[k], contrib[k], dup[k])
+                g = grids[k]
+                if g is None:
+                    scatter_add(A, idxT[k], contrib[k], dup[k])
+                else:   # the rows of tap k form a 2-D grid (a convolution's window offset): a strided view
+                    first, (n1, n2), (s1, s2) = g
+                    view = np.lib.stride_tricks.as_strided(A[first:], (n1, n2) + A.shape[1:],
+                                                           (s1 * A.strides[0], s2 * A.strides[0]) + A.strides[1:])
+                    view += contrib[k].reshape((n1, n2) + A.shape[1:])
