@@ -18,7 +18,6 @@ BLAS when it is installed): on a shared machine the second thread of each pool m
 """
 
 import argparse
-import time
 
 import numpy as np
 import torch
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from torch.func import jacrev, vmap
 
 import mtsym as mt
+from bench_eval import best
 
 
 class LeNet5(nn.Module):
@@ -45,15 +45,6 @@ class LeNet5(nn.Module):
         x = F.relu(self.fc1(x))
         x = F.relu(self.fc2(x))
         return self.fc3(x)
-
-
-def best(fn, repeat):
-    out, times = None, []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def images(n, seed=1):

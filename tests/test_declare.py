@@ -14,22 +14,7 @@ import mtsym as mt
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-
-class ReLUAlpha(torch.autograd.Function):
-    """relu whose derivative at 0 is ``alpha`` (research code on ReLU'(0))."""
-
-    @staticmethod
-    def forward(ctx, input, alpha):
-        ctx.save_for_backward(input)
-        ctx.alpha = alpha
-        return input.clamp(min=0)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (input,) = ctx.saved_tensors
-        grad = (input > 0).to(grad_output.dtype)
-        grad[input == 0] = ctx.alpha
-        return grad_output * grad, None
+from models.relu_alpha import ReLUAlpha  # noqa: E402  (research code on ReLU'(0): relu'(0) = alpha, hand-written)
 
 
 class MaxBeta(torch.autograd.Function):

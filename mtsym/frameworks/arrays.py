@@ -19,7 +19,7 @@ Examples
 """
 
 __all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "along", "is_foreign_array", "DataDependent",
-           "reducer", "normalize_axis"]
+           "reducer", "normalize_axis", "refuse_kind", "WHY"]
 
 import numpy as np
 
@@ -206,6 +206,26 @@ def reducer(prim, conv):
             raise UnsupportedOperationError(prim, "reduction over an empty array")
         return xs[0] if len(xs) == 1 else apply(prim, xs, (len(xs),), conv)
     return red
+
+
+#: why an operation is refused, by kind (each framework layer files its refused names under these)
+WHY = {
+    "nonlinear": "is not piecewise linear; mtsym traces max, relu, clamp, sort, pooling and affine maps (its "
+                 "pieces would not be polyhedra)",
+    "discontinuous": "is discontinuous (it rounds or takes a sign); mtsym traces continuous piecewise-linear maps",
+    "data": "its result or control flow depends on the input's values (indices, a shape, loops); mtsym "
+            "traces values through max/relu/affine operations",
+    "random": "draws random numbers (or uninitialised memory): the result is not a function of the input",
+}
+
+
+def refuse_kind(op, name, kinds, otherwise):
+    """Refuse ``op``: the reason of the first ``(names, kind or reason)`` of ``kinds`` holding ``name``,
+    else ``otherwise``."""
+    for names, why in kinds:
+        if name in names:
+            raise UnsupportedOperationError(op, WHY.get(why, why))
+    raise UnsupportedOperationError(op, otherwise)
 
 
 register("trace.foreign_array", exact_array)

@@ -36,7 +36,7 @@ from ..arrays import lincomb, matmul
 from ..errors import NonAffineError, UnsupportedOperationError
 from ..extensions import register
 from ..value import Value, apply
-from .arrays import along, as_array, emap, reduce_axes, reducer, wrap
+from .arrays import along, as_array, emap, reduce_axes, reducer, refuse_kind, wrap
 
 #: ufunc name -> rule on object arrays
 UFUNCS = {}
@@ -55,19 +55,10 @@ _DATA_DEPENDENT = {"argmax", "argmin", "argsort", "nonzero", "flatnonzero", "arg
 
 def _refuse(name):
     short = name.rsplit(".", 1)[-1]
-    op = f"numpy.{short}"
-    if short in _SMOOTH:
-        raise UnsupportedOperationError(op, "is not piecewise linear; mtsym traces max, relu, clip, sort and "
-                                        "affine maps (its pieces would not be polyhedra)")
-    if short in _DISCONTINUOUS:
-        raise UnsupportedOperationError(op, "is discontinuous (it rounds or takes a sign); mtsym traces "
-                                        "continuous piecewise-linear maps")
-    if short in _DATA_DEPENDENT:
-        raise UnsupportedOperationError(op, "its result (indices, a shape) depends on the input's values; mtsym "
-                                        "traces values")
-    raise UnsupportedOperationError(op, "is not a numpy function mtsym can trace (supported: maximum, minimum, "
-                                    "max, min, abs, clip, sort, median, sum, mean, dot, matmul, comparisons, where "
-                                    "and shape functions)")
+    refuse_kind(f"numpy.{short}", short, [(_SMOOTH, "nonlinear"), (_DISCONTINUOUS, "discontinuous"),
+                                          (_DATA_DEPENDENT, "data")],
+                "is not a numpy function mtsym can trace (supported: maximum, minimum, max, min, abs, clip, sort, "
+                "median, sum, mean, dot, matmul, comparisons, where and shape functions)")
 
 
 def _ufunc(*names):

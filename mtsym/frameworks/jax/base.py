@@ -10,8 +10,8 @@ well as the primitive.
 __all__ = ["rule", "RULES", "JAX", "JAX_HARD", "JAX_REVERSE", "CONTEXT", "refuse", "numbers_only", "op_name"]
 
 from ...conventions import Convention
-from ...errors import UnsupportedOperationError
 from ...value import Value
+from ..arrays import refuse_kind
 
 #: jax's rules: maximum 1/2, reductions 1/k, abs'(0) = 1, pooling to the first, sort stable
 JAX = Convention("jax")
@@ -53,20 +53,12 @@ _DATA_DEPENDENT = {"argmax", "argmin", "scatter", "scatter-add", "scatter_add", 
 
 def refuse(name):
     """The error for a primitive with no rule (or one refused in this use)."""
-    op = op_name(name)
-    if name in _NOT_PIECEWISE_LINEAR:
-        raise UnsupportedOperationError(op, "is not piecewise linear; mtsym traces max, relu, clamp, sort, "
-                                        "pooling and affine maps (its pieces would not be polyhedra)")
-    if name in _DISCONTINUOUS:
-        raise UnsupportedOperationError(op, "is discontinuous (it rounds or takes a sign) on traced values")
-    if name in _DATA_DEPENDENT:
-        raise UnsupportedOperationError(op, "its result or control flow depends on the input's values through "
-                                        "indices, loops or random draws; mtsym traces max/relu/affine programs")
-    raise UnsupportedOperationError(op, "is not a primitive mtsym can trace (supported: max, min, reduce_max, "
-                                    "reduce_min, abs, relu, relu6, clamp, sort, top_k, reduce_window_max/sum, "
-                                    "conv_general_dilated, dot_general, add, sub, mul, div by constants, cumsum, "
-                                    "comparisons with select_n, pad, gather with constant indices, shape "
-                                    "primitives)")
+    refuse_kind(op_name(name), name, [(_NOT_PIECEWISE_LINEAR, "nonlinear"), (_DISCONTINUOUS, "discontinuous"),
+                                      (_DATA_DEPENDENT, "data")],
+                "is not a primitive mtsym can trace (supported: max, min, reduce_max, reduce_min, abs, relu, relu6, "
+                "clamp, sort, top_k, reduce_window_max/sum, conv_general_dilated, dot_general, add, sub, mul, div "
+                "by constants, cumsum, comparisons with select_n, pad, gather with constant indices, shape "
+                "primitives)")
 
 
 def numbers_only(name, fn):

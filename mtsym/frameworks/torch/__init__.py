@@ -69,7 +69,7 @@ from ...arrays import Array
 from ...errors import UnsupportedOperationError, skip_frames_of
 from ...extensions import register
 from . import activations, arith, autograd, layers, maxlike, shapes  # noqa: F401  (fill the rule table)
-from ..arrays import as_array
+from ..arrays import as_array, refuse_kind
 from ..numpy import FUNCTIONS as NUMPY_FUNCTIONS
 from .autograd import guard
 from .shapes import ATTRIBUTES
@@ -160,25 +160,17 @@ def _refuse(name):
     if _is_inplace(short):
         raise UnsupportedOperationError(name, "this in-place operation has no traced out-of-place twin; use the "
                                         "out-of-place form (e.g. torch.relu(x), x = x + 1)")
-    if short in _DATA_DEPENDENT:
-        raise UnsupportedOperationError(name, "its result (integer values, indices or shape) depends on the "
-                                        "input's values; mtsym traces values through max/relu/affine ops only")
-    if short in _COMPARISONS:
-        raise UnsupportedOperationError(name, "compares whole tensors into one Python bool, which depends on the "
-                                        "data; compare entries (x > y is decided entry by entry) or use "
-                                        "torch.maximum/torch.relu")
-    if short in _NOT_PIECEWISE_LINEAR:
-        raise UnsupportedOperationError(name, "is not piecewise linear; mtsym traces max, relu, clamp, sort, "
-                                        "pooling and affine maps (its pieces would not be polyhedra)")
-    if short in _RANDOM:
-        raise UnsupportedOperationError(name, "draws random numbers (or uninitialised memory): the result is not "
-                                        "a function of the input")
     if short in _REFUSED:
         raise UnsupportedOperationError(name, _REFUSED[short])
-    raise UnsupportedOperationError(name, "is not a torch operation mtsym can trace (supported: the max-like "
-                                    "ops, sort/topk/median, relu and its relatives, clamp, linear layers and "
-                                    "convolutions, batch norm and dropout in eval mode, pooling, pad, + - *, / by "
-                                    "constants, sums, means and shape ops; see docs/frameworks.md)")
+    refuse_kind(name, short, [(_DATA_DEPENDENT, "data"), (_COMPARISONS, _WHOLE), (_NOT_PIECEWISE_LINEAR, "nonlinear"),
+                              (_RANDOM, "random")],
+                "is not a torch operation mtsym can trace (supported: the max-like ops, sort/topk/median, relu and "
+                "its relatives, clamp, linear layers and convolutions, batch norm and dropout in eval mode, "
+                "pooling, pad, + - *, / by constants, sums, means and shape ops; see docs/frameworks.md)")
+
+
+_WHOLE = ("compares whole tensors into one Python bool, which depends on the data; compare entries (x > y is "
+          "decided entry by entry) or use torch.maximum/torch.relu")
 
 
 def _write_back(target, result, name):
