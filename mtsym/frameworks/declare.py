@@ -108,7 +108,7 @@ def _declare_torch(cls, what):
     box = [what]
 
     def apply(c, *args, **kwargs):
-        if _traced(args, kwargs):
+        if c is cls and _traced(args, kwargs):   # a subclass may change the backward: it is declared on its own
             return box[0](*args, **kwargs)
         return original(c, *args, **kwargs)
 

@@ -46,6 +46,22 @@ def dyadic_torch_(module, seed=0):
     return module
 
 
+def torch_spec(make, seed, run):
+    """A :class:`Spec` for a torch module: ``make()`` builds it (seeded), ``run(net, x)`` applies it to a
+    digit's 64 pixels; dyadic weights on request, float64 for the reference run."""
+    import torch
+
+    def build(dyadic, reference=False):
+        torch.manual_seed(seed)
+        net = make().eval()
+        if dyadic:
+            dyadic_torch_(net, seed)
+        if reference:
+            net.double()
+        return lambda x: run(net, x)
+    return Spec(build)
+
+
 def digits(n=None):
     """scikit-learn's bundled 8x8 digits as float64 rows of 64 pixels (integers 0..16), no download."""
     from sklearn.datasets import load_digits

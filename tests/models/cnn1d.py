@@ -9,10 +9,9 @@ divided by 16.
 with dilation, AvgPool1d with padding (count_include_pad), nn.AdaptiveMaxPool1d, nn.Flatten, nn.PReLU.
 """
 
-import torch
 import torch.nn as nn
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 
 class FCN(nn.Module):
@@ -47,16 +46,8 @@ class PoolNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-def _build(cls, seed):
-    def build(dyadic, reference=False):
-        torch.manual_seed(seed)
-        net = cls().eval()
-        if dyadic:
-            dyadic_torch_(net, seed)
-        if reference:
-            net.double()
-        return lambda x: net(x.view(1, 1, 64))[0]
-    return build
+def _run(net, x):
+    return net(x.view(1, 1, 64))[0]
 
 
-MODELS = {"FCN (1-D, BatchNorm, GAP)": Spec(_build(FCN, 2)), "1-D pooling family": Spec(_build(PoolNet, 3))}
+MODELS = {"FCN (1-D, BatchNorm, GAP)": torch_spec(FCN, 2, _run), "1-D pooling family": torch_spec(PoolNet, 3, _run)}

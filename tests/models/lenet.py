@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 
 class Net(nn.Module):
@@ -41,14 +41,4 @@ class Net(nn.Module):
         return self.fc3(f6)
 
 
-def build(dyadic, reference=False):
-    torch.manual_seed(0)
-    net = Net().eval()
-    if dyadic:
-        dyadic_torch_(net)
-    if reference:
-        net.double()
-    return lambda x: net(F.interpolate(x.view(1, 1, 8, 8), scale_factor=4))[0]
-
-
-MODELS = {"LeNet-5": Spec(build)}
+MODELS = {"LeNet-5": torch_spec(Net, 0, lambda net, x: net(F.interpolate(x.view(1, 1, 8, 8), scale_factor=4))[0])}

@@ -7,7 +7,7 @@ absolute differences of neighbouring pixels).
 import torch
 import torch.nn as nn
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 
 def multiclass_hinge(scores, target, margin=1.0):
@@ -21,14 +21,8 @@ def tv_loss(img):
     return dh + dw
 
 
-def build(dyadic, reference=False):
-    torch.manual_seed(9)
-    clf = nn.Linear(64, 10).eval()
-    if dyadic:
-        dyadic_torch_(clf, 9)
-    if reference:
-        clf.double()
-    return lambda x: torch.stack([multiclass_hinge(clf(x), 3), tv_loss(x.view(1, 8, 8) / 16)])
+def _run(clf, x):
+    return torch.stack([multiclass_hinge(clf(x), 3), tv_loss(x.view(1, 8, 8) / 16)])
 
 
-MODELS = {"hinge and TV losses": Spec(build)}
+MODELS = {"hinge and TV losses": torch_spec(lambda: nn.Linear(64, 10), 9, _run)}

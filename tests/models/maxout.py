@@ -6,10 +6,9 @@ pool_size)``, ``max(-1)``.
 The max over the pieces is ``torch.max(x, dim)``: a tie goes to the first piece, as in torch.
 """
 
-import torch
 import torch.nn as nn
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 
 class Maxout(nn.Module):
@@ -37,14 +36,4 @@ class Discriminator(nn.Module):
         return self.net(x)
 
 
-def build(dyadic, reference=False):
-    torch.manual_seed(5)
-    net = Discriminator().eval()
-    if dyadic:
-        dyadic_torch_(net, 5)
-    if reference:
-        net.double()
-    return lambda x: net(x[None])[0]
-
-
-MODELS = {"maxout discriminator": Spec(build)}
+MODELS = {"maxout discriminator": torch_spec(Discriminator, 5, lambda net, x: net(x[None])[0])}

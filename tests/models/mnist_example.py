@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 
 class Net(nn.Module):
@@ -49,15 +49,4 @@ def to_28x28(x):
     return F.pad(F.interpolate(x.view(1, 1, 8, 8), size=24), (2, 2, 2, 2))
 
 
-def build(dyadic, reference=False):
-    torch.manual_seed(1)
-    model = Net()
-    model.eval()
-    if dyadic:
-        dyadic_torch_(model)
-    if reference:
-        model.double()
-    return lambda x: model(to_28x28(x))[0]
-
-
-MODELS = {"PyTorch MNIST example": Spec(build)}
+MODELS = {"PyTorch MNIST example": torch_spec(Net, 1, lambda model, x: model(to_28x28(x))[0])}

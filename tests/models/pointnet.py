@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 WIDTH = 32
 
@@ -55,14 +55,8 @@ _COLS = torch.arange(64, dtype=torch.float64) % 8
 _ROWS = torch.div(torch.arange(64, dtype=torch.float64), 8, rounding_mode="floor")
 
 
-def build(dyadic, reference=False):
-    torch.manual_seed(4)
-    net = PointNetCls().eval()
-    if dyadic:
-        dyadic_torch_(net, 4)
-    if reference:
-        net.double()
-    return lambda x: net(torch.stack([_COLS, _ROWS, x / 16])[None])[0]
+def _run(net, x):
+    return net(torch.stack([_COLS, _ROWS, x / 16])[None])[0]
 
 
-MODELS = {"PointNet encoder": Spec(build)}
+MODELS = {"PointNet encoder": torch_spec(PointNetCls, 4, _run)}

@@ -12,7 +12,7 @@ import torch.nn as nn
 
 import mtsym as mt
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 
 class ReLUAlpha(torch.autograd.Function):
@@ -46,15 +46,9 @@ class MLP(nn.Module):
         return self.fc3(x)
 
 
-def build(dyadic, reference=False):
+def _make():
     declare()
-    torch.manual_seed(8)
-    net = MLP().eval()
-    if dyadic:
-        dyadic_torch_(net, 8)
-    if reference:
-        net.double()
-    return lambda x: net(x[None])[0]
+    return MLP()
 
 
-MODELS = {"ReLU'(0) = alpha Function": Spec(build)}
+MODELS = {"ReLU'(0) = alpha Function": torch_spec(_make, 8, lambda net, x: net(x[None])[0])}

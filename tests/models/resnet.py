@@ -7,7 +7,7 @@ few channels, global average pooling, a Linear head.
 import torch
 import torch.nn as nn
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 
 def conv3x3(in_planes, out_planes, stride=1):
@@ -71,14 +71,4 @@ class SmallResNet(nn.Module):
         return self.fc(x)
 
 
-def build(dyadic, reference=False):
-    torch.manual_seed(7)
-    net = SmallResNet().eval()
-    if dyadic:
-        dyadic_torch_(net, 7)
-    if reference:
-        net.double()
-    return lambda x: net(x.view(1, 1, 8, 8))[0]
-
-
-MODELS = {"ResNet basic blocks": Spec(build)}
+MODELS = {"ResNet basic blocks": torch_spec(SmallResNet, 7, lambda net, x: net(x.view(1, 1, 8, 8))[0])}

@@ -7,7 +7,7 @@ of Linear + ReLU(True) + Dropout; the configuration ``[4, 4, "M", 8, 8, "M"]`` i
 import torch
 import torch.nn as nn
 
-from . import Spec, dyadic_torch_
+from . import torch_spec
 
 CFG = [4, 4, "M", 8, 8, "M"]
 
@@ -44,15 +44,9 @@ class VGG(nn.Module):
         return x
 
 
-def build(dyadic, reference=False, batch_norm=False):
-    torch.manual_seed(6)
-    net = VGG(make_layers(CFG, batch_norm)).eval()
-    if dyadic:
-        dyadic_torch_(net, 6)
-    if reference:
-        net.double()
-    return lambda x: net(x.view(1, 1, 8, 8))[0]
+def _run(net, x):
+    return net(x.view(1, 1, 8, 8))[0]
 
 
-MODELS = {"VGG blocks": Spec(build),
-          "VGG blocks with BatchNorm": Spec(lambda dyadic, reference=False: build(dyadic, reference, True))}
+MODELS = {"VGG blocks": torch_spec(lambda: VGG(make_layers(CFG)), 6, _run),
+          "VGG blocks with BatchNorm": torch_spec(lambda: VGG(make_layers(CFG, batch_norm=True)), 6, _run)}
