@@ -33,9 +33,6 @@ Examples
 
 __all__ = ["evaluate", "Evaluation"]
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import sympy as sp
 
@@ -117,7 +114,7 @@ def _trace_groups(program, X, atol, subs, max_events):
 
 
 def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, chunk_size=None,
-             progress=None, max_events=None, framework=None, workers=None):
+             progress=None, max_events=None, framework=None):
     """Values and associated gradients of ``fn`` at the points ``X``, by graph sweeps.
 
     Parameters
@@ -145,9 +142,6 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
         path (default 10,000; catches loops that never end).
     framework : {None, "torch", "jax"}, optional
         ``"jax"``: ``fn`` is JAX code, traced through its jaxpr as in :func:`mtsym.derive`.
-    workers : int, optional
-        Chunks swept at once in threads, for branch-free code (default: the number of CPUs, at most 4;
-        each holds one chunk's working memory).
 
     Returns
     -------
@@ -157,9 +151,8 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
     """
     conv = Convention.get(convention)
     subs = {sp.sympify(k): sp.sympify(v) for k, v in (params or {}).items()}
-    workers = _workers(workers)
     if isinstance(fn, Graph):
-        return _evaluate_graph(fn, X, conv, atol, subs, chunk_size, progress, workers)
+        return _evaluate_graph(fn, X, conv, atol, subs, chunk_size, progress)
     if inputs is None:
         Xa = np.asarray(X)
         inputs = 1 if Xa.ndim == 1 else Xa.shape[-1]
@@ -176,7 +169,7 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
     value, grad = _alloc(N, shape, program.n)
     sched, size = _schedule(program, probe, static, conv, subs, m, chunk_size)
     if static:   # one program path: the chunks are independent sweeps of one schedule
-        _sweeps(sched, X, probe[0][1], atol, value, grad, shape, size, progress, workers)
+        _sweeps(sched, X, probe[0][1], atol, value, grad, shape, size, progress)
         return Evaluation(value, grad, program.graph, len(paths))
     for lo, hi in chunks(N, size, progress, desc="evaluate"):
         Xc = X[lo:hi]
@@ -226,34 +219,13 @@ def _sweep(sched, X, outputs, atol, value, grad, shape):
         grad[...] = np.transpose(J, (2, 1, 0))
 
 
-def _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress, workers):
-    """Sweep every chunk of ``X``, ``workers`` chunks at a time in threads (numpy and BLAS release the
-    interpreter lock; at most ``workers`` chunks are in memory at once)."""
-    N = X.shape[0]
-    spans = chunks(N, size, progress, desc="evaluate")
-    if workers <= 1 or N <= size:
-        for lo, hi in spans:
-            _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        running = []
-        for lo, hi in spans:
-            running.append(pool.submit(_sweep, sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape))
-            if len(running) >= workers:
-                running.pop(0).result()
-        for job in running:
-            job.result()
+def _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress):
+    """Sweep every chunk of ``X`` (a branch-free program: one schedule, independent chunks)."""
+    for lo, hi in chunks(X.shape[0], size, progress, desc="evaluate"):
+        _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
 
 
-def _workers(workers):
-    if workers is None:
-        return max(1, min(4, os.cpu_count() or 1))
-    if int(workers) < 1:
-        raise InputError(f"workers={workers} must be a positive integer")
-    return int(workers)
-
-
-def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress, workers):
+def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):
     if graph.has_branches() or len(graph.outputs) != 1:
         raise InputError("evaluate: this graph has Python branches (several program paths); pass the "
                          "function itself so each point's path can be followed")
@@ -266,5 +238,5 @@ def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress, workers):
     sched = Schedule(graph, conv, needed_nodes(graph, outputs), subs)
     value, grad = _alloc(N, shape, n)
     size = auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size)
-    _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress, workers)
+    _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress)
     return Evaluation(value, grad, graph, 1)

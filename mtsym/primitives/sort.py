@@ -42,7 +42,7 @@ import sympy as sp
 from ..exact import Infinite
 from . import Choice, Primitive, Reapply, Restrict, TieParam, register
 from . import params as P
-from .vectorized import ENCODE_LOCK, Switching
+from .vectorized import Switching
 
 ORDER_TIE = TieParam(
     "order", "order statistics (``mt.sort``) over tied entries: ``\"stable\"`` (the block's r-th rank to the "
@@ -123,11 +123,8 @@ class _OrderRule(Switching):
     def encode(self, stage, case):
         code = stage.case_code.get(case)
         if code is None:
-            with ENCODE_LOCK:
-                code = stage.case_code.get(case)
-                if code is None:
-                    stage.cases.append(case)
-                    code = stage.case_code[case] = len(stage.cases) - 1
+            code = stage.case_code[case] = len(stage.cases)
+            stage.cases.append(case)
         return code
 
     def decode(self, stage, code):

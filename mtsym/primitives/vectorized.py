@@ -40,19 +40,14 @@ Examples
 """
 
 __all__ = ["Rule", "Switching", "SignRule", "ArgRule", "WindowFamilies", "sign_codes", "exact_float", "gather",
-           "scatter_add", "product", "ENCODE_LOCK"]
+           "scatter_add", "product"]
 
-import threading
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
 from ..errors import ConventionError
-
-
-#: held while a rule interns a new case code (chunks of points may be swept in parallel threads)
-ENCODE_LOCK = threading.RLock()
 
 
 def exact_float(v, subs=None, what="weight"):
@@ -263,11 +258,8 @@ class ArgRule(Switching):
             return case[0]
         code = stage.tie_code.get(case)
         if code is None:
-            with ENCODE_LOCK:          # sweeps of several chunks may run in threads
-                code = stage.tie_code.get(case)
-                if code is None:
-                    stage.ties.append(case)
-                    code = stage.tie_code[case] = stage.k + len(stage.ties) - 1
+            code = stage.tie_code[case] = stage.k + len(stage.ties)
+            stage.ties.append(case)
         return code
 
     def decode(self, stage, code):
