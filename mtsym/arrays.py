@@ -16,16 +16,20 @@ Examples
 [3, 7]
 """
 
+from __future__ import annotations
+
 __all__ = ["Array", "lincomb", "matmul", "as_exact_array", "coerce"]
 
+from typing import Any, Sequence
 from fractions import Fraction
 
 import numpy as np
 
-from .errors import InputError, NonAffineError, UnsupportedOperationError
+from .errors import InputError, UnsupportedOperationError
 from .exact import NAN, Infinite, is_exact_number, to_extended
 from .extensions import provided
-from .value import Value, apply, foreign_method, torch_function, unknown_attribute
+from .value import (UNSUPPORTED_OPERATORS, Value, apply, foreign_method, refuse_operator, torch_function,
+                    unknown_attribute)
 
 _FRAMEWORK_MODULES = ("torch", "jax", "jaxlib")
 
@@ -75,17 +79,19 @@ def as_exact_array(x, op):
     return flat.reshape(arr.shape)
 
 
-def lincomb(coefs, items, const=0):
+def lincomb(coefs: Sequence, items: Sequence, const: Any = 0) -> Any:
     """``const + sum(c * v)``: one affine node when any item is traced, else the exact number."""
     terms = [(c, v) for c, v in zip(coefs, items) if c != 0]
     traced = [(c, v) for c, v in terms if isinstance(v, Value)]
     plain = sum((c * v for c, v in terms if not isinstance(v, Value)), const)
     if not traced:
-        return plain
+        # zero coefficients on traced items: the result is still traced (a constant node)
+        first = next((v for v in items if isinstance(v, Value)), None)
+        return plain if first is None else first.run.const(plain, "linear combination")
     return traced[0][1].run.affine(traced, plain)
 
 
-def matmul(a, b):
+def matmul(a: Any, b: Any) -> np.ndarray:
     """``a @ b`` of 1-D/2-D object arrays, Arrays or nested lists (traced values and/or numbers).
 
     Returns an object array (0-d for two vectors), numpy's shape rules; each
@@ -303,11 +309,10 @@ class Array:
         return self._logical(True, lambda u, v: not u, "~")
 
     def __pow__(self, k):
-        """Entry by entry, as ``Value ** k`` (non-negative integer powers: products)."""
+        """Entry by entry for an array of numbers; a power of traced values is refused (use ``x * x``)."""
+        if any(isinstance(v, Value) for v in self.a.flat):
+            refuse_operator("**")(self)
         return Array(_elementwise(lambda u: u ** k, self.a))
-
-    def __rpow__(self, base):
-        raise NonAffineError("**", "an exponential of a traced array (c ** x) is not piecewise affine")
 
     def __setitem__(self, idx, value):
         raise UnsupportedOperationError("item assignment", "in-place changes of a traced array are not "
@@ -325,6 +330,11 @@ class Array:
 
     def __repr__(self):
         return f"Array({self.a.tolist()!r})"
+
+
+for _name, _op in {**UNSUPPORTED_OPERATORS, "__rtruediv__": "/"}.items():
+    if _name not in Array.__dict__:  # Array defines ** (entry by entry) and & | ~ (of comparison results)
+        setattr(Array, _name, refuse_operator(_op))
 
 
 def _foreign(obj, name):
@@ -421,8 +431,8 @@ def _matmul_numeric(T, other, left):
             terms = [(c, v) for c, v in zip(row, vals) if c != 0]
             if terms:
                 node = apply("affine", [v for _, v in terms], (tuple(c for c, _ in terms), 0))
-            else:
-                node = 0
+            else:  # an all-zero row: still a traced value (a constant), as framework code expects a tensor
+                node = vals[0].run.const(0, "@") if vals else 0
             if left:
                 out[r, k] = node
             else:

@@ -31,20 +31,29 @@ Examples
 [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
 """
 
+from __future__ import annotations
+
 __all__ = ["evaluate", "Evaluation"]
 
-import numpy as np
-import sympy as sp
+from typing import TYPE_CHECKING, Callable
 
-from .api import framework_code
-from .conventions import Convention
+import numpy as np
+
+from .api import _framework_code as framework_code
+from .conventions import Convention, symbol_values
 from .errors import InputError
+from .exact import tolerance
 from .graph import Graph
 from .partition import DEFAULT_MAX_EVENTS, Decider
 from .primitives.affine import COMPARE_OPS
 from .backends.chunks import as_points, auto_chunk, chunks
-from .backends.sweep import Schedule, needed_nodes
+from .backends.sweep import Schedule, needed_nodes, symbol_subs
 from .trace import Program
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .api import Inputs
 
 
 class Evaluation:
@@ -61,7 +70,7 @@ class Evaluation:
 
     __slots__ = ("value", "grad", "graph", "paths")
 
-    def __init__(self, value, grad, graph, paths):
+    def __init__(self, value: np.ndarray, grad: np.ndarray, graph: Graph, paths: int) -> None:
         self.value, self.grad, self.graph, self.paths = value, grad, graph, paths
 
     def __repr__(self):
@@ -113,8 +122,9 @@ def _trace_groups(program, X, atol, subs, max_events):
     return groups
 
 
-def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, chunk_size=None,
-             progress=None, max_events=None, framework=None):
+def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, convention: str | Convention = "torch",
+             *, atol: float | None = None, params: dict | None = None, chunk_size: int | None = None,
+             progress: bool | None = None, max_events: int | None = None, framework: str | None = None) -> Evaluation:
     """Values and associated gradients of ``fn`` at the points ``X``, by graph sweeps.
 
     Parameters
@@ -150,9 +160,11 @@ def evaluate(fn, X, inputs=None, convention="torch", *, atol=None, params=None, 
         shapes as ``table.compile()`` gives.
     """
     conv = Convention.get(convention)
-    subs = {sp.sympify(k): sp.sympify(v) for k, v in (params or {}).items()}
+    atol = tolerance(atol, "evaluate: atol")
     if isinstance(fn, Graph):
+        subs = symbol_subs(fn, conv, params, "evaluate: params")
         return _evaluate_graph(fn, X, conv, atol, subs, chunk_size, progress)
+    subs = symbol_values(params, conv.symbols(), "evaluate: params")
     if inputs is None:
         Xa = np.asarray(X)
         inputs = 1 if Xa.ndim == 1 else Xa.shape[-1]

@@ -21,8 +21,13 @@ graph (x1, x2) -> n4
 Max(0, x1 - 2*x2)
 """
 
+from __future__ import annotations
+
 __all__ = ["Graph"]
 
+from typing import Any, Iterable, Sequence
+
+import sympy as sp
 import networkx as nx
 
 from .extensions import extension
@@ -66,15 +71,15 @@ class Graph(nx.DiGraph):
             succ[u][node] = d
             back[u] = d
 
-    def op(self, node):
+    def op(self, node: int) -> str:
         """The primitive name of a node."""
         return self.nodes[node]["op"]
 
-    def inputs(self, node):
+    def inputs(self, node: int) -> tuple:
         """The ordered input nodes of a node."""
         return self.nodes[node]["inputs"]
 
-    def expr(self, node):
+    def expr(self, node: int) -> sp.Expr:
         """The sympy expression of a node in the input symbols (sympy's Max/Min for display).
 
         The graph, not this expression, is the source of truth: sympy's ``Max``
@@ -91,7 +96,7 @@ class Graph(nx.DiGraph):
             cache[v] = prim.symbolic([cache[u] for u in data["inputs"]], data["params"])
         return cache[node]
 
-    def ancestors_of(self, nodes):
+    def ancestors_of(self, nodes: Iterable[int]) -> list[int]:
         """The nodes that feed ``nodes`` (those included), in topological order."""
         seen, todo = set(nodes), list(nodes)
         while todo:
@@ -101,7 +106,7 @@ class Graph(nx.DiGraph):
                     todo.append(u)
         return sorted(seen)
 
-    def values_at(self, point, nodes=None):
+    def values_at(self, point: Sequence, nodes: Iterable[int] | None = None) -> dict:
         """Exact values of ``nodes`` (default: all; closed under ancestors, in order) at an exact point.
 
         Input nodes take their coordinate (``params[0]``), the others their
@@ -117,15 +122,15 @@ class Graph(nx.DiGraph):
                 vals[v] = prim.numeric([vals[u] for u in data["inputs"]], data["params"])
         return vals
 
-    def switching_nodes(self):
+    def switching_nodes(self) -> list[int]:
         """Nodes whose primitive has several cases (including Python branches)."""
         return [v for v in self.nodes if PRIMITIVES[self.nodes[v]["op"]].switching]
 
-    def line_of(self, node):
+    def line_of(self, node: int) -> str:
         """The user's source line that created a node."""
         return self.nodes[node].get("line", "")
 
-    def text(self):
+    def text(self) -> str:
         """The readable text form (one line per node)."""
         syms = self.symbols
         outs = self.outputs
@@ -147,11 +152,11 @@ class Graph(nx.DiGraph):
         extra = () if conv is None else (f"ties {conv.name}",)
         return PRIMITIVES[data["op"]].text([f"n{u}" for u in data["inputs"]], data["params"], extra)
 
-    def has_branches(self):
+    def has_branches(self) -> bool:
         """Whether the program has Python branches (comparisons that choose a path)."""
         return any(PRIMITIVES[d["op"]].kind == "branch" for _, d in self.nodes(data=True))
 
-    def plot(self, path=None, **options):
+    def plot(self, path: str | None = None, **options: Any) -> Any:
         """A matplotlib figure of the graph (needs matplotlib); see :func:`mtsym.export.plot.plot_graph`."""
         return extension("graph.plot")(self, path=path, **options)
 

@@ -18,9 +18,13 @@ Array([3, 3])
 Matrix([[1/4]])
 """
 
+from __future__ import annotations
+
 __all__ = ["relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum",
            "maxpool1d", "maxpool2d", "sort", "max_pool"]
 
+from numbers import Number
+from typing import Any
 from fractions import Fraction
 
 import numpy as np
@@ -55,26 +59,26 @@ def _pin(convention):
     return None if convention is None else Convention.get(convention)
 
 
-def relu(x, *, convention=None):
+def relu(x: Any, *, convention: Any = None) -> Any:
     """``max(0, x)`` elementwise; relu'(0) is ``convention.relu0``."""
     conv = _pin(convention)
     return _map(lambda v: apply("relu", (v,), (), conv), x)
 
 
-def leaky_relu(x, negative_slope=Fraction(1, 100), *, convention=None):
+def leaky_relu(x: Any, negative_slope: Number = Fraction(1, 100), *, convention: Any = None) -> Any:
     """``x if x > 0 else negative_slope * x``; the default slope is exactly 1/100."""
     s = to_exact(negative_slope, what="negative_slope")
     conv = _pin(convention)
     return _map(lambda v: apply("leaky_relu", (v,), (s,), conv), x)
 
 
-def abs(x, *, convention=None):
+def abs(x: Any, *, convention: Any = None) -> Any:
     """``|x|`` elementwise; abs'(0) is ``convention.abs0``."""
     conv = _pin(convention)
     return _map(lambda v: apply("abs", (v,), (), conv), x)
 
 
-def clamp(x, min=None, max=None, *, convention=None):
+def clamp(x: Any, min: Number | None = None, max: Number | None = None, *, convention: Any = None) -> Any:
     """Clamp into ``[min, max]`` (numbers; either may be ``None``); see ``convention.clamp``."""
     lo = None if min is None else to_exact(min, what="clamp min")
     hi = None if max is None else to_exact(max, what="clamp max")
@@ -97,13 +101,13 @@ def _flat_items(args, name):
     return items
 
 
-def max(*args, convention=None):
+def max(*args: Any, convention: Any = None) -> Any:
     """The maximum of the arguments (or of one sequence): one k-ary node, ties by ``convention.reduce``."""
     items = _flat_items(args, "max")
     return items[0] if len(items) == 1 else apply("max", items, (len(items),), _pin(convention))
 
 
-def min(*args, convention=None):
+def min(*args: Any, convention: Any = None) -> Any:
     """The minimum of the arguments (or of one sequence); ties by ``convention.reduce``."""
     items = _flat_items(args, "min")
     return items[0] if len(items) == 1 else apply("min", items, (len(items),), _pin(convention))
@@ -125,12 +129,12 @@ def _binary(name, a, b, conv=None):
     return Array(np.array(out + [None], dtype=object)[:-1]) if isinstance(a, Array) or isinstance(b, Array) else out
 
 
-def maximum(a, b, *, convention=None):
+def maximum(a: Any, b: Any, *, convention: Any = None) -> Any:
     """Elementwise ``max(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
     return _binary("maximum", a, b, _pin(convention))
 
 
-def minimum(a, b, *, convention=None):
+def minimum(a: Any, b: Any, *, convention: Any = None) -> Any:
     """Elementwise ``min(a, b)``; at ``a = b`` the first gets ``convention.maximum``."""
     return _binary("minimum", a, b, _pin(convention))
 
@@ -149,7 +153,8 @@ def _window_max(conv=None):
     return reduce
 
 
-def max_pool(a, kernel, stride, padding, op, conv=None, *, dilation=None, ceil_mode=False, windows=None):
+def max_pool(a: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, op: str, conv: Any = None, *,
+             dilation: tuple | None = None, ceil_mode: bool = False, windows: list | None = None) -> Array:
     """Max pooling of the last ``len(kernel)`` axes of an object array: one ``maxpool`` node per window.
 
     The shared builder of every max-pooling front end (``op`` names it in errors;
@@ -166,7 +171,8 @@ def max_pool(a, kernel, stride, padding, op, conv=None, *, dilation=None, ceil_m
         raise UnsupportedOperationError(op, str(e)) from None
 
 
-def maxpool1d(seq, kernel_size, stride=None, padding=0, *, convention=None):
+def maxpool1d(seq: Any, kernel_size: int, stride: int | None = None, padding: int = 0, *,
+              convention: Any = None) -> Array:
     """Max pooling over a 1-D sequence, as ``torch.nn.MaxPool1d``: one ``maxpool`` node per window.
 
     Ties in a window go by ``convention.pool`` (torch and jax: the first element).
@@ -176,7 +182,8 @@ def maxpool1d(seq, kernel_size, stride=None, padding=0, *, convention=None):
     return max_pool(a, (kernel_size,), (stride,), (padding,), "maxpool1d", _pin(convention))
 
 
-def maxpool2d(rows, kernel_size, stride=None, padding=0, *, convention=None):
+def maxpool2d(rows: Any, kernel_size: int | tuple, stride: int | tuple | None = None,
+              padding: int | tuple = 0, *, convention: Any = None) -> Array:
     """Max pooling over a 2-D input, as ``torch.nn.MaxPool2d``; windows read row-major."""
     a = _as_object_array(rows, 2, "maxpool2d")
     try:
@@ -188,7 +195,7 @@ def maxpool2d(rows, kernel_size, stride=None, padding=0, *, convention=None):
     return max_pool(a, k, s, p, "maxpool2d", _pin(convention))
 
 
-def sort(x, descending=False, *, convention=None):
+def sort(x: Any, descending: bool = False, *, convention: Any = None) -> list:
     """The entries of a 1-D sequence sorted: one ``order`` node per rank (k-th smallest of all).
 
     Ties go by ``convention.order`` (torch and jax: ``"stable"``, as a stable

@@ -6,8 +6,12 @@ sharing the same smooth f^alpha).  Everything the user sees is sympy; the exact
 affine forms underneath are kept for speed.
 """
 
-__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside"]
+from __future__ import annotations
 
+__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside", "stratum_label", "path_trie",
+           "piece_label"]
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 from fractions import Fraction
 
 import sympy as sp
@@ -17,6 +21,13 @@ from .exact import aff_to_expr, as_integers, int_row, to_exact, to_sympy
 from .extensions import extension
 from .linalg import nullspace
 from .partition import locate_path
+from .primitives import PRIMITIVES
+
+if TYPE_CHECKING:
+    from .conventions import Convention
+    from .graph import Graph
+    from .partition import StratumRecord
+    from .trace import Program
 
 
 def relation(form, sign, symbols):
@@ -90,6 +101,70 @@ def steps_inside(constraints, point, basis, reach):
     return out
 
 
+def path_trie(paths, leaves):
+    """The strata's decision paths as one tree: a leaf, or ``[node, {case: subtree}]``.
+
+    Raises ``ValueError`` unless after the same decisions every path decides the
+    same node next (as a deterministic program does), and no path is a prefix of
+    another (or the same as another).
+
+    Examples
+    --------
+    >>> path_trie([((3, 1),), ((3, 0),), ((3, -1),)], "abc")
+    [3, {1: 'a', 0: 'b', -1: 'c'}]
+    """
+    root = None
+    for path, leaf in zip(paths, leaves):
+        if not path:
+            if root is not None:
+                raise ValueError("a stratum without decisions beside others")
+            root = leaf
+            continue
+        if root is None:
+            root = [path[0][0], {}]
+        elif not isinstance(root, list):
+            raise ValueError("a stratum without decisions beside others")
+        t = root
+        for k, (v, case) in enumerate(path):
+            if t[0] != v:
+                raise ValueError(f"after the same decisions, one path decides node {t[0]} and another node {v}")
+            try:
+                nxt = t[1].get(case)
+            except TypeError:
+                raise ValueError(f"the case {case!r} of node {v} is not a case") from None
+            if k == len(path) - 1:
+                if nxt is not None:
+                    raise ValueError("two strata have the same path, or one path is a prefix of another")
+                t[1][case] = leaf
+            else:
+                if nxt is None:
+                    nxt = t[1][case] = [path[k + 1][0], {}]
+                elif not isinstance(nxt, list):
+                    raise ValueError("one path is a prefix of another")
+                t = nxt
+    return root
+
+
+def stratum_label(index):
+    """How every report, export and plot names ``table.strata[index]``: ``"S3"`` for index 2.
+
+    The one numbering of mtsym: a stratum's and a piece's position in the table, printed
+    1-based (``S1``, ``P1`` are ``table.strata[0]``, ``table.pieces[0]``); ``P^{2}`` in LaTeX
+    and plots is the piece printed ``P2``.
+
+    Examples
+    --------
+    >>> stratum_label(2), piece_label(0)
+    ('S3', 'P1')
+    """
+    return f"S{index + 1}"
+
+
+def piece_label(index):
+    """How every report, export and plot names ``table.pieces[index]``: ``"P1"`` for index 0."""
+    return f"P{index + 1}"
+
+
 def _form_expr(form, symbols):
     return aff_to_expr(form, symbols) if type(form) is tuple else form
 
@@ -106,9 +181,9 @@ class Stratum:
     Attributes
     ----------
     index : int
-        Position in ``table.strata``.
+        Position in ``table.strata`` (0-based); printed ``label``, ``S<index + 1>``.
     piece : int
-        Index of its piece in ``table.pieces``.
+        Index of its piece in ``table.pieces`` (printed ``P<piece + 1>``).
     dim : int
         Dimension.
     witness : tuple of sympy.Rational
@@ -117,7 +192,7 @@ class Stratum:
         The description (strict inequalities).
     """
 
-    def __init__(self, table, record, discovery):
+    def __init__(self, table: PieceTable, record: StratumRecord, discovery: int) -> None:
         self._table = table
         self._record = record
         self.discovery = discovery
@@ -196,7 +271,12 @@ class Stratum:
         """The graph nodes this stratum's outputs come from."""
         return self._record.output_nodes
 
-    def contains(self, point):
+    @property
+    def label(self) -> str:
+        """``"S3"`` for ``table.strata[2]``: the name every report, export and plot uses."""
+        return stratum_label(self.index)
+
+    def contains(self, point: Sequence) -> bool:
         """Whether an exact point lies in this stratum."""
         point = tuple(to_exact(v, what="coordinate") for v in point)
         for f, s in self.constraints:
@@ -206,7 +286,7 @@ class Stratum:
         return True
 
     def __repr__(self):
-        return f"Stratum({self.index}: dim {self.dim}, {self.condition}, piece {self.piece})"
+        return f"Stratum({self.label}: dim {self.dim}, {self.condition}, in {piece_label(self.piece)})"
 
     def _repr_latex_(self):
         return extension("display.stratum_latex")(self._table, self)
@@ -221,6 +301,7 @@ class Piece:
     Attributes
     ----------
     index : int
+        Position in ``table.pieces`` (0-based); printed ``label``, ``P<index + 1>`` (``P^{k}`` in LaTeX).
     strata : list of Stratum
     expr : sympy expression (Matrix for vector outputs), f^alpha
     grad : sympy Matrix, 1 x n (or m x n Jacobian), grad f^alpha
@@ -228,7 +309,7 @@ class Piece:
     condition : sympy boolean, the union of its strata
     """
 
-    def __init__(self, table, forms, strata):
+    def __init__(self, table: PieceTable, forms: tuple, strata: list[Stratum]) -> None:
         self._table = table
         self.forms = forms
         self.strata = strata
@@ -252,12 +333,17 @@ class Piece:
         return self._grad
 
     @property
+    def label(self):
+        """``"P2"`` for ``table.pieces[1]``: the name every report uses (``P^{2}`` in LaTeX and plots)."""
+        return piece_label(self.index)
+
+    @property
     def condition(self):
         conds = [s.condition for s in self.strata]
         return conds[0] if len(conds) == 1 else sp.Or(*conds)
 
     def __repr__(self):
-        return f"Piece({self.index}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
+        return f"Piece({self.label}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
 
     def _repr_latex_(self):
         return extension("display.piece_latex")(self._table, self)
@@ -281,10 +367,15 @@ def _sort_key(piece):
 class PieceTable:
     """The exact representation of a traced function: pieces, strata, associated gradient.
 
-    Built by :func:`mtsym.derive`.  ``len(table)`` is the number of pieces.
+    Built by :func:`mtsym.derive`.  ``len(table)`` is the number of pieces.  ``incomplete`` is
+    ``None``, or why the table is partial (an enumeration stopped by a limit or by Ctrl-C:
+    see :func:`mtsym.derive`); a partial table's strata do not cover the input space.
     """
 
-    def __init__(self, records, symbols, convention, graph=None, program=None, name="f"):
+    incomplete = None
+
+    def __init__(self, records: Sequence[StratumRecord], symbols: Sequence[sp.Symbol], convention: Convention,
+                 graph: Graph | None = None, program: Program | None = None, name: str = "f") -> None:
         self.symbols = tuple(symbols)
         self.convention = convention
         self.graph = graph
@@ -328,23 +419,39 @@ class PieceTable:
             raise InputError(f"point {p!r} has {len(p)} coordinates; this table has {self.n} inputs")
         return tuple(to_exact(v, what="coordinate") for v in p)
 
-    def stratum_at(self, p):
+    def stratum_at(self, p: Sequence) -> Stratum:
         """The stratum holding an exact point (ints, Fractions, sympy Rationals; floats exactly)."""
         pt = self._point(p)
         if self.program is not None:
             s = self._by_path.get(locate_path(self.program, pt))
             if s is not None:
                 return s
+        elif self.graph is not None:  # read from a file: the graph decides, not the stored constraints
+            return self._graph_stratum(pt)
         for s in self.strata:
             if s.contains(pt):
                 return s
         raise InputError(f"no stratum holds {pt}; the table is incomplete")  # pragma: no cover
 
-    def piece_at(self, p):
+    def _graph_stratum(self, pt):
+        """The stratum whose decisions the graph takes at ``pt`` (exactly, node by node)."""
+        t = self.__dict__.get("_trie")
+        if t is None:
+            t = self._trie = path_trie([s.path for s in self.strata], self.strata)
+        vals = self.graph.values_at(pt)
+        while isinstance(t, list):
+            v, kids = t
+            d = self.graph.nodes[v]
+            t = kids.get(PRIMITIVES[d["op"]].case_of([vals[u] for u in d["inputs"]], d["params"]))
+            if t is None:
+                raise InputError(f"no stratum holds {pt}; the table is incomplete")
+        return t
+
+    def piece_at(self, p: Sequence) -> Piece:
         """The piece holding an exact point."""
         return self.pieces[self.stratum_at(p).piece]
 
-    def value_at(self, p):
+    def value_at(self, p: Sequence) -> sp.Expr | sp.Matrix:
         """f at an exact point (sympy number, or Matrix for vector outputs)."""
         pt = self._point(p)
         piece = self.piece_at(pt)
@@ -352,7 +459,7 @@ class PieceTable:
         e = piece.expr
         return e.subs(sub) if hasattr(e, "subs") else e
 
-    def grad_at(self, p):
+    def grad_at(self, p: Sequence) -> sp.Matrix:
         """The associated gradient at an exact point (sympy Matrix 1 x n, or the m x n Jacobian)."""
         pt = self._point(p)
         piece = self.piece_at(pt)
@@ -362,58 +469,59 @@ class PieceTable:
         return g
 
     # ------------------------------------------- verification (mtsym.verify, mtsym.lipschitz)
-    def verify(self):
+    def verify(self) -> Any:
         """Check Theorem 1 / Corollaries 1-2 on every stratum; see :func:`mtsym.verify.verify`."""
         return extension("table.verify")(self)
 
-    def spurious(self):
+    def spurious(self) -> list[Stratum]:
         """Strata whose associated gradient is outside the Clarke gradient; see :mod:`mtsym.verify`."""
         return extension("table.spurious")(self)
 
-    def clarke_at(self, p):
+    def clarke_at(self, p: Sequence) -> Any:
         """The limiting gradients at an exact point and their convex hull; see :mod:`mtsym.verify`."""
         return extension("table.clarke_at")(self, p)
 
-    def lipschitz(self, norm=2, local=None):
+    def lipschitz(self, norm: int | str = 2, local: Any = None) -> Any:
         """The exact Lipschitz constant; see :func:`mtsym.lipschitz.lipschitz`."""
         return extension("table.lipschitz")(self, norm=norm, local=local)
 
     # ------------------------------------------- numeric backend (mtsym.backends)
-    def compile(self, **options):
+    def compile(self, **options: Any) -> Any:
         """A numpy evaluator of the table; see :func:`mtsym.backends.numpy.compile_table`."""
         return extension("table.compile")(self, **options)
 
     # ------------------------------------------- export (mtsym.export)
-    def to_latex(self, **options):
+    def to_latex(self, **options: Any) -> str:
         """The representation and its associated gradient in LaTeX; see :mod:`mtsym.export.latex`."""
         return extension("table.to_latex")(self, **options)
 
-    def to_json(self, **options):
+    def to_json(self, **options: Any) -> str:
         """The table as JSON; see :mod:`mtsym.export.json`."""
         return extension("table.to_json")(self, **options)
 
     @classmethod
-    def from_json(cls, text):
+    def from_json(cls, text: str) -> PieceTable:
         """A table read back from :meth:`to_json`."""
         return extension("table.from_json")(text)
 
-    def plot(self, path=None, **options):
+    def plot(self, path: str | None = None, **options: Any) -> Any:
         """A matplotlib figure of the partition; see :mod:`mtsym.export.plot`."""
         return extension("table.plot")(self, path=path, **options)
 
     # ------------------------------------------- frameworks (mtsym.frameworks)
-    def check(self, fn, framework="torch", **options):
+    def check(self, fn: Callable | str, framework: str = "torch", **options: Any) -> Any:
         """Hold a framework's gradient of ``fn`` to this table; see :mod:`mtsym.frameworks.check`."""
         return extension("table.check")(self, fn, framework=framework, **options)
 
-    def write_checker(self, path, fn, framework="torch", **options):
+    def write_checker(self, path: str, fn: Callable | str, framework: str = "torch", **options: Any) -> Any:
         """Write a standalone pytest file pinning the framework; see :mod:`mtsym.frameworks.check`."""
         return extension("table.write_checker")(self, path, fn, framework=framework, **options)
 
     # ----------------------------------------------------------- display
     def __repr__(self):
         return (f"<PieceTable {self.name}({', '.join(map(str, self.symbols))}): {len(self.pieces)} pieces, "
-                f"{len(self.strata)} strata, convention {self.convention.name}>")
+                f"{len(self.strata)} strata, convention {self.convention.name}"
+                + (", INCOMPLETE" if self.incomplete else "") + ">")
 
     def __str__(self):
         return self.text()
@@ -424,9 +532,10 @@ class PieceTable:
     def _repr_html_(self):
         return extension("display.table_html")(self)
 
-    def text(self, strata=False, max_rows=200):
-        """A terminal-readable table: per piece its condition, f^alpha and gradient (see :mod:`mtsym.export.text`)."""
-        return extension("table.text")(self, strata=strata, max_rows=max_rows)
+    def text(self, strata: bool = False, max_rows: int | None = 200, **options: Any) -> str:
+        """A terminal-readable table: per piece its condition, f^alpha and gradient; ``digits=4`` prints
+        decimals, ``width=`` wraps (see :mod:`mtsym.export.text`)."""
+        return extension("table.text")(self, strata=strata, max_rows=max_rows, **options)
 
 
 def relation_text(r):

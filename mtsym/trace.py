@@ -31,10 +31,10 @@ import numpy as np
 import sympy as sp
 
 from .arrays import Array, coerce
-from .conventions import Convention
+from .conventions import Convention, check_symbols
 from .errors import InputError, UnsupportedOperationError, user_line
 from .exact import (aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, is_infinite,
-                    to_exact)
+                    to_exact, to_sympy)
 from .extensions import provided
 from .graph import Graph
 from .primitives import PRIMITIVES
@@ -116,7 +116,7 @@ def combine(weights, forms, bias, symbols):
         if not forms:
             return aff_const(bias, len(symbols))
         return aff_comb(weights, forms, bias)
-    expr = sp.sympify(bias) + sum((sp.sympify(w) * _as_expr(f, symbols) for w, f in zip(weights, forms)),
+    expr = to_sympy(bias) + sum((to_sympy(w) * _as_expr(f, symbols) for w, f in zip(weights, forms)),
                                   sp.Integer(0))
     return _to_form(expr, symbols)
 
@@ -156,6 +156,7 @@ class Program:
         self.fn = fn
         self.spec = InputSpec(inputs)
         self.conv = Convention.get(convention)
+        check_symbols(self.conv, self.spec.names, "convention")
         self.symbols = self.spec.symbols
         self.n = self.spec.n
         self.graph = Graph(symbols=self.symbols)

@@ -226,14 +226,18 @@ def test_routine_tensor_methods_and_modules():
     check_complete(lambda x: torch.relu(x.view(1, -1).flatten()).sum(), 2)
 
 
-def test_powers_of_traced_arrays_are_products():
+def test_integer_powers_are_products_and_array_powers_are_refused():
     def fn(x):
-        return ((x - 1) ** 2).sum()
+        return torch.pow(x - 1, 2).sum() + torch.square(x[0])
     table = mt.derive(fn, 2)
-    assert list(table.grad_at((3, 0))) == [4, -2] == torch_jacobian(fn, np.array([[3.0, 0.0]]))[1][0, 0].tolist()
+    assert list(table.grad_at((3, 0))) == [10, -2] == torch_jacobian(fn, np.array([[3.0, 0.0]]))[1][0, 0].tolist()
     with pytest.raises(mt.NonAffineError) as e:
-        mt.derive(lambda x: torch.relu(x ** 2).sum(), 2)
+        mt.derive(lambda x: torch.relu(torch.pow(x, 2)).sum(), 2)
     assert "test_torch_layers.py" in e.value.line
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(lambda x: (x ** 2).sum(), 2)
+    assert e.value.op == "**"
+    assert mt.call_exact(lambda x: (x[0] * torch.tensor([1.0, 2.0]).numpy() ** 2).sum(), 1, (1,)) == 5
 
 
 def test_if_not_x_on_the_input_vector():

@@ -8,7 +8,8 @@ each case is exactly its polyhedron and never a refinement of it.  The rows
 differ only in who gets the derivative at a tie.
 """
 
-__all__ = ["MAX", "MIN", "MAXIMUM", "MINIMUM", "MAXPOOL", "tie_weights", "MAXIMUM_TIE", "REDUCE", "POOL"]
+__all__ = ["MAX", "MIN", "MAXIMUM", "MINIMUM", "MAXPOOL", "tie_weights", "describe_tie", "MAXIMUM_TIE", "REDUCE",
+           "POOL"]
 
 from fractions import Fraction
 
@@ -102,7 +103,8 @@ def tie_weights(k, tie, rule):
     return tuple(w)
 
 
-def _describe(case, params):
+def describe_tie(case, params=None):
+    """A tie set in words: ``argument 2 wins`` or ``tie #1 = #3``."""
     if len(case) == 1:
         return f"argument {case[0] + 1} wins"
     return "tie " + " = ".join(f"#{i + 1}" for i in case)
@@ -117,7 +119,7 @@ def _row(name, sign, tie, doc):
         kind="switching", numpy=ArgRule(sign), params=(P.COUNT,), arity=lambda p: p[0], ties=(tie,),
         tests=_arg_tests(sign), case_of=_arg_case(sign),
         linear=lambda case, p, conv: (tie_weights(p[0], case, getattr(conv, key)), 0),
-        extended=_extended(sign), describe=_describe, doc=doc))
+        extended=_extended(sign), describe=describe_tie, doc=doc))
 
 
 # params of every max-like node: (k,) the number of arguments

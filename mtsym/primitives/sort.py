@@ -42,6 +42,7 @@ import sympy as sp
 from ..exact import Infinite
 from . import Choice, Primitive, Reapply, Restrict, TieParam, register
 from . import params as P
+from .maxlike import describe_tie
 from .vectorized import Switching
 
 ORDER_TIE = TieParam(
@@ -153,8 +154,7 @@ def _extended(xs, params):
 def _describe(case, params):
     tie, below = case
     rank = params[1] - len(below)
-    head = "tie " + " = ".join(f"#{i + 1}" for i in tie) if len(tie) > 1 else f"argument {tie[0] + 1}"
-    return f"{head}, {len(below)} below (rank {params[1]} is the block's #{rank + 1})"
+    return f"{describe_tie(tie)}, {len(below)} below (rank {params[1]} is the block's #{rank + 1})"
 
 
 def _validate(params):
