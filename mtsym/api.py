@@ -82,7 +82,7 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
     hook, reporter = progress_hook(progress)
     try:
         records = explore(program, max_strata=max_strata, max_events=max_events, on_stratum=hook)
-    except TraceError as e:
+    except (TraceError, TypeError) as e:   # JAX may also fail on a traced array with its own TypeError
         if framework is None and _inside_jax(e):
             raise _jax_hint(e, name) from e
         raise
@@ -132,12 +132,14 @@ def _inside_jax(e):
         if tb.tb_frame.f_code.co_filename.startswith(root):
             return True
         tb = tb.tb_next
-    return bool(e.line) and e.line.startswith(root)
+    line = getattr(e, "line", "")
+    return bool(line) and line.startswith(root)
 
 
 def _jax_hint(e, name):
-    return UnsupportedOperationError(e.op, f"{name} is JAX code (the call fails inside JAX on a traced value: "
-                                     f"{e.op!r} of a traced value); pass framework='jax' to derive "
+    op = getattr(e, "op", type(e).__name__)
+    return UnsupportedOperationError(op, f"{name} is JAX code (the call fails inside JAX on a traced value: "
+                                     f"{op!r} of a traced value); pass framework='jax' to derive "
                                      "(--framework jax on the command line)", line=_user_frame(e))
 
 
@@ -155,7 +157,7 @@ def _user_frame(e):
             code = linecache.getline(fname, tb.tb_lineno).strip()
             found = f"{fname}:{tb.tb_lineno}" + (f": {code}" if code else "")
         tb = tb.tb_next
-    return found or e.line
+    return found or getattr(e, "line", "")
 
 
 def _default_convention(convention, framework):

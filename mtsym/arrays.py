@@ -70,7 +70,7 @@ def as_exact_array(x, op):
     arr = np.asarray(x, dtype=object)
     flat = arr.ravel()
     for i, v in enumerate(flat):
-        if isinstance(v, (Value, Array)):
+        if isinstance(v, (Value, Array, Fraction)) or type(v) is int:   # exact already (ExactNumber kept)
             continue
         c = coerce(v, op)
         if c is None:

@@ -292,6 +292,15 @@ class ExactNumber(Fraction):
     def __neg__(self):
         return ExactNumber(-Fraction(self))
 
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ExactNumber(abs(Fraction(self)))
+
+    def __repr__(self):
+        return f"ExactNumber({self.numerator}, {self.denominator})"
+
 
 # --------------------------------------------------------------------------- infinities
 def _array_like(o):
@@ -348,12 +357,6 @@ class Infinite:
         return self
 
     def __abs__(self):
-        return ExactNumber(abs(Fraction(self)))
-
-    def __repr__(self):
-        return f"ExactNumber({self.numerator}, {self.denominator})"
-
-
         return _INFINITIES[1]
 
     def _other_sign(self, o):

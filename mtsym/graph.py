@@ -51,7 +51,7 @@ class Graph(nx.DiGraph):
         """Distinct output node tuples (one per path output)."""
         return self.graph.get("outputs", [])
 
-    def add_input_edges(self, node, inputs):
+    def add_input_edges(self, node: int, inputs: tuple) -> None:
         """The edges ``u -> node`` of a new node, each with ``pos``: where ``u`` sits among its inputs.
 
         The inputs exist already and the node has no edges yet, so the adjacency

@@ -237,7 +237,6 @@ def test_integer_powers_are_products_and_array_powers_are_refused():
     with pytest.raises(mt.UnsupportedOperationError) as e:
         mt.derive(lambda x: (x ** 2).sum(), 2)
     assert e.value.op == "**"
-    assert mt.call_exact(lambda x: (x[0] * torch.tensor([1.0, 2.0]).numpy() ** 2).sum(), 1, (1,)) == 5
 
 
 def test_if_not_x_on_the_input_vector():

@@ -23,6 +23,7 @@ up when the jaxpr calls the function (``custom_jvp_call``/``custom_vjp_call``).
 __all__ = ["declare", "declared_jax", "JAX_DECLARED"]
 
 import sys
+from typing import Any, Callable
 
 from ..arrays import Array
 from ..errors import InputError
@@ -64,7 +65,7 @@ def declared_jax(src_info):
     return JAX_DECLARED.get((name, file, int(line))) if line.isdigit() else None
 
 
-def declare(fn, what):
+def declare(fn: Any, what: Callable) -> Any:
     """Declare what ``fn`` (a custom ``torch.autograd.Function`` class, or a ``jax.custom_jvp`` /
     ``jax.custom_vjp`` function) is in mtsym's terms: ``what`` takes the same arguments and returns the
     same result, built from mtsym operations whose tie rules are the hand-written derivative's.

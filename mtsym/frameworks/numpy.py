@@ -28,11 +28,12 @@ Matrix([[1/4, 1/4]])
 
 __all__ = ["numpy_ufunc", "numpy_function", "UFUNCS", "FUNCTIONS"]
 
+import operator
 from fractions import Fraction
 
 import numpy as np
 
-from ..arrays import lincomb, matmul
+from ..arrays import Array, lincomb, matmul
 from ..errors import NonAffineError, UnsupportedOperationError
 from ..extensions import register
 from ..value import Value, apply
@@ -248,9 +249,22 @@ FUNCTIONS["ones_like"] = lambda a, *args, **kw: wrap(np.ones(_arr(a, "ones_like"
 
 
 # --------------------------------------------------------------------------- dispatch
+_OPERATORS = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul, "true_divide": operator.truediv,
+              "divide": operator.truediv, "floor_divide": operator.floordiv, "remainder": operator.mod,
+              "power": operator.pow, "matmul": operator.matmul}
+
+
 def numpy_ufunc(ufunc, method, *inputs, **kwargs):
-    """``__array_ufunc__`` of traced values and arrays."""
+    """``__array_ufunc__`` of traced values and arrays.
+
+    A numpy scalar next to a traced scalar (``np.float64(2) * v``) is the Python
+    operator on the scalar's value, so the operator's own rules and errors apply.
+    """
     name = ufunc.__name__
+    if method == "__call__" and name in _OPERATORS and len(inputs) == 2 and not kwargs and \
+            not any(isinstance(x, (np.ndarray, list, Array)) for x in inputs):
+        a, b = (x.item() if isinstance(x, np.generic) else x for x in inputs)
+        return _OPERATORS[name](a, b)
     if kwargs.get("out") is not None:
         raise UnsupportedOperationError(f"numpy.{name}", "out= (in-place) is not supported on traced arrays")
     if method == "reduce" and name in ("maximum", "minimum", "add"):
