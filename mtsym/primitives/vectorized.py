@@ -40,7 +40,7 @@ Examples
 """
 
 __all__ = ["Rule", "Switching", "SignRule", "ArgRule", "WindowFamilies", "sign_codes", "exact_float", "gather",
-           "scatter_add", "product"]
+           "scatter_add", "add_rows", "product"]
 
 import threading
 from fractions import Fraction
@@ -142,6 +142,7 @@ class Switching(Rule):
         Rule.build(self, stage, datas)
         self.setup(stage)
         stage.table = {}
+        stage.grids = [None if dup else _grid(idx) for idx, dup in zip(stage.ins, stage.dup)]
 
     def setup(self, stage):
         pass
@@ -168,10 +169,10 @@ class Switching(Rule):
         adj = A[stage.out]
         if len(stage.ins) == 1:  # the node's adjoint is not read again: scale it in place
             adj *= W[0][:, None, :]
-            scatter_add(A, stage.ins[0], adj, stage.dup[0])
+            add_rows(A, stage.ins[0], adj, stage.dup[0], stage.grids[0])
             return
         for j, idx in enumerate(stage.ins):
-            scatter_add(A, idx, W[j][:, None, :] * adj, stage.dup[j])
+            add_rows(A, idx, W[j][:, None, :] * adj, stage.dup[j], stage.grids[j])
 
     def encode(self, stage, case):
         return case
@@ -292,27 +293,57 @@ def product(M, X):
     return M @ X
 
 
-def _grid(idx):
-    """``(first, (n1, n2), (s1, s2))`` when ``idx`` is ``first + i*s1 + j*s2`` over an ``n1 x n2`` grid
-    (row-major, distinct rows, increasing), else None."""
+def add_rows(A, idx, vals, dup, grid=None):
+    """``A[idx] += vals``; through a strided view when the rows form a grid (``_grid(idx)``: a
+    convolution tap's or a pooling window position's rows), without gathering them."""
+    if grid is None:
+        scatter_add(A, idx, vals, dup)
+        return
+    first, shape, strides = grid
+    view = np.lib.stride_tricks.as_strided(A[first:], shape + A.shape[1:],
+                                           tuple(st * A.strides[0] for st in strides) + A.strides[1:])
+    view += vals.reshape(shape + A.shape[1:])
+
+
+def _grid(idx, depth=3):
+    """``(first, shape, strides)`` when ``idx`` is ``first + sum(i_d * strides[d])`` over a row-major grid of
+    ``shape`` (at most ``depth`` axes; distinct, increasing rows), else None.
+
+    Examples
+    --------
+    >>> _grid(np.array([5, 6, 7, 33, 34, 35]))
+    (5, (2, 3), (28, 1))
+    >>> _grid(np.array([0, 2, 10, 12, 100, 102, 110, 112]))
+    (0, (2, 2, 2), (100, 10, 2))
+    >>> _grid(np.array([0, 1, 5, 6, 7])) is None
+    True
+    """
     P = len(idx)
     if P < 2:
         return None
     steps = np.diff(idx)
-    s2 = int(steps[0])
-    if s2 <= 0:
+    s = int(steps[0])
+    if s <= 0:
         return None
-    breaks = np.flatnonzero(steps != s2)
-    n2 = int(breaks[0]) + 1 if len(breaks) else P
-    if P % n2:
+    breaks = np.flatnonzero(steps != s)
+    n = int(breaks[0]) + 1 if len(breaks) else P
+    if P % n:
         return None
-    n1 = P // n2
-    first = int(idx[0])
-    s1 = int(idx[n2] - idx[0]) if n1 > 1 else n2 * s2
-    want = first + np.arange(n1)[:, None] * s1 + np.arange(n2)[None, :] * s2
-    if s1 < n2 * s2 and n1 > 1 or not np.array_equal(want.ravel(), idx):
+    starts = idx[::n]
+    if n == P:
+        outer = (int(idx[0]), (), ())
+    elif depth <= 1 or len(starts) < 2:
         return None
-    return first, (n1, n2), (s1, s2)
+    else:
+        outer = _grid(starts, depth - 1)
+        if outer is None or outer[2][-1] < n * s:     # runs must not overlap
+            return None
+    first, shape, strides = outer
+    shape, strides = shape + (n,), strides + (s,)
+    want = np.full(shape, first, dtype=np.intp)
+    for d, (m, st) in enumerate(zip(shape, strides)):
+        want += (np.arange(m) * st).reshape((1,) * d + (m,) + (1,) * (len(shape) - d - 1))
+    return (first, shape, strides) if np.array_equal(want.ravel(), idx) else None
 
 
 class WindowFamilies:
@@ -398,11 +429,4 @@ class WindowFamilies:
                 A[idxT.ravel()] += contrib.reshape(K * P, m, N)
                 continue
             for k in range(K):
-                g = grids[k]
-                if g is None:
-                    scatter_add(A, idxT[k], contrib[k], dup[k])
-                else:   # the rows of tap k form a 2-D grid (a convolution's window offset): a strided view
-                    first, (n1, n2), (s1, s2) = g
-                    view = np.lib.stride_tricks.as_strided(A[first:], (n1, n2) + A.shape[1:],
-                                                           (s1 * A.strides[0], s2 * A.strides[0]) + A.strides[1:])
-                    view += contrib[k].reshape((n1, n2) + A.shape[1:])
+                add_rows(A, idxT[k], contrib[k], dup[k], grids[k])
