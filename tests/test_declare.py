@@ -110,3 +110,20 @@ def test_jax_custom_jvp_declared():
     report = table.check(f, framework="jax")
     assert report.complete, str(report)
     assert list(table.grad_at((0, 0))) == [sp.Rational(1, 2), sp.Rational(1, 2)]
+
+
+def test_jax_custom_vjp_declared():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+
+    @jax.custom_vjp
+    def relu_q(x):
+        return jnp.maximum(x, 0.0)
+
+    relu_q.defvjp(lambda x: (relu_q(x), x),
+                  lambda x, g: (g * jnp.where(x > 0, 1.0, jnp.where(x == 0, 0.25, 0.0)),))
+    f = lambda x: relu_q(x[0] - x[1]) + relu_q(x[1])  # noqa: E731
+    mt.declare(relu_q, lambda x: mt.relu(x, convention=mt.Convention(relu0="1/4")))
+    table = mt.derive(f, 2, framework="jax")
+    assert list(table.grad_at((0, 0))) == [sp.Rational(1, 4), 0]     # relu_q'(0) = 1/4, twice: 1/4 - 1/4 + 1/4
+    assert table.check(f, framework="jax").complete
