@@ -10,8 +10,8 @@ script for a few seconds with a fixed seed (float32):
 * ``maxpool``: the same images through MaxPool2d(2) (14x14), then a 196-128-10 ReLU MLP;
 * ``mlp0``: ``mlp`` with every bias set to zero, at the all-zero image (every neuron ties).
 
-LeNet-5 (convolutions) is the next model to add here once mtsym traces convolutions: add a
-``build`` entry to ``MODELS`` returning ``(torch module, inputs, images)``; nothing else changes.
+* ``lenet``: LeNet-5 (LeCun et al. 1998, as in the PyTorch tutorials: two 5x5 convolutions, each
+  followed by ReLU and 2x2 max pooling, then three linear layers) on the same 28x28 images.
 
 Per image: the graph is traced once per model (reported apart), then ``mt.lex_grad`` (one exact
 sweep), the star ``mt.derive(graph, 784, around=x)`` where it is enumerable, and
@@ -90,7 +90,26 @@ def build_pool(X, y, epochs):
     return train(PoolMLP(), X, y, epochs)
 
 
-MODELS = {"mlp": build_mlp, "maxpool": build_pool}
+class LeNetFlat(nn.Module):
+    """LeNet-5 (``bench_models.LeNet5``) taking the flat 784-vector the other models take."""
+
+    def __init__(self):
+        super().__init__()
+        from bench_models import LeNet5
+        self.net = LeNet5()
+
+    def forward(self, x):
+        single = len(x.shape) == 1
+        out = self.net(x.reshape(-1, 1, 28, 28))
+        return out[0] if single else out
+
+
+def build_lenet(X, y, epochs):
+    torch.manual_seed(3)
+    return train(LeNetFlat(), X, y, epochs)
+
+
+MODELS = {"mlp": build_mlp, "maxpool": build_pool, "lenet": build_lenet}
 
 
 def torch_grad(model, x, k):
