@@ -121,13 +121,15 @@ class Schedule:
         self._buf = None
 
     # ------------------------------------------------------------------ sweeps
-    def forward(self, X, atol=None, stages=None):
+    def forward(self, X, atol=None, stages=None, dtype=np.float64):
         """Values ``V`` (rows, N) and case codes ``C`` (switching nodes, N) at the points ``X`` (N, n).
 
-        ``stages`` (a sublist of ``self.stages``) runs only those stages.
+        ``stages`` (a sublist of ``self.stages``) runs only those stages.  ``dtype``: the float
+        type the forward pass computes in (``np.float32`` runs every stage in float32, weights
+        rounded to float32, as a float32 framework does); the codes compare those values exactly.
         """
         N = X.shape[0]
-        V = np.empty((self.n_rows, N))
+        V = np.empty((self.n_rows, N), dtype=dtype)
         C = np.empty((self.n_codes, N), dtype=np.int32)
         for st in self.stages if stages is None else stages:
             if st.rule.reads_points:

@@ -26,6 +26,10 @@ A :class:`Primitive` is declared once, in its family's file, with:
     its value under every named convention;
 ``numpy``
     its vectorised float64 rule (a :class:`~mtsym.primitives.vectorized.Rule`);
+``tied(case, params)`` (switching primitives only)
+    the positions of the arguments that take part in the case's tie (``()``
+    for a strict case, whose set is open in the primitive's input space): a
+    relu at 0 gives ``(0,)``, a 3-way tie of a max its three positions;
 ``params``, ``arity``, ``show``, ``text``, ``validate``
     the schema of its parameters (checked when a graph is read from a file,
     with ``validate(params)`` for what the schema alone cannot say),
@@ -171,11 +175,11 @@ class Primitive:
     """
 
     __slots__ = ("name", "numeric", "symbolic", "tests", "case_of", "linear", "partials", "describe",
-                 "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate")
+                 "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate", "tied")
 
     def __init__(self, name, numeric, symbolic, *, kind, numpy, params, arity, tests=None, case_of=None,
                  linear=None, partials=None, describe=None, ties=(), show=None, text=None, validate=None,
-                 doc=""):
+                 tied=None, doc=""):
         if kind not in KINDS:
             raise ValueError(f"primitive {name!r}: kind {kind!r} is not one of {KINDS}")
         self.name, self.kind = name, kind
@@ -186,6 +190,7 @@ class Primitive:
         self.numpy, self.ties, self.params = numpy, tuple(ties), tuple(params)
         self.arity, self.validate = arity, validate
         self.show = show
+        self.tied = tied
         self.text = text or _default_text(name, show)
         self.doc = doc
 

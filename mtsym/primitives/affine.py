@@ -11,7 +11,7 @@ import sympy as sp
 from ..exact import to_sympy
 from . import Primitive, register, sign
 from . import params as P
-from .vectorized import Rule, Switching, exact_float, gather, scatter_add, sign_codes
+from .vectorized import Rule, Switching, cast, exact_float, gather, scatter_add, sign_codes
 
 
 # =========================================================================== numpy rules
@@ -33,7 +33,7 @@ class _ConstRule(Rule):
         stage.vals = np.array([exact_float(d["params"][0], what="constant") for d in datas])[:, None]
 
     def forward(self, stage, V):
-        V[stage.out] = stage.vals
+        V[stage.out] = cast(stage, "vals", V.dtype)
 
 
 class _AffineRule(Rule):
@@ -74,28 +74,30 @@ class _AffineRule(Rule):
 
     def forward(self, stage, V):
         out = V[stage.out]
+        c0 = cast(stage, "c0", V.dtype)
         if stage.dense:
             if len(stage.union) == 0:
                 out[...] = 0.0
             else:
                 u = stage.union
                 src = V[u[0]:u[-1] + 1] if stage.contiguous else V[u]
-                np.matmul(stage.W, src, out=out)
+                np.matmul(cast(stage, "W", V.dtype), src, out=out)
         elif stage.idx.shape[1] == 0:
             out[...] = 0.0
         else:
+            coef = cast(stage, "coef", V.dtype)
             first = gather(V, stage.idx[:, 0])
             if stage.unit and stage.has_c0:
-                np.add(first, stage.c0, out=out)
+                np.add(first, c0, out=out)
             else:
-                np.multiply(stage.coef[:, 0, None], first, out=out) if not stage.unit else np.copyto(out, first)
+                np.multiply(coef[:, 0, None], first, out=out) if not stage.unit else np.copyto(out, first)
                 if stage.has_c0:
-                    out += stage.c0
+                    out += c0
             for j in range(1, stage.idx.shape[1]):
-                out += stage.coef[:, j, None] * gather(V, stage.idx[:, j])
+                out += coef[:, j, None] * gather(V, stage.idx[:, j])
             return
         if stage.has_c0:
-            out += stage.c0
+            out += c0
 
     def backward(self, stage, V, C, A):
         adj = A[stage.out]
@@ -214,6 +216,7 @@ BRANCH = register(Primitive(
     kind="branch", numpy=_BranchRule(), params=(P.word(*COMPARE_OPS),), arity=2,
     tests=_compare_tests, case_of=lambda xs, params: sign(xs[0] - xs[1]), linear=None,
     text=lambda names, params, extra=(): f"branch({names[0]} {params[0]} {names[1]})",
+    tied=lambda case, params: (0, 1) if case == 0 else (),
     describe=lambda case, params: f"{'a > b' if case > 0 else 'a = b' if case == 0 else 'a < b'}"
                                   f" -> {COMPARE_OPS[params[0]](case)}",
     doc="a Python comparison a <op> b used in if/while; params (op,)"))

@@ -29,6 +29,10 @@ def _describe_sign(case, params):
     return _WORDS[case]
 
 
+def _tied_sign(case, params):
+    return (0,) if case == 0 else ()
+
+
 # =========================================================================== relu
 RELU0 = TieParam("relu0", "relu'(0), relu(x) = max(0, x)",
                  dict(torch=0, jax=0, first=0, last=1, mean=_H))
@@ -39,7 +43,7 @@ RELU = register(Primitive(
     kind="switching", numpy=SignRule(lambda x, p: np.maximum(x, 0.0)), params=(), arity=1, ties=(RELU0,),
     tests=_sign_tests, case_of=_sign_case,
     linear=lambda case, p, conv: ((1 if case > 0 else 0 if case < 0 else conv.relu0,), 0),
-    describe=_describe_sign, doc="relu(u) = max(0, u)"))
+    describe=_describe_sign, tied=_tied_sign, doc="relu(u) = max(0, u)"))
 
 
 # =========================================================================== abs
@@ -50,7 +54,7 @@ ABS = register(Primitive(
     kind="switching", numpy=SignRule(lambda x, p: np.abs(x)), params=(), arity=1, ties=(ABS0,),
     tests=_sign_tests, case_of=_sign_case,
     linear=lambda case, p, conv: ((1 if case > 0 else -1 if case < 0 else conv.abs0,), 0),
-    describe=_describe_sign, doc="abs(u)"))
+    describe=_describe_sign, tied=_tied_sign, doc="abs(u)"))
 
 
 # =========================================================================== leaky_relu
@@ -81,4 +85,4 @@ LEAKY_RELU = register(Primitive(
     kind="switching", numpy=SignRule(_leaky_numpy), params=(P.RATIONAL,), arity=1, ties=(LEAKY0,),
     tests=_sign_tests, case_of=_sign_case, show=lambda p: f"slope={p[0]}",
     linear=lambda case, p, conv: ((1 if case > 0 else p[0] if case < 0 else _leaky0(p[0], conv),), 0),
-    describe=_describe_sign, doc="leaky_relu(u) = u if u > 0 else slope*u; params (slope,)"))
+    describe=_describe_sign, tied=_tied_sign, doc="leaky_relu(u) = u if u > 0 else slope*u; params (slope,)"))

@@ -1,0 +1,184 @@
+"""One chunk of an audit: the float passes on every sample, exact arithmetic on the samples with events.
+
+:func:`audit_chunk` is what runs in process or on a Dask worker.  Its :class:`AuditJob` (the
+traced graph, the framework's rules, the dtype, the loss) is sent once to every worker; each
+process builds the sweep schedule once and keeps it.
+
+Per sample, the framework's float pass gives a case per switching node; the certified float64
+pass proves the exact case of almost every node; a sample where the two disagree, where the float
+pass ties, or where some node cannot be proved (an exact tie, or a quantity within rounding of
+one) is analysed exactly (:class:`~mtsym.audit.exact.ExactSample`): its exact cases, the kind and
+gap of each event, the framework's gradient along its float cases (exact chain rule under its tie
+rules), and the verdict.
+"""
+
+__all__ = ["AuditJob", "audit_chunk", "ChunkResult"]
+
+import time
+from fractions import Fraction
+
+import numpy as np
+
+from ..primitives import PRIMITIVES
+from .exact import ExactSample, gaps
+from .passes import Passes
+from .report import AuditSample, NodeTie, norm_max, _line
+
+
+class AuditJob:
+    """What every chunk of one audit shares (picklable: the schedule is rebuilt once per process)."""
+
+    def __init__(self, traced, conv, dtype, loss=None, max_strata=10_000, verdicts=True):
+        self.graph, self.outputs, self.layers = traced.graph, traced.outputs, traced.layers
+        self.conv, self.dtype, self.loss, self.max_strata = conv, np.dtype(dtype), loss, max_strata
+        self.verdicts = verdicts
+        affine = [v for v in sorted(traced.graph.nodes) if PRIMITIVES[traced.graph.nodes[v]["op"]].kind == "affine"]
+        owned = [v for v in affine if v in traced.owned]
+        #: the affine maps whose coefficients and constants are the parameters (relu'(0) audit)
+        self.slots = owned if traced.owned else affine
+        self._passes = None
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d["_passes"] = None
+        return d
+
+    def passes(self):
+        if self._passes is None:
+            self._passes = Passes(self.graph, self.conv, self.outputs)
+        return self._passes
+
+    def where(self, node):
+        return self.layers.get(node) or _line(self.graph.line_of(node))
+
+
+class ChunkResult:
+    """What a chunk hands back: event samples, counts per node kind, relu'(0) parts, timings."""
+
+    __slots__ = ("lo", "n", "samples", "by_node", "relu0", "seconds")
+
+    def __init__(self, lo, n, samples, by_node, relu0, seconds):
+        self.lo, self.n, self.samples, self.by_node, self.relu0, self.seconds = lo, n, samples, by_node, relu0, seconds
+
+
+def audit_chunk(X, lo, job, y=None):
+    """Audit the samples ``X`` (rows, already in the job's dtype); ``lo`` is the first one's index."""
+    t0 = time.perf_counter()
+    P = job.passes()
+    Xd = np.asarray(X, dtype=job.dtype)
+    Vf, Cf = P.framework(Xd, job.dtype)
+    X64 = Xd.astype(np.float64)
+    Cx, proved = P.certified(X64)
+    float_tied = np.zeros(Cf.shape, dtype=bool)
+    for st in P.switch:
+        float_tied[st.code_rows] = P.tie_sizes(st, Cf[st.code_rows]) > 0
+    events = np.flatnonzero(float_tied.any(0) | ~proved.all(0) | ((Cf != Cx) & proved).any(0))
+    t1 = time.perf_counter()
+    samples, by_node = [], {}
+    relu0 = _Relu0Parts() if job.loss is not None else None
+    nodes = P.switching_nodes()
+    for s in events.tolist():
+        ts = time.perf_counter()
+        point = tuple(Fraction(v) for v in X64[s].tolist())
+        es = ExactSample(job.graph, point)
+        cases_f, cases_e, ties = _cases(job, P, es, nodes, Cf[:, s], Cx[:, s], proved[:, s], Vf[:, s])
+        sample = AuditSample(lo + s, ties)
+        if job.verdicts:
+            _verdict(job, es, sample, cases_f, cases_e)
+        if relu0 is not None and float_tied[:, s].any():
+            relu0.add(job, es, lo + s, cases_f, None if y is None else y[s])
+        sample.seconds = time.perf_counter() - ts
+        samples.append(sample)
+        _count(job, by_node, ties)
+    t2 = time.perf_counter()
+    seconds = {"float passes": t1 - t0, "exact analysis": t2 - t1}
+    if relu0 is not None:
+        relu0.tied = int(float_tied.any(0).sum())
+    return ChunkResult(lo, Xd.shape[0], samples, by_node, relu0, seconds)
+
+
+def _cases(job, P, es, nodes, cf, cx, proved, vf):
+    """The float and exact case of every switching node of one sample, and its events."""
+    graph = job.graph
+    cases_f, cases_e, ties = {}, {}, []
+    for r, v in enumerate(nodes):
+        d = graph.nodes[v]
+        prim = PRIMITIVES[d["op"]]
+        case_f = P.case(v, int(cf[r]))
+        case_e = P.case(v, int(cx[r])) if proved[r] else es.case(v)
+        cases_f[v], cases_e[v] = case_f, case_e
+        tf = len(prim.tied(case_f, d["params"]))
+        te = len(prim.tied(case_e, d["params"]))
+        if case_f == case_e and not tf:
+            continue
+        if case_f == case_e:
+            kind, gap, fgap = "exact", Fraction(0), Fraction(0)
+        else:
+            kind = "rounding" if tf or te else "flip"
+            fx = [float(vf[P.sched.rows[u]]) for u in d["inputs"]]
+            gap, fgap = gaps(prim, d["params"], fx, es.inputs_of(v))
+        ties.append(NodeTie(v, d["op"], job.layers.get(v), graph.line_of(v), kind, tf, te, case_f, case_e,
+                            gap, fgap))
+    return cases_f, cases_e, ties
+
+
+def _verdict(job, es, sample, cases_f, cases_e):
+    """Is the framework's gradient (the chain rule along its float cases) a Clarke gradient here?"""
+    outs, conv = job.outputs, job.conv
+    g = es.gradient(outs, cases_f, conv)
+    same = cases_f == cases_e
+    ge = g if same else es.gradient(outs, cases_e, conv)
+    sample.gradient, sample.associated = g, (None if same else ge)
+    if not sample.exact_tie:
+        # every node is strict at the exact point: f is differentiable there, its Clarke
+        # gradient is its gradient (the chain rule along the exact cases)
+        d = norm_max(g, ge)
+        sample.verdict = "yes" if d == 0 else "no"
+        sample.method = "differentiable"
+        sample.reason = ("no exact tie: f is differentiable at the sample and the framework's gradient is its "
+                         "gradient" if d == 0 else
+                         "no exact tie: f is differentiable at the sample, but rounding sent the framework along "
+                         "another stratum, whose gradient is not f's")
+        sample.clarke, sample.distance, sample.distance_to = ge, d, "the gradient"
+        return
+    from .verdicts import clarke_verdict  # the local analysis (mt.is_clarke, mt.lex_grad)
+    clarke_verdict(job, es, sample, g)
+
+
+def _count(job, by_node, ties):
+    seen = {}
+    for t in ties:
+        key = (t.op, job.where(t.node))
+        c = by_node.get(key)
+        if c is None:
+            c = by_node[key] = {"exact": 0, "rounding": 0, "flips": 0, "exact_entries": 0, "rounding_entries": 0,
+                                "line": _line(t.line)}
+        kinds = seen.setdefault(key, set())
+        if t.exact_entries:
+            c["exact_entries"] += 1
+            kinds.add("exact")
+        if t.kind == "rounding":
+            c["rounding_entries"] += 1
+            kinds.add("rounding")
+        if t.kind == "flip":
+            kinds.add("flips")
+    for key, kinds in seen.items():
+        for k in kinds:
+            by_node[key][k] += 1
+
+
+class _Relu0Parts:
+    """A chunk's part of the relu'(0) audit."""
+
+    def __init__(self):
+        self.differs, self.gap, self.batch, self.tied = [], {}, {}, 0
+
+    def add(self, job, es, index, cases_f, label):
+        from .relu0 import relu0_difference
+        differs, gap, parts = relu0_difference(job, es, cases_f, label)
+        if differs:
+            self.differs.append(index)
+            self.gap[index] = gap
+            for v, vec in parts.items():
+                acc = self.batch.get(v)
+                self.batch[v] = vec if acc is None else acc + vec
