@@ -38,7 +38,7 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["evaluate", "Evaluation"]
+__all__ = ["evaluate", "Evaluation", "trace_groups", "path_key"]
 
 from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
@@ -84,11 +84,12 @@ class Evaluation:
 class _GroupDecider(Decider):
     """Answers Python comparisons for a group of points; a group that disagrees is split."""
 
-    __slots__ = ("X", "idx", "pending", "atol", "subs")
+    __slots__ = ("X", "idx", "pending", "atol", "subs", "dtype")
 
-    def __init__(self, program, X, idx, prefix, pending, atol, subs, max_events):
+    def __init__(self, program, X, idx, prefix, pending, atol, subs, max_events, dtype=np.float64):
         super().__init__(program, max_events, prefix)
         self.X, self.idx, self.pending, self.atol, self.subs = X, idx, pending, atol, subs
+        self.dtype = dtype
 
     def _decide(self, node, prim, vals, params):
         graph = self.program.graph
@@ -97,7 +98,7 @@ class _GroupDecider(Decider):
         sched = cache.get(node)
         if sched is None:
             sched = cache[node] = Schedule(graph, self.program.conv, needed_nodes(graph, [node]), self.subs)
-        V, C = sched.forward(self.X[self.idx], self.atol)
+        V, C = sched.forward(self.X[self.idx], self.atol, dtype=self.dtype)
         signs = sched.codes_of(C, node)
         outcome = COMPARE_OPS[params[0]](signs)
         keep = outcome == outcome[0]
@@ -109,17 +110,18 @@ class _GroupDecider(Decider):
         return int(signs[0])
 
 
-def _trace_groups(program, X, atol, subs, max_events):
+def trace_groups(program, X, atol, subs, max_events, dtype=np.float64):
     """Run the program once per branch pattern of the points ``X``.
 
     Returns ``[(point indices, output nodes, shape, path)]``, ``path`` the
-    ``(node, outcome)`` of each Python comparison met.
+    ``(node, outcome)`` of each Python comparison met.  Comparisons are decided on the
+    values of a forward sweep in ``dtype`` (float32: as a float32 framework decides them).
     """
     pending = [((), np.arange(X.shape[0]))]
     groups = []
     while pending:
         prefix, idx = pending.pop()
-        dec = _GroupDecider(program, X, idx, prefix, pending, atol, subs, max_events)
+        dec = _GroupDecider(program, X, idx, prefix, pending, atol, subs, max_events, dtype)
         outs, shape = program.run(dec)
         path = tuple((v, COMPARE_OPS[program.graph.nodes[v]["params"][0]](c)) for v, c in dec.path)
         groups.append((dec.idx, tuple(v.node for v in outs), shape, path))
@@ -188,7 +190,7 @@ def _evaluate_fn(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_even
     X = as_points(X, program.n)
     N = X.shape[0]
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
-    probe = _trace_groups(program, X[:min(N, 1024)] if N else np.zeros((1, program.n)), atol, subs, max_events)
+    probe = trace_groups(program, X[:min(N, 1024)] if N else np.zeros((1, program.n)), atol, subs, max_events)
     static = len(probe) == 1 and not probe[0][3]
     paths = {g[3] for g in probe} if N else set()
     shape = probe[0][2]
@@ -197,7 +199,7 @@ def _evaluate_fn(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_even
     sched, size = _schedule(program, probe, static, conv, subs, m, chunk_size)
     for lo, hi in chunks(N, size, progress, desc="evaluate"):
         Xc = X[lo:hi]
-        groups = probe if static else _trace_groups(program, Xc, atol, subs, max_events)
+        groups = probe if static else trace_groups(program, Xc, atol, subs, max_events)
         paths.update(g[3] for g in groups)
         if sched.graph_size != program.graph.number_of_nodes():
             sched, _ = _schedule(program, groups, static, conv, subs, m, size)
@@ -279,7 +281,7 @@ def _evaluate_distributed(fn, X, inputs, conv, atol, subs, chunk_size, progress,
     else:
         program = Program(fn, inputs, conv, exact=False)
         pts = as_points(probe_X, program.n) if probe_X.shape[0] else np.zeros((1, program.n))
-        probe = _trace_groups(program, pts, atol, subs,
+        probe = trace_groups(program, pts, atol, subs,
                               DEFAULT_MAX_EVENTS if max_events is None else max_events)
         static = len(probe) == 1 and not probe[0][3]
         graph = program.graph

@@ -38,21 +38,24 @@ class ExactSample:
 
     @property
     def values(self):
-        """Exact values of every node (``None`` for Python comparisons, which have none)."""
-        if self._vals is None:
-            g, pt = self.graph, self.point
-            vals = {}
-            for v in sorted(g.nodes):
-                d = g.nodes[v]
-                prim = PRIMITIVES[d["op"]]
-                if prim.kind == "input":
-                    vals[v] = pt[d["params"][0]]
-                elif prim.kind == "branch":
-                    vals[v] = None
-                else:
-                    vals[v] = prim.numeric([vals[u] for u in d["inputs"]], d["params"])
-            self._vals = vals
-        return self._vals
+        """Exact values of every node (``None`` for Python comparisons, which have none).
+
+        Nodes added to the graph since the last call (a new program path) are computed then.
+        """
+        vals = self._vals
+        if vals is None:
+            vals = self._vals = {}
+        g, pt = self.graph, self.point
+        for v in range(len(vals), g.number_of_nodes()):   # node ids are a creation (topological) order
+            d = g.nodes[v]
+            prim = PRIMITIVES[d["op"]]
+            if prim.kind == "input":
+                vals[v] = pt[d["params"][0]]
+            elif prim.kind == "branch":
+                vals[v] = None
+            else:
+                vals[v] = prim.numeric([vals[u] for u in d["inputs"]], d["params"])
+        return vals
 
     def value(self, node):
         return self.values[node]

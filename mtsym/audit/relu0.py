@@ -41,14 +41,13 @@ def _loss_weights(loss, z, label):
     raise InputError(f"audit: loss={loss!r}; choose one of {LOSSES}")
 
 
-def relu0_difference(job, es, cases_f, label):
+def relu0_difference(job, es, outs, cases_f, label):
     """Do relu'(0) = 0 and 1 give different parameter gradients at this sample, and by how much?
 
     Returns ``(differs, gap, parts)``: ``differs`` (exact: some parameter's Jacobian row differs),
     ``gap`` the 2-norm of the difference of the loss's parameter gradients, ``parts`` the difference
     per affine map as a float vector ``[d/dc0, d/dc1, ...]`` (summed over a batch by the caller).
     """
-    outs = job.outputs
     a0 = es.adjoints(outs, cases_f, job.conv, {"relu0": 0})
     a1 = es.adjoints(outs, cases_f, job.conv, {"relu0": 1})
     m = len(outs)

@@ -121,14 +121,16 @@ def audit(fn: Callable, X: ArrayLike, inputs: Inputs | None = None, framework: s
     if loss is not None and loss not in LOSSES:
         raise InputError(f"audit: loss={loss!r}; choose one of {LOSSES}")
     conv = Convention.get(convention if convention is not None else (framework or "torch"))
-    traced = trace_model(fn, n if inputs is None else inputs, conv, framework)
-    if len(traced.graph.symbols) != n:
-        raise InputError(f"audit: a sample has {n} entries but the function takes {len(traced.graph.symbols)} "
-                         "inputs")
+    inputs = n if inputs is None else inputs
     Xd = X.astype(dt)
     if not np.isfinite(Xd).all():
         raise InputError(f"audit: X holds numbers that are not finite in {dt.name} (nan, inf, or too large)")
-    job = AuditJob(traced, conv, dt, loss=loss, max_strata=max_strata, verdicts=verdicts)
+    traced = trace_model(fn, inputs, conv, framework, probe=Xd[:1] if N else None, dtype=dt)
+    if len(traced.graph.symbols) != n:
+        raise InputError(f"audit: a sample has {n} entries but the function takes {len(traced.graph.symbols)} "
+                         "inputs")
+    job = AuditJob(traced, conv, dt, loss=loss, max_strata=max_strata, verdicts=verdicts, inputs=inputs,
+                   framework=framework)
     if y is not None:
         y = np.asarray(y.detach().cpu().numpy() if hasattr(y, "detach") else y).reshape(-1)
         if y.shape[0] != N:
