@@ -39,7 +39,9 @@ class AuditJob:
     def __init__(self, traced, conv, dtype, loss=None, max_strata=10_000, verdicts=True, inputs=None,
                  framework=None):
         self.graph, self.outputs, self.layers = traced.graph, traced.outputs, traced.layers
-        self.branching, self.code, self.inputs = traced.branching, traced.program.fn, inputs
+        # the code travels to the workers only when it has paths to follow; else the graph is enough
+        self.branching, self.inputs = traced.branching, inputs
+        self.code = traced.program.fn if traced.branching else None
         self.framework = framework
         self.conv, self.dtype, self.loss, self.max_strata = conv, np.dtype(dtype), loss, max_strata
         self.verdicts = verdicts

@@ -120,6 +120,8 @@ def audit(fn: Callable, X: ArrayLike, inputs: Inputs | None = None, framework: s
         raise InputError(f"audit: framework={framework!r}; choose 'torch', 'jax' or None")
     if loss is not None and loss not in LOSSES:
         raise InputError(f"audit: loss={loss!r}; choose one of {LOSSES}")
+    if loss == "cross_entropy" and y is None:
+        raise InputError("audit: loss='cross_entropy' needs the labels y=")
     conv = Convention.get(convention if convention is not None else (framework or "torch"))
     inputs = n if inputs is None else inputs
     Xd = X.astype(dt)

@@ -17,9 +17,16 @@ Examples
 [(0, [[0.0], [3.0]]), (2, [[6.0], [9.0]]), (4, [[12.0]])]
 """
 
-__all__ = ["map_chunks", "map_row_blocks", "require_distributed", "is_dask_array", "workers_of"]
+__all__ = ["map_chunks", "map_row_blocks", "require_distributed", "is_dask_array", "workers_of",
+           "local_scheduler"]
 
+import contextlib
+import json
+import os
+import subprocess
 import sys
+import tempfile
+import time
 
 import numpy as np
 
@@ -118,3 +125,49 @@ def map_row_blocks(X, fn, cols, args=()):
     """
     X = X.rechunk({1: -1})
     return X.map_blocks(fn, *args, dtype=np.float64, chunks=(X.chunks[0], (cols,)), meta=np.empty((0, 0)))
+
+
+@contextlib.contextmanager
+def local_scheduler(workers=1, threads=1, timeout=60, memory_limit="2GiB", lifetime=900):
+    """A Dask scheduler and ``workers`` worker processes on 127.0.0.1; yields the scheduler's address.
+
+    Started as subprocesses (``python -m distributed.cli.dask_scheduler`` / ``dask_worker``),
+    listening on 127.0.0.1 only, with bounded lives (the scheduler quits after ``lifetime`` seconds
+    idle, the workers after ``lifetime`` seconds or ``timeout`` seconds without a scheduler), and
+    stopped when the block ends.  For trying code that takes ``client=`` against a scheduler
+    address: ``Client(address)``.
+    """
+    require_distributed("local_scheduler")
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "scheduler.json")
+        procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                   "--port", "0", "--no-dashboard", "--scheduler-file", path,
+                                   "--idle-timeout", f"{lifetime}s"], **quiet)]
+        try:
+            deadline = time.monotonic() + timeout
+            address = None
+            while address is None:
+                if procs[0].poll() is not None:
+                    raise InputError("local_scheduler: the Dask scheduler did not start")
+                if time.monotonic() > deadline:
+                    raise InputError(f"local_scheduler: no Dask scheduler after {timeout} s")
+                try:
+                    with open(path) as f:
+                        address = json.load(f)["address"]
+                except (OSError, ValueError, KeyError):
+                    time.sleep(0.1)
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", path, "--nworkers",
+                 str(workers), "--nthreads", str(threads), "--no-dashboard", "--host", "127.0.0.1",
+                 "--memory-limit", str(memory_limit), "--death-timeout", str(timeout), "--lifetime",
+                 f"{lifetime}s"], **quiet))
+            yield address
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()

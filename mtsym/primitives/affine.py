@@ -5,6 +5,9 @@ Each row is declared with its exact rules and its numpy rule side by side.
 
 __all__ = ["INPUT", "CONST", "AFFINE", "MUL", "BRANCH", "COMPARE_OPS"]
 
+from fractions import Fraction
+from math import gcd
+
 import numpy as np
 import sympy as sp
 
@@ -149,9 +152,37 @@ class _BranchRule(Switching):
 
 
 # =========================================================================== declarations
+_RATIONAL = (int, Fraction)
+
+
 def _affine_numeric(xs, params):
+    """``c0 + sum(c_i * x_i)`` exactly; on int/Fraction, one integer sum over a common denominator
+    (a single normalisation instead of one per term: the products of float data are dyadic).
+
+    >>> _affine_numeric([Fraction(1, 2), 3], ((Fraction(1, 4), -1), Fraction(1, 8)))
+    Fraction(-11, 4)
+    """
     coefs, const = params
-    return sum((c * x for c, x in zip(coefs, xs)), const)
+    if type(const) not in _RATIONAL or not all(type(v) in _RATIONAL for v in xs) or \
+            not all(type(c) in _RATIONAL for c in coefs):
+        return sum((c * x for c, x in zip(coefs, xs)), const)
+    num, den = const.numerator, const.denominator
+    for c, x in zip(coefs, xs):
+        if not c or not x:
+            continue
+        n, d = c.numerator * x.numerator, c.denominator * x.denominator
+        if d == den:
+            num += n
+        elif den % d == 0:
+            num += n * (den // d)
+        elif d % den == 0:
+            num = num * (d // den) + n
+            den = d
+        else:
+            g = gcd(den, d)
+            num = num * (d // g) + n * (den // g)
+            den = den // g * d
+    return num if den == 1 else Fraction(num, den)
 
 
 def _affine_symbolic(xs, params):
