@@ -4,12 +4,16 @@ from __future__ import annotations
 
 __all__ = ["derive", "trace", "call_exact"]
 
+import inspect
+import os
+import sys
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
-from .errors import InputError
+from .errors import InputError, LimitError, TraceError, UnsupportedOperationError
 from .exact import to_exact
 from .extensions import provided
 from .partition import explore
+from .progress import progress_hook
 from .table import PieceTable
 from .trace import InputSpec, Program
 
@@ -21,8 +25,9 @@ if TYPE_CHECKING:
 Inputs = Union[int, str, Sequence[str]]
 
 
-def derive(fn: Callable, inputs: Inputs, convention: str | Convention = "torch", *, max_strata: int | None = None,
-           max_events: int | None = None, framework: str | None = None) -> PieceTable:
+def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = None, *,
+           max_strata: int | None = None, max_events: int | None = None, framework: str | None = None,
+           progress: bool | Callable | None = None) -> PieceTable:
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -34,9 +39,9 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention = "torch",
     inputs : int or str
         ``n`` -> ``fn(x)`` with a vector ``x`` of ``n`` traced values (symbols
         ``x1..xn``); ``"t"`` or ``"a b"`` -> scalar arguments with those names.
-    convention : str or Convention
-        ``"torch"`` (default), ``"jax"``, ``"first"``, ``"last"``, ``"mean"``
-        or a :class:`~mtsym.conventions.Convention`.
+    convention : str or Convention, optional
+        ``"torch"`` (the default; ``"jax"`` with ``framework="jax"``), ``"jax"``,
+        ``"first"``, ``"last"``, ``"mean"`` or a :class:`~mtsym.conventions.Convention`.
     max_strata : int, optional
         Stop with :class:`~mtsym.errors.LimitError` past this many strata
         (default 50,000).
@@ -48,6 +53,17 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention = "torch",
         :mod:`mtsym.frameworks.jax`).  PyTorch code needs nothing: traced
         values take part in torch calls directly (``None`` or ``"torch"``).
         Framework ops carry their framework's tie rule whatever ``convention`` is.
+    progress : None, bool or callable, optional
+        Show the strata found and their rate on standard error while enumerating
+        (``None``: when it is a terminal, after the first second; ``True``/``False``:
+        always/never), or a callable ``hook(record, count)`` told of each new stratum.
+
+    Raises
+    ------
+    LimitError, KeyboardInterrupt
+        Past ``max_strata``/``max_events``, or on Ctrl-C: the strata found so far are
+        kept as ``error.table``, a :class:`~mtsym.table.PieceTable` whose
+        ``incomplete`` says why it is partial.
 
     Examples
     --------
@@ -59,12 +75,94 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention = "torch",
     Matrix([[1/2, 1/2, 0]])
     """
     name = getattr(fn, "__name__", "f")
-    fn = _framework_code(fn, inputs, framework)
-    program = Program(fn, inputs, convention)
-    records = explore(program, max_strata=max_strata, max_events=max_events)
     name = "f" if name == "<lambda>" else name
+    _check_arity(fn, inputs, name)
+    fn = _framework_code(fn, inputs, framework)
+    program = Program(fn, inputs, _default_convention(convention, framework))
+    hook, reporter = progress_hook(progress)
+    try:
+        records = explore(program, max_strata=max_strata, max_events=max_events, on_stratum=hook)
+    except TraceError as e:
+        if framework is None and _inside_jax(e):
+            raise _jax_hint(e, name) from e
+        raise
+    except (LimitError, KeyboardInterrupt) as e:
+        partial = getattr(e, "partial_records", None)
+        if partial is not None:
+            e.table = PieceTable(partial, program.symbols, program.conv, graph=program.graph, program=program,
+                                 name=name)
+            why = "interrupted" if isinstance(e, KeyboardInterrupt) else \
+                f"stopped at {getattr(e, 'option', 'a limit')}={getattr(e, 'value', '?')}"
+            e.table.incomplete = f"{why} after {len(partial):,} strata; other strata and pieces are missing"
+        raise
+    finally:
+        if reporter is not None:
+            reporter.close()
     return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                       name=name)
+
+
+def _check_arity(fn, inputs, name):
+    """An :class:`InputError` when ``fn`` cannot take the arguments ``inputs`` gives it."""
+    spec = InputSpec(inputs)
+    k = 1 if spec.vector else spec.n
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins, C functions: let the call say
+        return
+    try:
+        sig.bind(*([None] * k))
+    except TypeError as e:
+        given = (f"inputs={inputs!r} calls {name}(x) with one vector of {spec.n} traced values" if spec.vector
+                 else f"inputs={inputs!r} calls {name}({', '.join(spec.names)}) with {k} scalar argument"
+                 + ("s" if k != 1 else ""))
+        other = ("pass names, e.g. inputs='a b', for scalar arguments" if spec.vector
+                 else f"pass inputs={spec.n} for one vector argument")
+        raise InputError(f"{name}{sig} cannot be called so: {given} ({e}); {other}") from None
+
+
+def _inside_jax(e):
+    """True when a trace error was raised under a call into JAX's own files."""
+    jax = sys.modules.get("jax")
+    if jax is None or not getattr(jax, "__file__", None):
+        return False
+    root = os.path.dirname(jax.__file__) + os.sep
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(root):
+            return True
+        tb = tb.tb_next
+    return bool(e.line) and e.line.startswith(root)
+
+
+def _jax_hint(e, name):
+    return UnsupportedOperationError(e.op, f"{name} is JAX code (the call fails inside JAX on a traced value: "
+                                     f"{e.op!r} of a traced value); pass framework='jax' to derive "
+                                     "(--framework jax on the command line)", line=_user_frame(e))
+
+
+def _user_frame(e):
+    """The innermost line of the traceback outside mtsym and JAX (the user's call into JAX)."""
+    skip = [os.path.dirname(os.path.abspath(__file__)) + os.sep]
+    jax = sys.modules.get("jax")
+    if jax is not None and getattr(jax, "__file__", None):
+        skip.append(os.path.dirname(jax.__file__) + os.sep)
+    found, tb = None, e.__traceback__
+    while tb is not None:
+        fname = tb.tb_frame.f_code.co_filename
+        if not any(fname.startswith(d) for d in skip) and not fname.startswith("<frozen"):
+            import linecache
+            code = linecache.getline(fname, tb.tb_lineno).strip()
+            found = f"{fname}:{tb.tb_lineno}" + (f": {code}" if code else "")
+        tb = tb.tb_next
+    return found or e.line
+
+
+def _default_convention(convention, framework):
+    """The convention named, else the framework's own (``torch`` unless ``framework="jax"``)."""
+    if convention is not None:
+        return convention
+    return "jax" if framework == "jax" else "torch"
 
 
 def _framework_code(fn, inputs, framework):
@@ -77,8 +175,8 @@ def _framework_code(fn, inputs, framework):
     return front(fn, inputs)
 
 
-def trace(fn: Callable, inputs: Inputs, convention: str | Convention = "torch", *, max_strata: int | None = None,
-          max_events: int | None = None, framework: str | None = None) -> Graph:
+def trace(fn: Callable, inputs: Inputs, convention: str | Convention | None = None, *,
+          max_strata: int | None = None, max_events: int | None = None, framework: str | None = None) -> Graph:
     """The traced graph of ``fn`` (every feasible path explored); prints as text.
 
     Examples
@@ -91,7 +189,7 @@ def trace(fn: Callable, inputs: Inputs, convention: str | Convention = "torch", 
       n2 = maximum(n0, n1)
       n3 = maximum(n2, n0)
     """
-    program = Program(_framework_code(fn, inputs, framework), inputs, convention)
+    program = Program(_framework_code(fn, inputs, framework), inputs, _default_convention(convention, framework))
     explore(program, max_strata=max_strata, max_events=max_events)
     return program.graph
 

@@ -1,11 +1,14 @@
 """The Clarke diagnostic: limiting gradients around a point and the convex hull they span.
 
-For a piecewise affine ``f``, the Clarke generalized gradient at ``x`` is the
-convex hull of the gradients of the full-dimensional strata whose closure holds
-``x`` (the *limiting gradients*).  Murat–Trombetti allow any associated
-gradient on a lower-dimensional stratum ``S`` (it has measure zero); when
-``grad~f`` on ``S`` lies outside that hull, an optimiser sees a gradient no
-neighbour has and the stratum is called *spurious* (Boustany's ``t = 0``).
+The test, in the words used everywhere (this module, :mod:`mtsym.verify`, the
+verification and theory pages): a lower-dimensional stratum ``S`` is **spurious**
+when, at some point ``x`` of ``S``, ``grad~f`` on ``S`` lies outside the Clarke
+generalized gradient at ``x``: the convex hull of the *limiting gradients*, the
+gradients of the full-dimensional strata whose closure contains ``x``.  mtsym
+tests ``x`` = the witness of ``S`` and one point along each tangent direction of
+``S`` (the strata around ``S`` can change along it), exactly.  Murat–Trombetti
+allow any associated gradient on ``S`` (it has measure zero); a spurious stratum
+is where an optimiser sees a gradient no neighbour has (Boustany's ``t = 0``).
 
 The closure of a full-dimensional stratum ``{s_k * g_k(x) > 0}`` is
 ``{s_k * g_k(x) >= 0}``.  :class:`ClosureIndex` answers "which closures hold
@@ -23,7 +26,7 @@ Examples
 Clarke gradient at (0): the interval [0, 1] (2 limiting gradients)
 """
 
-__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "spurious",
+__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "spurious", "when_text",
            "gradient_at", "exact_value", "is_zero"]
 
 from fractions import Fraction
@@ -262,6 +265,33 @@ class ClarkeResult:
         return f"ClarkeResult(in_hull={self.in_hull}, when={self.when}, {self.message!r})"
 
 
+def when_text(when):
+    """A parameter condition as text: ``z in [0, 1]`` for an interval of one symbol, else sympy's form.
+
+    Examples
+    --------
+    >>> z = sp.Symbol("z")
+    >>> when_text((0 <= z) & (z <= 1)), when_text(z >= 0), when_text(sp.Eq(z, 1))
+    ('z in [0, 1]', 'z >= 0', 'z = 1')
+    """
+    syms = when.free_symbols
+    if len(syms) == 1:
+        z = next(iter(syms))
+        try:
+            s = when.as_set()
+        except (NotImplementedError, TypeError, ValueError):  # pragma: no cover - sympy cannot say
+            s = None
+        if isinstance(s, sp.FiniteSet) and len(s) == 1:
+            return f"{z} = {next(iter(s))}"
+        if isinstance(s, sp.Interval):
+            if s.start == -sp.oo:
+                return f"{z} {'<' if s.right_open else '<='} {s.end}"
+            if s.end == sp.oo:
+                return f"{z} {'>' if s.left_open else '>='} {s.start}"
+            return f"{z} in {'(' if s.left_open else '['}{s.start}, {s.end}{')' if s.right_open else ']'}"
+    return f"{when.lhs} = {when.rhs}" if isinstance(when, sp.Equality) else str(when)
+
+
 def _parametric(target, points):
     """Hull membership of a target affine in one convention symbol: the interval of that symbol."""
     syms = set()
@@ -286,8 +316,7 @@ def _parametric(target, points):
         return True, sp.true, f"inside the hull for every {z}"
     interval = sp.Interval(-sp.oo if lo is None else lo, sp.oo if hi is None else hi)
     when = interval.as_relational(z)
-    text = f"{when.lhs} = {when.rhs}" if isinstance(when, sp.Equality) else str(when)
-    return None, when, f"inside the hull only when {text}"
+    return None, when, f"inside the hull only when {when_text(when)}"
 
 
 def diagnose(table, stratum, index):

@@ -3,6 +3,7 @@
 ::
 
     mtsym derive FILE.py:FUNC --inputs 4 [--convention torch] [--latex|--json|--strata|--verify|--plot out.png]
+                   [--slice POINT D1 D2] [--digits 4] [--max-rows N] [--max-strata N] [-o FILE]
     mtsym examples                 # list the paper's examples
     mtsym examples NAME [--latex|--json|--strata|--verify|--plot out.png]
     mtsym examples --all           # run every example against the paper's numbers
@@ -10,12 +11,17 @@
 
 ``python -m mtsym ...`` is the same command.  An error (a missing file, no such
 function, code mtsym cannot trace) prints one line ``mtsym: error: ...`` on
-standard error and exits with status 1; bad usage exits with status 2.
+standard error and exits with status 1; bad usage exits with status 2.  On a
+terminal, long rows are wrapped and the listing stops after 200 rows
+(``--max-rows``); with ``-o FILE`` or into a pipe every row is written whole.  An
+enumeration that runs past ``--max-strata`` (or is stopped with Ctrl-C) prints the
+strata found so far as a table marked INCOMPLETE and exits with status 1 (130
+after Ctrl-C); progress is shown on a terminal after the first second.
 
 Examples
 --------
 >>> main(["examples", "max-x-x", "--strata"])
-S^1  dim 1  in P^1  everywhere  witness (0)
+S1  dim 1  in P1  everywhere  witness (0)
 0
 """
 
@@ -25,9 +31,10 @@ import argparse
 import importlib.util
 import os
 import re
+import shutil
 import sys
 
-from .errors import MtsymError
+from .errors import LimitError, MtsymError
 
 _MODES = ("latex", "json", "strata", "verify", "plot")
 
@@ -128,8 +135,49 @@ def parse_convention(text):
     return Convention(name, **params)
 
 
+def parse_slice(texts, n):
+    """``["0,0,0,0", "1,0,0,0", "0,1,0,0"]`` -> ``(point, d1, d2)`` of exact numbers (``1/2`` allowed).
+
+    Examples
+    --------
+    >>> parse_slice(["0,0,1/2", "1,0,0", "0,1,0"], 3)
+    ((0, 0, Fraction(1, 2)), (1, 0, 0), (0, 1, 0))
+    """
+    from .exact import to_exact
+    out = []
+    for name, text in zip(("POINT", "D1", "D2"), texts):
+        items = [c.strip() for c in text.split(",")]
+        try:
+            vec = tuple(to_exact(c, what=f"--slice {name}") for c in items)
+        except MtsymError as e:
+            raise CliError(f"--slice {name} {text!r}: {e}") from None
+        if len(vec) != n:
+            raise CliError(f"--slice {name} {text!r} has {len(vec)} coordinates; the function has {n} inputs")
+        out.append(vec)
+    return tuple(out)
+
+
+def _slice_example(n):
+    eye = [",".join(str(int(i == j)) for j in range(n)) for i in range(2)]
+    return f"--slice {','.join(['0'] * n)} {eye[0]} {eye[1]}"
+
+
 def _one_line(e):
     return " ".join(str(e).split())
+
+
+_FLAGS = {"max_strata": "--max-strata", "max_events": "--max-events"}
+
+
+def _limit_message(e):
+    """A :class:`LimitError` told in terms of the command's flags, not Python keywords."""
+    option, value = getattr(e, "option", None), getattr(e, "value", None)
+    flag = _FLAGS.get(option)
+    if flag is None:
+        return _one_line(e)
+    what = ("more than {v:,} strata: the partition is too large to enumerate" if option == "max_strata" else
+            "a path took more than {v:,} switching decisions (a loop may never end)").format(v=value)
+    return f"{what}; pass {flag} N to raise the limit"
 
 
 # --------------------------------------------------------------------------- output
@@ -143,9 +191,36 @@ def _rich_table(table):  # pragma: no cover  (only in a terminal with rich insta
     for col in ("piece", "dim", "strata", "condition", "f", "gradient"):
         t.add_column(col)
     for p in table.pieces:
-        t.add_row(f"P^{p.index + 1}", str(p.dim), str(len(p.strata)), describe_piece(table, p).text(),
+        t.add_row(p.label, str(p.dim), str(len(p.strata)), describe_piece(table, p).text(),
                   str(p.expr), grad_text(p.grad))
     Console().print(t)
+
+
+def _terminal(args):
+    """True when the output goes to a terminal (not ``-o FILE``, not a pipe)."""
+    if getattr(args, "output", None):
+        return False
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _text(table, args, strata=False):
+    """The text table as the flags and the output ask: wrapped and cut on a terminal, whole elsewhere."""
+    tty = _terminal(args)
+    max_rows = getattr(args, "max_rows", None)
+    if max_rows is None:
+        max_rows = 200 if tty else 0
+    width = shutil.get_terminal_size().columns if tty else None
+    return table.text(strata=strata, max_rows=max_rows or None, digits=getattr(args, "digits", None),
+                      width=width)
+
+
+def _plot(table, args):
+    texts = getattr(args, "slice", None)
+    if texts is None and table.n > 2:
+        raise CliError(f"--plot: the function has {table.n} inputs; choose a plane through a point along two "
+                       f"directions, e.g. {_slice_example(table.n)}")
+    table.plot(path=args.plot, slice=None if texts is None else parse_slice(texts, table.n))
 
 
 def _emit(table, args, out):
@@ -155,19 +230,35 @@ def _emit(table, args, out):
     elif args.latex:
         out(table.to_latex(env=args.env))
     elif args.strata:
-        out(table.text(strata=True))
+        out(_text(table, args, strata=True))
     elif args.verify:
         report = table.verify()
         out(str(report))
         return 0 if getattr(report, "ok", True) else 1
     elif args.plot:
-        table.plot(path=args.plot)
+        _plot(table, args)
         out(f"wrote {args.plot}")
     elif getattr(args, "rich", False):  # pragma: no cover
         _rich_table(table)
     else:
-        out(table.text())
+        out(_text(table, args))
     return 0
+
+
+def _partial(e, args, out):
+    """After a limit or Ctrl-C: the strata found so far, marked INCOMPLETE; returns the exit status."""
+    table = getattr(e, "table", None)
+    interrupted = isinstance(e, KeyboardInterrupt)
+    if table is not None and len(table.strata):
+        out(_text(table, args, strata=bool(args.strata)))
+        if any(getattr(args, m) for m in ("latex", "json", "verify", "plot")):
+            print("mtsym: the table above is partial: --latex, --json, --verify and --plot need the whole "
+                  "table, so they were not run", file=sys.stderr)
+    why = "interrupted" if interrupted else _limit_message(e)
+    found = "" if table is None else (f" ({len(table.strata):,} strata found, printed above as INCOMPLETE)"
+                                      if len(table.strata) else " (no stratum found yet)")
+    print(f"mtsym: {'' if interrupted else 'error: '}{why}{found}", file=sys.stderr)
+    return 130 if interrupted else 1
 
 
 def _writer(args):
@@ -186,10 +277,12 @@ def _writer(args):
 def _derive(args):
     from .api import derive
     fn = load_function(args.function)
-    conv = parse_convention(args.convention)
+    conv = None if args.convention is None else parse_convention(args.convention)
     try:
         table = derive(fn, parse_inputs(args.inputs), convention=conv, max_strata=args.max_strata,
-                       framework=args.framework)
+                       max_events=args.max_events, framework=args.framework)
+    except (LimitError, KeyboardInterrupt) as e:
+        return _partial(e, args, _writer(args))
     except MtsymError:
         raise
     except Exception as e:
@@ -243,7 +336,14 @@ def _add_modes(p):
     g.add_argument("--verify", action="store_true", help="check Theorem 1 on every stratum")
     g.add_argument("--plot", metavar="PNG", help="draw the partition into a PNG file")
     p.add_argument("--env", choices=("aligned", "cases"), default="aligned", help="LaTeX environment")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the text/LaTeX/JSON there")
+    p.add_argument("--slice", nargs=3, metavar=("POINT", "D1", "D2"),
+                   help="with --plot beyond 2 inputs: the plane POINT + u*D1 + v*D2, each a comma-separated "
+                        "vector, e.g. --slice 0,0,0,0 1,0,0,0 0,1,0,0")
+    p.add_argument("--digits", type=int, metavar="D",
+                   help="print numbers as decimals with D significant digits (the table stays exact)")
+    p.add_argument("--max-rows", type=int, metavar="N",
+                   help="list at most N rows (0: all; default 200 on a terminal, all into a file or pipe)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the text/LaTeX/JSON there (whole)")
 
 
 def build_parser():
@@ -257,9 +357,13 @@ def build_parser():
                        "and print its piece table.")
     d.add_argument("function", metavar="FILE.py:FUNC")
     d.add_argument("--inputs", required=True, help="N (a vector x1..xN) or names, e.g. 't' or 'a b'")
-    d.add_argument("--convention", default="torch",
-                   help="torch, jax, first, last, mean, optionally with parameters: torch,relu0=1/2")
-    d.add_argument("--max-strata", type=int, default=None, help="stop past this many strata")
+    d.add_argument("--convention", default=None,
+                   help="torch (the default; jax with --framework jax), jax, first, last, mean, optionally with "
+                        "parameters: torch,relu0=1/2")
+    d.add_argument("--max-strata", type=int, default=None, metavar="N",
+                   help="stop past N strata (default 50,000) and print those found")
+    d.add_argument("--max-events", type=int, default=None, metavar="N",
+                   help="stop a path past N switching decisions (default 10,000: a loop that never ends)")
     d.add_argument("--framework", choices=("torch", "jax"), default=None,
                    help="jax: trace JAX code through its jaxpr (PyTorch code needs no option)")
     _add_modes(d)
@@ -287,9 +391,27 @@ def main(argv=None):
                  and importlib.util.find_spec("rich") is not None)
     try:
         return args.run(args)
+    except LimitError as e:
+        print(f"mtsym: error: {_limit_message(e)}", file=sys.stderr)
+        return 1
     except (CliError, MtsymError) as e:
         print(f"mtsym: error: {_one_line(e)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("mtsym: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader stopped early (``| head``): not an error
+        _quiet_stdout()
+        return 0
     except OSError as e:
         print(f"mtsym: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
+
+
+def _quiet_stdout():
+    """Point standard output at /dev/null, so that the final flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - a stdout without a file descriptor
+        pass

@@ -115,7 +115,7 @@ class LipschitzResult:
         return float(self.value)
 
     def __repr__(self):
-        where = "" if self.piece is None else f", attained on piece {self.piece.index + 1}"
+        where = "" if self.piece is None else f", attained on piece {self.piece.label}"
         return f"LipschitzResult({self.value} in the {self.norm}-norm{where})"
 
 
@@ -235,8 +235,8 @@ def lipschitz(table, norm=2, local=None):
     if bad is not None and not unchecked:
         s, F = bad
         return LipschitzResult(sp.oo, key, None, None, len(strata), continuous=False, table=table,
-                               message=f"f jumps across stratum {s.index} ({s.condition}): the piece of "
-                                       f"stratum {F.index} does not continue it")
+                               message=f"f jumps across stratum {s.label} ({s.condition}): the piece of "
+                                       f"stratum {F.label} does not continue it")
     best = None
     cache = {}
     for s in strata:

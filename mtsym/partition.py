@@ -11,9 +11,15 @@ empty set), and no linear program is solved.
 
 :class:`Locator` is the decider for one exact point: the signs are evaluated
 there, which names the stratum holding the point.
+
+Progress and partial results go through one small hook: ``explore(...,
+on_stratum=callback)`` calls ``callback(record, count)`` after each new stratum,
+and a :class:`~mtsym.errors.LimitError` or ``KeyboardInterrupt`` raised during the
+enumeration (by the limits, by Ctrl-C, or by the callback itself) leaves the
+strata found so far on the exception as ``partial_records``.
 """
 
-__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
 from fractions import Fraction
 
@@ -133,9 +139,10 @@ class Decider:
     def event(self, node, prim, vals, params):
         self.events += 1
         if self.events > self.max_events:
-            raise LimitError(f"a path took more than max_events={self.max_events} switching decisions "
-                             f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
-                             "Pass max_events=... to raise the limit.")
+            raise _limit("max_events", self.max_events,
+                         f"a path took more than max_events={self.max_events} switching decisions "
+                         f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
+                         "Pass max_events=... to raise the limit.")
         if node in self.decided:  # the same node met again (hash-consed): one decision
             return self.decided[node]
         i = len(self.path)
@@ -171,6 +178,19 @@ class _Explorer(Decider):
         return case
 
 
+def ask(prim, vals, params, answers):
+    """Replay a primitive's ``tests`` with ``answers``: ``(True, case)`` when they decide the case,
+    else ``(False, question)`` (the next form, :class:`Restrict` or :class:`Choice`)."""
+    gen = prim.tests(vals, params)
+    try:
+        q = next(gen)
+        for a in answers:
+            q = gen.send(a)
+    except StopIteration as stop:
+        return True, stop.value
+    return False, q
+
+
 def _node_cases(program, node, prim, vals, params, poly, cons):
     """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order.
 
@@ -182,13 +202,9 @@ def _node_cases(program, node, prim, vals, params, poly, cons):
     todo = [((), poly, cons)]
     while todo:
         answers, P, C = todo.pop()
-        gen = prim.tests(vals, params)
-        try:
-            q = next(gen)
-            for a in answers:
-                q = gen.send(a)
-        except StopIteration as stop:
-            out.append((stop.value, P, C))
+        done, q = ask(prim, vals, params, answers)
+        if done:
+            out.append((q, P, C))
             continue
         if isinstance(q, Choice):
             for j in reversed(range(q.m)):
@@ -208,8 +224,12 @@ def _node_cases(program, node, prim, vals, params, poly, cons):
     return out
 
 
-def explore(program, max_strata=None, max_events=None):
+def explore(program, max_strata=None, max_events=None, on_stratum=None):
     """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
+
+    ``on_stratum(record, count)``, when given, is called after each new stratum.  A
+    :class:`~mtsym.errors.LimitError` or ``KeyboardInterrupt`` raised meanwhile carries
+    the strata found so far as ``partial_records``.
 
     The function is first run once at the origin.  If that run met no Python
     comparison, the program is branch-free: its graph is the whole program and
@@ -219,22 +239,52 @@ def explore(program, max_strata=None, max_events=None):
     """
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
-    locate_path(program, (0,) * program.n, max_events)
-    g = program.graph
-    if not g.has_branches():
-        return _explore_graph(program, max_strata)
-    return _explore_runs(program, max_strata, max_events)
+    records = _Records(on_stratum)
+    try:
+        locate_path(program, (0,) * program.n, max_events)
+        g = program.graph
+        if not g.has_branches():
+            _explore_graph(program, max_strata, records)
+        else:
+            _explore_runs(program, max_strata, max_events, records)
+    except (LimitError, KeyboardInterrupt) as e:
+        e.partial_records = list(records)
+        raise
+    return list(records)
+
+
+class _Records(list):
+    """The strata found so far; ``append`` also tells the ``on_stratum`` hook."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook):
+        super().__init__()
+        self.hook = hook
+
+    def append(self, record):
+        super().append(record)
+        if self.hook is not None:
+            self.hook(record, len(self))
+
+
+def _limit(option, value, message):
+    """A :class:`LimitError` that names the limit it hit (``option``, ``value``: the command line
+    names its own flag for it)."""
+    err = LimitError(message)
+    err.option, err.value = option, value
+    return err
 
 
 def _too_many(max_strata):
-    return LimitError(f"more than max_strata={max_strata} strata; the partition is too large to "
-                      "enumerate. Pass max_strata=... to derive to raise the limit, or use "
-                      "mt.evaluate for pointwise answers without enumerating pieces.")
+    return _limit("max_strata", max_strata,
+                  f"more than max_strata={max_strata} strata; the partition is too large to "
+                  "enumerate. Pass max_strata=... to derive to raise the limit, or use "
+                  "mt.evaluate for pointwise answers without enumerating pieces.")
 
 
-def _explore_runs(program, max_strata, max_events):
+def _explore_runs(program, max_strata, max_events, records):
     stack = [((), Polyhedron.space(program.n), None)]
-    records = []
     while stack:
         prefix, poly, cons = stack.pop()
         ex = _Explorer(program, prefix, poly, cons, stack, max_events)
@@ -247,7 +297,7 @@ def _explore_runs(program, max_strata, max_events):
     return records
 
 
-def _explore_graph(program, max_strata):
+def _explore_graph(program, max_strata, records):
     """Depth-first over the switching nodes of a branch-free graph.
 
     One list of forms serves the whole search: a stack entry resumes at node
@@ -270,7 +320,6 @@ def _explore_graph(program, max_strata):
         if prim.kind == "input":
             vals[v] = lins[v] = aff_var(params[0], program.n)
     path = []
-    records = []
     stack = [(0, None, Polyhedron.space(program.n), None, 0)]
     while stack:
         pos, case0, poly, cons, depth = stack.pop()

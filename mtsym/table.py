@@ -8,7 +8,8 @@ affine forms underneath are kept for speed.
 
 from __future__ import annotations
 
-__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside"]
+__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside", "stratum_label",
+           "piece_label"]
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 from fractions import Fraction
@@ -99,6 +100,26 @@ def steps_inside(constraints, point, basis, reach):
     return out
 
 
+def stratum_label(index):
+    """How every report, export and plot names ``table.strata[index]``: ``"S3"`` for index 2.
+
+    The one numbering of mtsym: a stratum's and a piece's position in the table, printed
+    1-based (``S1``, ``P1`` are ``table.strata[0]``, ``table.pieces[0]``); ``P^{2}`` in LaTeX
+    and plots is the piece printed ``P2``.
+
+    Examples
+    --------
+    >>> stratum_label(2), piece_label(0)
+    ('S3', 'P1')
+    """
+    return f"S{index + 1}"
+
+
+def piece_label(index):
+    """How every report, export and plot names ``table.pieces[index]``: ``"P1"`` for index 0."""
+    return f"P{index + 1}"
+
+
 def _form_expr(form, symbols):
     return aff_to_expr(form, symbols) if type(form) is tuple else form
 
@@ -115,9 +136,9 @@ class Stratum:
     Attributes
     ----------
     index : int
-        Position in ``table.strata``.
+        Position in ``table.strata`` (0-based); printed ``label``, ``S<index + 1>``.
     piece : int
-        Index of its piece in ``table.pieces``.
+        Index of its piece in ``table.pieces`` (printed ``P<piece + 1>``).
     dim : int
         Dimension.
     witness : tuple of sympy.Rational
@@ -205,6 +226,11 @@ class Stratum:
         """The graph nodes this stratum's outputs come from."""
         return self._record.output_nodes
 
+    @property
+    def label(self) -> str:
+        """``"S3"`` for ``table.strata[2]``: the name every report, export and plot uses."""
+        return stratum_label(self.index)
+
     def contains(self, point: Sequence) -> bool:
         """Whether an exact point lies in this stratum."""
         point = tuple(to_exact(v, what="coordinate") for v in point)
@@ -215,7 +241,7 @@ class Stratum:
         return True
 
     def __repr__(self):
-        return f"Stratum({self.index}: dim {self.dim}, {self.condition}, piece {self.piece})"
+        return f"Stratum({self.label}: dim {self.dim}, {self.condition}, in {piece_label(self.piece)})"
 
     def _repr_latex_(self):
         return extension("display.stratum_latex")(self._table, self)
@@ -230,6 +256,7 @@ class Piece:
     Attributes
     ----------
     index : int
+        Position in ``table.pieces`` (0-based); printed ``label``, ``P<index + 1>`` (``P^{k}`` in LaTeX).
     strata : list of Stratum
     expr : sympy expression (Matrix for vector outputs), f^alpha
     grad : sympy Matrix, 1 x n (or m x n Jacobian), grad f^alpha
@@ -261,12 +288,17 @@ class Piece:
         return self._grad
 
     @property
+    def label(self):
+        """``"P2"`` for ``table.pieces[1]``: the name every report uses (``P^{2}`` in LaTeX and plots)."""
+        return piece_label(self.index)
+
+    @property
     def condition(self):
         conds = [s.condition for s in self.strata]
         return conds[0] if len(conds) == 1 else sp.Or(*conds)
 
     def __repr__(self):
-        return f"Piece({self.index}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
+        return f"Piece({self.label}: dim {self.dim}, {len(self.strata)} strata, f = {self.expr})"
 
     def _repr_latex_(self):
         return extension("display.piece_latex")(self._table, self)
@@ -290,8 +322,12 @@ def _sort_key(piece):
 class PieceTable:
     """The exact representation of a traced function: pieces, strata, associated gradient.
 
-    Built by :func:`mtsym.derive`.  ``len(table)`` is the number of pieces.
+    Built by :func:`mtsym.derive`.  ``len(table)`` is the number of pieces.  ``incomplete`` is
+    ``None``, or why the table is partial (an enumeration stopped by a limit or by Ctrl-C:
+    see :func:`mtsym.derive`); a partial table's strata do not cover the input space.
     """
+
+    incomplete = None
 
     def __init__(self, records: Sequence[StratumRecord], symbols: Sequence[sp.Symbol], convention: Convention,
                  graph: Graph | None = None, program: Program | None = None, name: str = "f") -> None:
@@ -423,7 +459,8 @@ class PieceTable:
     # ----------------------------------------------------------- display
     def __repr__(self):
         return (f"<PieceTable {self.name}({', '.join(map(str, self.symbols))}): {len(self.pieces)} pieces, "
-                f"{len(self.strata)} strata, convention {self.convention.name}>")
+                f"{len(self.strata)} strata, convention {self.convention.name}"
+                + (", INCOMPLETE" if self.incomplete else "") + ">")
 
     def __str__(self):
         return self.text()
@@ -434,9 +471,10 @@ class PieceTable:
     def _repr_html_(self):
         return extension("display.table_html")(self)
 
-    def text(self, strata: bool = False, max_rows: int | None = 200) -> str:
-        """A terminal-readable table: per piece its condition, f^alpha and gradient (see :mod:`mtsym.export.text`)."""
-        return extension("table.text")(self, strata=strata, max_rows=max_rows)
+    def text(self, strata: bool = False, max_rows: int | None = 200, **options: Any) -> str:
+        """A terminal-readable table: per piece its condition, f^alpha and gradient; ``digits=4`` prints
+        decimals, ``width=`` wraps (see :mod:`mtsym.export.text`)."""
+        return extension("table.text")(self, strata=strata, max_rows=max_rows, **options)
 
 
 def relation_text(r):

@@ -18,10 +18,16 @@ For every stratum ``S`` (witness ``w``, tangent basis ``v_1..v_d``) and exactly:
    true gradient, the exact difference quotients of the program along the
    coordinate axes at ``w`` (f is affine near ``w``).
 5. **Clarke** (a diagnostic; see :mod:`mtsym.clarke`) — is ``grad~f`` on ``S``
-   in the convex hull of the limiting gradients at ``w``?
+   in the convex hull of the limiting gradients (the gradients of the
+   full-dimensional strata whose closure contains the point) at the witness
+   and at one point along each tangent direction?  If not, ``S`` is spurious.
 
-``report.ok`` is the conjunction of checks 1-4; check 5 is reported, not
-required (Murat–Trombetti allow spurious strata).
+``report.ok`` is true when checks 1-4 all ran and hold on every stratum (a
+check that could not run, e.g. on a table read from JSON, is listed in
+``report.not_run`` and printed "not run": ``ok`` never claims it); check 5 is
+reported, not required (Murat–Trombetti allow spurious strata).  With a
+parametric convention a stratum may be spurious for some parameter values only:
+the report prints the values where it is not (``iff z in [0, 1]``).
 
 Examples
 --------
@@ -31,7 +37,7 @@ Examples
 (True, 3, True)
 """
 
-__all__ = ["StratumCheck", "VerificationReport", "verify", "spurious", "clarke_at"]
+__all__ = ["StratumCheck", "VerificationReport", "verify", "spurious", "clarke_at", "when_text"]
 
 import json
 from fractions import Fraction
@@ -39,13 +45,13 @@ from itertools import product
 
 import sympy as sp
 
-from .clarke import ClosureIndex, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious
+from .clarke import ClosureIndex, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious, when_text
 from .errors import MtsymError
 from .exact import to_exact, to_sympy
 from .display import ReprMixin
 from .extensions import register
 from .primitives import PRIMITIVES
-from .table import relation_text, steps_inside
+from .table import piece_label, steps_inside, stratum_label
 
 CHECKS = ("value", "tangential", "chain", "ae")
 _MAX_GRID = 729
@@ -106,6 +112,7 @@ class StratumCheck:
     Attributes
     ----------
     stratum, piece, dim : int
+        ``table.strata[stratum]``, printed ``label`` (``S<stratum + 1>``), in ``table.pieces[piece]``.
     condition : str
     value, tangential, chain, ae : bool or None
         ``None``: not applicable (``ae`` off full-dimensional strata) or not
@@ -140,13 +147,19 @@ class StratumCheck:
         return self._condition
 
     @property
+    def label(self):
+        """``"S3"``: the stratum as every report names it (see :func:`mtsym.table.stratum_label`)."""
+        return stratum_label(self.stratum)
+
+    @property
     def ok(self):
         """Checks 1-4 hold (or are not applicable)."""
         return all(getattr(self, c) is not False for c in CHECKS)
 
     def to_dict(self):
         """A JSON-ready dict."""
-        return {"stratum": self.stratum, "piece": self.piece, "dim": self.dim, "condition": self.condition,
+        return {"stratum": self.stratum, "label": self.label, "piece": self.piece, "dim": self.dim,
+                "condition": self.condition,
                 **{c: getattr(self, c) for c in CHECKS}, "ok": self.ok,
                 "clarke": self.clarke, "spurious": self.spurious,
                 "limiting": None if self.limiting is None else [[_s(v) for v in g] for g in self.limiting],
@@ -154,11 +167,12 @@ class StratumCheck:
                 "messages": list(self.messages)}
 
     def __repr__(self):
-        return f"StratumCheck({self.stratum}: {self.condition}, ok={self.ok}, clarke={self.clarke})"
+        return f"StratumCheck({self.label}: {self.condition}, ok={self.ok}, clarke={self.clarke})"
 
 
-def _mark(v):
-    return "-" if v is None else "ok" if v else "FAIL"
+def _mark(v, not_run=False):
+    return ("not run" if not_run else "-") if v is None else "ok" if v else "FAIL"
+
 
 
 class VerificationReport(ReprMixin):
@@ -169,16 +183,18 @@ class VerificationReport(ReprMixin):
     is a table; ``to_dict()``/``to_json()`` serialise it.
     """
 
-    def __init__(self, table, rows):
+    def __init__(self, table, rows, not_run=()):
         self.name = table.name
         self.convention = table.convention.name
         self.symbols = tuple(str(s) for s in table.symbols)
         self.rows = rows
+        self.not_run = tuple(not_run)
         self.note = ""
 
     @property
     def ok(self):
-        return all(r.ok for r in self.rows)
+        """Checks 1-4 ran and hold on every stratum (false when one could not run: see ``not_run``)."""
+        return not self.not_run and all(r.ok for r in self.rows)
 
     @property
     def failed(self):
@@ -187,12 +203,34 @@ class VerificationReport(ReprMixin):
 
     @property
     def spurious(self):
-        """The rows of spurious strata."""
+        """The rows of spurious strata (with a parametric convention, for some parameter values)."""
         return [r for r in self.rows if r.spurious]
+
+    def _spurious_text(self):
+        always = [r for r in self.spurious if r.clarke_when is None]
+        text = f"{len(always)} spurious" if always or len(always) == len(self.spurious) else ""
+        conditional = {}
+        for r in self.spurious:
+            if r.clarke_when is not None:
+                conditional.setdefault(when_text(r.clarke_when), []).append(r)
+        for cond, rows in conditional.items():
+            text += f"{', ' if text else ''}{len(rows)} spurious unless {cond}"
+        return text
+
+    def _status_text(self):
+        checks = {"value": "1 (value)", "tangential": "2 (tangential)", "chain": "3 (chain)", "ae": "4 (a.e.)"}
+        if self.failed:
+            return f"{len(self.failed)} strata FAIL"
+        if self.not_run:
+            ran = [c for c in CHECKS if c not in self.not_run]
+            return ("checks " + ", ".join(checks[c] for c in ran) + " hold, "
+                    + ", ".join(checks[c] for c in self.not_run) + " NOT RUN")
+        return "all checks hold"
 
     def to_dict(self):
         return {"function": self.name, "inputs": list(self.symbols), "convention": self.convention,
-                "ok": self.ok, "note": self.note, "spurious": [r.stratum for r in self.spurious],
+                "ok": self.ok, "not_run": list(self.not_run), "note": self.note,
+                "spurious": [r.stratum for r in self.spurious],
                 "rows": [r.to_dict() for r in self.rows]}
 
     def to_json(self, indent=2):
@@ -200,35 +238,38 @@ class VerificationReport(ReprMixin):
 
     def __str__(self):
         head = (f"verify {self.name}({', '.join(self.symbols)}), convention {self.convention}: "
-                f"{len(self.rows)} strata, " + ("all checks hold" if self.ok else
-                                                f"{len(self.failed)} strata FAIL")
-                + f", {len(self.spurious)} spurious" + (f"\n{self.note}" if self.note else ""))
+                f"{len(self.rows)} strata, {self._status_text()}, {self._spurious_text()}"
+                + (f"\n{self.note}" if self.note else ""))
         table = [("S", "piece", "dim", "value", "tangent", "chain", "a.e.", "Clarke", "stratum")]
         for r in self.rows:
             if r.clarke is None and r.clarke_when is not None:
-                cl = f"iff {relation_text(r.clarke_when)}"
+                cl = f"iff {when_text(r.clarke_when)}"
             else:
                 cl = {True: "in", False: "SPURIOUS", None: "-"}[r.clarke]
-            table.append((str(r.stratum), str(r.piece + 1), str(r.dim), _mark(r.value),
-                          _mark(r.tangential), _mark(r.chain), _mark(r.ae), cl, r.condition))
+            nr = self.not_run
+            table.append((r.label, piece_label(r.piece), str(r.dim), _mark(r.value, "value" in nr),
+                          _mark(r.tangential, "tangential" in nr), _mark(r.chain, "chain" in nr),
+                          _mark(r.ae, "ae" in nr and r.dim == len(self.symbols)), cl, r.condition))
         widths = [max(len(row[k]) for row in table) for k in range(len(table[0]) - 1)]
         lines = [head] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1] for row in table]
         for r in self.rows:
             for m in r.messages:
-                lines.append(f"  S{r.stratum}: {m}")
+                lines.append(f"  {r.label}: {m}")
         return "\n".join(lines)
 
     # notebook displays (mtsym.export.notebook.ReprMixin)
     def _repr_title(self):
-        return (f"verify {self.name}: {len(self.rows)} strata, "
-                + ("all checks hold" if self.ok else f"{len(self.failed)} fail") + f", {len(self.spurious)} spurious")
+        return f"verify {self.name}: {len(self.rows)} strata, {self._status_text()}, {self._spurious_text()}"
 
     def _repr_columns(self):
         return ["stratum", "dim", "value", "tangential", "chain", "a.e.", "Clarke", "condition"]
 
     def _repr_rows(self):
-        return [[r.stratum, r.dim, r.value, r.tangential, r.chain, r.ae,
-                 "-" if r.clarke is None else ("in" if r.clarke else "SPURIOUS"), r.condition] for r in self.rows]
+        def mark(v, check):
+            return "not run" if v is None and check in self.not_run else v
+        return [[r.label, r.dim, mark(r.value, "value"), mark(r.tangential, "tangential"), r.chain, r.ae,
+                 (f"iff {when_text(r.clarke_when)}" if r.clarke_when is not None else "-") if r.clarke is None
+                 else ("in" if r.clarke else "SPURIOUS"), r.condition] for r in self.rows]
 
     def __repr__(self):
         return (f"<VerificationReport {self.name}: ok={self.ok}, {len(self.rows)} strata, "
@@ -443,7 +484,11 @@ def verify(table):
     (True, ['t = 0'])
     """
     v = _Verifier(table)
-    report = VerificationReport(table, [v.row(s) for s in table.strata])
+    rows = [v.row(s) for s in table.strata]
+    not_run = ("value", "tangential", "ae") if v.oracle_error is not None or v.fn is None else ()
+    if v.graph is None:
+        not_run = not_run + ("chain",)
+    report = VerificationReport(table, rows, not_run=tuple(c for c in CHECKS if c in not_run))
     if v.oracle_error is not None:
         report.note = ("checks 1, 2, 4 not run: the program does not run on exact numbers (framework code "
                        f"such as torch or jax; trace it with mtsym operations to check it) [{v.oracle_error[:160]}]")

@@ -1,4 +1,6 @@
 """The example scripts run and print the paper's values."""
+import base64
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +50,26 @@ def test_the_notebook_runs_cell_by_cell():
     assert 0.1 < last < 0.2                # about 1/7 of integer points in [-3, 3]^2 lie on x1 = x2
     assert "\\begin" in scope["t17"]._repr_latex_()
     assert scope["relu_z"] == [0, scope["z"], 1] and scope["zero_weight"] == 0
+
+
+@pytest.mark.slow
+def test_the_notebook_shows_its_pictures_when_jupyter_runs_it(tmp_path, monkeypatch):
+    """Run by a real kernel (as ``jupyter nbconvert --execute`` does): each plot cell displays a PNG
+    (before, Jupyter showed only ``<Figure size 700x550 with 2 Axes>``)."""
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("matplotlib", reason="the notebook draws with matplotlib (.[plot])")
+    nb = nbformat.read(str(ROOT / "examples" / "paper.ipynb"), as_version=4)
+    paths = [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))        # the kernel imports this mtsym
+    nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    plots = [c for c in nb.cells if c.cell_type == "code" and ".plot(" in c.source]
+    assert len(plots) == 2
+    for cell in plots:
+        pngs = [o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(pngs) == 1 and base64.b64decode(pngs[0])[:8] == b"\x89PNG\r\n\x1a\n", cell.source
 
 
 def sp_rational(p, q):

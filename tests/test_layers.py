@@ -17,7 +17,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "mtsym"
 CORE = {"trace", "value", "arrays", "graph", "primitives", "conventions", "polyhedra", "partition", "table",
         "exact", "linalg", "errors", "ops", "extensions", "display"}
 OUTER = {"verify", "clarke", "lp", "lipschitz", "backends", "evaluate", "export", "frameworks", "cli", "local",
-         "audit", "numeric", "api", "examples"}
+         "audit", "numeric", "api", "examples", "progress"}
 
 
 def _modules():

@@ -131,7 +131,7 @@ def test_slice_png_and_edges_drawn_in_their_piece_colour(tmp_path):
     fig = table.plot(tmp_path / "slice.png", slice=frame, arrows=False)
     img = imread(tmp_path / "slice.png")
     ax = fig.axes[0]
-    colors = piece_colors(table)
+    colors = piece_colors(table, slice=frame)
     # the edge x1 = x3 (u = 1) below v = 1 is a line of its piece's colour
     s = table.stratum_at((1, Fraction(1, 2), 1, 0))
     assert s.dim == 3
@@ -173,13 +173,14 @@ def test_spurious_strata_are_circled(monkeypatch):
              if len(c.get_edgecolor()) and tuple(c.get_edgecolor()[0][:3]) == pytest.approx(
                  matplotlib.colors.to_rgb("#d62728"))]
     assert len(rings) == 2                                      # on f and on its derivative
-    assert "spurious (outside Clarke)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "red ring: spurious (grad~f outside the Clarke gradient)" in [
+        t.get_text() for t in fig.axes[0].get_legend().get_texts()]
 
 
 def test_spurious_from_verify():
     from mtsym.export.plot import _spurious
     table = mt.derive(boustany, "t")
-    assert _spurious(table) == {table.stratum_at((0,)).index}
+    assert _spurious(table) == {table.stratum_at((0,)).index: None}     # spurious for every parameter value
 
 
 def test_graph_plot(tmp_path):

@@ -368,7 +368,7 @@ class _Geometry:
                 for form, s in stratum.constraints:
                     kids = P.split(int_row(form))
                     if s not in kids:
-                        raise MtsymError(f"stratum {stratum.index + 1}: its constraints describe an "
+                        raise MtsymError(f"stratum {stratum.label}: its constraints describe an "
                                          "empty set; the table is corrupted")
                     P = kids[s]
             self._polys[stratum.index] = P

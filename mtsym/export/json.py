@@ -22,10 +22,12 @@ Traceback (most recent call last):
 mtsym.errors.FormatError: mtsym.piecetable version 9 is not supported: this mtsym reads version 1
 """
 
-__all__ = ["to_json", "from_json", "to_data", "from_data", "FORMAT", "VERSION"]
+__all__ = ["to_json", "from_json", "to_data", "from_data", "portable_line", "FORMAT", "VERSION"]
 
 import json as _json
+import os
 import re
+import sys
 from fractions import Fraction
 
 import sympy as sp
@@ -116,13 +118,44 @@ def _value(v):
     raise FormatError(f"to_json: cannot write the value {v!r} of type {type(v).__name__}")
 
 
+def portable_line(line, cwd=None):
+    """A source line ``file:line: code`` with the file named without the writer's machine in it.
+
+    A file under the working directory is named relative to it; a file of an installed
+    package (on ``sys.path``) by its path inside the package folder; any other file by
+    its name alone.  Names such as ``<string>`` are kept.
+
+    Examples
+    --------
+    >>> portable_line("/home/ann/work/nets/model.py:12: return f(x)", cwd="/home/ann/work")
+    'nets/model.py:12: return f(x)'
+    >>> portable_line("/opt/elsewhere/model.py:3", cwd="/home/ann")
+    'model.py:3'
+    >>> portable_line("<string>:3")
+    '<string>:3'
+    """
+    if not line or not isinstance(line, str):
+        return line
+    path, sep, rest = line.partition(":")
+    if not sep or not os.path.isabs(path):
+        return line
+    cwd = os.path.abspath(os.getcwd() if cwd is None else cwd)
+    roots = [cwd] + sorted((os.path.abspath(p) for p in sys.path if p and os.path.isabs(p)), key=len, reverse=True)
+    for root in roots:
+        if path.startswith(root.rstrip(os.sep) + os.sep):
+            return os.path.relpath(path, root).replace(os.sep, "/") + sep + rest
+    return os.path.basename(path) + sep + rest
+
+
 def _graph(g):
     nodes = []
     for v in sorted(g.nodes):
         data = g.nodes[v]
         node = {"id": v}
         for k in sorted(data):
-            if not k.startswith("_"):
+            if k == "line":
+                node[k] = _value(portable_line(data[k]))
+            elif not k.startswith("_"):
                 node[k] = _value(tuple(data[k]) if k == "inputs" else data[k])
         nodes.append(node)
     return {"nodes": nodes, "outputs": [list(o) for o in g.outputs]}

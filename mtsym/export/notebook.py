@@ -66,8 +66,7 @@ def piece_html(table, piece, max_rows=MAX_ROWS):
     st = LatexStyle(table)
     rows = [[Math(f"S^{{{s.index + 1}}}"), Math(st.set_of(describe_stratum(table, s))), s.dim,
              _point(s.witness)] for s in piece.strata[:max_rows]]
-    a = piece.index + 1
-    title = f"piece P^{a} of {table.name}: dim {piece.dim}, {len(piece.strata)} strata"
+    title = f"piece {piece.label} of {table.name}: dim {piece.dim}, {len(piece.strata)} strata"
     head = "<p>" + html_cell(Math(piece_latex(table, piece)[2:-2])) + "</p>"
     return head + html_table(title, ["stratum", "set", "dim", "witness"], rows,
                              more=max(0, len(piece.strata) - max_rows))
@@ -85,9 +84,9 @@ def stratum_html(table, stratum):
     """One stratum: set, piece, dimension, witness, the cases of its switching nodes."""
     cases = ", ".join(f"n{node}: {case}" for node, case in stratum.path) or "none"
     rows = [["set", Math(stratum_latex(table, stratum)[2:-2])],
-            ["dimension", stratum.dim], ["piece", f"P^{stratum.piece + 1}"],
+            ["dimension", stratum.dim], ["piece", table.pieces[stratum.piece].label],
             ["witness", _point(stratum.witness)], ["cases", cases]]
-    return html_table(f"stratum S^{stratum.index + 1} of {table.name}", ["", ""], rows)
+    return html_table(f"stratum {stratum.label} of {table.name}", ["", ""], rows)
 
 
 def _point(p):

@@ -11,16 +11,31 @@
 * more inputs: the same in a plane ``slice=(point, d1, d2)``; arrows show the
   gradient's components ``(grad . d1, grad . d2)`` in that plane.
 
-Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state);
-install with ``pip install mtsym[plot]``.
+Pieces that meet get different colours (a greedy colouring of the pieces' adjacency,
+:func:`piece_colors`), and the legend explains every mark: each piece in view with its
+``P<k>`` label and ``f``, then what cells, edges, points, arrows and the red marks of
+spurious strata mean.  With a parametric convention a stratum that is spurious only for
+some parameter values is marked in orange, with the values where it is not spurious
+(``spurious unless z in [0, 1]``).
+
+Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state) and
+display themselves in Jupyter (a PNG, :meth:`Figure._repr_png_`), with or without
+``%matplotlib inline``; matplotlib comes with the ``plot`` extra (from a clone of
+the repository: ``pip install -e ".[plot]"``).
 
 Examples
 --------
 >>> import mtsym as mt
 >>> fig = mt.derive(lambda x: mt.maximum(x[0], x[1]), 2).plot()
 >>> plane, key = fig.axes                 # the partition, and the legend beside it
->>> plane.get_xlabel(), plane.get_ylabel(), len(key.get_legend().get_texts())
-('x1', 'x2', 3)
+>>> plane.get_xlabel(), plane.get_ylabel()
+('x1', 'x2')
+>>> for t in key.get_legend().get_texts()[2:]:                   # 3 pieces, then what the marks mean
+...     print(t.get_text())
+$P^{3}$  f = x1/2 + x2/2
+filled: a cell (full-dimensional stratum)
+line: a tie or kink stratum, its piece's colour
+arrow: grad~f in the plane (coloured on ties)
 """
 
 __all__ = ["plot_table", "plot_graph", "piece_colors", "MissingDependencyError"]
@@ -34,12 +49,17 @@ from ..primitives import PRIMITIVES
 from .geometry import default_box, plane, slice_strata
 
 _SPURIOUS = "#d62728"
-_MAX_LEGEND = 12
+_SOMETIMES = ":"         # spurious for some values of the convention's parameters: dotted red
+_LEGEND_ROWS = 26        # legend rows per column
+_LEGEND_COLUMNS = 3      # beyond this many columns of pieces, the legend says how many more
 _MANY = 40          # beyond this many features, arrows="auto" draws them on the cells only
 
 
 class MissingDependencyError(MtsymError, ImportError):
     """An optional dependency (matplotlib) is not installed."""
+
+
+_FIGURE = []
 
 
 def _matplotlib():
@@ -48,12 +68,30 @@ def _matplotlib():
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - exercised only without matplotlib
         raise MissingDependencyError(
-            "plot: matplotlib is not installed; install it with  pip install 'mtsym[plot]'") from None
-    return matplotlib, Figure
+            "plot: matplotlib is not installed; install it with  pip install matplotlib  (or, in a clone of "
+            "mtsym,  pip install -e '.[plot]')") from None
+    if not _FIGURE:
+        class MtsymFigure(Figure):
+            """A matplotlib Figure that shows itself as a PNG in Jupyter."""
+
+            def _repr_png_(self):
+                import io
+                buf = io.BytesIO()
+                self.savefig(buf, format="png")
+                return buf.getvalue()
+        _FIGURE.append(MtsymFigure)
+    return matplotlib, _FIGURE[0]
 
 
-def piece_colors(table):
-    """One RGBA colour per piece (tab10, then tab20, then evenly spaced hues).
+def piece_colors(table, slice=None, box=None):
+    """One RGBA colour per piece; pieces that meet get different colours.
+
+    Pieces meet when one's stratum lies in the closure of a full-dimensional stratum of the
+    other (:class:`mtsym.clarke.ClosureIndex`), or when they touch in the picture
+    (``plot(slice=..., box=...)`` draws these colours: pass the same ``slice`` and ``box``;
+    one or two inputs need none); a greedy colouring in piece order picks, for each piece,
+    the first colour of the palette (tab10, then tab20's light tones, then evenly spaced
+    hues) that no neighbour has.
 
     Examples
     --------
@@ -61,17 +99,72 @@ def piece_colors(table):
     >>> cs = piece_colors(mt.derive(lambda t: mt.relu(t), "t"))
     >>> len(cs), [round(c, 3) for c in cs[0]]
     (2, [0.122, 0.467, 0.706, 1.0])
+    >>> cs = piece_colors(mt.derive(lambda x: mt.max(x), 2))     # three pieces meet on x1 = x2
+    >>> len(set(cs))
+    3
     """
+    feats = None
+    if slice is not None or table.n <= 2:
+        feats = slice_strata(table, slice, default_box(table, slice) if box is None else _box(table, box))
+    return _colors(table, feats)
+
+
+def _box(table, box):
+    if table.n == 1 and box is not None and len(box) == 2 and not hasattr(box[0], "__len__"):
+        return (box, (0, 0))
+    return box
+
+
+def _colors(table, feats):
     matplotlib, _ = _matplotlib()
-    k = len(table.pieces)
-    if k <= 10:
-        cmap = matplotlib.colormaps["tab10"]
-        return [tuple(float(c) for c in cmap(i)) for i in range(k)]
-    if k <= 20:
-        cmap = matplotlib.colormaps["tab20"]
-        return [tuple(float(c) for c in cmap(i)) for i in range(k)]
+    adj = _neighbours(table)
+    for group in _touching(feats or ()):
+        for a in group:
+            adj[a] |= group - {a}
+    palette = _palette(matplotlib, 20)
+    chosen = []
+    for p in table.pieces:
+        taken = {chosen[q] for q in adj[p.index] if q < len(chosen)}
+        k = next(i for i in range(len(taken) + 1) if i not in taken)
+        if k >= len(palette):
+            palette = _palette(matplotlib, k + 1)
+        chosen.append(k)
+    return [palette[k] for k in chosen]
+
+
+def _palette(matplotlib, k):
+    tab10, tab20 = matplotlib.colormaps["tab10"], matplotlib.colormaps["tab20"]
+    out = [tuple(float(c) for c in tab10(i)) for i in range(10)]
+    out += [tuple(float(c) for c in tab20(2 * i + 1)) for i in range(10)]
     import colorsys
-    return [colorsys.hsv_to_rgb((i * 0.618034) % 1, 0.65, 0.9) + (1.0,) for i in range(k)]
+    i = 0
+    while len(out) < k:
+        out.append(colorsys.hsv_to_rgb((i * 0.618034) % 1, 0.75 if i % 2 else 0.45, 0.85 if i % 2 else 0.95)
+                   + (1.0,))
+        i += 1
+    return out
+
+
+def _touching(feats):
+    """Sets of pieces whose features in the picture share a vertex."""
+    at = {}
+    for f in feats:
+        for q in f.vertices:
+            at.setdefault(tuple(q), set()).add(f.stratum.piece)
+    return [g for g in at.values() if len(g) > 1]
+
+
+def _neighbours(table):
+    """``{piece index: indices of the pieces it meets}``."""
+    from ..clarke import ClosureIndex
+    adj = {p.index: set() for p in table.pieces}
+    index = ClosureIndex(table)
+    for s in table.strata:
+        if s.dim < table.n:
+            group = {s.piece} | {f.piece for f in index.around(s.witness)}
+            for a in group:
+                adj[a] |= group - {a}
+    return adj
 
 
 # ----------------------------------------------------------------- numbers
@@ -96,8 +189,30 @@ def _num(expr, table, x):
 
 
 def _spurious(table):
-    """Indices of the spurious strata (Clarke diagnostic, :func:`mtsym.clarke.spurious`)."""
-    return {s.index for s in table.spurious()}
+    """``{stratum index: None}`` for the spurious strata, ``{index: "z in [0, 1]"}`` for those spurious
+    unless the convention's parameters satisfy a condition (Clarke diagnostic, :mod:`mtsym.clarke`)."""
+    from ..clarke import ClosureIndex, diagnose, when_text
+    bad = {s.index for s in table.spurious()}
+    out = {}
+    index = None
+    for k in sorted(bad):
+        s = table.strata[k]
+        when = None
+        if table.pieces[s.piece].grad.free_symbols - set(table.symbols):
+            index = index or ClosureIndex(table)
+            res = diagnose(table, s, index)
+            when = None if res.when is None else when_text(res.when)
+        out[k] = when
+    return out
+
+
+def _ring(bad, k):
+    return "dotted" if bad.get(k) is not None else "solid"
+
+
+def _spurious_style(bad, k):
+    """``"--"`` for a spurious stratum, ``":"`` for one spurious unless a parameter condition holds."""
+    return _SOMETIMES if bad.get(k) is not None else "--"
 
 
 def _finish(fig, path, dpi):
@@ -107,8 +222,16 @@ def _finish(fig, path, dpi):
 
 
 def _label(table, piece):
-    expr = _row(table, piece.expr, 0) if table.shape == () else piece.expr.T
+    if table.shape == ():
+        expr = piece.expr
+    elif table.shape == (1,):
+        expr = piece.expr[0]
+    else:
+        expr = piece.expr.T
     text = str(expr)
+    if len(text) > 40:   # float weights: exact rationals are long, show decimals
+        from .text import DecimalPrinter
+        text = DecimalPrinter(3).doprint(expr)
     if len(text) > 40:
         text = text[:37] + "..."
     return f"$P^{{{piece.index + 1}}}$  f = {text}"
@@ -156,13 +279,12 @@ def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows="auto
     """
     _, Figure = _matplotlib()
     point, d1, d2 = plane(table, slice)
-    if table.n == 1 and box is not None and len(box) == 2 and not hasattr(box[0], "__len__"):
-        box = (box, (0, 0))
+    box = _box(table, box)
     if box is None:
         box = default_box(table, slice)
     feats = slice_strata(table, slice, box)
-    colors = piece_colors(table)
-    bad = _spurious(table) if spurious else set()
+    colors = _colors(table, feats)
+    bad = _spurious(table) if spurious else {}
     if title is None:
         title = f"{table.name}: {len(table.pieces)} pieces, {len(table.strata)} strata, " \
                 f"convention {table.convention.name}"
@@ -173,9 +295,11 @@ def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows="auto
         _plot_line(fig, table, feats, colors, bad, output, legend, box)
         fig.suptitle(title, fontsize=10)
         return _finish(fig, path, dpi)
+    handles = _plane_legend(table, feats, colors, bad, arrows) if legend else []
+    ncol = max(1, -(-len(handles) // _LEGEND_ROWS))
     if ax is None:
-        fig = Figure(figsize=figsize or (8, 5.4), layout="constrained")
-        grid = fig.add_gridspec(1, 2, width_ratios=(2.6, 1.4) if legend else (1, 0.001))
+        fig = Figure(figsize=figsize or (8 + 2.8 * (ncol - 1), 5.4), layout="constrained")
+        grid = fig.add_gridspec(1, 2, width_ratios=(2.6, 1.4 * ncol) if legend else (1, 0.001))
         ax, key = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
         key.set_axis_off()
     else:
@@ -183,7 +307,7 @@ def plot_table(table, path=None, *, slice=None, box=None, output=0, arrows="auto
     _plot_plane(ax, table, feats, colors, bad, output, arrows, (point, d1, d2), box, slice)
     if legend:
         inside = key is ax
-        key.legend(handles=_plane_legend(table, feats, colors, bad), fontsize=7.5,
+        key.legend(handles=handles, fontsize=7 if len(handles) > 14 else 7.5, ncol=ncol,
                    loc="best" if inside else "center left", borderaxespad=0.3 if inside else 0.0)
     ax.set_title(title, fontsize=10)
     return _finish(fig, path, dpi)
@@ -227,7 +351,7 @@ def _plot_line(fig, table, feats, colors, bad, output, legend, box):
                 for axis, yy in ((top, y), (bottom, g)):
                     if yy is not None:
                         axis.scatter([float(t)], [yy], s=220, facecolors="none", edgecolors=_SPURIOUS,
-                                     linewidths=1.8, zorder=6)
+                                     linestyles=_ring(bad, f.stratum.index), linewidths=1.8, zorder=6)
         seen.setdefault(piece.index, piece)
     for axis in (top, bottom):
         axis.set_xlim(float(box[0][0]), float(box[0][1]))
@@ -238,11 +362,14 @@ def _plot_line(fig, table, feats, colors, bad, output, legend, box):
     if legend:
         handles = [Line2D([], [], color=colors[k], lw=2.5 if p.dim == 1 else 0, marker=None if p.dim else "o",
                           markeredgecolor="black", label=_label(table, p))
-                   for k, p in sorted(seen.items())][:_MAX_LEGEND]
-        if bad:
-            handles.append(Line2D([], [], lw=0, marker="o", markerfacecolor="none", markersize=11,
-                                  markeredgecolor=_SPURIOUS, label="spurious (outside Clarke)"))
-        top.legend(handles=handles, fontsize=8, loc="best")
+                   for k, p in sorted(seen.items())]
+        handles, more = _cut(handles)
+        handles += _more(more)
+        if any(f.dim == 0 for f in feats):
+            handles.append(Line2D([], [], lw=0, marker="o", color="#999999", markeredgecolor="black",
+                                  label="dot: a point stratum, f and f' there"))
+        handles += _spurious_keys(bad, "o")
+        top.legend(handles=handles, fontsize=7.5, loc="best", ncol=max(1, -(-len(handles) // _LEGEND_ROWS)))
 
 
 def _plot_plane(ax, table, feats, colors, bad, output, arrows, frame, box, slice):
@@ -259,12 +386,12 @@ def _plot_plane(ax, table, feats, colors, bad, output, arrows, frame, box, slice
         elif f.dim == 1:
             ax.plot(*zip(*xy), color=c, lw=2.8, zorder=3, solid_capstyle="butt", path_effects=outline)
             if f.stratum.index in bad:
-                ax.plot(*zip(*xy), color=_SPURIOUS, lw=1.2, ls="--", zorder=4)
+                ax.plot(*zip(*xy), color=_SPURIOUS, lw=1.4, ls=_spurious_style(bad, f.stratum.index), zorder=4)
         else:
             ax.scatter(*zip(*xy), s=70, color=c, edgecolors="black", linewidths=1.2, zorder=5)
             if f.stratum.index in bad:
-                ax.scatter(*zip(*xy), s=300, facecolors="none", edgecolors=_SPURIOUS, linewidths=2,
-                           zorder=6)
+                ax.scatter(*zip(*xy), s=300, facecolors="none", edgecolors=_SPURIOUS,
+                           linestyles=_ring(bad, f.stratum.index), linewidths=2, zorder=6)
     (u0, u1), (v0, v1) = [(float(a), float(b)) for a, b in box]
     if arrows:
         _arrows(ax, table, feats, colors, output, frame, max(u1 - u0, v1 - v0), arrows)
@@ -312,7 +439,33 @@ def _arrows(ax, table, feats, colors, output, frame, size, mode):
                       linewidth=0 if dim == 2 else 0.6, width=0.006 if dim == 2 else 0.005)
 
 
-def _plane_legend(table, feats, colors, bad):
+def _cut(handles):
+    most = _LEGEND_ROWS * _LEGEND_COLUMNS - 1
+    return (handles, 0) if len(handles) <= most + 1 else (handles[:most], len(handles) - most)
+
+
+def _more(more):
+    from matplotlib.patches import Patch
+    return [Patch(facecolor="white", edgecolor="white", label=f"... {more} more pieces (table.text() lists them)")] \
+        if more else []
+
+
+def _spurious_keys(bad, marker):
+    """Legend entries for the spurious marks: always (red), and unless a parameter condition (orange)."""
+    from matplotlib.lines import Line2D
+    out = []
+    if any(w is None for w in bad.values()):
+        out.append(Line2D([], [], lw=1.4, ls="--" if marker is None else "", marker=marker, markerfacecolor="none",
+                          markersize=11, color=_SPURIOUS, markeredgecolor=_SPURIOUS,
+                          label="red " + ("ring" if marker else "dashes") + ": spurious (grad~f outside the Clarke "
+                                "gradient)"))
+    for when in sorted({w for w in bad.values() if w is not None}):
+        out.append(Line2D([], [], lw=1.4, ls=_SOMETIMES, color=_SPURIOUS,
+                          label=f"red dots: spurious unless {when}"))
+    return out
+
+
+def _plane_legend(table, feats, colors, bad, arrows):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     handles = []
@@ -323,13 +476,22 @@ def _plane_legend(table, feats, colors, bad):
         else:
             handles.append(Line2D([], [], color=colors[p.index], lw=2.8, marker="o", markeredgecolor="black",
                                   label=_label(table, p)))
-    more = len(handles) - _MAX_LEGEND
-    handles = handles[:_MAX_LEGEND]
-    if more > 0:
-        handles.append(Patch(facecolor="white", edgecolor="white", label=f"... {more} more pieces"))
-    if bad:
-        handles.append(Line2D([], [], lw=0, marker="o", markerfacecolor="none", markersize=12,
-                              markeredgecolor=_SPURIOUS, label="spurious (outside Clarke)"))
+    handles, more = _cut(handles)
+    handles += _more(more)
+    dims = {f.dim for f in feats}
+    grey = "#999999"
+    if 2 in dims:
+        handles.append(Patch(facecolor=grey, alpha=0.55, label="filled: a cell (full-dimensional stratum)"))
+    if 1 in dims:
+        handles.append(Line2D([], [], color=grey, lw=2.8, label="line: a tie or kink stratum, its piece's colour"))
+    if 0 in dims:
+        handles.append(Line2D([], [], lw=0, marker="o", color=grey, markeredgecolor="black",
+                              label="dot: a point stratum"))
+    if arrows:
+        handles.append(Line2D([], [], lw=0, marker=r"$\rightarrow$", markersize=12, color="black",
+                              label="arrow: grad~f in the plane (coloured on ties)"))
+    spurious_dims = {f.dim for f in feats if f.stratum.index in bad}
+    handles += _spurious_keys(bad, "o" if spurious_dims == {0} else None)
     return handles
 
 

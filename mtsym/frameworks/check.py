@@ -30,10 +30,11 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InputError, MtsymError
-from ..extensions import register
 from ..display import ReprMixin
+from ..extensions import register
+from ..table import stratum_label
 from .calls import CALLS, call_source
-from .points import MANTISSA, dyadic_points, float_exact
+from .points import MANTISSA, dyadic_points, float_certified
 
 #: tolerance of the gradient comparison (the tie rules differ by 1/k, far above it)
 RTOL = {"float64": 1e-9, "float32": 1e-4}
@@ -131,10 +132,15 @@ class StratumCheck:
     def agree(self):
         return self.status == "agree"
 
+    @property
+    def label(self):
+        """``"S3"``: the stratum as every report names it (see :func:`mtsym.table.stratum_label`)."""
+        return stratum_label(self.index)
+
     def line(self):
         def fmt(p):
             return "(" + ", ".join(str(c) for c in p) + ")"
-        head = f"S{self.index + 1} dim {self.dim} {self.condition}"
+        head = f"{self.label} dim {self.dim} {self.condition}"
         if self.status == "skipped":
             return f"{head}: skipped ({self.reason})"
         exp = "; ".join(fmt(r) for r in self.expected)
@@ -201,7 +207,7 @@ class CheckReport(ReprMixin):
         return ["stratum", "dim", "status", "spurious", "condition"]
 
     def _repr_rows(self):
-        return [[e.index, e.dim, e.status, e.spurious, e.condition] for e in self.entries]
+        return [[e.label, e.dim, e.status, e.spurious, e.condition] for e in self.entries]
 
     def __repr__(self):
         return f"<CheckReport {self.framework}: ok={self.ok}, {len(self.agreeing)} agree, {len(self.differ)} " \
@@ -256,7 +262,7 @@ def _find_point(table, s, mantissa, max_log2):
     """A dyadic point of ``s`` where ``mantissa``-bit arithmetic is exact, or ``(None, reason)``."""
     why = None
     for p in dyadic_points(s, table.n, max_log2):
-        ok, why_not = float_exact(table.graph, s, p, mantissa)
+        ok, why_not = float_certified(table.graph, s, p, mantissa)
         if not ok:
             why = why or why_not
             continue
@@ -283,7 +289,7 @@ def _check_stratum(table, s, fn, call, vector, dtype, rtol, max_log2, spurious):
         return entry
     out, jac, out_dtype = call(fn, [float(c) for c in p], vector, dtype)
     if MANTISSA.get(out_dtype, 0) < MANTISSA[dtype]:
-        ok, why = float_exact(table.graph, s, p, MANTISSA.get(out_dtype, 11))
+        ok, why = float_certified(table.graph, s, p, MANTISSA.get(out_dtype, 11))
         if not ok:
             entry.reason = f"the framework computed in {out_dtype}: {why}"
             return entry
@@ -384,11 +390,11 @@ def write_checker(table, path, fn, framework="torch", *, force=False, **options)
     for e in report.agreeing if not force else [e for e in report.entries if e.status != "skipped"]:
         value = table.value_at(e.point)
         values = [value] if not isinstance(value, sp.MatrixBase) else list(value)
-        cases.append(f"    # S{e.index + 1}, dim {e.dim}: {e.condition}\n"
-                     f"    ({f'S{e.index + 1}'!r}, {tuple(str(c) for c in e.point)!r}, "
+        cases.append(f"    # {e.label}, dim {e.dim}: {e.condition}\n"
+                     f"    ({e.label!r}, {tuple(str(c) for c in e.point)!r}, "
                      f"{tuple(str(v) for v in values)!r},\n"
                      f"     {tuple(tuple(str(v) for v in row) for row in e.expected)!r}),")
-    skipped = "".join(f"# not pinned: S{e.index + 1} ({e.condition}): {e.reason}\n" for e in report.skipped)
+    skipped = "".join(f"# not pinned: {e.label} ({e.condition}): {e.reason}\n" for e in report.skipped)
     text = _HEADER.format(framework=framework, where=where, version=__version__, convention=table.convention.name,
                           n_strata=len(table.strata), n_cases=len(cases), dtype=report.dtype,
                           std=std, imports=third, module=module, attr=attr, vector=_is_vector(table),
