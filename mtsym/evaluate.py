@@ -50,7 +50,7 @@ from .graph import Graph
 from .partition import DEFAULT_MAX_EVENTS, Decider
 from .primitives.affine import COMPARE_OPS
 from .backends.chunks import as_points, auto_chunk, chunks
-from .backends.distributed import is_dask_array, map_chunks, map_row_blocks, workers_of
+from .backends.distributed import cluster_chunk, is_dask_array, map_chunks, map_row_blocks
 from .backends.sweep import Schedule, needed_nodes
 from .trace import Program
 
@@ -301,9 +301,7 @@ def _evaluate_distributed(fn, X, inputs, conv, atol, subs, chunk_size, progress,
     X = as_points(X, n)
     N = X.shape[0]
     sched = Schedule(graph, conv, needed_nodes(graph, graph.outputs[0]) if target is graph else None, subs)
-    size = auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size)
-    if chunk_size is None and client is not None:      # enough chunks to keep every worker busy
-        size = max(1, min(size, -(-N // (4 * workers_of(client)))))
+    size = cluster_chunk(client, N, auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size), chunk_size)
     parts = map_chunks(client, _evaluate_part, X, size, args, progress=progress, desc="evaluate")
     value = np.concatenate([p[0] for p in parts]) if parts else _alloc(0, shape, n)[0]
     grad = np.concatenate([p[1] for p in parts]) if parts else _alloc(0, shape, n)[1]

@@ -127,6 +127,7 @@ class Passes:
         self.switch = [st for st in self.sched.stages if st.rule.switching]
         self._affine = {}
         self._const = {}
+        self._lut = {}
         for st in self.sched.stages:
             kind = st.prim.kind
             if kind == "affine":
@@ -196,13 +197,19 @@ class Passes:
     # ------------------------------------------------------------------ cases
     def tie_sizes(self, st, codes):
         """The number of tied arguments of each code of a switching stage (0: a strict case)."""
-        sizes = np.zeros(codes.shape, dtype=np.int16)
-        tied = st.prim.tied
-        for c in np.unique(codes).tolist():
-            k = len(tied(st.rule.decode(st, c), st.params))
-            if k:
-                sizes[codes == c] = k
-        return sizes
+        offset, size = st.rule.code_range(st)
+        lut = self._lut.get(id(st))
+        if lut is None or len(lut) != size:           # tie codes are interned as they are met
+            tied = st.prim.tied
+            lut = np.zeros(size, dtype=np.int16)
+            for i in range(size):
+                try:
+                    case = st.rule.decode(st, i - offset)
+                except (IndexError, KeyError):         # a code no case has yet
+                    continue
+                lut[i] = len(tied(case, st.params))
+            self._lut[id(st)] = lut
+        return lut[codes.astype(np.intp) + offset]
 
     def stage_of(self, node):
         return self.sched.stage_of[node]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..backends.chunks import auto_chunk
-from ..backends.distributed import map_chunks
+from ..backends.distributed import cluster_chunk, map_chunks
 from ..conventions import Convention
 from ..errors import InputError
 from .chunk import AuditJob, audit_chunk
@@ -138,7 +138,7 @@ def audit(fn: Callable, X: ArrayLike, inputs: Inputs | None = None, framework: s
         if y.shape[0] != N:
             raise InputError(f"audit: {y.shape[0]} labels for {N} samples")
     arrays = (Xd,) if y is None else (Xd, y)
-    size = auto_chunk(4 * job.passes().sched.row_bytes(), chunk_size)
+    size = cluster_chunk(client, N, auto_chunk(4 * job.passes().sched.row_bytes(), chunk_size), chunk_size)
     t1 = time.perf_counter()
     parts = map_chunks(client, _chunk, arrays, size, (job,), progress=progress, desc="audit")
     t2 = time.perf_counter()

@@ -18,7 +18,7 @@ Examples
 """
 
 __all__ = ["map_chunks", "map_row_blocks", "require_distributed", "is_dask_array", "workers_of",
-           "local_scheduler"]
+           "cluster_chunk", "local_scheduler"]
 
 import contextlib
 import json
@@ -81,9 +81,12 @@ def map_chunks(client, fn, X, size, args=(), *, progress=None, desc="mtsym"):
     _check_client(client)
     distributed = require_distributed()
     [shared] = client.scatter([tuple(args)], broadcast=True, hash=False)   # one object, on every worker
+    bounds = list(chunks(N, size, progress=False))
+    # the chunks go straight to the workers (not through the scheduler inside the tasks)
+    data = client.scatter([part(lo, hi) for lo, hi in bounds], hash=False)
     futures = {}
-    for lo, hi in chunks(N, size, progress=False):
-        futures[client.submit(_apply, fn, part(lo, hi), lo, shared, pure=False)] = len(futures)
+    for (lo, _), d in zip(bounds, data):
+        futures[client.submit(_apply, fn, d, lo, shared, pure=False)] = len(futures)
     results = [None] * len(futures)
     n_chunks = len(futures)
     show = progress if progress is not None else n_chunks > 4 and sys.stderr.isatty()
@@ -97,7 +100,7 @@ def map_chunks(client, fn, X, size, args=(), *, progress=None, desc="mtsym"):
     finally:
         if bar is not None:
             bar.close()
-        for fut in futures:
+        for fut in list(futures) + data:
             fut.release()
     return results
 
@@ -116,6 +119,16 @@ def workers_of(client):
     """The number of workers of a client's cluster (at least 1)."""
     _check_client(client)
     return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def cluster_chunk(client, N, size, chunk_size=None):
+    """Rows per task on a cluster: about two tasks per worker (each task costs tens of milliseconds
+    of scheduling), at most four times the in-process chunk ``size`` (its memory budget); the
+    user's ``chunk_size`` when given, and ``size`` itself without a client."""
+    if client is None or chunk_size is not None:
+        return size
+    per = -(-N // (2 * workers_of(client)))
+    return max(1, min(max(size, per), 4 * size))
 
 
 def map_row_blocks(X, fn, cols, args=()):
