@@ -12,11 +12,11 @@ Examples
 >>> from fractions import Fraction
 >>> g = mt.trace(lambda x: mt.relu(x[0] - 2 * x[1]) + x[1], 2)
 >>> s = ExactSample(g, (Fraction(2), Fraction(1)))
->>> s.case(3), s.value(g.outputs[0][0])                 # relu(0): the tie case, value 1
+>>> s.case(4), s.value(g.outputs[0][0])                 # n4 = relu(0): the tie case; f = 1
 (0, 1)
->>> s.gradient(g.outputs[0], {3: 0}, mt.Convention("torch"))     # relu'(0) = 0
+>>> s.gradient(g.outputs[0], {4: 0}, mt.Convention("torch"))     # relu'(0) = 0
 ((0, 1),)
->>> s.gradient(g.outputs[0], {3: 0}, mt.Convention("torch", relu0=1))
+>>> s.gradient(g.outputs[0], {4: 0}, mt.Convention("torch", relu0=1))
 ((1, -1),)
 """
 
@@ -209,9 +209,9 @@ def gaps(prim, params, float_xs, exact_xs):
     --------
     >>> from mtsym.primitives import PRIMITIVES
     >>> gaps(PRIMITIVES["relu"], (), [0.0], [Fraction(1, 10**9)])
-    (Fraction(1, 1000000000), 0)
+    (Fraction(1, 1000000000), Fraction(0, 1))
     >>> gaps(PRIMITIVES["max"], (3,), [2.0, 2.0, 1.0], [2, Fraction(3, 2), 1])
-    (Fraction(1, 2), 0)
+    (Fraction(1, 2), Fraction(0, 1))
     """
     _, fa, fq = walk(prim, float_xs, params)
     eq = replay(prim, exact_xs, params, fa)

@@ -22,8 +22,8 @@ Examples
 >>> X = np.array([[1.0, 1.0], [0.1 + 0.2, 0.3], [2.0, 1.0]])
 >>> p.framework(X, np.float64)[1].tolist()     # float64 sees 0.1 + 0.2 > 0.3
 [[0, 1, 1]]
->>> p.certified(X)[1].tolist()                 # proved: samples 1 and 2; sample 0 goes exact
-[[True, False, False]]
+>>> p.certified(X)[1].tolist()    # proved: sample 2; 0 (a tie) and 1 (within rounding of one) go exact
+[[False, False, True]]
 """
 
 __all__ = ["Passes", "U64"]

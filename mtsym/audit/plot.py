@@ -51,7 +51,7 @@ def plot_report(report, path=None, *, images=None, shape=None, max_images=12):
     ax.invert_yaxis()
     ax.set_xlabel(f"samples (of {report.n})")
     m = report.meta
-    ax.set_title(f"ties per layer ({m.get('framework')} rules, {m.get('dtype')})", fontsize=10)
+    ax.set_title(f"ties per layer ({m.get('convention')} rules, {m.get('dtype')})", fontsize=10)
     if keys:
         ax.legend(fontsize=8, loc="lower right")
     else:

@@ -300,7 +300,8 @@ class AuditReport(ReprMixin):
         m = self.meta
         c = self.counts()
         pct = (lambda k: f"{100 * k / self.n:.2f}%") if self.n else (lambda k: "-")
-        lines = [f"audit of {m.get('name', 'f')}: {self.n} samples, {m.get('framework')} rules, "
+        code = f"{m['framework']} code, " if m.get("framework") else ""
+        lines = [f"audit of {m.get('name', 'f')}: {self.n} samples, {code}{m.get('convention')} rules, "
                  f"{m.get('dtype')} forward pass",
                  f"  exact ties     {len(self.exact_ties):>8}  ({pct(len(self.exact_ties))})  "
                  "tie in exact arithmetic at the sample",

@@ -3,13 +3,13 @@
 Examples
 --------
 >>> import numpy as np, mtsym as mt
->>> f = lambda x: mt.relu(x[0] - x[1]) + mt.relu(x[0] + x[1])
->>> X = np.array([[1.0, 2.0], [0.5, 0.5], [0.1 + 0.2, 0.3]])
->>> r = mt.audit(f, X, framework="torch", dtype="float64")
->>> r.n, r.tied, r.exact_ties, r.rounding_ties
-(3, [1, 2], [1], [2])
->>> r.samples[2].ties[0].gap      # float64 ties 0.1 + 0.2 - 0.3 nowhere: it is 2**-54 off
-Fraction(1, 18014398509481984)
+>>> f = lambda x: mt.relu(x[0] + x[1] - x[2])
+>>> X = np.array([[1.0, 1e-8, 1.0], [0.5, 0.25, 0.75], [2.0, 1.0, 0.0]])
+>>> r = mt.audit(f, X)                          # torch's rules, float32
+>>> r.n, r.tied, r.exact_ties, r.rounding_ties, r.verdicts
+(3, [0, 1], [1], [0], {0: 'no', 1: 'yes'})
+>>> r.samples[0].ties[0].gap    # float32 rounds 1 + 1e-8 to 1; exactly, the pre-activation is float32(1e-8)
+Fraction(11258999, 1125899906842624)
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ def audit(fn: Callable, X: ArrayLike, inputs: Inputs | None = None, framework: s
         raise InputError("audit: loss='cross_entropy' needs the labels y=")
     conv = Convention.get(convention if convention is not None else (framework or "torch"))
     inputs = n if inputs is None else inputs
-    Xd = X.astype(dt)
+    with np.errstate(over="ignore"):
+        Xd = X.astype(dt)
     if not np.isfinite(Xd).all():
         raise InputError(f"audit: X holds numbers that are not finite in {dt.name} (nan, inf, or too large)")
     traced = trace_model(fn, inputs, conv, framework, probe=Xd[:1] if N else None, dtype=dt)
