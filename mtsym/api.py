@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from .errors import InputError, LimitError, TraceError, UnsupportedOperationError
-from .exact import to_exact
+from .exact import ExactNumber, to_exact
 from .extensions import provided
 from .partition import explore
 from .progress import progress_hook
@@ -198,16 +198,21 @@ def call_exact(fn: Callable, inputs: Inputs, point: Sequence) -> Any:
     """Run ``fn`` on exact numbers (no tracing): the program's own value at ``point``.
 
     mtsym's operations compute exactly on plain numbers, so this is an oracle
-    independent of the partition.
+    independent of the partition.  The coordinates are
+    :class:`~mtsym.exact.ExactNumber` rationals: a float in ``fn`` combines with
+    them at its exact value, as it does when traced.
 
     Examples
     --------
     >>> import mtsym as mt
     >>> mt.call_exact(lambda x: mt.max(x) - mt.relu(x[0] - 2 * x[1]), 2, (3, 1))
-    2
+    ExactNumber(2, 1)
+    >>> from fractions import Fraction
+    >>> mt.call_exact(lambda x: 0.1 * x[0], 1, (3,)) == 3 * Fraction(0.1)   # a float at its exact value
+    True
     """
     spec = InputSpec(inputs)
     pt = [to_exact(v, what="coordinate") for v in point]
     if len(pt) != spec.n:
         raise InputError(f"point {point!r} has {len(pt)} coordinates, expected {spec.n}")
-    return fn(*spec.arguments(pt))
+    return fn(*spec.arguments([ExactNumber(v) for v in pt]))

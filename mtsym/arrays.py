@@ -28,7 +28,8 @@ import numpy as np
 from .errors import InputError, UnsupportedOperationError
 from .exact import is_exact_number, to_exact
 from .extensions import provided
-from .value import Value, apply, foreign_method, torch_function, unknown_attribute
+from .value import (UNSUPPORTED_OPERATORS, Value, apply, foreign_method, refuse_operator, torch_function,
+                    unknown_attribute)
 
 _FRAMEWORK_MODULES = ("torch", "jax", "jaxlib")
 
@@ -81,7 +82,9 @@ def lincomb(coefs: Sequence, items: Sequence, const: Any = 0) -> Any:
     traced = [(c, v) for c, v in terms if isinstance(v, Value)]
     plain = sum((c * v for c, v in terms if not isinstance(v, Value)), const)
     if not traced:
-        return plain
+        # zero coefficients on traced items: the result is still traced (a constant node)
+        first = next((v for v in items if isinstance(v, Value)), None)
+        return plain if first is None else first.run.const(plain, "linear combination")
     return traced[0][1].run.affine(traced, plain)
 
 
@@ -250,6 +253,10 @@ class Array:
         return f"Array({self.a.tolist()!r})"
 
 
+for _name, _op in {**UNSUPPORTED_OPERATORS, "__pow__": "**", "__rtruediv__": "/"}.items():
+    setattr(Array, _name, refuse_operator(_op))
+
+
 def _wrap(r):
     return r.item() if r.ndim == 0 else Array(r)
 
@@ -336,8 +343,8 @@ def _matmul_numeric(T, other, left):
             terms = [(c, v) for c, v in zip(row, vals) if c != 0]
             if terms:
                 node = apply("affine", [v for _, v in terms], (tuple(c for c, _ in terms), 0))
-            else:
-                node = 0
+            else:  # an all-zero row: still a traced value (a constant), as framework code expects a tensor
+                node = vals[0].run.const(0, "@") if vals else 0
             if left:
                 out[r, k] = node
             else:

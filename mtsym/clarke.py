@@ -45,7 +45,7 @@ def exact_value(v):
     """``v`` as an int/Fraction when it is a rational number, else a (expanded) sympy expression."""
     if isinstance(v, (int, Fraction)):
         return v
-    v = sp.expand(sp.sympify(v))
+    v = sp.expand(to_sympy(v))
     return to_exact(v) if v.is_Rational else v
 
 
@@ -53,7 +53,7 @@ def is_zero(v):
     """Exact test ``v == 0`` for numbers and sympy expressions (parameters included)."""
     if isinstance(v, (int, Fraction)):
         return v == 0
-    return sp.expand(sp.sympify(v)) == 0
+    return sp.expand(to_sympy(v)) == 0
 
 
 def gradient_at(table, forms, point):

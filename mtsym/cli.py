@@ -62,6 +62,8 @@ def load_function(spec):
         mod_spec.loader.exec_module(module)
     except SyntaxError as e:
         raise CliError(f"cannot load {path}: SyntaxError at line {e.lineno}: {e.msg}") from e
+    except SystemExit as e:  # sys.exit() in the user's module is not a successful run of mtsym
+        raise CliError(f"cannot load {path}: it called sys.exit({e.code!r})") from None
     except Exception as e:
         raise CliError(f"cannot load {path}: {type(e).__name__}: {_one_line(e)}") from e
     finally:
@@ -285,12 +287,16 @@ def _derive(args):
         return _partial(e, args, _writer(args))
     except MtsymError:
         raise
+    except SystemExit as e:
+        raise CliError(f"{args.function} called sys.exit({e.code!r}) while being traced") from None
     except Exception as e:
         raise CliError(f"{args.function} raised {type(e).__name__} while being traced: {_one_line(e)}") from e
     try:
         return _emit(table, args, _writer(args))
     except (MtsymError, OSError):
         raise
+    except SystemExit as e:  # --verify runs the function again
+        raise CliError(f"{args.function} called sys.exit({e.code!r}) while being checked") from None
     except Exception as e:
         raise CliError(f"{args.function}: {type(e).__name__} while writing the output: {_one_line(e)}") from e
 

@@ -31,12 +31,12 @@ relu0 ['0', '0', '0', '1', '1/2']
 
 from __future__ import annotations
 
-__all__ = ["Convention", "NAMED", "PARAMETERS", "parameter_table"]
+__all__ = ["Convention", "NAMED", "PARAMETERS", "parameter_table", "symbol_values", "check_symbols"]
 
 from typing import Any
 import sympy as sp
 
-from .errors import ConventionError
+from .errors import ConventionError, MtsymError
 from .exact import to_exact
 from .primitives import NAMED_CONVENTIONS, TIE_PARAMS
 
@@ -166,6 +166,54 @@ class Convention:
 
     def __repr__(self):
         return f"Convention({self.name!r})"
+
+
+def symbol_values(params, symbols, what="params"):
+    """Values of convention symbols from a user's ``params`` dict, as ``{Symbol: Rational}``.
+
+    A key is one of ``symbols`` (a sympy Symbol) or its name, looked up, never
+    parsed; a value is a finite real number, taken exactly (a float at its exact
+    value, ``"1/2"`` read as a fraction).  Nothing is evaluated.
+
+    Examples
+    --------
+    >>> z = sp.Symbol("z")
+    >>> symbol_values({"z": 0.5}, {z}), symbol_values({z: "1/3"}, {z})
+    ({z: 1/2}, {z: 1/3})
+    >>> symbol_values({"__import__('os')": 1}, {z})
+    Traceback (most recent call last):
+    ...
+    mtsym.errors.ConventionError: params: "__import__('os')" is not a convention symbol here (the symbols are z)
+    """
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ConventionError(f"{what} must be a dict {{symbol: value}}, got {type(params).__name__}")
+    by_name = {s.name: s for s in symbols}
+    out = {}
+    for key, v in params.items():
+        name = key.name if isinstance(key, sp.Symbol) else key if isinstance(key, str) else None
+        sym = by_name.get(name)
+        if sym is None:
+            have = ", ".join(sorted(by_name)) or "none"
+            shown = repr(key)[:60] if not isinstance(key, str) else '"' + key[:60] + '"'
+            raise ConventionError(f"{what}: {shown} is not a convention symbol here (the symbols are {have})")
+        if isinstance(v, bool) or (isinstance(v, sp.Basic) and not v.is_number):
+            raise ConventionError(f"{what}: {name}={v!r} is not a number")
+        try:
+            q = to_exact(v, what=f"{what} {name}")
+        except MtsymError as e:
+            raise ConventionError(str(e)) from None
+        out[sym] = sp.Rational(q.numerator, q.denominator) if not isinstance(q, int) else sp.Integer(q)
+    return out
+
+
+def check_symbols(conv, names, where):
+    """Refuse a convention symbol named like an input (it would read as, or merge with, that input)."""
+    clash = sorted({s.name for s in conv.symbols()} & set(names))
+    if clash:
+        raise ConventionError(f"{where}: the convention symbol(s) {', '.join(clash)} are named like inputs; "
+                              "give the tie parameter another name (e.g. relu0=sympy.Symbol('z'))")
 
 
 def _cell(t, v):

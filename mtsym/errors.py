@@ -3,7 +3,8 @@
 Every error mtsym raises on purpose is an :class:`MtsymError`.  Errors raised
 while tracing user code carry the operation that failed and the user's own
 source line (``file:line: code``), found by walking the stack to the first frame
-outside the mtsym package.
+outside the mtsym package.  A line set by :func:`source_line` is a context
+variable: each thread (and each asyncio task) sees only its own.
 """
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
 ]
 
 import contextlib
+import contextvars
 import linecache
 import os
 import sys
@@ -29,7 +31,8 @@ import sys
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 #: directories whose frames are never "the user's line" (mtsym, and frameworks that call back into it)
 SKIP_DIRS = [_PACKAGE_DIR]
-_LINE = []
+#: the line :func:`source_line` reports, per thread / task
+_LINE = contextvars.ContextVar("mtsym_source_line", default="")
 
 
 class MtsymError(Exception):
@@ -95,11 +98,11 @@ def skip_frames_of(module):
 @contextlib.contextmanager
 def source_line(line):
     """Report ``line`` as the user's line meanwhile (a replayed program, e.g. a jaxpr, knows its own)."""
-    _LINE.append(line)
+    token = _LINE.set(line)
     try:
         yield
     finally:
-        _LINE.pop()
+        _LINE.reset(token)
 
 
 def user_line(skip_dirs=None):
@@ -118,8 +121,9 @@ def user_line(skip_dirs=None):
     >>> user_line().split(":")[0].endswith(".py") or user_line().startswith("<")
     True
     """
-    if _LINE and _LINE[-1]:
-        return _LINE[-1]
+    line = _LINE.get()
+    if line:
+        return line
     skip_dirs = SKIP_DIRS if skip_dirs is None else skip_dirs
     frame = sys._getframe(1)
     while frame is not None:

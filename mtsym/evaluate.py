@@ -42,16 +42,16 @@ __all__ = ["evaluate", "Evaluation", "trace_groups", "path_key"]
 
 from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
-import sympy as sp
 
-from .conventions import Convention
+from .conventions import Convention, symbol_values
 from .errors import InputError
+from .exact import tolerance
 from .graph import Graph
 from .partition import DEFAULT_MAX_EVENTS, Decider
 from .primitives.affine import COMPARE_OPS
 from .backends.chunks import as_points, auto_chunk, chunks
 from .backends.distributed import cluster_chunk, is_dask_array, map_chunks, map_row_blocks
-from .backends.sweep import Schedule, needed_nodes
+from .backends.sweep import Schedule, needed_nodes, symbol_subs
 from .trace import Program
 
 if TYPE_CHECKING:
@@ -168,7 +168,11 @@ def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, c
         ``.paths`` is None).
     """
     conv = Convention.get(convention)
-    subs = {sp.sympify(k): sp.sympify(v) for k, v in (params or {}).items()}
+    atol = tolerance(atol, "evaluate: atol")
+    if isinstance(fn, Graph):
+        subs = symbol_subs(fn, conv, params, "evaluate: params")
+    else:
+        subs = symbol_values(params, conv.symbols(), "evaluate: params")
     if is_dask_array(X) or client is not None:
         return _evaluate_distributed(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_events, client)
     if isinstance(fn, Graph):

@@ -7,7 +7,8 @@ Every number a user hands mtsym becomes an exact rational here, once:
 * a ``float`` (or numpy float) becomes **the exact rational it represents**:
   ``0.1`` becomes ``3602879701896397/36028797018963968``, the value a framework
   computes with.  Write ``Fraction(1, 10)`` or ``"1/10"`` for the decimal;
-* strings such as ``"1/3"`` or ``"0.25"`` are parsed exactly;
+* strings such as ``"1/3"``, ``"-2"``, ``"0.25"`` or ``"1e-3"`` are parsed exactly,
+  by a strict grammar (:data:`NUMBER`; never evaluated);
 * ``nan`` and ``inf`` are refused with :class:`~mtsym.errors.InputError`.
 
 An *affine form* over ``n`` inputs is a tuple ``(c0, c1, ..., cn)`` meaning
@@ -27,16 +28,25 @@ __all__ = [
     "int_row",
     "is_exact_number",
     "as_integers",
+    "NUMBER",
+    "tolerance",
+    "ExactNumber",
 ]
 
 import math
 import numbers
+import re
 from fractions import Fraction
 from functools import reduce
 
 import sympy as sp
 
 from .errors import InputError
+
+
+#: the strings :func:`to_exact` reads: an integer, a decimal or ``p/q``, with an optional
+#: exponent of at most three digits (a longer one could ask for a number of any size)
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?(/\d+)?\Z")
 
 
 def is_exact_number(v):
@@ -69,8 +79,12 @@ def to_exact(v, what="number"):
             raise InputError(f"{what} {v} is not finite; mtsym needs finite numbers")
         return to_exact(sp.Rational(v), what)
     if isinstance(v, str):
+        text = v.strip()
+        if not NUMBER.match(text):
+            raise InputError(f"{what} {v[:60]!r} is not a number mtsym can read exactly (write an "
+                             "integer, a decimal or p/q)")
         try:
-            f = Fraction(v.strip())
+            f = Fraction(text)
         except (ValueError, ZeroDivisionError) as e:
             raise InputError(f"{what} {v!r} is not a number mtsym can read exactly") from e
         return f.numerator if f.denominator == 1 else f
@@ -87,13 +101,52 @@ def to_exact(v, what="number"):
     raise InputError(f"{what} {v!r} of type {type(v).__name__} is not a number")
 
 
+def tolerance(v, what="atol", positive=False):
+    """A tolerance as a float: finite and >= 0 (> 0 when ``positive``), ``None`` kept.
+
+    Examples
+    --------
+    >>> tolerance(None), tolerance(1e-9)
+    (None, 1e-09)
+    >>> tolerance(-1)
+    Traceback (most recent call last):
+    ...
+    mtsym.errors.InputError: atol=-1 must be a finite number >= 0
+    """
+    if v is None:
+        return None
+    bound = "> 0" if positive else ">= 0"
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise InputError(f"{what}={v!r} must be a finite number {bound}")
+    f = float(v)
+    if not math.isfinite(f) or f < 0 or (positive and f == 0):
+        raise InputError(f"{what}={v!r} must be a finite number {bound}")
+    return f
+
+
 def to_sympy(v):
-    """An exact number (or sympy expression) as a sympy object."""
+    """An exact number (or sympy expression) as a sympy object.
+
+    Nothing else is accepted: a string is never parsed (it could be code), a
+    float never enters symbolic work.
+
+    Examples
+    --------
+    >>> to_sympy(Fraction(1, 3)), to_sympy(sp.Symbol("z") + 1)
+    (1/3, z + 1)
+    >>> to_sympy("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    mtsym.errors.InputError: "__import__('os')" of type str is not an exact number or sympy expression
+    """
     if isinstance(v, int):
         return sp.Integer(v)
     if isinstance(v, Fraction):
         return sp.Rational(v.numerator, v.denominator)
-    return sp.sympify(v)
+    if isinstance(v, sp.Basic):
+        return v
+    shown = repr(v)[:60] if not isinstance(v, str) else '"' + v[:60] + '"'
+    raise InputError(f"{shown} of type {type(v).__name__} is not an exact number or sympy expression")
 
 
 def from_sympy(v):
@@ -176,3 +229,62 @@ def as_integers(point):
         if isinstance(v, Fraction):
             q = q * v.denominator // math.gcd(q, v.denominator)
     return q, tuple(int(v * q) for v in point)
+
+
+# --------------------------------------------------------------------------- the exact oracle's numbers
+def _lift(o):
+    """An operand next to an ExactNumber, exactly (a float at its exact value), or None."""
+    if isinstance(o, (int, Fraction)):
+        return o
+    if isinstance(o, numbers.Real) or isinstance(o, sp.Rational):
+        return to_exact(o, what="number")
+    return None
+
+
+def _binary(fn):
+    def forward(a, b):
+        b = _lift(b)
+        return NotImplemented if b is None else ExactNumber(fn(Fraction(a), b))
+
+    def reverse(a, b):
+        b = _lift(b)
+        return NotImplemented if b is None else ExactNumber(fn(b, Fraction(a)))
+    return forward, reverse
+
+
+class ExactNumber(Fraction):
+    """A rational that keeps plain Python arithmetic exact: with a float, the float's exact value.
+
+    The exact oracle (:func:`mtsym.call_exact`, the value checks of ``verify``)
+    runs the user's code on these, so ``0.5 * x`` is ``Fraction(1, 2) * x``, as
+    tracing computes it, instead of a rounded float.
+
+    Examples
+    --------
+    >>> x = ExactNumber(1, 3)
+    >>> 0.5 * x, x + 0.1 == Fraction(1, 3) + Fraction(0.1), type(abs(-x)).__name__
+    (ExactNumber(1, 6), True, 'ExactNumber')
+    """
+
+    __slots__ = ()
+    __array_ufunc__ = None  # numpy scalars defer to the reflected operators
+
+    __add__, __radd__ = _binary(lambda a, b: a + b)
+    __sub__, __rsub__ = _binary(lambda a, b: a - b)
+    __mul__, __rmul__ = _binary(lambda a, b: a * b)
+    __truediv__, __rtruediv__ = _binary(lambda a, b: a / b)
+
+    def __pow__(self, k):
+        return ExactNumber(Fraction(self) ** k) if isinstance(k, int) else NotImplemented
+
+    def __neg__(self):
+        return ExactNumber(-Fraction(self))
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ExactNumber(abs(Fraction(self)))
+
+    def __repr__(self):
+        return f"ExactNumber({self.numerator}, {self.denominator})"

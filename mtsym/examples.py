@@ -25,6 +25,7 @@ import sympy as sp
 import mtsym as mt  # absolute, so that ``mtsym derive mtsym/examples.py:max1`` can load this file
 from mtsym.conventions import Convention
 from mtsym.errors import InputError
+from mtsym.exact import to_sympy
 
 #: the relu'(0) symbol of section 4.1
 Z = sp.Symbol("z")
@@ -74,7 +75,7 @@ class Check:
 
     def __init__(self, point, paper, got):
         self.point, self.paper, self.got = point, paper, got
-        self.ok = list(got) == [sp.sympify(v) for v in paper]
+        self.ok = list(got) == [to_sympy(v) for v in paper]
 
     def __repr__(self):
         return f"Check({self.point}: paper {self.paper}, mtsym {list(self.got)}, ok={self.ok})"

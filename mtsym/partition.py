@@ -198,6 +198,8 @@ def _node_cases(program, node, prim, vals, params, poly, cons):
     branch: it is tiny) and splits the polyhedron at each sign test; an empty
     child is never built, so infeasible prefixes are pruned at once.
     """
+    for g in vals:  # a switching node's inputs are its switching quantities: affine, or refused by name
+        _check_form(g, prim, node, program)
     out = []
     todo = [((), poly, cons)]
     while todo:

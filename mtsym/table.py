@@ -8,7 +8,7 @@ affine forms underneath are kept for speed.
 
 from __future__ import annotations
 
-__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside", "stratum_label",
+__all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside", "stratum_label", "path_trie",
            "piece_label"]
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -21,6 +21,7 @@ from .exact import aff_to_expr, as_integers, int_row, to_exact, to_sympy
 from .extensions import extension
 from .linalg import nullspace
 from .partition import locate_path
+from .primitives import PRIMITIVES
 
 if TYPE_CHECKING:
     from .conventions import Convention
@@ -98,6 +99,50 @@ def steps_inside(constraints, point, basis, reach):
                 e += 1
         out.append(Fraction(1, 1 << e) if e else 1)
     return out
+
+
+def path_trie(paths, leaves):
+    """The strata's decision paths as one tree: a leaf, or ``[node, {case: subtree}]``.
+
+    Raises ``ValueError`` unless after the same decisions every path decides the
+    same node next (as a deterministic program does), and no path is a prefix of
+    another (or the same as another).
+
+    Examples
+    --------
+    >>> path_trie([((3, 1),), ((3, 0),), ((3, -1),)], "abc")
+    [3, {1: 'a', 0: 'b', -1: 'c'}]
+    """
+    root = None
+    for path, leaf in zip(paths, leaves):
+        if not path:
+            if root is not None:
+                raise ValueError("a stratum without decisions beside others")
+            root = leaf
+            continue
+        if root is None:
+            root = [path[0][0], {}]
+        elif not isinstance(root, list):
+            raise ValueError("a stratum without decisions beside others")
+        t = root
+        for k, (v, case) in enumerate(path):
+            if t[0] != v:
+                raise ValueError(f"after the same decisions, one path decides node {t[0]} and another node {v}")
+            try:
+                nxt = t[1].get(case)
+            except TypeError:
+                raise ValueError(f"the case {case!r} of node {v} is not a case") from None
+            if k == len(path) - 1:
+                if nxt is not None:
+                    raise ValueError("two strata have the same path, or one path is a prefix of another")
+                t[1][case] = leaf
+            else:
+                if nxt is None:
+                    nxt = t[1][case] = [path[k + 1][0], {}]
+                elif not isinstance(nxt, list):
+                    raise ValueError("one path is a prefix of another")
+                t = nxt
+    return root
 
 
 def stratum_label(index):
@@ -381,10 +426,26 @@ class PieceTable:
             s = self._by_path.get(locate_path(self.program, pt))
             if s is not None:
                 return s
+        elif self.graph is not None:  # read from a file: the graph decides, not the stored constraints
+            return self._graph_stratum(pt)
         for s in self.strata:
             if s.contains(pt):
                 return s
         raise InputError(f"no stratum holds {pt}; the table is incomplete")  # pragma: no cover
+
+    def _graph_stratum(self, pt):
+        """The stratum whose decisions the graph takes at ``pt`` (exactly, node by node)."""
+        t = self.__dict__.get("_trie")
+        if t is None:
+            t = self._trie = path_trie([s.path for s in self.strata], self.strata)
+        vals = self.graph.values_at(pt)
+        while isinstance(t, list):
+            v, kids = t
+            d = self.graph.nodes[v]
+            t = kids.get(PRIMITIVES[d["op"]].case_of([vals[u] for u in d["inputs"]], d["params"]))
+            if t is None:
+                raise InputError(f"no stratum holds {pt}; the table is incomplete")
+        return t
 
     def piece_at(self, p: Sequence) -> Piece:
         """The piece holding an exact point."""

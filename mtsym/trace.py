@@ -29,9 +29,10 @@ import numpy as np
 import sympy as sp
 
 from .arrays import Array, coerce
-from .conventions import Convention
+from .conventions import Convention, check_symbols
 from .errors import InputError, UnsupportedOperationError, user_line
-from .exact import aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number, to_exact
+from .exact import (aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number,
+                    to_exact, to_sympy)
 from .graph import Graph
 from .primitives import PRIMITIVES
 from .primitives.affine import BRANCH
@@ -112,7 +113,7 @@ def combine(weights, forms, bias, symbols):
         if not forms:
             return aff_const(bias, len(symbols))
         return aff_comb(weights, forms, bias)
-    expr = sp.sympify(bias) + sum((sp.sympify(w) * _as_expr(f, symbols) for w, f in zip(weights, forms)),
+    expr = to_sympy(bias) + sum((to_sympy(w) * _as_expr(f, symbols) for w, f in zip(weights, forms)),
                                   sp.Integer(0))
     return _to_form(expr, symbols)
 
@@ -135,6 +136,7 @@ class Program:
         self.fn = fn
         self.spec = InputSpec(inputs)
         self.conv = Convention.get(convention)
+        check_symbols(self.conv, self.spec.names, "convention")
         self.symbols = self.spec.symbols
         self.n = self.spec.n
         self.graph = Graph(symbols=self.symbols)

@@ -25,13 +25,14 @@ mtsym.errors.UnsupportedOperationError: relu at ...: argument 'a' of type str is
 
 from __future__ import annotations
 
-__all__ = ["Value", "apply", "exact_number", "unknown_attribute", "foreign_method"]
+__all__ = ["Value", "apply", "exact_number", "unknown_attribute", "foreign_method", "bad_operand",
+           "UNSUPPORTED_OPERATORS", "refuse_operator"]
 
 from typing import Any, Sequence
 from fractions import Fraction
 
 from .errors import InputError, UnsupportedOperationError
-from .exact import is_exact_number, to_exact
+from .exact import ExactNumber, is_exact_number, to_exact
 from .extensions import provided
 from .primitives import PRIMITIVES
 from .primitives.affine import COMPARE_OPS
@@ -70,7 +71,10 @@ def apply(name: str, args: Sequence, params: tuple = (), conv: Any = None) -> An
     for a in args:
         if isinstance(a, Value):
             return a.run.apply(name, args, params, conv)
-    return PRIMITIVES[name].numeric([exact_number(a, name) for a in args], params)
+    out = PRIMITIVES[name].numeric([exact_number(a, name) for a in args], params)
+    if any(isinstance(a, ExactNumber) for a in args) and type(out) in _EXACT:  # the exact oracle stays exact
+        out = ExactNumber(out)
+    return out
 
 
 def _number(o):
@@ -82,6 +86,31 @@ _UNSUPPORTED_CALLS = {
     "__complex__": "complex()", "__round__": "round()", "__trunc__": "math.trunc()",
     "__floor__": "math.floor()", "__ceil__": "math.ceil()",
 }
+
+
+def bad_operand(other, op):
+    """The error for an operand that is neither a real number nor traced data (a string, a complex)."""
+    kind = "complex numbers are not supported" if isinstance(other, complex) or (
+        hasattr(other, "imag") and not is_exact_number(other)) else "it is not a real number or traced value"
+    return UnsupportedOperationError(op, f"operand {repr(other)[:60]} of type {type(other).__name__}: {kind}")
+
+
+#: Python operators mtsym does not trace (they would not be piecewise affine, or are not arithmetic)
+UNSUPPORTED_OPERATORS = {
+    "__floordiv__": "//", "__rfloordiv__": "//", "__mod__": "%", "__rmod__": "%", "__divmod__": "divmod()",
+    "__rdivmod__": "divmod()", "__rpow__": "**", "__lshift__": "<<", "__rlshift__": "<<", "__rshift__": ">>",
+    "__rrshift__": ">>", "__and__": "&", "__rand__": "&", "__or__": "|", "__ror__": "|", "__xor__": "^",
+    "__rxor__": "^", "__invert__": "~",
+}
+
+
+def refuse_operator(op):
+    """A method that refuses the operator ``op`` with an mtsym error naming it."""
+    def refuse(self, *args):
+        raise UnsupportedOperationError(op, f"{op} of a traced value is not an operation mtsym can trace "
+                                        "(supported: + - *, / by numbers, ** by a non-negative integer, "
+                                        "comparisons, mt.relu, mt.max, ...)")
+    return refuse
 
 
 def unknown_attribute(name):
@@ -126,7 +155,7 @@ class Value:
     def __add__(self, other):
         o = self.run.coerce(other, "+")
         if o is None:
-            return NotImplemented
+            raise bad_operand(other, "+")
         if isinstance(o, Value):
             return self.run.affine([(1, self), (1, o)], 0)
         if _number(o):
@@ -138,7 +167,7 @@ class Value:
     def __sub__(self, other):
         o = self.run.coerce(other, "-")
         if o is None:
-            return NotImplemented
+            raise bad_operand(other, "-")
         if isinstance(o, Value):
             return self.run.affine([(1, self), (-1, o)], 0)
         if _number(o):
@@ -147,7 +176,9 @@ class Value:
 
     def __rsub__(self, other):
         o = self.run.coerce(other, "-")
-        if o is None or isinstance(o, Value):
+        if o is None:
+            raise bad_operand(other, "-")
+        if isinstance(o, Value):
             return NotImplemented
         if _number(o):
             return self.run.affine([(-1, self)], o)
@@ -162,7 +193,7 @@ class Value:
     def __mul__(self, other):
         o = self.run.coerce(other, "*")
         if o is None:
-            return NotImplemented
+            raise bad_operand(other, "*")
         if isinstance(o, Value):
             return self.run.apply("mul", (self, o), ())
         if _number(o):
@@ -173,7 +204,9 @@ class Value:
 
     def __truediv__(self, other):
         o = self.run.coerce(other, "/")
-        if o is None or not (isinstance(o, Value) or _number(o)):
+        if o is None:
+            raise bad_operand(other, "/")
+        if not (isinstance(o, Value) or _number(o)):
             return NotImplemented
         if isinstance(o, Value):
             raise UnsupportedOperationError("/", "division by a traced value is not supported; "
@@ -199,6 +232,8 @@ class Value:
     # comparisons: Python branches ----------------------------------------
     def _compare(self, other, op):
         o = self.run.coerce(other, op)
+        if o is None and op not in ("==", "!="):  # == with anything else stays Python's identity test
+            raise bad_operand(other, op)
         if o is None or not (isinstance(o, Value) or _number(o)):
             return NotImplemented
         return COMPARE_OPS[op](self.run.compare(self, o, op))
@@ -248,3 +283,5 @@ class Value:
 
 for _name in _UNSUPPORTED_CALLS:
     setattr(Value, _name, (lambda nm: lambda self, *a: Value.__getattr__(self, nm)())(_name))
+for _name, _op in UNSUPPORTED_OPERATORS.items():
+    setattr(Value, _name, refuse_operator(_op))

@@ -47,7 +47,7 @@ import sympy as sp
 
 from .clarke import ClosureIndex, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious, when_text
 from .errors import MtsymError
-from .exact import to_exact, to_sympy
+from .exact import ExactNumber, to_exact, to_sympy
 from .display import ReprMixin
 from .extensions import register
 from .primitives import PRIMITIVES
@@ -293,7 +293,7 @@ class _Verifier:
 
     def f(self, point):
         """The program's own value at an exact point (the independent oracle, as :func:`mtsym.call_exact`)."""
-        return _flat_output(self.fn(*self.spec.arguments(list(point))))
+        return _flat_output(self.fn(*self.spec.arguments([ExactNumber(v) for v in point])))
 
     # ---- checks 1, 2, 4: the program as oracle
     def sample(self, row, s):
@@ -356,7 +356,7 @@ class _Verifier:
             # their derivatives along v differ, so f^alpha != f on S
             j = next(j for j in range(d) if not all(
                 is_zero(sum((grad[k * self.n + i] * c for i, c in enumerate(basis[j]) if c), 0)
-                        - (at(tuple(int(i == j) for i in range(d)))[1][k] - at((0,) * d)[1][k]) / hs[j])
+                        - Fraction(at(tuple(int(i == j) for i in range(d)))[1][k] - at((0,) * d)[1][k]) / hs[j])
                 for k in range(m)))
             row.value = self._value_at(row, forms, *at(tuple(int(i == j) for i in range(d))))
         if s.dim == self.n:

@@ -228,3 +228,29 @@ def test_examples_output_file_holds_the_whole_report(capsys, tmp_path):
     text = path.read_text()
     assert code == 0 and out == ""
     assert "P1 " in text and "the associated gradient against the paper" in text and "MISMATCH" not in text
+
+
+
+EXITING = '''
+import sys
+import mtsym as mt
+
+def quits(x):
+    sys.exit(0)
+
+def quits_on_a_branch(x):
+    if x[0] > 1:
+        sys.exit(0)
+    return mt.relu(x[0])
+'''
+
+
+def test_sys_exit_in_the_users_code_is_an_error(capsys, tmp_path):
+    # status 0 and no output looked like success
+    p = tmp_path / "exiting.py"
+    p.write_text(EXITING)
+    for fn in ("quits", "quits_on_a_branch"):
+        one_error_line(*run(capsys, "derive", f"{p}:{fn}", "--inputs", "1"), "sys.exit(0)", fn)
+    module = tmp_path / "exits_on_import.py"
+    module.write_text("import sys\nsys.exit(0)\ndef f(x):\n    return x[0]\n")
+    one_error_line(*run(capsys, "derive", f"{module}:f", "--inputs", "1"), "cannot load", "sys.exit(0)")

@@ -127,3 +127,38 @@ def test_comparing_a_whole_traced_array_is_refused():
     with pytest.raises(mt.UnsupportedOperationError) as e:
         mt.derive(lambda x: x[0] if x == 0 else x[1], 2)
     assert e.value.op == "comparison"
+
+
+# a non-affine switching quantity that is 0 at the origin (the first run decides ties there): the
+# tie rules then read it as a sympy expression; it must be refused by name, as relu(x * y) is
+@pytest.mark.parametrize("fn, op", [
+    (lambda x: mt.maximum(x[0] * mt.relu(x[0]), 0), "maximum"),
+    (lambda x: mt.max([x[0] * mt.relu(x[0]), 0 * x[1]]), "max"),
+    (lambda x: mt.clamp(x[0] * mt.relu(x[0]), 0, 1), "clamp"),
+    (lambda x: mt.maxpool1d([x[0] * mt.relu(x[0]), x[1] - x[1]], 2), "maxpool"),
+    (lambda x: x[0] if x[0] * mt.relu(x[0]) > 0 else -x[0], "branch"),
+])
+def test_a_non_affine_quantity_vanishing_at_the_origin_is_refused_by_name(fn, op):
+    with pytest.raises(mt.NonAffineError) as e:
+        mt.derive(fn, 2)
+    assert e.value.op == op and "test_errors.py" in e.value.line and "x1**2" in str(e.value)
+
+
+@pytest.mark.parametrize("fn, op", [
+    (lambda x: x[0] // 2, "//"), (lambda x: x[0] % 2, "%"), (lambda x: 2 ** x[0], "**"),
+    (lambda x: 2 // x[0], "//"), (lambda x: divmod(x[0], 2), "divmod()"), (lambda x: x[0] << 1, "<<"),
+    (lambda x: (1 + 2j) * x[0], "*"), (lambda x: x[0] / 1j, "/"), (lambda x: np.complex128(1j) * x[0], "*"),
+    (lambda x: x[0] + "abc", "+"), (lambda x: "abc" + x[0], "+"), (lambda x: x[0] - None, "-"),
+    (lambda x: x[0] > "a", ">"), (lambda x: sum([x[0], "a"]), "+"),
+    (lambda x: x // 2, "//"), (lambda x: x % 2, "%"), (lambda x: 2 ** x, "**"), (lambda x: x ** 2, "**"),
+])
+def test_unsupported_python_operators_are_mtsym_errors(fn, op):
+    with pytest.raises(mt.UnsupportedOperationError) as e:
+        mt.derive(fn, 2)
+    assert e.value.op == op and "test_errors.py" in e.value.line
+
+
+def test_equality_with_something_else_stays_pythons_identity_test():
+    # v in (None, "a") compares v == None: no error, False (ordering comparisons are refused above)
+    t = mt.derive(lambda x: x[0] if x[0] in (None, "a") else x[1], 2)
+    assert len(t.strata) == 1 and t.grad_at((1, 2)) == mt.derive(lambda x: x[1], 2).grad_at((1, 2))

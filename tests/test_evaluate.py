@@ -132,3 +132,28 @@ def test_one_sided_clamps_evaluate_like_the_table():
     res = mt.evaluate(f, X, inputs=2)
     assert res.grad.tolist() == [[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]]          # torch: clamp' = 1 at a bound
     assert res.grad.tolist() == mt.derive(f, 2).compile().grad(X).tolist()
+
+
+def test_a_loop_that_never_ends_stops_at_max_events():
+    # derive stops with a LimitError; evaluate ran until memory was exhausted
+    def f(x):
+        y = x[0]
+        while x[0] > 0:    # never changes
+            y = y + 1
+        return y
+    with pytest.raises(mt.LimitError, match="max_events=40"):
+        mt.evaluate(f, np.array([[1.0], [-1.0]]), max_events=40)
+    assert mt.evaluate(f, np.array([[-1.0]]), max_events=40).grad.tolist() == [[1.0]]
+
+
+def test_bad_tolerances_and_params_are_refused():
+    z = sp.Symbol("z")
+    X = np.array([[0.0]])
+    with pytest.raises(mt.InputError, match="atol"):
+        mt.evaluate(lambda x: mt.relu(x[0]), X, atol=-1)
+    conv = mt.Convention("torch", relu0=z)
+    for params in ({z: float("nan")}, {"z": "oo"}, {"w": 1}):
+        with pytest.raises(mt.ConventionError):
+            mt.evaluate(lambda x: mt.relu(x[0]), X, convention=conv, params=params)
+    with pytest.raises(mt.InputError, match="complex"):
+        mt.evaluate(lambda x: mt.relu(x[0]), X + 1j)

@@ -208,12 +208,16 @@ def test_a_parameter_missing_from_a_file_takes_its_base_conventions_value():
     z = sp.Symbol("z")
     t = mt.derive(lambda x: mt.relu(x) + mt.abs(x), "x", convention=mt.Convention("jax", relu0=z))
     d = json.loads(to_json(t))
-    for key in ("abs0", "relu0"):
+    for key in ("abs0", "clamp"):
         del d["convention"]["params"][key]
     del d["convention"]["base"]                   # as written before bases were stored
     u = from_json(json.dumps(d))
-    assert u.convention.abs0 == 1 and u.convention.relu0 == 0   # jax's values, from the name
-    assert u.convention.name == "jax(relu0=z)"
+    assert u.convention.abs0 == 1 and u.convention.clamp is None   # jax's values, from the name
+    assert u.convention.relu0 == z and u.convention.name == "jax(relu0=z)"
+    # without relu0 the convention says relu'(0) = 0 (jax), but the stored f^alpha hold z: refused
+    del d["convention"]["params"]["relu0"]
+    with pytest.raises(FormatError, match=r"strata\[\d+\]: disagrees with the graph: forms\[0\]"):
+        from_json(json.dumps(d))
 
 
 def test_format_error_is_an_mtsym_error_and_a_value_error():

@@ -128,3 +128,55 @@ def test_bad_points_and_tables():
     t.graph = None
     with pytest.raises(mt.InputError, match="no graph"):
         t.compile()
+
+
+def test_product_pieces_compile():
+    # f^alpha = x1^2 + x2: its gradient depends on the point ("inhomogeneous" ValueError before)
+    t = mt.derive(lambda x: x[0] * x[0] + x[1], 2)
+    assert t.compile().grad(np.array([[3.0, 1.0], [-0.5, 2.0]])).tolist() == [[6.0, 1.0], [-1.0, 1.0]]
+    v = mt.derive(lambda x: [x[0] * x[1] * x[1], mt.relu(x[0]) * x[1]], 2)
+    X = np.array([[3.0, 1.0], [-2.0, 5.0]])
+    want = [[[float(c) for c in v.grad_at(tuple(int(a) for a in x)).row(i)] for i in range(2)] for x in X]
+    assert v.compile().grad(X).tolist() == want == [[[1.0, 6.0], [1.0, 3.0]], [[25.0, -20.0], [0.0, 0.0]]]
+
+
+def test_compile_walks_a_deep_graph_once(monkeypatch):
+    # a chain of relus: one ancestor search per switching node made compile() quadratic in the depth
+    # (10^4 relus: 101 s); count the nodes the searches visit
+    import networkx as nx
+
+    from mtsym.graph import Graph
+    n = 2000
+    visited = [0]
+    nx_ancestors, walk = nx.ancestors, Graph.ancestors_of
+
+    def counted(fn):
+        def inner(*args):
+            out = fn(*args)
+            visited[0] += len(out)
+            return out
+        return inner
+    monkeypatch.setattr(nx, "ancestors", counted(nx_ancestors))
+    monkeypatch.setattr(Graph, "ancestors_of", counted(walk))
+
+    def chain(x):
+        v = x[0]
+        for _ in range(n):
+            v = mt.relu(v)
+        return v
+    table = mt.derive(chain, 1)
+    visited[0] = 0
+    ev = table.compile()
+    assert visited[0] <= 4 * (n + 1)
+    assert ev.grad(np.array([[1.0], [0.0], [-1.0]])).ravel().tolist() == [1.0, 0.0, 0.0]
+
+
+def test_bad_points_and_tolerances_are_input_errors():
+    ev = table_of("max4").compile()
+    with pytest.raises(mt.InputError, match="complex"):        # was silently truncated to the real part
+        ev.value(np.array([[1 + 1j, 0, 0, 0]]))
+    with pytest.raises(mt.InputError, match="not an array of real numbers"):
+        ev.value([["a", 0, 0, 0]])
+    for atol in (-1, float("nan"), float("inf"), "0.1"):
+        with pytest.raises(mt.InputError, match="atol"):
+            table_of("max4").compile(atol=atol)

@@ -221,3 +221,13 @@ def test_torch_tensor_of_traced_values_is_torchs_own_error():
     with pytest.raises(Exception):
         mt.derive(lambda t: torch.tensor([t, 2 * t]).sum(), "t")
     assert list(mt.derive(lambda t: torch.stack([t, 2 * t]).sum(), "t").grad_at((1,))) == [3]
+
+
+def test_an_all_zero_row_is_still_a_traced_value():
+    # (W @ x)[1] was the int 0, and torch.relu(0) torch's own TypeError
+    W = torch.tensor([[1.0, -1.0], [0.0, 0.0]])
+    t = mt.derive(lambda x: torch.relu((W @ x)[1]) + torch.relu((W @ x)[0]), 2)
+    assert t.grad_at((2, 1)) == sp.Matrix([[1, -1]]) and t.grad_at((0, 0)) == sp.Matrix([[0, 0]])
+    assert t.check(lambda x: torch.relu((W @ x)[1]) + torch.relu((W @ x)[0])).ok
+    t = mt.derive(lambda x: mt.relu((np.zeros((1, 2)) @ x)[0]) + x[0], 2)
+    assert t.grad_at((1, 1)) == sp.Matrix([[1, 0]])

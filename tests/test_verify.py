@@ -7,6 +7,7 @@ import json
 import random
 from fractions import Fraction
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -292,3 +293,15 @@ def test_spurious_is_found_away_from_the_witness():
     t = mt.derive(f, 2, convention=mt.Convention("torch", relu0=1))
     assert [s.text for s in t.spurious()] == ["x1 = 0"]
     assert t.grad_at((0, 1)).tolist() == [[1, 0]]
+
+
+def test_float_constants_in_user_code_verify():
+    # the exact oracle ran 0.5 * max(...) in floats: a false FAIL at 3*x1 = 1 (value 1/6 vs a float)
+    t = mt.derive(lambda x: 0.5 * mt.max([x[0], 1 - 2 * x[0]]), 1)
+    report = t.verify()
+    assert report.ok and len(report.rows) == 3
+    W = np.array([[0.1, 0.3], [0.7, -0.2]])
+    t = mt.derive(lambda x: 0.1 * mt.relu(np.float32(0.3) * x[0] - x[1]) + sum(W @ x) * 0.3 + abs(x[0] - 0.1), 2)
+    assert t.verify().ok
+    # the oracle's value is exact: 0.5 (a float) times 1/3
+    assert mt.call_exact(lambda x: 0.5 * mt.max([x[0], 1 - 2 * x[0]]), 1, (Fraction(1, 3),)) == Fraction(1, 6)

@@ -26,7 +26,12 @@ DEFAULT_CHUNK_BYTES = 64 * 2 ** 20
 
 def as_points(X, n, what="X"):
     """``X`` as a float64 array of shape (N, n); a 1-D array is N points when n == 1."""
-    X = np.asarray(X, dtype=np.float64)
+    if np.iscomplexobj(X):
+        raise InputError(f"{what} holds complex numbers; mtsym evaluates real points")
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{what} is not an array of real numbers ({e})") from None
     if X.ndim == 1 and n == 1:
         X = X[:, None]
     if X.ndim != 2 or X.shape[1] != n:

@@ -9,8 +9,10 @@ packed into one integer key, and keys are looked up in a sorted array that
 learns each new key once, by walking the trie of the strata's paths.  The
 value is the graph's own float value at the stratum's output nodes, the
 associated gradient is the stratum's piece gradient ``grad f^alpha`` (exact,
-rounded once).  Sympy ``lambdify`` of the piece conditions and generated
-straight-line numpy code were measured against this sweep; see
+rounded once; a polynomial gradient, where f^alpha is a product of traced values, is
+evaluated term by term).  Sympy ``lambdify`` of the piece conditions and generated
+straight-line numpy code were measured against this sweep (and no code is generated
+from a table, which may come from a file); see
 ``docs/performance.md`` (section *Batched evaluation*).
 
 A float sign pattern that no stratum has (rounding can make an exactly
@@ -31,14 +33,17 @@ Examples
 
 __all__ = ["compile_table", "CompiledTable", "Batch"]
 
+import threading
+
 import numpy as np
 import sympy as sp
 
 from ..errors import ConventionError, InputError
+from ..exact import tolerance
 from ..extensions import register
 from .chunks import as_points, auto_chunk, chunks
 from ..primitives.vectorized import exact_float
-from .sweep import Schedule, needed_nodes
+from .sweep import Schedule, needed_nodes, symbol_subs
 
 _HASH_SEED = 0x6D747379  # fixed: keys are reproducible between runs
 
@@ -80,8 +85,34 @@ def compile_table(table, atol=None, chunk_size=None, params=None, progress=None)
     return CompiledTable(table, atol=atol, chunk_size=chunk_size, params=params, progress=progress)
 
 
-def _subs(params):
-    return {sp.sympify(k): sp.sympify(v) for k, v in (params or {}).items()}
+class _PolynomialGrad:
+    """A gradient whose entries are polynomials in the inputs (f^alpha a product of traced
+    values), evaluated term by term in numpy: ``g(X)`` has shape (N, m, n).  No code is
+    generated from the expressions (their symbol names come from the table)."""
+
+    def __init__(self, g, symbols):
+        self.shape = (g.rows, g.cols)
+        self.terms = []
+        for i in range(g.rows):
+            for j in range(g.cols):
+                try:
+                    poly = sp.Poly(g[i, j], *symbols)
+                except sp.PolynomialError as e:
+                    raise InputError(f"compile: the gradient entry {g[i, j]} is not a polynomial in the "
+                                     "inputs") from e
+                self.terms.append((i, j, [(exps, exact_float(c)) for exps, c in poly.terms()]))
+
+    def __call__(self, X):
+        out = np.zeros((X.shape[0],) + self.shape)
+        for i, j, terms in self.terms:
+            acc = out[:, i, j]
+            for exps, c in terms:
+                t = np.full(X.shape[0], c)
+                for k, e in enumerate(exps):
+                    if e:
+                        t *= X[:, k] ** e
+                acc += t
+        return out
 
 
 class CompiledTable:
@@ -92,9 +123,9 @@ class CompiledTable:
         if graph is None:
             raise InputError("compile: this table has no graph (read from JSON?); compile the table "
                              "that mtsym.derive returned")
-        self.table, self.atol, self.progress = table, atol, progress
+        self.table, self.atol, self.progress = table, tolerance(atol, "compile: atol"), progress
         self.n, self.shape = table.n, table.shape
-        self.subs = _subs(params)
+        self.subs = symbol_subs(graph, table.convention, params, "compile: params")
         self.located_exactly = 0
         strata = table.strata
         self._piece_of = np.array([s.piece for s in strata], dtype=np.intp)
@@ -127,7 +158,7 @@ class CompiledTable:
             raise ConventionError(f"compile: the gradients hold the convention symbol(s) {names}; pass "
                                   f"params={{{names.split(', ')[0]}: value, ...}}")
         if g.free_symbols:  # f^alpha not affine (a product of traced values): a function of x
-            return sp.lambdify(self.table.symbols, g, "numpy")
+            return _PolynomialGrad(g, self.table.symbols)
         arr = np.array([[exact_float(v) for v in row] for row in g.tolist()])
         return arr[0] if self.shape == () else arr
 
@@ -167,9 +198,11 @@ class CompiledTable:
             rng = np.random.default_rng(_HASH_SEED)
             self._mult = rng.integers(1, 2 ** 63, size=len(radix), dtype=np.uint64) | np.uint64(1)
             self._off = np.zeros(len(radix), dtype=np.uint64)
-        self._K = np.zeros(0, dtype=self._mult.dtype)
-        self._Ks = np.zeros(0, dtype=np.intp)
-        self._Krep = np.zeros((0, len(radix)), dtype=np.int32)
+        # the keys learned so far: (sorted keys, their strata, representatives), replaced as one
+        # tuple under a lock, so threads sharing this evaluator never see a half-updated table
+        self._known = (np.zeros(0, dtype=self._mult.dtype), np.zeros(0, dtype=np.intp),
+                       np.zeros((0, len(radix)), dtype=np.int32))
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ locating
     def _keys(self, C):
@@ -188,36 +221,49 @@ class CompiledTable:
                 return -1
         return t
 
-    def _find(self, keys):
-        K = self._K
+    @staticmethod
+    def _find(known, keys):
+        K, Ks, _ = known
         if len(K) == 0:
             return np.full(len(keys), -2, dtype=np.intp), None
         i = np.minimum(np.searchsorted(K, keys), len(K) - 1)
-        return np.where(K[i] == keys, self._Ks[i], -2), i
+        return np.where(K[i] == keys, Ks[i], -2), i
+
+    def _learn(self, keys, new, C):
+        """Add the keys not known yet (each walked down the trie once); returns the new table."""
+        with self._lock:
+            K0, Ks0, Krep0 = self._known
+            uk, first = np.unique(keys[new], return_index=True)
+            fresh = ~np.isin(uk, K0)  # another thread may have learned some meanwhile
+            uk, first = uk[fresh], first[fresh]
+            reps = C[self._rows][:, np.flatnonzero(new)[first]].T
+            ks = np.array([self._walk(r) for r in reps], dtype=np.intp)
+            K = np.concatenate([K0, uk])
+            order = np.argsort(K, kind="stable")
+            self._known = (K[order], np.concatenate([Ks0, ks])[order],
+                           np.concatenate([Krep0, reps.astype(np.int32)])[order])
+            return self._known
 
     def _strata(self, C, X):
         if len(self._switch) == 0:
             return np.full(C.shape[1], self._trie, dtype=np.intp)
         keys = self._keys(C)
-        s, at = self._find(keys)
+        known = self._known
+        s, at = self._find(known, keys)
         new = s == -2
         if new.any():
-            uk, first = np.unique(keys[new], return_index=True)
-            reps = C[self._rows][:, np.flatnonzero(new)[first]].T
-            ks = np.array([self._walk(r) for r in reps], dtype=np.intp)
-            K = np.concatenate([self._K, uk])
-            order = np.argsort(K, kind="stable")
-            self._K = K[order]
-            self._Ks = np.concatenate([self._Ks, ks])[order]
-            self._Krep = np.concatenate([self._Krep, reps.astype(np.int32)])[order]
-            s, at = self._find(keys)
+            known = self._learn(keys, new, C)
+            s, at = self._find(known, keys)
         if not self._exact_keys:  # a 64-bit hash: check each point against its key's representative
-            bad = (C[self._rows].T != self._Krep[at]).any(1)
+            bad = (C[self._rows].T != known[2][at]).any(1)
             for i in np.flatnonzero(bad):
                 s[i] = self._walk(C[self._rows, i])
-        for i in np.flatnonzero(s < 0):
+        missing = np.flatnonzero(s < 0)
+        for i in missing:
             s[i] = self.table.stratum_at(tuple(X[i].tolist())).index
-            self.located_exactly += 1
+        if len(missing):
+            with self._lock:
+                self.located_exactly += len(missing)
         return s
 
     # ------------------------------------------------------------ evaluation
@@ -258,13 +304,7 @@ class CompiledTable:
         for k in np.unique(p):
             sel = p == k
             g = self._grads[k]
-            if callable(g):
-                vals = g(*[X[sel, i] for i in range(self.n)])
-                for a in range(m):
-                    for b in range(self.n):
-                        out[sel, a, b] = vals[a][b]
-            else:
-                out[sel] = g.reshape(m, self.n)
+            out[sel] = g(X[sel]) if callable(g) else g.reshape(m, self.n)
         return out[:, 0, :] if self.shape == () else out
 
     def value(self, X):

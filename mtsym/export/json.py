@@ -7,7 +7,15 @@ documented in ``docs/json-schema.md``; the document carries
 ``"format": "mtsym.piecetable"`` and ``"version": 1``.
 
 A table read back has ``program=None``: :meth:`~mtsym.table.PieceTable.stratum_at`
-then scans the strata's exact constraints, and gives the same answers.
+then follows the graph's decisions at the point (or, for a table stored without
+its graph, scans the strata's exact constraints), and gives the same answers.
+
+A document is untrusted: nothing in it is ever evaluated (numbers are read by a
+strict grammar, expressions are trees of the whitelisted classes, symbol names
+are identifiers), its sizes are bounded (:data:`MAX_DIGITS`, :data:`MAX_DEPTH`,
+:data:`MAX_DEGREE`), and a table that carries its graph is replayed on it
+(:mod:`mtsym.export.validate`).  Anything else is a :class:`~mtsym.errors.FormatError`
+naming the field.
 
 Examples
 --------
@@ -22,7 +30,8 @@ Traceback (most recent call last):
 mtsym.errors.FormatError: mtsym.piecetable version 9 is not supported: this mtsym reads version 1
 """
 
-__all__ = ["to_json", "from_json", "to_data", "from_data", "portable_line", "FORMAT", "VERSION"]
+__all__ = ["to_json", "from_json", "to_data", "from_data", "portable_line", "FORMAT", "VERSION",
+           "MAX_DIGITS", "MAX_DEPTH", "MAX_DEGREE"]
 
 import json as _json
 import os
@@ -31,20 +40,40 @@ import sys
 from fractions import Fraction
 
 import sympy as sp
+from sympy.core.assumptions import _assume_defined
 
 from ..conventions import NAMED, PARAMETERS, Convention
 from ..errors import ConventionError, FormatError
+from ..exact import to_sympy
 from ..extensions import register
-from ..linalg import rank
+from ..linalg import exact_rank
+from ..conventions import check_symbols
 
 FORMAT = "mtsym.piecetable"
 VERSION = 1
+
+#: the most digits of one integer (a numerator or denominator) in a document
+MAX_DIGITS = 1000
+#: the deepest nesting of an expression or a value in a document
+MAX_DEPTH = 64
+#: the largest total degree of an expression (f^alpha of a product of traced values)
+MAX_DEGREE = 100
+#: the node attributes a document may hold
+_NODE_KEYS = {"id", "op", "params", "inputs", "conv", "line"}
+#: the sympy assumptions a symbol may carry
+_ASSUMPTIONS = frozenset(_assume_defined)
 
 _RATIONAL = re.compile(r"-?[0-9]+(/[0-9]+)?\Z")
 #: the sympy classes an expression may be built from
 _FUNCS = {c.__name__: c for c in (sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min, sp.Abs, sp.sign,
                                   sp.Heaviside, sp.Piecewise, sp.Eq, sp.Ne, sp.Lt, sp.Le, sp.Gt,
                                   sp.Ge, sp.And, sp.Or, sp.Not)}
+
+
+#: (fewest, most) arguments of an expression class (default: one or more)
+_ARITY = {"Pow": (2, 2), "Abs": (1, 1), "sign": (1, 1), "Not": (1, 1), "Heaviside": (1, 2), "Add": (0, None),
+          "Mul": (0, None), **{c: (2, 2) for c in ("Equality", "Unequality", "StrictLessThan", "LessThan",
+                                                  "StrictGreaterThan", "GreaterThan")}}
 
 
 # =========================================================================== writing
@@ -67,7 +96,7 @@ def _expr(e):
     """A sympy expression (or exact number) as a JSON tree."""
     if isinstance(e, (int, Fraction)) and not isinstance(e, bool):
         return _rat(e)
-    e = sp.sympify(e)
+    e = to_sympy(e)
     if isinstance(e, sp.Rational):
         return _rat(e)
     if isinstance(e, sp.Symbol):
@@ -221,40 +250,96 @@ class _Reader:
         if not isinstance(v, str) or not _RATIONAL.match(v):
             self.fail(where, f"{_json.dumps(v)[:60]} is not a rational \"p\" or \"p/q\"")
         p, _, q = v.partition("/")
+        if len(p) > MAX_DIGITS + 1 or len(q) > MAX_DIGITS:
+            self.fail(where, f"a number of more than MAX_DIGITS={MAX_DIGITS} digits")
         if q and int(q) == 0:
             self.fail(where, f"{v!r} has a zero denominator")
         f = Fraction(int(p), int(q) if q else 1)
         return f.numerator if f.denominator == 1 else f
 
+    def text(self, v, where):
+        """A string of printable characters (tabs allowed)."""
+        if not isinstance(v, str):
+            self.fail(where, f"expected a string, got {repr(v)[:60]}")
+        if not all(c == "\t" or c.isprintable() for c in v):
+            self.fail(where, "a string with control characters")
+        return v
+
     def symbol(self, v, where):
         name = self.field(v, "name", str, where)
+        if not name.isidentifier():
+            self.fail(where + ".name", f"{name[:60]!r} is not a name (an identifier such as x1 or z)")
         assumptions = self.field(v, "assumptions", dict, where)
+        for k, b in assumptions.items():
+            if k not in _ASSUMPTIONS or not isinstance(b, bool):
+                self.fail(f"{where}.assumptions", f"{k[:60]!r}: {_json.dumps(b)[:20]} is not a sympy assumption "
+                          "and a boolean")
         try:
-            s = sp.Symbol(name, **{str(k): bool(b) for k, b in assumptions.items()})
+            s = sp.Symbol(name, **assumptions)
         except Exception as e:
             self.fail(where, f"bad symbol {name!r}: {e}")
         return s
 
     def expr(self, v, where):
+        e, _ = self._expr(v, where, 0)
+        return e
+
+    def _expr(self, v, where, depth):
+        """``(expression, degree)``: a tree of whitelisted classes, its total degree bounded."""
+        if depth > MAX_DEPTH:
+            self.fail(where, f"an expression nested deeper than MAX_DEPTH={MAX_DEPTH}")
         if isinstance(v, str):
-            return sp.Rational(*_pq(self.rational(v, where)))
+            return sp.Rational(*_pq(self.rational(v, where))), 0
         if isinstance(v, dict) and "symbol" in v:
-            return self.symbol(v["symbol"], where + ".symbol")
+            if len(v) != 1:
+                self.fail(where, "a symbol is {\"symbol\": {...}} alone")
+            return self.symbol(v["symbol"], where + ".symbol"), 1
         op = self.field(v, "op", str, where)
         args = self.field(v, "args", list, where)
+        if set(v) != {"op", "args"}:
+            self.fail(where, f"unknown field(s) {sorted(set(v) - {'op', 'args'})}")
         if op in ("true", "false"):
-            return sp.true if op == "true" else sp.false
+            if args:
+                self.fail(where + ".args", f"{op} takes no arguments")
+            return (sp.true if op == "true" else sp.false), 0
+        low, high = _ARITY.get(op, (1, None))
+        if op not in _FUNCS and op != "Piecewise":
+            self.fail(where, f"unknown expression {op[:60]!r}")
+        if len(args) < low or (high is not None and len(args) > high):
+            self.fail(where + ".args", f"{op} takes {low if high == low else f'{low} or more'} argument(s), "
+                      f"got {len(args)}")
         if op == "Piecewise":
-            pairs = []
+            pairs, deg = [], 0
             for k, a in enumerate(args):
                 if not isinstance(a, list) or len(a) != 2:
                     self.fail(f"{where}.args[{k}]", "expected [value, condition]")
-                pairs.append((self.expr(a[0], f"{where}.args[{k}][0]"), self.expr(a[1], f"{where}.args[{k}][1]")))
-            return sp.Piecewise(*pairs)
-        cls = _FUNCS.get(op)
-        if cls is None:
-            self.fail(where, f"unknown expression {op!r}")
-        return cls(*[self.expr(a, f"{where}.args[{k}]") for k, a in enumerate(args)])
+                (e, d), (c, _) = (self._expr(a[j], f"{where}.args[{k}][{j}]", depth + 1) for j in (0, 1))
+                pairs.append((e, c))
+                deg = max(deg, d)
+            return self._build(sp.Piecewise, pairs, where), deg
+        parts = [self._expr(a, f"{where}.args[{k}]", depth + 1) for k, a in enumerate(args)]
+        items = [e for e, _ in parts]
+        if op == "Pow":
+            base, exp = items
+            if not isinstance(exp, sp.Integer) or base.is_number:
+                self.fail(where, "a power is an expression to an integer exponent")
+            deg = parts[0][1] * abs(int(exp))
+        elif op == "Mul":
+            deg = sum(d for _, d in parts)
+        else:
+            deg = max((d for _, d in parts), default=0)
+        if deg > MAX_DEGREE:
+            self.fail(where, f"an expression of degree more than MAX_DEGREE={MAX_DEGREE}")
+        return self._build(_FUNCS[op], items, where), deg
+
+    def _build(self, cls, items, where):
+        try:
+            e = cls(*items)
+        except (TypeError, ValueError, ArithmeticError, AttributeError) as err:
+            self.fail(where, f"not a valid {cls.__name__}: {err}")
+        if e.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            self.fail(where, "an expression that is not finite")
+        return e
 
     def entry(self, v, where):
         if isinstance(v, str):
@@ -271,11 +356,17 @@ class _Reader:
             self.fail(where, f"an affine form over {n} inputs has {n + 1} coefficients, got {len(v)}")
         return tuple(self.entry(c, f"{where}[{k}]") for k, c in enumerate(v))
 
-    def value(self, v, where):
-        if v is None or isinstance(v, (bool, str, int)):
+    def value(self, v, where, depth=0):
+        if depth > MAX_DEPTH:
+            self.fail(where, f"a value nested deeper than MAX_DEPTH={MAX_DEPTH}")
+        if v is None or isinstance(v, (bool, int)):
+            if isinstance(v, int) and not isinstance(v, bool) and len(str(abs(v))) > MAX_DIGITS:
+                self.fail(where, f"a number of more than MAX_DIGITS={MAX_DIGITS} digits")
             return v
+        if isinstance(v, str):
+            return self.text(v, where)
         if isinstance(v, list):
-            return tuple(self.value(x, f"{where}[{k}]") for k, x in enumerate(v))
+            return tuple(self.value(x, f"{where}[{k}]", depth + 1) for k, x in enumerate(v))
         if isinstance(v, dict) and len(v) == 1:
             (tag, x), = v.items()
             if tag == "rational":
@@ -283,7 +374,7 @@ class _Reader:
             if tag == "list":
                 if not isinstance(x, list):
                     self.fail(where, "expected a list")
-                return [self.value(y, f"{where}.list[{k}]") for k, y in enumerate(x)]
+                return [self.value(y, f"{where}.list[{k}]", depth + 1) for k, y in enumerate(x)]
             if tag == "convention":
                 return self.convention(x, where + ".convention")
             if tag == "expr":
@@ -293,7 +384,7 @@ class _Reader:
     def convention(self, v, where):
         """A convention: its declared parameters; one a file lacks takes its base convention's value
         (the base is the file's ``base``, else the named convention its name starts with, else torch)."""
-        name = self.field(v, "name", str, where)
+        name = self.text(self.field(v, "name", str, where), where + ".name")
         params = self.field(v, "params", dict, where)
         base = v.get("base") if isinstance(v, dict) else None
         if base is None:
@@ -331,7 +422,7 @@ def _exact_if_number(e):
     return e
 
 
-def _read_graph(R, g, symbols):
+def _read_graph(R, g, symbols, nout):
     from ..graph import Graph
     from ..primitives import PRIMITIVES
     if g is None:
@@ -339,32 +430,41 @@ def _read_graph(R, g, symbols):
     nodes = R.field(g, "nodes", list, "graph")
     outputs = R.field(g, "outputs", list, "graph")
     graph = Graph(symbols=symbols)
-    ids = set()
+    seen_inputs = set()
     for k, node in enumerate(nodes):
         where = f"graph.nodes[{k}]"
         v = R.field(node, "id", int, where)
-        if v in ids:
-            R.fail(where, f"node {v} appears twice")
-        attrs = {}
-        for key, val in node.items():
-            if key != "id":
-                attrs[key] = R.value(val, f"{where}.{key}")
+        if v != k:
+            R.fail(where + ".id", f"node {k} has id {v}; nodes are numbered 0, 1, ... in order")
+        unknown = sorted(set(node) - _NODE_KEYS)
+        if unknown:
+            R.fail(where, f"unknown field(s) {', '.join(repr(u[:30]) for u in unknown)}")
+        attrs = {key: R.value(val, f"{where}.{key}") for key, val in node.items() if key != "id"}
         prim = PRIMITIVES.get(attrs.get("op")) if isinstance(attrs.get("op"), str) else None
         if prim is None:
-            R.fail(where + ".op", f"unknown operation {attrs.get('op')!r}")
+            R.fail(where + ".op", f"unknown operation {str(attrs.get('op'))[:60]!r}")
         try:  # the primitive's declared parameter schema
             attrs["params"] = prim.check_params(attrs.get("params", ()))
         except ValueError as e:
             R.fail(where + ".params", f"{prim.name}: {e}")
         inputs = attrs.get("inputs", ())
-        if not isinstance(inputs, tuple) or any(not isinstance(u, int) or u not in ids for u in inputs):
+        if not isinstance(inputs, tuple) or any(type(u) is not int or not 0 <= u < v for u in inputs):
             R.fail(where + ".inputs", "expected earlier node ids")
+        attrs["inputs"] = inputs
         if len(inputs) != prim.n_inputs(attrs["params"]):
             R.fail(where + ".inputs", f"{prim.name} takes {prim.n_inputs(attrs['params'])} input(s), "
                    f"got {len(inputs)}")
-        if attrs.get("conv") is not None and not isinstance(attrs["conv"], Convention):
-            R.fail(where + ".conv", "expected a convention or null")
-        ids.add(v)
+        if prim.kind == "input":
+            i, name = attrs["params"]
+            if i >= len(symbols) or name != symbols[i].name or i in seen_inputs:
+                R.fail(where + ".params", f"input {i} {name!r} is not a new input of the table")
+            seen_inputs.add(i)
+        conv = attrs.setdefault("conv", None)
+        if conv is not None:
+            if not isinstance(conv, Convention):
+                R.fail(where + ".conv", "expected a convention or null")
+            _symbols_apart(R, conv, symbols, where + ".conv")
+        attrs["line"] = R.text(attrs.get("line", ""), where + ".line")
         graph.add_node(v, **attrs)
         for pos, u in enumerate(inputs):
             if graph.has_edge(u, v):
@@ -373,11 +473,20 @@ def _read_graph(R, g, symbols):
                 graph.add_edge(u, v, pos=[pos])
     outs = []
     for k, o in enumerate(outputs):
-        if not isinstance(o, list) or any(not isinstance(u, int) or u not in ids for u in o):
+        if not isinstance(o, list) or any(type(u) is not int or u not in graph for u in o):
             R.fail(f"graph.outputs[{k}]", "expected a list of node ids")
+        if len(o) != nout:
+            R.fail(f"graph.outputs[{k}]", f"the table has {nout} output(s), got {len(o)}")
         outs.append(tuple(o))
     graph.graph["outputs"] = outs
     return graph
+
+
+def _symbols_apart(R, conv, symbols, where):
+    try:
+        check_symbols(conv, [s.name for s in symbols], where)
+    except ConventionError as e:
+        R.fail(where, str(e))
 
 
 def _sign_of(form, point):
@@ -394,7 +503,10 @@ def _read_stratum(R, d, n, nout, shape, nodes, k):
             R.fail(f"{where}.path[{j}]", "expected [node, case]")
         if nodes is not None and step[0] not in nodes:
             R.fail(f"{where}.path[{j}]", f"node {step[0]} is not in the graph")
-        path.append((step[0], R.value(step[1], f"{where}.path[{j}][1]")))
+        case = R.value(step[1], f"{where}.path[{j}][1]")
+        if isinstance(case, list):
+            R.fail(f"{where}.path[{j}][1]", "a case is a number, a word or a list of numbers")
+        path.append((step[0], case))
     cons = []
     for j, c in enumerate(R.field(d, "constraints", list, where)):
         if not isinstance(c, list) or len(c) != 2 or c[1] not in (-1, 0, 1) or isinstance(c[1], bool):
@@ -422,8 +534,9 @@ def _read_stratum(R, d, n, nout, shape, nodes, k):
         if _sign_of(f, witness) != s:
             R.fail(where, f"the witness does not satisfy constraint {j} (the data is corrupted)")
     eqs = [list(f[1:]) for f, s in cons if s == 0]
-    if dim != n - rank(eqs):
-        R.fail(f"{where}.dim", f"{dim} is not the dimension its equalities give ({n - rank(eqs)})")
+    r = exact_rank(eqs)
+    if dim != n - r:
+        R.fail(f"{where}.dim", f"{dim} is not the dimension its equalities give ({n - r})")
     return StratumRecord(tuple(path), cons, forms, vals, tuple(outs), shape, poly=None, dim=dim,
                          witness=witness)
 
@@ -431,6 +544,7 @@ def _read_stratum(R, d, n, nout, shape, nodes, k):
 def from_data(data):
     """A :class:`~mtsym.table.PieceTable` from a dict made by :func:`to_data`."""
     from ..table import PieceTable
+    from .validate import Replay, check_alone, check_paths
     R = _Reader()
     if not isinstance(data, dict):
         R.fail("document", "expected a JSON object")
@@ -438,26 +552,46 @@ def from_data(data):
     if fmt != FORMAT:
         raise FormatError(f"not an {FORMAT} document (format field: {_json.dumps(fmt)[:60]})")
     version = data.get("version")
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:
         raise FormatError(f"{FORMAT} version {_json.dumps(version)[:20]} is not supported: "
                           f"this mtsym reads version {VERSION}")
-    name = R.field(data, "name", str, "document")
+    name = R.text(R.field(data, "name", str, "document"), "name")
     symbols = tuple(R.symbol(s, f"inputs[{k}]") for k, s in enumerate(R.field(data, "inputs", list, "document")))
     n = len(symbols)
     if n == 0:
         R.fail("inputs", "a table has at least one input")
+    if len({s.name for s in symbols}) != n:
+        R.fail("inputs", "two inputs have the same name")
     shape = R.field(data, "shape", list, "document")
     if shape and not (len(shape) == 1 and isinstance(shape[0], int) and shape[0] >= 1):
         R.fail("shape", "expected [] (scalar output) or [m]")
     shape = tuple(shape)
     nout = shape[0] if shape else 1
     conv = R.convention(R.field(data, "convention", dict, "document"), "convention")
-    graph = _read_graph(R, R.field(data, "graph", (dict, type(None)), "document"), symbols)
+    _symbols_apart(R, conv, symbols, "convention")
+    graph = _read_graph(R, R.field(data, "graph", (dict, type(None)), "document"), symbols, nout)
     nodes = None if graph is None else set(graph.nodes)
     strata = R.field(data, "strata", list, "document")
     if not strata:
         R.fail("strata", "a table has at least one stratum")
     records = [_read_stratum(R, d, n, nout, shape, nodes, k) for k, d in enumerate(strata)]
+    try:
+        check_paths([r.path for r in records])
+    except ValueError as e:
+        R.fail("strata", f"the paths are not one decision tree: {e}")
+    if graph is not None:
+        replay = Replay(graph, conv, symbols)
+        for k, r in enumerate(records):
+            try:
+                replay.check(r)
+            except ValueError as e:
+                R.fail(f"strata[{k}]", f"disagrees with the graph: {e}")
+    else:
+        for k, r in enumerate(records):
+            try:
+                check_alone(r)
+            except ValueError as e:
+                R.fail(f"strata[{k}]", str(e))
     return PieceTable(records, symbols, conv, graph=graph, program=None, name=name)
 
 
@@ -478,10 +612,17 @@ def from_json(text):
     if not isinstance(text, str):
         raise FormatError(f"from_json needs a JSON string, got {type(text).__name__}")
     try:
-        data = _json.loads(text)
-    except ValueError as e:
-        raise FormatError(f"{FORMAT}: not valid JSON ({e})") from e
-    return from_data(data)
+        data = _json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:
+        raise FormatError(f"{FORMAT}: not valid JSON ({str(e)[:200]})") from None
+    try:
+        return from_data(data)
+    except RecursionError:  # pragma: no cover - every nesting is bounded by MAX_DEPTH
+        raise FormatError(f"{FORMAT}: the document is nested too deeply") from None
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number mtsym reads")
 
 
 register("table.to_json", to_json)

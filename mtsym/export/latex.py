@@ -20,13 +20,34 @@ P^{2} &= \\{x \\in \\mathbb{R} \\mid x \\leq 0\\}, & f^{2}(x) &= 0, & (f^{2})'(x
 \\end{aligned}
 """
 
-__all__ = ["to_latex", "latex_condition", "latex_expr", "latex_gradient", "LatexStyle", "document"]
+__all__ = ["to_latex", "latex_condition", "latex_expr", "latex_gradient", "LatexStyle", "document", "latex_text"]
+
+import re
 
 import sympy as sp
 
 from ..errors import InputError
+from ..exact import to_sympy
 from ..extensions import register
 from .conditions import describe_piece, describe_stratum, latex_atom
+
+#: symbol names sympy prints as plain LaTeX (``x1`` -> ``x_{1}``, ``alpha`` -> ``\alpha``); other
+#: names (they may come from a file) are printed as escaped text, never as LaTeX
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+            "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}"}
+
+
+def latex_text(text):
+    r"""``text`` as literal LaTeX text: special characters escaped, control characters dropped.
+
+    Examples
+    --------
+    >>> print(latex_text(r"\input{secret.tex}"))
+    \text{\textbackslash{}input\{secret.tex\}}
+    """
+    return r"\text{" + "".join(_ESCAPES.get(c, c) for c in str(text) if c.isprintable()) + "}"
+
 
 _OPS = {"=": "=", "!=": r"\neq", ">": ">", ">=": r"\geq", "<": "<", "<=": r"\leq"}
 _ENVS = ("aligned", "cases")
@@ -60,6 +81,9 @@ class LatexStyle:
                 raise InputError(f"to_latex: symbols names {k!r}, which is not a symbol of this table "
                                  f"({', '.join(by_name)})")
             names[s] = v
+        for s in syms:
+            if s not in names and not _PLAIN_NAME.match(s.name):
+                names[s] = latex_text(s.name)
         self.names = names
         n = table.n
         if var is None:
@@ -109,7 +133,7 @@ def latex_expr(e, names=None):
     if isinstance(e, sp.MatrixBase):
         rows = [" & ".join(latex_expr(v, names) for v in e.row(i)) for i in range(e.rows)]
         return r"\begin{pmatrix} %s \end{pmatrix}" % r" \\ ".join(rows)
-    return sp.latex(sp.factor_terms(sp.sympify(e)), symbol_names=names)
+    return sp.latex(sp.factor_terms(to_sympy(e)), symbol_names=names)
 
 
 def latex_gradient(g, names=None):

@@ -177,14 +177,19 @@ def _row(table, m, output):
     return m[output] if not isinstance(m, sp.MatrixBase) or m.cols == 1 else m.row(output)
 
 
+def _sym(c):
+    """A plotting coordinate for sympy (a float stays a float: the picture is numeric)."""
+    return sp.Float(c) if isinstance(c, float) else to_sympy(c)
+
+
 def _num(expr, table, x):
     """A float (or a tuple of floats) of ``expr`` at the exact point ``x``, or None if symbolic."""
     if isinstance(expr, sp.MatrixBase):
         vals = [_num(e, table, x) for e in expr]
         return None if any(v is None for v in vals) else tuple(vals)
-    e = sp.sympify(expr)
+    e = to_sympy(expr)
     if e.free_symbols:
-        e = e.subs(dict(zip(table.symbols, (to_sympy(c) for c in x))))
+        e = e.subs(dict(zip(table.symbols, (_sym(c) for c in x))))
     return float(e) if not e.free_symbols else None
 
 
@@ -342,7 +347,7 @@ def _plot_line(fig, table, feats, colors, bad, output, legend, box):
             if g is not None:
                 bottom.scatter([float(t)], [g], s=55, color=c, edgecolors="black", zorder=5)
             else:
-                sym = sp.Matrix(grad).subs(table.symbols[0], to_sympy(t))
+                sym = sp.Matrix(grad).subs(table.symbols[0], _sym(t))
                 bottom.annotate(f"{list(sym)[0]}", (float(t), 0), textcoords="offset points",
                                 xytext=(4, 6), color=c, fontsize=9)
                 bottom.scatter([float(t)], [0], s=55, marker="D", facecolors="none", edgecolors=c,

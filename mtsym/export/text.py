@@ -28,7 +28,7 @@ __all__ = ["text_table", "grad_text", "DecimalPrinter", "COLUMN_CAP"]
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from ..exact import aff_to_expr
+from ..exact import aff_to_expr, to_sympy
 from ..extensions import register
 from ..table import stratum_label
 from .conditions import _TEXT_OPS, describe_piece, describe_stratum
@@ -54,7 +54,7 @@ class DecimalPrinter(StrPrinter):
         self.digits = int(digits)
 
     def doprint(self, expr):
-        expr = sp.sympify(expr)
+        expr = expr if isinstance(expr, (sp.Basic, sp.MatrixBase)) else to_sympy(expr)
         if isinstance(expr, sp.MatrixBase):
             expr = expr.applyfunc(self._floats)
         else:

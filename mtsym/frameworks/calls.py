@@ -20,28 +20,26 @@ def torch_call(fn, point, vector, dtype):
     import numpy as np
     import torch
 
+    # torch's default dtype is process-wide: it is never changed here (other threads would see
+    # it); the inputs and a module's parameters are made in ``dtype``, constants the function
+    # creates keep the default, and the output's dtype is returned so the caller can tell
     dt = getattr(torch, dtype)
     if isinstance(fn, torch.nn.Module):
         fn = copy.deepcopy(fn).to(dt)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dt)
-    try:
-        if vector:
-            args = (torch.tensor(point, dtype=dt, requires_grad=True),)
-        else:
-            args = tuple(torch.tensor(p, dtype=dt, requires_grad=True) for p in point)
-        out = fn(*args)
-        if isinstance(out, (list, tuple)):
-            out = torch.stack([torch.as_tensor(o, dtype=dt).reshape(-1) for o in out])
-        out = torch.as_tensor(out).reshape(-1)
-        jac = np.zeros((out.numel(), len(point)))
-        for k in range(out.numel() if out.requires_grad else 0):
-            grads = torch.autograd.grad(out[k], args, retain_graph=True, allow_unused=True)
-            row = [torch.zeros(a.numel(), dtype=dt) if g is None else g.reshape(-1) for a, g in zip(args, grads)]
-            jac[k] = torch.cat(row).detach().double().numpy()
-        return out.detach().double().numpy(), jac, str(out.dtype).replace("torch.", "")
-    finally:
-        torch.set_default_dtype(previous)
+    if vector:
+        args = (torch.tensor(point, dtype=dt, requires_grad=True),)
+    else:
+        args = tuple(torch.tensor(p, dtype=dt, requires_grad=True) for p in point)
+    out = fn(*args)
+    if isinstance(out, (list, tuple)):
+        out = torch.stack([torch.as_tensor(o, dtype=dt).reshape(-1) for o in out])
+    out = torch.as_tensor(out).reshape(-1)
+    jac = np.zeros((out.numel(), len(point)))
+    for k in range(out.numel() if out.requires_grad else 0):
+        grads = torch.autograd.grad(out[k], args, retain_graph=True, allow_unused=True)
+        row = [torch.zeros(a.numel(), dtype=dt) if g is None else g.reshape(-1) for a, g in zip(args, grads)]
+        jac[k] = torch.cat(row).detach().double().numpy()
+    return out.detach().double().numpy(), jac, str(out.dtype).replace("torch.", "")
 
 
 def jax_call(fn, point, vector, dtype):

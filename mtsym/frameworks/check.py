@@ -30,6 +30,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InputError, MtsymError
+from ..exact import tolerance
 from ..display import ReprMixin
 from ..extensions import register
 from ..table import stratum_label
@@ -248,8 +249,13 @@ def check(table, fn, framework="torch", *, dtype=None, rtol=None, max_log2=40):
     -------
     CheckReport
     """
-    fn, where = resolve_function(fn)
     call = _framework_call(framework)
+    if dtype is not None and dtype not in RTOL:
+        raise InputError(f"check: dtype={dtype!r}; choose one of {', '.join(RTOL)}")
+    rtol = tolerance(rtol, "rtol", positive=True)
+    if isinstance(max_log2, bool) or not isinstance(max_log2, int) or not 0 <= max_log2 <= 1000:
+        raise InputError(f"check: max_log2={max_log2!r} must be an integer from 0 to 1000")
+    fn, where = resolve_function(fn)
     vector = _is_vector(table)
     dtype = dtype or _pick_dtype(call, fn, table, vector)
     rtol = RTOL[dtype] if rtol is None else rtol
@@ -313,25 +319,31 @@ def _check_stratum(table, s, fn, call, vector, dtype, rtol, max_log2, spurious):
 
 
 # --------------------------------------------------------------------------- written checkers
-_HEADER = '''"""Pin {framework}'s gradient of {where} to the associated gradient mtsym derived.
+_HEADER = '''"""Pin a framework's gradient of a function to the associated gradient mtsym derived.
 
-Written by mtsym {version} (table convention {convention}, {n_strata} strata, {n_cases} pinned here).
-Each case is a point of one stratum, exactly representable in {dtype}, where {dtype}
-arithmetic is exact, with the associated gradient (Jacobian rows) as exact fractions.
-A failure means the framework's derivative at a tie or kink changed (e.g. after an upgrade).
-Regenerate with: table.write_checker(path, "{where}", framework="{framework}").
+Written by mtsym {version} ({n_strata} strata, {n_cases} pinned here).  FUNCTION, FRAMEWORK and
+CONVENTION below say what was checked.  Each case is a point of one stratum, exactly
+representable in DTYPE, where DTYPE arithmetic is exact, with the associated gradient
+(Jacobian rows) as exact fractions.  A failure means the framework's derivative at a tie or
+kink changed (e.g. after an upgrade).  Regenerate with table.write_checker(path, FUNCTION,
+framework=FRAMEWORK).
 """
 {std}from fractions import Fraction
 import importlib
 
 {imports}
-fn = importlib.import_module("{module}")
-for _name in "{attr}".split("."):
+# every datum below is a Python literal written with repr()
+FUNCTION = {where!r}
+FRAMEWORK = {framework!r}
+CONVENTION = {convention!r}
+VECTOR = {vector!r}
+DTYPE = {dtype!r}
+RTOL = {rtol!r}
+
+fn = importlib.import_module(FUNCTION.partition(":")[0])
+for _name in FUNCTION.partition(":")[2].split("."):
     fn = getattr(fn, _name)
 
-VECTOR = {vector}
-DTYPE = "{dtype}"
-RTOL = {rtol!r}
 # (label, point, expected value(s), expected Jacobian rows); strings are exact fractions
 CASES = [
 {cases}
@@ -384,21 +396,22 @@ def write_checker(table, path, fn, framework="torch", *, force=False, **options)
                          f"certified to land on), so the checker would pin no tie rule there (pass force=True "
                          f"to write it anyway):\n{report}")
     from .. import __version__
-    module, _, attr = where.partition(":")
     std, third = CHECKER_IMPORTS[framework]
     cases = []
     for e in report.agreeing if not force else [e for e in report.entries if e.status != "skipped"]:
         value = table.value_at(e.point)
         values = [value] if not isinstance(value, sp.MatrixBase) else list(value)
-        cases.append(f"    # {e.label}, dim {e.dim}: {e.condition}\n"
+        cases.append(f"    # {e.label}, dim {e.dim}: {e.condition!r}\n"
                      f"    ({e.label!r}, {tuple(str(c) for c in e.point)!r}, "
                      f"{tuple(str(v) for v in values)!r},\n"
                      f"     {tuple(tuple(str(v) for v in row) for row in e.expected)!r}),")
-    skipped = "".join(f"# not pinned: {e.label} ({e.condition}): {e.reason}\n" for e in report.skipped)
+    # data (names, conditions, reasons: they may come from a file) enter the file only as repr()
+    # literals, in comments too (a repr has no line break)
+    skipped = "".join(f"# not pinned: {e.label} {e.condition!r}: {e.reason!r}\n" for e in report.skipped)
     text = _HEADER.format(framework=framework, where=where, version=__version__, convention=table.convention.name,
                           n_strata=len(table.strata), n_cases=len(cases), dtype=report.dtype,
-                          std=std, imports=third, module=module, attr=attr, vector=_is_vector(table),
-                          rtol=RTOL[report.dtype] if options.get("rtol") is None else options["rtol"],
+                          std=std, imports=third, vector=bool(_is_vector(table)),
+                          rtol=RTOL[report.dtype] if options.get("rtol") is None else float(options["rtol"]),
                           cases="\n".join(cases), skipped=("\n" + skipped) if skipped else "",
                           source=call_source(framework))
     with open(os.fspath(path), "w", encoding="utf-8") as f:

@@ -43,6 +43,7 @@ Examples
 __all__ = ["Rule", "Switching", "SignRule", "ArgRule", "sign_codes", "exact_float", "gather", "scatter_add",
            "cast", "no_atol"]
 
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -237,6 +238,7 @@ class ArgRule(Switching):
         stage.ties = []       # code k + i -> tie tuple
         stage.tie_code = {}   # tie tuple -> code
         stage.lut = np.full(1 << stage.k, -1, dtype=np.int32) if stage.k <= 16 else None
+        stage.lock = threading.Lock()  # codes are interned once, whichever thread meets a tie set first
 
     def _stack(self, stage, V):
         return np.stack([V[i] for i in stage.ins])
@@ -265,7 +267,8 @@ class ArgRule(Switching):
                 new = ids < 0
                 if new.any():
                     for u in np.unique(mask[new]).tolist():
-                        stage.lut[u] = self.encode(stage, tuple(j for j in range(stage.k) if u >> j & 1))
+                        code = self.encode(stage, tuple(j for j in range(stage.k) if u >> j & 1))
+                        stage.lut[u] = code
                     ids = stage.lut[mask]
                 codes[where] = ids
             else:
@@ -281,8 +284,11 @@ class ArgRule(Switching):
             return case[0]
         code = stage.tie_code.get(case)
         if code is None:
-            code = stage.tie_code[case] = stage.k + len(stage.ties)
-            stage.ties.append(case)
+            with stage.lock:
+                code = stage.tie_code.get(case)
+                if code is None:
+                    stage.ties.append(case)
+                    code = stage.tie_code[case] = stage.k + len(stage.ties) - 1
         return code
 
     def decode(self, stage, code):
