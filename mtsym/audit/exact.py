@@ -24,7 +24,8 @@ __all__ = ["ExactSample", "walk", "replay", "gaps"]
 
 from fractions import Fraction
 
-from ..primitives import PRIMITIVES, Choice, Restrict, sign
+from ..partition import ask
+from ..primitives import PRIMITIVES, Choice, Restrict, path_by_tests, sign
 
 
 class ExactSample:
@@ -142,58 +143,27 @@ class ExactSample:
 
 
 # --------------------------------------------------------------------------- gaps
-def walk(prim, xs, params):
-    """Drive ``prim.tests`` at the numbers ``xs``: ``(case, answers, quantities)`` of the path taken.
-
-    ``answers`` are the Choice indices and signs sent, ``quantities`` the exact value of each sign
-    test (``None`` for a Choice).
-    """
-    vals = [(Fraction(x),) for x in xs]
-    todo = [()]
-    while todo:
-        answers = todo.pop()
-        gen = prim.tests(vals, params)
-        qs = []
-        try:
-            q = next(gen)
-            for a in answers:
-                qs.append(_quantity(q))
-                q = gen.send(a)
-            while True:
-                if isinstance(q, Choice):
-                    todo.extend(answers + (j,) for j in reversed(range(q.m)))
-                    break
-                form, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
-                s = sign(form[0])
-                if s not in allowed:
-                    break
-                answers += (s,)
-                qs.append(form[0])
-                q = gen.send(s)
-        except StopIteration as stop:
-            return stop.value, answers, qs
-    raise ValueError(f"no case of {prim.name} holds at {xs}")  # pragma: no cover
-
-
 def _quantity(q):
     if isinstance(q, Choice):
         return None
     return (q.form if isinstance(q, Restrict) else q)[0]
 
 
+def walk(prim, xs, params):
+    """Drive ``prim.tests`` at the numbers ``xs``: ``(case, answers, quantities)`` of the path taken.
+
+    ``answers`` are the Choice indices and signs sent, ``quantities`` the exact value of each sign
+    test (``None`` for a Choice).
+    """
+    xs = [Fraction(x) for x in xs]
+    case, answers = path_by_tests(prim.tests, xs, params)
+    return case, answers, replay(prim, xs, params, answers)
+
+
 def replay(prim, xs, params, answers):
     """The exact quantities of the sign tests at ``xs`` along a path given by its ``answers``."""
     vals = [(Fraction(x),) for x in xs]
-    gen = prim.tests(vals, params)
-    qs = []
-    try:
-        q = next(gen)
-        for a in answers:
-            qs.append(_quantity(q))
-            q = gen.send(a)
-    except StopIteration:
-        pass
-    return qs
+    return [_quantity(ask(prim, vals, params, answers[:i])[1]) for i in range(len(answers))]
 
 
 def gaps(prim, params, float_xs, exact_xs):

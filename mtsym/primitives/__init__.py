@@ -57,7 +57,7 @@ leaky_relu(n0; slope=1/100)
 """
 
 __all__ = ["Primitive", "PRIMITIVES", "TieParam", "TIE_PARAMS", "NAMED_CONVENTIONS", "register",
-           "Choice", "Restrict", "sign", "case_by_tests", "KINDS"]
+           "Choice", "Restrict", "sign", "case_by_tests", "path_by_tests", "KINDS"]
 
 from . import params as P  # noqa: F401  (the parameter schemas, for declarations)
 
@@ -127,37 +127,43 @@ class Restrict:
         self.form, self.signs = form, signs
 
 
-def case_by_tests(tests):
-    """A ``case_of`` from a ``tests`` generator: the case whose sign tests hold at exact numbers.
+def path_by_tests(tests, xs, params):
+    """The path of a ``tests`` generator at exact numbers ``xs``: ``(case, answers)``.
 
     The numbers become constant affine forms ``(x,)``, so each yielded form is a
     number whose sign answers the test; a :class:`Choice` is answered by trying
     its alternatives in order, a :class:`Restrict` whose sign is not allowed
-    abandons that alternative.
+    abandons that alternative.  ``answers`` are the Choice indices and signs sent.
     """
+    vals = [(x,) for x in xs]
+    todo = [()]
+    while todo:
+        answers = todo.pop()
+        gen = tests(vals, params)
+        try:
+            q = next(gen)
+            for a in answers:
+                q = gen.send(a)
+            while True:
+                if isinstance(q, Choice):
+                    todo.extend(answers + (j,) for j in reversed(range(q.m)))
+                    break
+                form, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
+                s = sign(form[0])
+                if s not in allowed:
+                    break
+                answers += (s,)
+                q = gen.send(s)
+        except StopIteration as stop:
+            return stop.value, answers
+    raise ValueError(f"no case holds at {xs}")  # pragma: no cover - the cases partition space
+
+
+def case_by_tests(tests):
+    """A ``case_of`` from a ``tests`` generator: the case whose sign tests hold at exact numbers
+    (see :func:`path_by_tests`)."""
     def case_of(xs, params):
-        vals = [(x,) for x in xs]
-        todo = [()]
-        while todo:
-            answers = todo.pop()
-            gen = tests(vals, params)
-            try:
-                q = next(gen)
-                for a in answers:
-                    q = gen.send(a)
-                while True:
-                    if isinstance(q, Choice):
-                        todo.extend(answers + (j,) for j in reversed(range(q.m)))
-                        break
-                    form, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
-                    s = sign(form[0])
-                    if s not in allowed:
-                        break
-                    answers += (s,)
-                    q = gen.send(s)
-            except StopIteration as stop:
-                return stop.value
-        raise ValueError(f"no case holds at {xs}")  # pragma: no cover - the cases partition space
+        return path_by_tests(tests, xs, params)[0]
     return case_of
 
 
