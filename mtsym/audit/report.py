@@ -27,6 +27,7 @@ __all__ = ["AuditReport", "AuditSample", "NodeTie", "Relu0Audit"]
 import json
 import math
 from fractions import Fraction
+from typing import Any
 
 from ..display import ReprMixin
 
@@ -244,7 +245,7 @@ class AuditReport(ReprMixin):
 
     _repr_max_rows = 20
 
-    def __init__(self, n, samples, by_node, meta, relu0=None):
+    def __init__(self, n: int, samples: list, by_node: dict, meta: dict, relu0: Relu0Audit | None = None) -> None:
         self.n = n
         self.samples = {s.index: s for s in sorted(samples, key=lambda s: s.index)}
         self.by_node = by_node
@@ -258,11 +259,11 @@ class AuditReport(ReprMixin):
         self.verdicts = {s.index: s.verdict for s in ss if s.verdict is not None}
 
     @property
-    def spurious(self):
+    def spurious(self) -> list:
         """Samples where the framework's gradient is not a Clarke gradient (verdict ``"no"``)."""
         return [i for i, v in self.verdicts.items() if v == "no"]
 
-    def counts(self):
+    def counts(self) -> dict:
         """The verdicts counted: ``{"yes": .., "no": .., "undecided": ..}``."""
         out = {"yes": 0, "no": 0, "undecided": 0}
         for v in self.verdicts.values():
@@ -270,7 +271,8 @@ class AuditReport(ReprMixin):
         return out
 
     # ------------------------------------------------------------------ export
-    def to_dict(self):
+    def to_dict(self) -> dict:
+        """The report as plain data (exact numbers as ``"p/q"`` strings)."""
         rows = [dict(op=op, layer=layer, **c) for (op, layer), c in self.by_node.items()]
         return {"n": self.n, "meta": self.meta, "tied": self.tied, "exact_ties": self.exact_ties,
                 "rounding_ties": self.rounding_ties, "flips": self.flips,
@@ -278,7 +280,7 @@ class AuditReport(ReprMixin):
                 "samples": [s.to_dict() for s in self.samples.values()],
                 "relu0": None if self.relu0 is None else self.relu0.to_dict()}
 
-    def to_json(self, path=None, indent=1):
+    def to_json(self, path: str | None = None, indent: int | None = 1) -> str:
         """The report as JSON text (exact numbers as ``"p/q"`` strings); also written to ``path``."""
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
@@ -286,7 +288,8 @@ class AuditReport(ReprMixin):
                 f.write(text)
         return text
 
-    def plot(self, path=None, *, images=None, shape=None, max_images=12):
+    def plot(self, path: str | None = None, *, images: Any = None, shape: tuple | None = None,
+             max_images: int = 12) -> Any:
         """Ties per layer (bars: exact / rounding), and the samples whose gradient is spurious.
 
         ``images`` (the data, one row per sample) and ``shape`` (e.g. ``(8, 8)``) draw those
