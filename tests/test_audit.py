@@ -185,3 +185,18 @@ def test_bad_input_is_refused_by_name():
         mt.audit(_sum3, np.zeros((2, 3)), framework="tf")
     with pytest.raises(mt.InputError, match="loss"):
         mt.audit(_sum3, np.zeros((2, 3)), loss="mse")
+
+
+def test_each_sample_is_analysed_on_its_own():
+    # a 9-entry window tied everywhere, then tied at entries 4 and 6 only: the second sample's
+    # Clarke gradients are e4, e6 and their hull, whatever was computed at the first
+    def pool9(x):
+        return mt.maxpool2d(x.reshape(3, 3), 3).sum()
+    B = np.zeros(9)
+    B[[3, 5]] = 1.0
+    r = mt.audit(pool9, np.array([np.zeros(9), B]), framework=None, dtype="float64")
+    assert r.exact_ties == [0, 1] and r.verdicts == {0: "yes", 1: "yes"}
+    e = np.eye(9, dtype=int)
+    assert r.samples[1].gradient == (tuple(e[3]),)           # torch: the first tied entry of the window
+    assert r.samples[1].clarke in ((tuple(e[3]),), (tuple(e[5]),))
+    assert r.samples[0].clarke in {(tuple(row),) for row in e}
