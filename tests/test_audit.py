@@ -200,3 +200,18 @@ def test_each_sample_is_analysed_on_its_own():
     assert r.samples[1].gradient == (tuple(e[3]),)           # torch: the first tied entry of the window
     assert r.samples[1].clarke in ((tuple(e[3]),), (tuple(e[5]),))
     assert r.samples[0].clarke in {(tuple(row),) for row in e}
+
+
+def test_a_tie_that_holds_near_the_sample_is_no_kink():
+    # max(relu(x0 - 1), relu(x1 - 1)) + x0: at (0, 0) both relus are 0 on a neighbourhood, so the max
+    # ties there without a kink; at (1, 1) the relus themselves sit at their kinks
+    def f(x):
+        return mt.max([mt.relu(x[0] - 1), mt.relu(x[1] - 1)]) + x[0]
+    r = mt.audit(f, np.array([[0.0, 0.0], [1.0, 1.0]]), framework=None, dtype="float64")
+    assert r.exact_ties == [0, 1]
+    s0, s1 = r.samples[0], r.samples[1]
+    assert s0.method == "differentiable" and s0.verdict == "yes" and s0.gradient == ((1, 0),)
+    assert s1.method != "differentiable"
+    for s, pt in ((s0, (0, 0)), (s1, (1, 1))):
+        want = _clarke_oracle(f, 2, pt, s.gradient)
+        assert s.verdict == ("yes" if want else "no")

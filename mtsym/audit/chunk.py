@@ -192,16 +192,20 @@ def _verdict(job, es, sample, outputs, cases_f, exact_outputs, cases_e):
     same = cases_f == cases_e and exact_outputs == outputs
     ge = g if same else es.gradient(exact_outputs, cases_e if exact_outputs == outputs else {}, conv)
     sample.gradient, sample.associated = g, (None if same else ge)
+    why = None
     if not sample.exact_tie:
-        # every node is strict at the exact point: f is differentiable there, its Clarke
-        # gradient is its gradient (the chain rule along the exact cases)
+        why = "no exact tie"
+    elif exact_outputs == outputs and es.persists([t.node for t in sample.ties if t.exact_entries], cases_e):
+        why = "every exact tie holds on a neighbourhood (its tied quantities are 0 near the sample)"
+    if why is not None:
+        # every node keeps its case near the exact point: f is affine there, its Clarke gradient
+        # is its gradient (the chain rule along the exact cases)
         d = norm_max(g, ge)
         sample.verdict = "yes" if d == 0 else "no"
         sample.method = "differentiable"
-        sample.reason = ("no exact tie: f is differentiable at the sample and the framework's gradient is its "
-                         "gradient" if d == 0 else
-                         "no exact tie: f is differentiable at the sample, but rounding sent the framework along "
-                         "another stratum, whose gradient is not f's")
+        sample.reason = (f"{why}: f is differentiable at the sample and the framework's gradient is its gradient"
+                         if d == 0 else f"{why}: f is differentiable at the sample, but rounding sent the "
+                         "framework along another stratum, whose gradient is not f's")
         sample.clarke, sample.distance, sample.distance_to = ge, d, "the gradient"
         return
     from .verdicts import clarke_verdict  # the local analysis (mt.is_clarke, mt.lex_grad)

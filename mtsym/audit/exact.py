@@ -26,6 +26,7 @@ from fractions import Fraction
 
 from ..partition import ask
 from ..primitives import PRIMITIVES, Choice, Restrict, path_by_tests, sign
+from ..trace import VAL_CONV
 
 
 class ExactSample:
@@ -70,6 +71,40 @@ class ExactSample:
         """The exact case of a switching node."""
         d = self.graph.nodes[node]
         return PRIMITIVES[d["op"]].case_of(self.inputs_of(node), d["params"])
+
+    def persists(self, tied, cases):
+        """True when every tie of the nodes ``tied`` holds on a whole neighbourhood of the point.
+
+        Each node's affine form (value and gradient in the inputs) is built along the exact
+        ``cases``; a tie persists when every switching quantity its tests answer 0 is the zero
+        form, e.g. a max-pool window of relu outputs that are all 0 near the point.  When every
+        exact tie of the sample persists, every node keeps its case near the point: ``f`` is affine
+        there and its Clarke gradient is its gradient.
+        """
+        g, vals = self.graph, self.values
+        tied = set(tied)
+        forms = {}
+        for v in g.ancestors_of(list(tied)):
+            d = g.nodes[v]
+            prim = PRIMITIVES[d["op"]]
+            ins = d["inputs"]
+            if prim.kind == "input":
+                forms[v] = {d["params"][0]: 1}
+                continue
+            if v in tied and not _tie_persists(prim, d["params"], [forms[u] for u in ins], [vals[u] for u in ins]):
+                return False
+            if prim.kind == "branch":
+                continue
+            if prim.linear is None:           # a product of traced values: not followed here
+                return False
+            w, _ = prim.linear(cases.get(v, self.case(v) if prim.switching else None), d["params"], VAL_CONV)
+            acc = {}
+            for u, wu in zip(ins, w):
+                if wu:
+                    for i, c in forms[u].items():
+                        acc[i] = acc.get(i, 0) + wu * c
+            forms[v] = {i: c for i, c in acc.items() if c}
+        return True
 
     def gradient(self, outputs, cases, conv, override=None):
         """The Jacobian of ``outputs`` with respect to the inputs along ``cases`` (node -> case).
@@ -140,6 +175,23 @@ class ExactSample:
                         if a[o]:
                             au[o] += wu * a[o]
         return done
+
+
+def _tie_persists(prim, params, forms, values):
+    """Every sign test the node's exact path answers 0 is on the zero form (value and gradient)."""
+    keys = sorted({i for f in forms for i in f})
+    dense = [(Fraction(x),) + tuple(f.get(i, 0) for i in keys) for f, x in zip(forms, values)]
+    _, answers, quantities = walk(prim, values, params)
+    for i, (a, q) in enumerate(zip(answers, quantities)):
+        if q is not None and a == 0:
+            form = _quantity_form(ask(prim, dense, params, answers[:i])[1])
+            if any(form):
+                return False
+    return True
+
+
+def _quantity_form(q):
+    return q.form if isinstance(q, Restrict) else q
 
 
 # --------------------------------------------------------------------------- gaps
