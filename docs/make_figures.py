@@ -25,6 +25,20 @@ def two_inputs(x):
     return mt.max(x) - mt.relu(x[0] - 2 * x[1])
 
 
+def slice_net():
+    """A 2-D slice through a 6-12-12-1 ReLU network with fixed random weights (local.md)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    W1, b1 = rng.normal(size=(12, 6)).round(2), rng.normal(size=12).round(2)
+    W2, b2 = rng.normal(size=(12, 12)).round(2), rng.normal(size=12).round(2)
+    w3 = rng.normal(size=12).round(2)
+
+    def net(x):
+        return w3 @ mt.relu(W2 @ mt.relu(W1 @ x + b1) + b2)
+    x0, u, v = (0,) * 6, (1, 0, 0, 1, 0, 0), (0, 1, 0, 0, -1, 0)
+    return mt.derive(net, 6, on=mt.plane(x0, u, v, box=((-2, 2), (-2, 2)))).plot(arrows=False, legend=False)
+
+
 FIGURES = {
     "boustany.png": lambda: mt.derive(boustany, "t").plot(box=(-1, 1)),
     "maxpool.png": lambda: mt.derive(maxpool_example, "t").plot(box=(-1, 1)),
@@ -35,6 +49,7 @@ FIGURES = {
         slice=((0, 0, 0, 0), (1, 0, 0, 0), (0, 1, 0, 0))),
     "graph_max1.png": lambda: mt.trace(max1, 4).plot(),
     "graph_maxpool.png": lambda: mt.trace(maxpool_example, "t").plot(),
+    "slice_net.png": slice_net,
 }
 
 

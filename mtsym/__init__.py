@@ -14,6 +14,7 @@ Matrix([[1, 0]])
 
 __all__ = [
     "derive", "trace", "call_exact", "evaluate", "Evaluation", "audit", "AuditReport",
+    "lex_grad", "directional", "is_clarke", "segment", "plane", "box",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
     "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d", "sort",
     "apply", "lincomb", "matmul",
@@ -29,6 +30,7 @@ from .conventions import Convention
 from .errors import (ConventionError, FormatError, InputError, LimitError, MtsymError, NonAffineError,
                      NondeterministicError, TraceError, UnsupportedOperationError)
 from .graph import Graph
+from .local import box, directional, is_clarke, lex_grad, plane, segment
 from .ops import abs, clamp, leaky_relu, max, maximum, maxpool1d, maxpool2d, min, minimum, relu, sort
 from .table import Piece, PieceTable, Stratum
 from .value import apply

@@ -13,6 +13,7 @@ from .errors import InputError, LimitError, TraceError, UnsupportedOperationErro
 from .exact import ExactNumber, to_exact
 from .extensions import provided
 from .partition import explore
+from .primitives import PRIMITIVES
 from .progress import progress_hook
 from .table import PieceTable
 from .trace import InputSpec, Program
@@ -27,7 +28,8 @@ Inputs = Union[int, str, Sequence[str]]
 
 def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = None, *,
            max_strata: int | None = None, max_events: int | None = None, framework: str | None = None,
-           progress: bool | Callable | None = None) -> PieceTable:
+           progress: bool | Callable | None = None, around: Sequence | None = None,
+           on: Any = None) -> PieceTable:
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -53,6 +55,14 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
         :mod:`mtsym.frameworks.jax`).  PyTorch code needs nothing: traced
         values take part in torch calls directly (``None`` or ``"torch"``).
         Framework ops carry their framework's tie rule whatever ``convention`` is.
+    around : sequence of numbers, optional
+        Only the *star* of this point: the strata whose closure holds it, as a
+        :class:`~mtsym.local.star.LocalTable` on a small box around it (the cost grows with
+        the ties at the point, not with the network).
+    on : Region, optional
+        Only the strata on ``mt.segment(a, b)``, ``mt.plane(x0, u, v, box=...)`` or
+        ``mt.box(lo, hi)``, in the region's coordinates
+        (a :class:`~mtsym.local.regions.RegionTable`).
     progress : None, bool or callable, optional
         Show the strata found and their rate on standard error while enumerating
         (``None``: when it is a terminal, after the first second; ``True``/``False``:
@@ -74,6 +84,11 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
     >>> table.grad_at((1, 1, 0))
     Matrix([[1/2, 1/2, 0]])
     """
+    if around is not None or on is not None:
+        from .extensions import extension
+        return extension("derive.local")(fn, inputs, _default_convention(convention, framework), around=around,
+                                         on=on, max_strata=max_strata, max_events=max_events,
+                                         framework=framework)
     name = getattr(fn, "__name__", "f")
     name = "f" if name == "<lambda>" else name
     _check_arity(fn, inputs, name)
@@ -177,7 +192,10 @@ def _framework_code(fn, inputs, framework):
 
 def trace(fn: Callable, inputs: Inputs, convention: str | Convention | None = None, *,
           max_strata: int | None = None, max_events: int | None = None, framework: str | None = None) -> Graph:
-    """The traced graph of ``fn`` (every feasible path explored); prints as text.
+    """The traced graph of ``fn``; prints as text.
+
+    Branch-free code is traced once, without enumerating anything (a graph is a graph);
+    code with Python ``if``/``while`` on traced values has every feasible path explored.
 
     Examples
     --------
@@ -189,9 +207,40 @@ def trace(fn: Callable, inputs: Inputs, convention: str | Convention | None = No
       n2 = maximum(n0, n1)
       n3 = maximum(n2, n0)
     """
-    program = Program(_framework_code(fn, inputs, framework), inputs, _default_convention(convention, framework))
+    code = _framework_code(fn, inputs, framework)
+    conv = _default_convention(convention, framework)
+    graph = _graph_only(code, inputs, conv)
+    if graph is not None:
+        return graph
+    program = Program(code, inputs, conv)
     explore(program, max_strata=max_strata, max_events=max_events)
     return program.graph
+
+
+class _HasBranches(Exception):
+    pass
+
+
+class _NoBranches:
+    """A decider for a graph-only run: the first Python comparison stops it."""
+
+    def event(self, node, prim, vals, params):
+        raise _HasBranches
+
+
+def _graph_only(fn, inputs, convention):
+    """The graph of branch-free code from one graph-only run (no affine forms, nothing enumerated);
+    ``None`` when the code compares traced values (its paths must be explored) or multiplies traced
+    values (an exact trace says whether a switching quantity is then affine)."""
+    program = Program(fn, inputs, convention, exact=False)
+    try:
+        program.run(_NoBranches())
+    except _HasBranches:
+        return None
+    graph = program.graph
+    if any(PRIMITIVES[graph.nodes[v]["op"]].kind == "smooth" for v in graph.nodes):
+        return None
+    return graph
 
 
 def call_exact(fn: Callable, inputs: Inputs, point: Sequence) -> Any:

@@ -38,6 +38,7 @@ import numbers
 import re
 from fractions import Fraction
 from functools import reduce
+from operator import mul
 
 import sympy as sp
 
@@ -170,6 +171,10 @@ def aff_var(i, n):
 
 def aff_comb(weights, forms, const=0):
     """``const + sum(w * form)`` for affine forms (tuples of equal length)."""
+    if len(forms) > _WIDE:
+        out = _aff_comb_integers(weights, forms, const)
+        if out is not None:
+            return out
     out = None
     for w, f in zip(weights, forms):
         if w == 0:
@@ -183,6 +188,31 @@ def aff_comb(weights, forms, const=0):
     if out is None:
         n = len(forms[0]) if forms else 1
         out = [0] * n
+    if const != 0:
+        out[0] = out[0] + const
+    return tuple(out)
+
+
+_WIDE = 8
+_RATIONAL = {int, Fraction}
+
+
+def _aff_comb_integers(weights, forms, const):
+    """:func:`aff_comb` of many rational forms in integer arithmetic over common denominators
+    (one Fraction per entry instead of one per product); ``None`` when an entry is not rational."""
+    if not {type(w) for w in weights} <= _RATIONAL or not {type(c) for f in forms for c in f} <= _RATIONAL:
+        return None
+    dw = reduce(_lcm, {w.denominator for w in weights if type(w) is Fraction}, 1)
+    W = [w * dw if type(w) is int else w.numerator * (dw // w.denominator) for w in weights]
+    out = []
+    for col in zip(*forms):
+        d = reduce(_lcm, {c.denominator for c in col if type(c) is Fraction}, 1)
+        if d == 1:
+            acc = sum(map(mul, W, col))
+        else:
+            acc = sum(map(mul, W, [c * d if type(c) is int else c.numerator * (d // c.denominator) for c in col]))
+        q = Fraction(acc, dw * d)
+        out.append(q.numerator if q.denominator == 1 else q)
     if const != 0:
         out[0] = out[0] + const
     return tuple(out)

@@ -19,7 +19,8 @@ enumeration (by the limits, by Ctrl-C, or by the callback itself) leaves the
 strata found so far on the exception as ``partial_records``.
 """
 
-__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "start_region", "DEFAULT_MAX_STRATA",
+           "DEFAULT_MAX_EVENTS"]
 
 from fractions import Fraction
 
@@ -163,14 +164,15 @@ class Decider:
 class _Explorer(Decider):
     """The decider of one run during exploration: a new decision splits the current polyhedron."""
 
-    __slots__ = ("poly", "cons", "stack")
+    __slots__ = ("poly", "cons", "stack", "at", "fixed")
 
-    def __init__(self, program, prefix, poly, cons, stack, max_events):
+    def __init__(self, program, prefix, poly, cons, stack, max_events, at=None, fixed=None):
         super().__init__(program, max_events, prefix)
         self.poly, self.cons, self.stack = poly, cons, stack
+        self.at, self.fixed = at, fixed
 
     def _decide(self, node, prim, vals, params):
-        leaves = _node_cases(self.program, node, prim, vals, params, self.poly, self.cons)
+        leaves = _node_cases(self.program, node, prim, vals, params, self.poly, self.cons, self.at, self.fixed)
         base = tuple(self.path)
         for case, poly, cons in reversed(leaves[1:]):
             self.stack.append((base + ((node, case),), poly, cons))
@@ -191,12 +193,18 @@ def ask(prim, vals, params, answers):
     return False, q
 
 
-def _node_cases(program, node, prim, vals, params, poly, cons):
+def _node_cases(program, node, prim, vals, params, poly, cons, at=None, fixed=None):
     """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order.
 
     Drives the primitive's ``tests`` generator (replayed from the start for each
     branch: it is tiny) and splits the polyhedron at each sign test; an empty
     child is never built, so infeasible prefixes are pruned at once.
+
+    ``at`` (an exact point, optional) keeps only what meets every neighbourhood
+    of that point: a test that is nonzero there takes its sign there without a
+    split (and adds no constraint); only tests that vanish at ``at`` split, so
+    every constraint added passes through ``at`` (the star of the point).  The
+    forms decided that way are appended to the list ``fixed`` when one is given.
     """
     for g in vals:  # a switching node's inputs are its switching quantities: affine, or refused by name
         _check_form(g, prim, node, program)
@@ -217,6 +225,15 @@ def _node_cases(program, node, prim, vals, params, poly, cons):
         else:
             g, allowed = q, (1, 0, -1)
         _check_form(g, prim, node, program)
+        if at is not None:
+            v = g[0] + sum(c * x for c, x in zip(g[1:], at) if c)
+            if v != 0:
+                s = 1 if v > 0 else -1
+                if fixed is not None:
+                    fixed.append(g)
+                if s in allowed:
+                    todo.append((answers + (s,), P, C))
+                continue
         h = int_row(g)
         kids = P.split(h)
         proper = len(kids) > 1
@@ -226,7 +243,7 @@ def _node_cases(program, node, prim, vals, params, poly, cons):
     return out
 
 
-def explore(program, max_strata=None, max_events=None, on_stratum=None):
+def explore(program, max_strata=None, max_events=None, on_stratum=None, *, start=None, at=None, fixed=None):
     """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
 
     ``on_stratum(record, count)``, when given, is called after each new stratum.  A
@@ -238,21 +255,47 @@ def explore(program, max_strata=None, max_events=None, on_stratum=None):
     the strata are enumerated over the graph alone (:func:`_explore_graph`,
     evaluating only the nodes after each decision).  Otherwise the function is
     re-run once per stratum, each run replaying the decisions of its prefix.
+
+    Three options serve local analysis (:mod:`mtsym.local`):
+
+    start : (Polyhedron, constraints), optional
+        Enumerate inside this region only (from :func:`start_region`); its
+        constraints are part of every stratum's description.
+    at : tuple of exact numbers, optional
+        Only the strata whose closure holds this point (see :func:`_node_cases`).
+    fixed : list, optional
+        With ``at``: receives every test form decided by its (nonzero) sign at ``at``.
     """
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
     records = _Records(on_stratum)
     try:
         locate_path(program, (0,) * program.n, max_events)
+        start = (Polyhedron.space(program.n), None) if start is None else start
         g = program.graph
         if not g.has_branches():
-            _explore_graph(program, max_strata, records)
+            _explore_graph(program, max_strata, records, start, at, fixed)
         else:
-            _explore_runs(program, max_strata, max_events, records)
+            _explore_runs(program, max_strata, max_events, records, start, at, fixed)
     except (LimitError, KeyboardInterrupt) as e:
         e.partial_records = list(records)
         raise
     return list(records)
+
+
+def start_region(n, constraints):
+    """The ``start`` of :func:`explore` for the region ``{sign(form) = sign}`` in ``R^n``, or ``None``
+    when the region is empty.  ``constraints`` is a list of ``(form, sign)``, forms ``(c0, c1..cn)``."""
+    poly, cons = Polyhedron.space(n), None
+    for form, s in constraints:
+        h = int_row(form)
+        kids = poly.split(h)
+        if s not in kids:
+            return None
+        if len(kids) > 1:
+            cons = (h, s, cons)
+        poly = kids[s]
+    return poly, cons
 
 
 class _Records(list):
@@ -285,11 +328,11 @@ def _too_many(max_strata):
                   "mt.evaluate for pointwise answers without enumerating pieces.")
 
 
-def _explore_runs(program, max_strata, max_events, records):
-    stack = [((), Polyhedron.space(program.n), None)]
+def _explore_runs(program, max_strata, max_events, records, start, at, fixed):
+    stack = [((),) + tuple(start)]
     while stack:
         prefix, poly, cons = stack.pop()
-        ex = _Explorer(program, prefix, poly, cons, stack, max_events)
+        ex = _Explorer(program, prefix, poly, cons, stack, max_events, at, fixed)
         outputs, shape = program.run(ex)
         records.append(StratumRecord(tuple(ex.path), _cons_list(ex.cons),
                                      tuple(v.lin for v in outputs), tuple(v.val for v in outputs),
@@ -299,7 +342,7 @@ def _explore_runs(program, max_strata, max_events, records):
     return records
 
 
-def _explore_graph(program, max_strata, records):
+def _explore_graph(program, max_strata, records, start, at, fixed):
     """Depth-first over the switching nodes of a branch-free graph.
 
     One list of forms serves the whole search: a stack entry resumes at node
@@ -322,7 +365,7 @@ def _explore_graph(program, max_strata, records):
         if prim.kind == "input":
             vals[v] = lins[v] = aff_var(params[0], program.n)
     path = []
-    stack = [(0, None, Polyhedron.space(program.n), None, 0)]
+    stack = [(0, None, start[0], start[1], 0)]
     while stack:
         pos, case0, poly, cons, depth = stack.pop()
         del path[depth:]
@@ -335,7 +378,7 @@ def _explore_graph(program, max_strata, records):
                 if v == pos and case0 is not None:
                     case = case0
                 else:
-                    leaves = _node_cases(program, v, prim, iv, params, poly, cons)
+                    leaves = _node_cases(program, v, prim, iv, params, poly, cons, at, fixed)
                     d = len(path)
                     for c, P, C in reversed(leaves[1:]):
                         stack.append((v, c, P, C, d))

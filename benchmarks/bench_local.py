@@ -1,0 +1,245 @@
+"""Local analysis at real size: stars, lexicographic derivatives, Clarke verdicts, 2-D slices.
+
+Run:  PYTHONPATH=. python benchmarks/bench_local.py [--images 20] [--grid 1000] [--quick]
+
+Data: scikit-learn's bundled 8x8 digits (no download).  Models are PyTorch, trained in this
+script for a few seconds with a fixed seed (float32):
+
+* ``mlp``: a 784-256-256-10 ReLU MLP on the digits upsampled to 28x28 (each pixel repeated 3x3,
+  2 pixels of zero border, as MNIST's framing);
+* ``maxpool``: the same images through MaxPool2d(2) (14x14), then a 196-128-10 ReLU MLP;
+* ``mlp0``: ``mlp`` with every bias set to zero, at the all-zero image (every neuron ties).
+
+LeNet-5 (convolutions) is the next model to add here once mtsym traces convolutions: add a
+``build`` entry to ``MODELS`` returning ``(torch module, inputs, images)``; nothing else changes.
+
+Per image: the graph is traced once per model (reported apart), then ``mt.lex_grad`` (one exact
+sweep), the star ``mt.derive(graph, 784, around=x)`` where it is enumerable, and
+``mt.is_clarke`` of torch's gradient; each timed, with the kind of ties found.  Baseline in the
+same process: torch's own forward + backward of the same image (float32).
+
+Then the 2-D slice through a trained 64-128-128-10 MLP on the 8x8 digits between two data points:
+the exact strata against a ``--grid`` x ``--grid`` grid of torch activation patterns (a lower
+bound on the regions), same process, ratio of times.
+"""
+
+import argparse
+from collections import Counter
+from fractions import Fraction
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import mtsym as mt
+from bench_eval import best      # the best of a few timed runs (benchmarks/ is the script's folder)
+
+torch.set_num_threads(1)
+
+
+def digits():
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    return (d.data / 16.0).astype(np.float32), d.target
+
+
+def upsample(X):
+    """8x8 -> 28x28: each pixel 3x3, two zero pixels of border (values k/16: exact in float32)."""
+    imgs = X.reshape(-1, 8, 8)
+    big = np.kron(imgs, np.ones((1, 3, 3), dtype=np.float32))
+    return np.pad(big, ((0, 0), (2, 2), (2, 2))).reshape(len(X), -1)
+
+
+def train(model, X, y, epochs, seed=0, lr=1e-3):
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    for _ in range(epochs):
+        perm = torch.randperm(len(Xt))
+        for i in range(0, len(Xt), 64):
+            idx = perm[i:i + 64]
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+    with torch.no_grad():
+        acc = (model(Xt).argmax(1) == yt).float().mean().item()
+    return model.eval(), acc
+
+
+class PoolMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.MaxPool2d(2)
+        self.fc1, self.fc2 = nn.Linear(196, 128), nn.Linear(128, 10)
+
+    def forward(self, x):
+        single = len(x.shape) == 1
+        h = self.pool(x.reshape(-1, 1, 28, 28)).flatten(1)
+        out = self.fc2(torch.relu(self.fc1(h)))
+        return out[0] if single else out
+
+
+def build_mlp(X, y, epochs):
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    return train(m, X, y, epochs)
+
+
+def build_pool(X, y, epochs):
+    torch.manual_seed(1)
+    return train(PoolMLP(), X, y, epochs)
+
+
+MODELS = {"mlp": build_mlp, "maxpool": build_pool}
+
+
+def torch_grad(model, x, k):
+    xt = torch.tensor(x, requires_grad=True)
+    model(xt)[k].backward()
+    return xt.grad
+
+
+def tie_kinds(star):
+    """The ops of the tied nodes of a Star (mtsym.local.star.Star)."""
+    return Counter(star.sweep.nodes[v][0].name for v in star.tied)
+
+
+# ----------------------------------------------------------------------------- per image
+def per_image(name, model, images, max_star):
+    from mtsym.local.star import Star
+    from mtsym.conventions import Convention
+    t_trace, graph = best(lambda: mt.trace(model, 784), 1)
+    head = lambda m: (lambda x: m(x)[0])                     # noqa: E731  (one output: the class-0 logit)
+    t_trace1, graph1 = best(lambda: mt.trace(head(model), 784), 1)
+    print(f"\n[{name}] trace (once per model): {t_trace:.2f} s ({graph.number_of_nodes()} nodes); "
+          f"scalar head {t_trace1:.2f} s")
+    print(f"{'img':>4} {'ties':>22} {'torch f+b':>10} {'lex_grad':>9} {'star':>18} {'is_clarke':>22}")
+    rows = []
+    conv = Convention.get("torch")
+    for i, x in enumerate(images):
+        t_torch, gt = best(lambda: torch_grad(model, x, 0), 3)
+        t_lex, lg = best(lambda: mt.lex_grad(graph1, x), 1)
+        st = Star(graph1, 784, tuple(Fraction(float(v)) for v in x), conv)
+        kinds = tie_kinds(st)
+        try:
+            t_star, star = best(lambda: mt.derive(graph1, 784, around=x, max_strata=max_star), 1)
+            star_txt = f"{len(star.strata)} strata {t_star:.2f} s"
+        except mt.LimitError:
+            t_star, star = None, None
+            star_txt = f"too large ({len(st.tied)} tied)"
+        t_cl, verdict = best(lambda: mt.is_clarke(graph1, x, max_strata=max_star), 1)
+        # torch's gradient agrees with mtsym's associated gradient here? (float32 forward)
+        ties = ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "none"
+        print(f"{i:>4} {ties:>22} {t_torch * 1e3:>8.2f}ms {t_lex:>8.2f}s {star_txt:>18} "
+              f"{verdict.verdict + ' (' + str(verdict.method) + ')':>14} {t_cl:.2f}s")
+        rows.append((kinds, t_lex, t_star, t_cl, verdict.verdict, verdict.method, t_torch))
+    tied = sum(1 for r in rows if r[0])
+    print(f"[{name}] {len(rows)} images, {tied} with exact ties "
+          f"({', '.join(f'{k}: {v}' for k, v in sum((r[0] for r in rows), Counter()).items()) or 'none'}); "
+          f"max lex_grad {max(r[1] for r in rows):.2f} s, max is_clarke {max(r[3] for r in rows):.2f} s, "
+          f"max star {max((r[2] for r in rows if r[2] is not None), default=float('nan')):.2f} s; "
+          f"verdicts {dict(Counter((r[4], r[5]) for r in rows))}")
+    return rows
+
+
+def zero_image(model):
+    """The all-zero image through the zero-bias copy of the MLP: every neuron ties."""
+    import copy
+    m0 = copy.deepcopy(model)
+    with torch.no_grad():
+        for mod in m0.modules():
+            if isinstance(mod, nn.Linear):
+                mod.bias.zero_()
+    head = lambda x: m0(x)[0]                                 # noqa: E731
+    graph = mt.trace(head, 784)
+    x = np.zeros(784, dtype=np.float32)
+    t, err = best(lambda: _limit(graph, x), 1)
+    print(f"\n[mlp0] all-zero image, zero biases: derive(around=0) stops in {t:.2f} s with\n  LimitError: {err}")
+    t_lex, g = best(lambda: mt.lex_grad(graph, x), 1)
+    t_cl, v = best(lambda: mt.is_clarke(graph, x), 1)
+    print(f"  lex_grad {t_lex:.2f} s (|g|_1 = {float(sum(abs(c) for c in g)):.4f}); "
+          f"is_clarke of torch's gradient (relu'(0) = 0: the zero vector): {v.verdict} ({v.method}) {t_cl:.2f} s")
+
+
+def _limit(graph, x):
+    try:
+        mt.derive(graph, 784, around=x)
+    except mt.LimitError as e:
+        return str(e)
+    return "no error"
+
+
+# ----------------------------------------------------------------------------- the 2-D slice
+def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25))):
+    torch.manual_seed(2)
+    m = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
+    m, acc = train(m, X, y, epochs)
+    a, b, c = X[0], X[1], X[2]
+    u, v = b - a, c - a
+    print(f"\n[slice] 64-128-128-10 MLP (train accuracy {acc:.3f}); plane x0 + s u + t v through digits 0, 1, 2 "
+          f"(x0 = digit 0, u = digit 1 - x0, v = digit 2 - x0), box {box}")
+    # the grid: activation patterns of every point, in torch (float32), as the SplineCam-style lower bound
+    W1, b1 = m[0].weight.detach(), m[0].bias.detach()
+    W2, b2 = m[2].weight.detach(), m[2].bias.detach()
+
+    def grid_patterns():
+        s = torch.linspace(box[0][0], box[0][1], grid + 2)[1:-1]
+        t = torch.linspace(box[1][0], box[1][1], grid + 2)[1:-1]
+        S, T = torch.meshgrid(s, t, indexing="ij")
+        P = torch.tensor(a) + S.reshape(-1, 1) * torch.tensor(u) + T.reshape(-1, 1) * torch.tensor(v)
+        out = set()
+        for k in range(0, len(P), 100_000):
+            with torch.no_grad():
+                z1 = P[k:k + 100_000] @ W1.T + b1
+                z2 = torch.relu(z1) @ W2.T + b2
+            bits = np.packbits(torch.cat([z1 > 0, z2 > 0], 1).numpy(), axis=1)
+            out |= set(map(bytes, bits))
+        return out
+    t_grid, pats = best(grid_patterns, 1)
+    t_exact, table = best(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)), 1)
+    cells = [s for s in table.strata if s.dim == 2]
+    relus = [n for n in table.graph.nodes if table.graph.nodes[n]["op"] == "relu"]
+    exact = set()
+    for s in cells:
+        cs = s.cases
+        exact.add(bytes(np.packbits(np.array([cs[n] > 0 for n in relus]))))
+    missing = pats - exact
+    print(f"  grid {grid}x{grid} (torch float32 activation patterns): {len(pats)} regions in {t_grid:.2f} s")
+    print(f"  exact (mt.derive on=mt.plane): {len(cells)} regions, {len(table.strata)} strata "
+          f"({sum(1 for s in table.strata if s.dim == 1)} edges, {sum(1 for s in table.strata if s.dim == 0)} "
+          f"vertices) in {t_exact:.2f} s")
+    print(f"  every grid region found exactly: {not missing} ({len(missing)} missing); regions the grid misses: "
+          f"{len(exact - pats)}; time exact / grid = {t_exact / t_grid:.2f}x")
+    return table
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=20)
+    ap.add_argument("--grid", type=int, default=1000)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--max-star", type=int, default=2000)
+    ap.add_argument("--quick", action="store_true", help="3 images, a 200 x 200 grid on a small box")
+    ap.add_argument("--plot", default=None, help="write the slice picture there")
+    args = ap.parse_args()
+    if args.quick:
+        args.images, args.grid, args.epochs = 3, 200, 1
+    X, y = digits()
+    Xb = upsample(X)
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(X), args.images, replace=False)
+    models = {}
+    for name, build in MODELS.items():
+        t, (model, acc) = best(lambda: build(Xb, y, args.epochs), 1)
+        models[name] = model
+        print(f"[{name}] trained in {t:.1f} s, train accuracy {acc:.3f}")
+        per_image(name, model, Xb[pick], args.max_star)
+    zero_image(models["mlp"])
+    box = ((0.4, 0.6), (0.4, 0.6)) if args.quick else ((-0.25, 1.25), (-0.25, 1.25))
+    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box)
+    if args.plot:
+        table.plot(args.plot, arrows=False, spurious=False, legend=False, dpi=150)
+
+
+if __name__ == "__main__":
+    main()
