@@ -5,6 +5,8 @@
   bounds that proves the exact case of almost every node;
 * :mod:`mtsym.audit.exact`: exact rational arithmetic at the samples the float passes hand over;
 * :mod:`mtsym.audit.chunk`: one chunk of samples (in process or on a Dask worker);
+* :mod:`mtsym.audit.verdicts`: at an exact tie, is the framework's gradient a Clarke gradient
+  (:func:`mtsym.is_clarke`, :func:`mtsym.lex_grad`)?
 * :mod:`mtsym.audit.relu0`: the relu'(0) question on a loss's parameter gradient;
 * :mod:`mtsym.audit.report`: :class:`AuditReport`.
 """

@@ -31,6 +31,7 @@ from ..trace import Program
 from .exact import ExactSample, gaps
 from .passes import Passes
 from .report import AuditSample, NodeTie, _line, norm_max
+from .verdicts import clarke_verdict
 
 
 class AuditJob:
@@ -208,8 +209,7 @@ def _verdict(job, es, sample, outputs, cases_f, exact_outputs, cases_e):
                          "framework along another stratum, whose gradient is not f's")
         sample.clarke, sample.distance, sample.distance_to = ge, d, "the gradient"
         return
-    from .verdicts import clarke_verdict  # the local analysis (mt.is_clarke, mt.lex_grad)
-    clarke_verdict(job, es, sample, g)
+    clarke_verdict(job, es, sample, g)            # the local analysis (mt.is_clarke, mt.lex_grad)
 
 
 def _count(job, by_node, ties):

@@ -122,13 +122,13 @@ def workers_of(client):
 
 
 def cluster_chunk(client, N, size, chunk_size=None):
-    """Rows per task on a cluster: about two tasks per worker (each task costs tens of milliseconds
-    of scheduling), at most four times the in-process chunk ``size`` (its memory budget); the
-    user's ``chunk_size`` when given, and ``size`` itself without a client."""
+    """Rows per task on a cluster: two tasks per worker (each task costs tens of milliseconds of
+    scheduling and transfer), but at most four times the in-process chunk ``size`` (its memory
+    budget); the user's ``chunk_size`` when given, and ``size`` itself without a client."""
     if client is None or chunk_size is not None:
         return size
     per = -(-N // (2 * workers_of(client)))
-    return max(1, min(max(size, per), 4 * size))
+    return max(1, min(per, 4 * size))
 
 
 def map_row_blocks(X, fn, cols, args=()):
