@@ -215,3 +215,15 @@ def test_a_tie_that_holds_near_the_sample_is_no_kink():
     for s, pt in ((s0, (0, 0)), (s1, (1, 1))):
         want = _clarke_oracle(f, 2, pt, s.gradient)
         assert s.verdict == ("yes" if want else "no")
+
+
+def test_json_holds_the_evidence_of_a_no():
+    import json
+    d = json.loads(mt.audit(boustany, np.array([[0.0], [1.0]]), inputs="t").to_json())
+    s, = d["samples"]
+    assert s["verdict"] == "no" and s["gradient"] == [["-3/2"]] and s["clarke"] == [["0"]]
+    X = np.array([[1.0, 1.0], [0.5, 0.25]])
+    quiet = json.loads(mt.audit(lambda x: mt.relu(x[0] - x[1]), X, dtype="float64").to_json())
+    full = json.loads(mt.audit(lambda x: mt.relu(x[0] - x[1]), X, dtype="float64").to_json(gradients=True))
+    assert quiet["verdicts"] == {"0": "yes"} and "gradient" not in quiet["samples"][0]
+    assert full["samples"][0]["gradient"] == [["0", "0"]]

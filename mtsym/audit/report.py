@@ -36,8 +36,6 @@ def _q(v):
     """An exact number as JSON text (``"p/q"``), floats and None as they are."""
     if v is None or isinstance(v, (float, bool, str)):
         return v
-    if isinstance(v, int):
-        return v
     v = Fraction(v)
     return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
 
@@ -169,11 +167,15 @@ class AuditSample:
     def flip(self):
         return any(t.kind == "flip" for t in self.ties)
 
-    def to_dict(self):
-        return {"index": self.index, "verdict": self.verdict, "method": self.method, "reason": self.reason,
-                "ties": [t.to_dict() for t in self.ties], "gradient": _rows(self.gradient),
-                "associated": _rows(self.associated), "clarke": _rows(self.clarke),
-                "distance": _q(self.distance), "distance_to": self.distance_to, "seconds": self.seconds}
+    def to_dict(self, gradients=None):
+        """Plain data; the gradients (``m x n`` exact matrices) only when ``gradients`` is true
+        (default: when the verdict is not "yes", where they are the evidence)."""
+        out = {"index": self.index, "verdict": self.verdict, "method": self.method, "reason": self.reason,
+               "ties": [t.to_dict() for t in self.ties], "distance": _q(self.distance),
+               "distance_to": self.distance_to, "seconds": self.seconds}
+        if gradients or (gradients is None and self.verdict not in (None, "yes")):
+            out.update(gradient=_rows(self.gradient), associated=_rows(self.associated), clarke=_rows(self.clarke))
+        return out
 
     def __repr__(self):
         kinds = ", ".join(sorted(self.kinds()))
@@ -271,18 +273,23 @@ class AuditReport(ReprMixin):
         return out
 
     # ------------------------------------------------------------------ export
-    def to_dict(self) -> dict:
-        """The report as plain data (exact numbers as ``"p/q"`` strings)."""
+    def to_dict(self, gradients: bool | None = None) -> dict:
+        """The report as plain data (exact numbers as ``"p/q"`` strings); see :meth:`to_json`."""
         rows = [dict(op=op, layer=layer, **c) for (op, layer), c in self.by_node.items()]
         return {"n": self.n, "meta": self.meta, "tied": self.tied, "exact_ties": self.exact_ties,
                 "rounding_ties": self.rounding_ties, "flips": self.flips,
                 "verdicts": {str(k): v for k, v in self.verdicts.items()}, "by_node": rows,
-                "samples": [s.to_dict() for s in self.samples.values()],
+                "samples": [s.to_dict(gradients) for s in self.samples.values()],
                 "relu0": None if self.relu0 is None else self.relu0.to_dict()}
 
-    def to_json(self, path: str | None = None, indent: int | None = 1) -> str:
-        """The report as JSON text (exact numbers as ``"p/q"`` strings); also written to ``path``."""
-        text = json.dumps(self.to_dict(), indent=indent)
+    def to_json(self, path: str | None = None, indent: int | None = 1, gradients: bool | None = None) -> str:
+        """The report as JSON text (exact numbers as ``"p/q"`` strings); also written to ``path``.
+
+        Each sample's exact gradients (the framework's, the associated one, a Clarke gradient) are
+        written where its verdict is "no" or "undecided" (the evidence), or everywhere with
+        ``gradients=True`` (large: ``m x n`` rationals per sample).
+        """
+        text = json.dumps(self.to_dict(gradients), indent=indent)
         if path is not None:
             with open(path, "w") as f:
                 f.write(text)
