@@ -34,7 +34,7 @@ except ImportError:
 def questions(table, n, rng, per=3):
     out = []
     for s in table.strata:
-        rec = s._rec
+        rec = s.record
         for _ in range(per):
             g = tuple(rng.randint(-20, 20) for _ in range(n + 1))
             out.append((rec.poly, list(s.constraints), g))

@@ -16,15 +16,11 @@ import time
 import mtsym as mt
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_enumerate import general_lines, relu_sum  # noqa: E402  (the same workloads)
+from bench_enumerate import SETUP  # noqa: E402  (the same workloads)
 
-
-def kmax(k):
-    return (lambda x: mt.max(x)), k
-
-
-def relu_lines(m):
-    return relu_sum(general_lines(m)), 2
+_W = {}
+exec(SETUP, _W)
+kmax, relu_lines = _W["kmax"], _W["relu_sum"]
 
 
 def oracle_floor(table, fn, n):

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from .errors import InputError, LimitError, TraceError, UnsupportedOperationError
 from .exact import ExactNumber, to_exact
+from .export.stream import StreamWriter, open_table
 from .extensions import provided
+from .parallel import explore_parallel
 from .partition import explore
 from .primitives import PRIMITIVES
 from .progress import progress_hook
+from .records import gc_paused
 from .table import PieceTable
-from .trace import InputSpec, Program
+from .trace import InputSpec, Program, check_input_count
 
 if TYPE_CHECKING:
     from .conventions import Convention
@@ -29,7 +32,8 @@ Inputs = Union[int, str, Sequence[str]]
 def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = None, *,
            max_strata: int | None = None, max_events: int | None = None, framework: str | None = None,
            progress: bool | Callable | None = None, around: Sequence | None = None,
-           on: Any = None) -> PieceTable:
+           on: Any = None, workers: int | None = None, client: Any = None,
+           out: str | os.PathLike | None = None) -> PieceTable:
     """Trace ``fn`` and return its exact :class:`~mtsym.table.PieceTable`.
 
     Parameters
@@ -67,6 +71,18 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
         Show the strata found and their rate on standard error while enumerating
         (``None``: when it is a terminal, after the first second; ``True``/``False``:
         always/never), or a callable ``hook(record, count)`` told of each new stratum.
+    workers : int, optional
+        Enumerate on this many local processes (the depth-first tree is shared
+        out by subtrees; the table is the serial one, stratum for stratum).
+        Programs with Python branches are enumerated serially.
+    client : dask.distributed.Client, optional
+        Enumerate on a dask cluster instead (needs the dask extra: ``pip install -e ".[dask]"``
+        in the source tree).
+    out : str or path, optional
+        Write the strata to this file as they are found, one line each, keeping
+        none in memory, and return the table read lazily from it
+        (:meth:`~mtsym.table.PieceTable.open`); strata are then numbered in the
+        order they were found.
 
     Raises
     ------
@@ -91,12 +107,23 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
                                          framework=framework)
     name = getattr(fn, "__name__", "f")
     name = "f" if name == "<lambda>" else name
+    check_input_count(inputs)
     _check_arity(fn, inputs, name)
     fn = _framework_code(fn, inputs, framework)
     program = Program(fn, inputs, _default_convention(convention, framework))
     hook, reporter = progress_hook(progress)
+    parallel = (workers is not None and workers != 1) or client is not None
+    options = dict(max_strata=max_strata, max_events=max_events)
     try:
-        records = explore(program, max_strata=max_strata, max_events=max_events, on_stratum=hook)
+        with gc_paused():
+            if out is not None:
+                return _derive_to_file(program, out, name, hook, parallel, workers, client, options)
+            if parallel:
+                records = _parallel(program, hook, workers, client, options)
+            else:
+                records = explore(program, on_stratum=hook, **options)
+            return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
+                              name=name)
     except TraceError as e:
         if framework is None and _inside_jax(e):
             raise _jax_hint(e, name) from e
@@ -113,8 +140,48 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
     finally:
         if reporter is not None:
             reporter.close()
-    return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
-                      name=name)
+
+
+def _parallel(program, hook, workers, client, options):
+    """The records of a parallel enumeration (the strata found so far kept on a limit error)."""
+    records = []
+
+    def emit(r):
+        records.append(r)
+        if hook is not None:
+            hook(r, len(records))
+    try:
+        explore_parallel(program, emit, workers=workers, client=client, **options)
+    except (LimitError, KeyboardInterrupt) as e:
+        e.partial_records = records
+        raise
+    return records
+
+
+def _derive_to_file(program, out, name, hook, parallel, workers, client, options):
+    """Stream the strata of ``program`` to ``out`` (nothing kept) and open the file lazily."""
+    writer = StreamWriter(out, name, program.symbols, program.conv, program)
+
+    def emit(r, count=None):
+        writer.write(r)
+        if hook is not None:
+            hook(r, writer.count)
+
+    def emit_line(line):
+        writer.write_line(line)
+        if hook is not None:
+            hook(None, writer.count)
+    try:
+        if parallel:
+            explore_parallel(program, emit, workers=workers, client=client, keep=False, emit_line=emit_line,
+                             **options)
+        else:
+            explore(program, on_stratum=emit, keep=False, **options)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close(program.graph, program.output_shape)
+    return open_table(out)
 
 
 def _check_arity(fn, inputs, name):

@@ -180,11 +180,11 @@ def aff_comb(weights, forms, const=0):
         if w == 0:
             continue
         if out is None:
-            out = [w * c for c in f] if w != 1 else list(f)
+            out = [w * c if c else 0 for c in f] if w != 1 else list(f)
         elif w == 1:
             out = [a + b for a, b in zip(out, f)]
-        else:
-            out = [a + w * b for a, b in zip(out, f)]
+        else:  # zero entries skipped: a rational weight times 0 is costly and changes nothing
+            out = [a + w * b if b else a for a, b in zip(out, f)]
     if out is None:
         n = len(forms[0]) if forms else 1
         out = [0] * n
@@ -244,6 +244,9 @@ def int_row(form):
     >>> int_row((Fraction(1, 2), Fraction(-1, 3), 0))
     (3, -2, 0)
     """
+    if all(type(c) is int for c in form):  # the usual case, without Fraction arithmetic
+        g = math.gcd(*form)
+        return tuple(form) if g <= 1 else tuple(c // g for c in form)
     den = reduce(_lcm, (c.denominator for c in form if isinstance(c, Fraction)), 1)
     row = [int(c * den) for c in form]
     g = reduce(math.gcd, row, 0)

@@ -19,101 +19,26 @@ enumeration (by the limits, by Ctrl-C, or by the callback itself) leaves the
 strata found so far on the exception as ``partial_records``.
 """
 
-__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "start_region", "DEFAULT_MAX_STRATA",
-           "DEFAULT_MAX_EVENTS"]
+__all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "start_region", "drive_tests",
+           "first_case", "graph_plan", "walk_records", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
+import math
 from fractions import Fraction
+
+import numpy as np
 
 from .errors import LimitError, NondeterministicError, NonAffineError
 from .exact import aff_var, int_row
 from .polyhedra import Polyhedron
-from .primitives import PRIMITIVES, Choice, Restrict
+from .primitives import PRIMITIVES, Choice, Restrict, replay
+from .records import StratumRecord, nice_witness
 from .trace import node_forms
+from .walk import Plan, Unsupported, limit_error, root_entry, too_many, walk
 
 #: default ``max_strata`` of :func:`mtsym.derive`
 DEFAULT_MAX_STRATA = 50_000
 #: default ``max_events``: switching decisions along one path (loops that never end)
 DEFAULT_MAX_EVENTS = 10_000
-
-
-class StratumRecord:
-    """What exploration knows of one stratum (internal; the user sees :class:`~mtsym.table.Stratum`).
-
-    Attributes
-    ----------
-    path : tuple of (node, case)
-        The decisions, in program order.
-    constraints : list of (form, sign)
-        The exact description ``sign(form) = sign``, forms as coprime integer
-        rows (each one cut the stratum when it was added).
-    forms : tuple
-        f^alpha of each output: affine tuples (entries may hold convention
-        symbols) or sympy expressions.
-    vals : tuple
-        The outputs' rational ``val`` forms (equal to f on the stratum).
-    output_nodes : tuple of int
-        The graph nodes of the outputs.
-    shape : tuple
-        ``()`` for a scalar output, ``(m,)`` for m outputs.
-    poly : Polyhedron or None
-        The closure in double description (``None`` for a table read from JSON).
-    dim : int
-    witness : tuple of int/Fraction
-    """
-
-    __slots__ = ("path", "constraints", "forms", "vals", "output_nodes", "shape", "poly", "dim", "_witness")
-
-    def __init__(self, path, constraints, forms, vals, output_nodes, shape, poly=None, dim=None,
-                 witness=None):
-        self.path, self.constraints = path, constraints
-        self.forms, self.vals, self.output_nodes, self.shape = forms, vals, output_nodes, shape
-        self.poly = poly
-        self.dim = poly.dim if dim is None else dim
-        self._witness = witness
-
-    @property
-    def witness(self):
-        """An exact point of the stratum, with small dyadic coordinates when one is near.
-
-        The double description gives a point in the relative interior; it is
-        rounded to the grids ``1, 1/2, 1/4, ..., 1/2^24`` and the first rounding
-        that still satisfies every constraint exactly is kept (a dyadic point is
-        exactly representable in float64, and cheap to compute with).
-        """
-        if self._witness is None:
-            self._witness = _nice_point(self.poly.witness(), self.constraints)
-        return self._witness
-
-
-def _nice_point(w, constraints):
-    """``w`` rounded to the coarsest grid ``1/2^k`` (k <= 24) that keeps every constraint; else ``w``.
-
-    Constraint rows are integers, so each try is integer arithmetic on the
-    numerators ``m = round(w * 2^k)``; equalities are tried first (a rounding
-    that breaks one fails at once).
-    """
-    if all(type(c) is int for c in w):
-        return w
-    rows = sorted(constraints, key=lambda fs: fs[1] != 0)
-    for k in range(25):
-        d = 1 << k
-        m = [round(c * d) for c in w]
-        for f, s in rows:
-            v = f[0] * d + sum(a * b for a, b in zip(f[1:], m))
-            if (v > 0) - (v < 0) != s:
-                break
-        else:
-            return tuple(c // d if c % d == 0 else Fraction(c, d) for c in m)
-    return w
-
-
-def _cons_list(link):
-    out = []
-    while link is not None:
-        form, sign, link = link
-        out.append((form, sign))
-    out.reverse()
-    return out
 
 
 def _check_form(g, prim, node, program):
@@ -140,10 +65,10 @@ class Decider:
     def event(self, node, prim, vals, params):
         self.events += 1
         if self.events > self.max_events:
-            raise _limit("max_events", self.max_events,
-                         f"a path took more than max_events={self.max_events} switching decisions "
-                         f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
-                         "Pass max_events=... to raise the limit.")
+            raise limit_error("max_events", self.max_events,
+                              f"a path took more than max_events={self.max_events} switching decisions "
+                              f"(at {prim.name}, {self.program.graph.line_of(node)}); a loop may never end. "
+                              "Pass max_events=... to raise the limit.")
         if node in self.decided:  # the same node met again (hash-consed): one decision
             return self.decided[node]
         i = len(self.path)
@@ -161,44 +86,97 @@ class Decider:
         return case
 
 
+class _Dead(Exception):
+    """Internal: a resumed branch of a node holds no case (its stratum set is empty)."""
+
+
 class _Explorer(Decider):
-    """The decider of one run during exploration: a new decision splits the current polyhedron."""
+    """The decider of one run during exploration: a new decision cuts the current polyhedron.
 
-    __slots__ = ("poly", "cons", "stack", "at", "fixed")
+    The first feasible case is taken in place; the node's other branches go on
+    the stack as ``(prefix, (node, answers), cell, cons)``, resumed by a later run.
+    """
 
-    def __init__(self, program, prefix, poly, cons, stack, max_events, at=None, fixed=None):
+    __slots__ = ("poly", "cons", "stack", "resume", "at", "fixed")
+
+    def __init__(self, program, prefix, poly, cons, stack, max_events, resume=None, at=None, fixed=None):
         super().__init__(program, max_events, prefix)
-        self.poly, self.cons, self.stack = poly, cons, stack
+        self.poly, self.cons, self.stack, self.resume = poly, cons, stack, resume
         self.at, self.fixed = at, fixed
 
     def _decide(self, node, prim, vals, params):
-        leaves = _node_cases(self.program, node, prim, vals, params, self.poly, self.cons, self.at, self.fixed)
+        answers = ()
+        if self.resume is not None:
+            rnode, answers = self.resume
+            self.resume = None
+            if rnode != node:
+                raise NondeterministicError(prim.name, "the function took a different path when run "
+                                            "again with the same decisions; traced code must be "
+                                            "deterministic", line=self.program.graph.line_of(node))
+        forks = []
+        leaf = first_case(prim, vals, params, self.poly, self.cons, answers, forks,
+                          _form_check(prim, node, self.program), self.at, self.fixed)
         base = tuple(self.path)
-        for case, poly, cons in reversed(leaves[1:]):
-            self.stack.append((base + ((node, case),), poly, cons))
-        case, self.poly, self.cons = leaves[0]
+        for a, cell, cons in forks:
+            self.stack.append((base, (node, a), cell, cons))
+        if leaf is None:
+            raise _Dead
+        case, self.poly, self.cons = leaf
         return case
 
 
 def ask(prim, vals, params, answers):
     """Replay a primitive's ``tests`` with ``answers``: ``(True, case)`` when they decide the case,
     else ``(False, question)`` (the next form, :class:`Restrict` or :class:`Choice`)."""
-    gen = prim.tests(vals, params)
     try:
-        q = next(gen)
-        for a in answers:
-            q = gen.send(a)
+        _, q = replay(prim.tests, vals, params, answers)
     except StopIteration as stop:
         return True, stop.value
     return False, q
 
 
 def _node_cases(program, node, prim, vals, params, poly, cons, at=None, fixed=None):
-    """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order.
+    """All feasible ``(case, poly, cons)`` of a switching node on ``poly``, in order (``at``,
+    ``fixed``: see :func:`drive_tests`)."""
+    out = []
+    forks = [((), poly, cons)]
+    check = _form_check(prim, node, program)
+    while forks:
+        answers, cell, C = forks.pop()
+        leaf = drive_tests(prim, vals, params, cell, C, answers, forks, check, at, fixed)
+        if leaf is not None:
+            out.append(leaf)
+    return out
 
-    Drives the primitive's ``tests`` generator (replayed from the start for each
-    branch: it is tiny) and splits the polyhedron at each sign test; an empty
-    child is never built, so infeasible prefixes are pruned at once.
+
+def first_case(prim, vals, params, cell, cons, answers, forks, check, at=None, fixed=None):
+    """:func:`drive_tests` until a branch holds a case (the next forks are tried in order)."""
+    leaf = drive_tests(prim, vals, params, cell, cons, answers, forks, check, at, fixed)
+    while leaf is None and forks:
+        answers, cell, cons = forks.pop()
+        leaf = drive_tests(prim, vals, params, cell, cons, answers, forks, check, at, fixed)
+    return leaf
+
+
+def _form_check(prim, node, program):
+    def check(g):
+        _check_form(g, prim, node, program)
+    return check
+
+
+def drive_tests(prim, vals, params, cell, cons, answers, forks, check, at=None, fixed=None):
+    """Run a switching node's ``tests`` generator on a stratum: the first feasible case, others forked.
+
+    The generator is replayed through ``answers`` (the answers of the branch
+    being resumed), then driven on ``cell`` (a Polyhedron, or ``(Cut, sign)`` to
+    build lazily): at each sign test the polyhedron is cut and the first
+    feasible sign continued in place; every other feasible answer is appended
+    to ``forks`` as ``(answers, cell, cons)``, in reverse order (pop the next).
+    An empty branch is never built, so infeasible prefixes are pruned at once,
+    and a branch is replayed only when it is resumed (no quadratic replay).
+
+    Returns ``(case, poly, cons)``, or ``None`` when the branch has no case.
+    ``cons`` is a linked list ``(row, sign, rest)`` of the proper cuts.
 
     ``at`` (an exact point, optional) keeps only what meets every neighbourhood
     of that point: a test that is nonzero there takes its sign there without a
@@ -206,44 +184,114 @@ def _node_cases(program, node, prim, vals, params, poly, cons, at=None, fixed=No
     every constraint added passes through ``at`` (the star of the point).  The
     forms decided that way are appended to the list ``fixed`` when one is given.
     """
-    for g in vals:  # a switching node's inputs are its switching quantities: affine, or refused by name
-        _check_form(g, prim, node, program)
-    out = []
-    todo = [((), poly, cons)]
-    while todo:
-        answers, P, C = todo.pop()
-        done, q = ask(prim, vals, params, answers)
-        if done:
-            out.append((q, P, C))
-            continue
-        if isinstance(q, Choice):
-            for j in reversed(range(q.m)):
-                todo.append((answers + (j,), P, C))
-            continue
-        if isinstance(q, Restrict):
-            g, allowed = q.form, q.signs
-        else:
-            g, allowed = q, (1, 0, -1)
-        _check_form(g, prim, node, program)
-        if at is not None:
-            v = g[0] + sum(c * x for c, x in zip(g[1:], at) if c)
-            if v != 0:
-                s = 1 if v > 0 else -1
-                if fixed is not None:
-                    fixed.append(g)
-                if s in allowed:
-                    todo.append((answers + (s,), P, C))
+    if type(cell) is tuple:
+        cell = cell[0].child(cell[1])
+    if not answers:  # a switching node's inputs are its switching quantities: affine, or refused by name
+        for g in vals:
+            check(g)
+    try:
+        gen, q = replay(prim.tests, vals, params, answers)
+        while True:
+            if isinstance(q, Choice):
+                alts = choice_alternatives(q, cell)
+                if not alts:
+                    return None
+                for j in reversed(alts[1:]):
+                    forks.append((answers + (j,), cell, cons))
+                answers += (alts[0],)
+                q = gen.send(alts[0])
                 continue
-        h = int_row(g)
-        kids = P.split(h)
-        proper = len(kids) > 1
-        for s in reversed(allowed):
-            if s in kids:
-                todo.append((answers + (s,), kids[s], (h, s, C) if proper else C))
-    return out
+            if isinstance(q, Restrict):
+                g, allowed = q.form, q.signs
+            else:
+                g, allowed = q, (1, 0, -1)
+            check(g)
+            if at is not None:
+                v = g[0] + sum(c * x for c, x in zip(g[1:], at) if c)
+                if v != 0:
+                    a = 1 if v > 0 else -1
+                    if fixed is not None:
+                        fixed.append(g)
+                    if a not in allowed:
+                        return None
+                    answers += (a,)
+                    q = gen.send(a)
+                    continue
+            h = int_row(g)
+            cut = cell.cut(h)
+            ok = [a for a in allowed if a in cut.signs]
+            if not ok:
+                return None
+            for a in reversed(ok[1:]):
+                forks.append((answers + (a,), (cut, a), (h, a, cons) if cut.proper else cons))
+            a = ok[0]
+            if cut.proper:
+                cell, cons = cut.child(a), (h, a, cons)
+            answers += (a,)
+            q = gen.send(a)
+    except StopIteration as stop:
+        return stop.value, cell, cons
 
 
-def explore(program, max_strata=None, max_events=None, on_stratum=None, *, start=None, at=None, fixed=None):
+#: a Choice over fewer alternatives is not screened (the generator prunes them as fast)
+_SCREEN_FROM = 6
+
+
+def choice_alternatives(q, cell):
+    """The alternatives of a :class:`~mtsym.primitives.Choice` worth trying on ``cell``, in order.
+
+    With ``scores``, an alternative is dropped when another one's score
+    dominates it on the whole stratum (exactly: on every generator, and equal
+    along the lineality), so a k-ary max over one stratum costs O(k) tests.
+    Candidates to dominate: the best score on all generators together, then,
+    round after round, the best score at a vertex among the alternatives left
+    (a round that drops nothing ends it).  Dropping is only ever a shortcut:
+    the tests would prune the same alternatives.
+    """
+    m = q.m
+    if q.scores is None or m < _SCREEN_FROM or any(type(f) is not tuple for f in q.scores):
+        return list(range(m))
+    M = int_row_common(q.scores, q.sense)
+    V, W = cell.products(M, max(abs(x) for r in M.tolist() for x in r))
+    keep = np.ones(m, dtype=bool)
+    order = np.arange(m)
+    vertex = next(j for j, gen in enumerate(cell.gens) if gen[0] > 0)
+    at_vertex = V[:, vertex]
+    tried = set()
+    champ = int(np.argmax(V.sum(axis=1)))
+    while champ not in tried:
+        tried.add(champ)
+        D = V[champ] - V
+        dom = (D >= 0).all(axis=1) & ((D > 0).any(axis=1) | (order > champ))
+        if W.shape[1]:
+            dom &= (W[champ] - W == 0).all(axis=1)
+        dom[champ] = False
+        dom &= keep
+        keep &= ~dom
+        if len(tried) > 1 and not dom.any():
+            break
+        left = np.flatnonzero(keep)
+        left = left[[j not in tried for j in left.tolist()]]
+        if not len(left):
+            break
+        champ = int(left[np.argmax(at_vertex[left])])
+    return [int(j) for j in np.flatnonzero(keep)]
+
+
+def int_row_common(forms, sense=1):
+    """Rational affine forms as one integer matrix, all scaled by one positive number (and by ``sense``)."""
+    den = 1
+    for f in forms:
+        for c in f:
+            if type(c) is Fraction:
+                den = den * c.denominator // math.gcd(den, c.denominator)
+    rows = [[int(c * den) * sense for c in f] for f in forms]
+    big = max((abs(x) for r in rows for x in r), default=0)
+    return np.array(rows, dtype=np.int64 if big < (1 << 62) else object)
+
+
+def explore(program, max_strata=None, max_events=None, on_stratum=None, *, start=None, at=None, fixed=None,
+            keep=True):
     """Every stratum of ``program`` (a :class:`~mtsym.trace.Program`), as StratumRecords.
 
     ``on_stratum(record, count)``, when given, is called after each new stratum.  A
@@ -252,35 +300,49 @@ def explore(program, max_strata=None, max_events=None, on_stratum=None, *, start
 
     The function is first run once at the origin.  If that run met no Python
     comparison, the program is branch-free: its graph is the whole program and
-    the strata are enumerated over the graph alone (:func:`_explore_graph`,
-    evaluating only the nodes after each decision).  Otherwise the function is
-    re-run once per stratum, each run replaying the decisions of its prefix.
+    the strata are enumerated over the graph alone (:mod:`mtsym.walk`; a graph
+    the walk does not cover -- a product of traced values -- by
+    :func:`_explore_graph`).  Otherwise the function is re-run once per
+    stratum, each run replaying the decisions of its prefix.
 
-    Three options serve local analysis (:mod:`mtsym.local`):
-
+    Parameters
+    ----------
+    max_strata, max_events : int, optional
+        The limits of :func:`mtsym.derive`.
+    on_stratum : callable, optional
+        ``on_stratum(record, count)`` after each new :class:`~mtsym.records.StratumRecord`, in order.
     start : (Polyhedron, constraints), optional
         Enumerate inside this region only (from :func:`start_region`); its
-        constraints are part of every stratum's description.
+        constraints are part of every stratum's description (local analysis, :mod:`mtsym.local`).
     at : tuple of exact numbers, optional
-        Only the strata whose closure holds this point (see :func:`_node_cases`).
+        Only the strata whose closure holds this point (see :func:`drive_tests`).
     fixed : list, optional
         With ``at``: receives every test form decided by its (nonzero) sign at ``at``.
+    keep : bool
+        ``False``: keep no record (``on_stratum`` takes them; memory stays bounded) and return
+        an empty list.
     """
     max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
-    records = _Records(on_stratum)
+    records = _Records(on_stratum, keep)
     try:
         locate_path(program, (0,) * program.n, max_events)
-        start = (Polyhedron.space(program.n), None) if start is None else start
-        g = program.graph
-        if not g.has_branches():
-            _explore_graph(program, max_strata, records, start, at, fixed)
-        else:
-            _explore_runs(program, max_strata, max_events, records, start, at, fixed)
+        cell, cons = (Polyhedron.space(program.n), None) if start is None else start
+        if program.graph.has_branches():
+            _explore_runs(program, cell, cons, max_strata, max_events, records.append, at, fixed)
+            return records
+        plan = graph_plan(program) if at is None else None   # the star of a point: the general search
+        if plan is not None:
+            try:
+                walk_records(plan, [root_entry(plan, cell, cons)], max_strata, records.append, compact=keep)
+                return records
+            except Unsupported:  # a case weight the plan's scale cannot hold: start over
+                records.reset()
+        _explore_graph(program, cell, cons, max_strata, records.append, at, fixed)
     except (LimitError, KeyboardInterrupt) as e:
         e.partial_records = list(records)
         raise
-    return list(records)
+    return records
 
 
 def start_region(n, constraints):
@@ -298,52 +360,100 @@ def start_region(n, constraints):
     return poly, cons
 
 
+def _nice_point(w, constraints):
+    """``w`` (rationals) rounded to the coarsest dyadic grid that keeps every constraint (see
+    :func:`mtsym.records.nice_witness`)."""
+    q = 1
+    for c in w:
+        if type(c) is not int:
+            q = q * c.denominator // math.gcd(q, c.denominator)
+    return nice_witness(tuple(int(c * q) for c in w), q, constraints)
+
+
 class _Records(list):
-    """The strata found so far; ``append`` also tells the ``on_stratum`` hook."""
+    """The strata found so far (none kept unless ``keep``); ``append`` also tells the ``on_stratum`` hook."""
 
-    __slots__ = ("hook",)
+    __slots__ = ("hook", "keep", "count")
 
-    def __init__(self, hook):
+    def __init__(self, hook, keep=True):
         super().__init__()
-        self.hook = hook
+        self.hook, self.keep, self.count = hook, keep, 0
 
     def append(self, record):
-        super().append(record)
+        self.count += 1
+        if self.keep:
+            super().append(record)
         if self.hook is not None:
-            self.hook(record, len(self))
+            self.hook(record, self.count)
+
+    def reset(self):
+        self.clear()
+        self.count = 0
 
 
-def _limit(option, value, message):
-    """A :class:`LimitError` that names the limit it hit (``option``, ``value``: the command line
-    names its own flag for it)."""
-    err = LimitError(message)
-    err.option, err.value = option, value
-    return err
+def graph_plan(program):
+    """The :class:`~mtsym.walk.Plan` of a branch-free program, or ``None`` when it does not apply."""
+    try:
+        return Plan(program)
+    except Unsupported:
+        return None
 
 
-def _too_many(max_strata):
-    return _limit("max_strata", max_strata,
-                  f"more than max_strata={max_strata} strata; the partition is too large to "
-                  "enumerate. Pass max_strata=... to derive to raise the limit, or use "
-                  "mt.evaluate for pointwise answers without enumerating pieces.")
+def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None, compact=True):
+    """Walk ``plan`` from ``stack`` (see :func:`mtsym.walk.walk`), emitting StratumRecords."""
+    codec = plan.codec if compact or plan.codec.narrow else None
+    outs, shape = plan.out_nodes, plan.shape
+
+    def record(raw):
+        path, cons, forms, vals, leaf = raw
+        emit(StratumRecord(path, cons, forms, vals, outs, shape, poly=leaf, codec=codec))
+
+    def check(u):
+        return _form_check(u.prim, u.node, plan.program)
+
+    return walk(plan, stack, max_strata, record, drive_tests, check, count, budget, split, compact)
 
 
-def _explore_runs(program, max_strata, max_events, records, start, at, fixed):
-    stack = [((),) + tuple(start)]
+_too_many = too_many
+
+
+#: a program with Python branches runs once per stratum: all runs together may take this many
+#: times ``max_events`` switching decisions (a loop of 10^4 comparisons over 2 * 10^4 strata would
+#: otherwise run 2 * 10^8 decisions, many minutes, before ``max_strata`` stops it)
+TOTAL_EVENTS = 250
+
+
+def _explore_runs(program, cell, cons, max_strata, max_events, emit, at=None, fixed=None):
+    stack = [((), None, cell, cons)]
+    count = total = 0
+    budget = TOTAL_EVENTS * max_events
     while stack:
-        prefix, poly, cons = stack.pop()
-        ex = _Explorer(program, prefix, poly, cons, stack, max_events, at, fixed)
-        outputs, shape = program.run(ex)
-        records.append(StratumRecord(tuple(ex.path), _cons_list(ex.cons),
-                                     tuple(v.lin for v in outputs), tuple(v.val for v in outputs),
-                                     tuple(v.node for v in outputs), shape, poly=ex.poly))
-        if len(records) > max_strata:
+        prefix, resume, poly, cons = stack.pop()
+        if type(poly) is tuple:
+            poly = poly[0].child(poly[1])
+        ex = _Explorer(program, prefix, poly, cons, stack, max_events, resume, at, fixed)
+        try:
+            outputs, shape = program.run(ex)
+        except _Dead:
+            continue
+        finally:
+            total += ex.events
+        count += 1
+        emit(StratumRecord(tuple(ex.path), ex.cons, tuple(v.lin for v in outputs),
+                           tuple(v.val for v in outputs), tuple(v.node for v in outputs), shape, poly=ex.poly))
+        if count > max_strata:
             raise _too_many(max_strata)
-    return records
+        if total > budget and stack:
+            raise limit_error("max_events", max_events,
+                              f"the function ran once per stratum, {count:,} times, taking {total:,} switching "
+                              f"decisions in all (more than {TOTAL_EVENTS} x max_events={max_events}): each run "
+                              "repeats every comparison of its path (a long loop of Python comparisons) and the "
+                              "strata are not all found. Pass max_events=... to allow more, or write the loop "
+                              "with mt.max / mt.relu (no Python comparison: enumerated over the graph, once).")
 
 
-def _explore_graph(program, max_strata, records, start, at, fixed):
-    """Depth-first over the switching nodes of a branch-free graph.
+def _explore_graph(program, cell, cons, max_strata, emit, at=None, fixed=None):
+    """Depth-first over the switching nodes of a branch-free graph, forms in Python (any graph).
 
     One list of forms serves the whole search: a stack entry resumes at node
     ``pos`` and only ever reads nodes before ``pos``, which no later run has
@@ -365,9 +475,10 @@ def _explore_graph(program, max_strata, records, start, at, fixed):
         if prim.kind == "input":
             vals[v] = lins[v] = aff_var(params[0], program.n)
     path = []
-    stack = [(0, None, start[0], start[1], 0)]
+    count = 0
+    stack = [(0, None, cell, cons, 0)]
     while stack:
-        pos, case0, poly, cons, depth = stack.pop()
+        pos, answers, poly, cons, depth = stack.pop()
         del path[depth:]
         for v in range(pos, N):
             prim, ins, params, conv = tape[v]
@@ -375,23 +486,25 @@ def _explore_graph(program, max_strata, records, start, at, fixed):
                 continue
             iv = [vals[u] for u in ins]
             if prim.tests is not None:
-                if v == pos and case0 is not None:
-                    case = case0
-                else:
-                    leaves = _node_cases(program, v, prim, iv, params, poly, cons, at, fixed)
-                    d = len(path)
-                    for c, P, C in reversed(leaves[1:]):
-                        stack.append((v, c, P, C, d))
-                    case, poly, cons = leaves[0]
+                forks = []
+                leaf = first_case(prim, iv, params, poly, cons, answers if v == pos and answers is not None else (),
+                                  forks, _form_check(prim, v, program), at, fixed)
+                d = len(path)
+                for a, P, C in forks:
+                    stack.append((v, a, P, C, d))
+                if leaf is None:
+                    break
+                case, poly, cons = leaf
                 path.append((v, case))
             else:
                 case = None
             vals[v], lins[v] = node_forms(prim, case, params, conv, iv, [lins[u] for u in ins], syms)
-        records.append(StratumRecord(tuple(path), _cons_list(cons), tuple(lins[u] for u in outs),
-                                     tuple(vals[u] for u in outs), outs, shape, poly=poly))
-        if len(records) > max_strata:
-            raise _too_many(max_strata)
-    return records
+        else:
+            count += 1
+            emit(StratumRecord(tuple(path), cons, tuple(lins[u] for u in outs),
+                               tuple(vals[u] for u in outs), outs, shape, poly=poly))
+            if count > max_strata:
+                raise _too_many(max_strata)
 
 
 class _Locator(Decider):

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps_inside", "stratum_label", "path_trie",
            "piece_label"]
 
+import math
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 from fractions import Fraction
 
@@ -192,6 +193,8 @@ class Stratum:
         The description (strict inequalities).
     """
 
+    __slots__ = ("_table", "_record", "discovery", "index", "piece", "dim", "_witness")
+
     def __init__(self, table: PieceTable, record: StratumRecord, discovery: int) -> None:
         self._table = table
         self._record = record
@@ -352,16 +355,31 @@ class Piece:
         return extension("display.piece_html")(self._table, self)
 
 
-def _sort_key(piece):
-    g = piece.forms
-    flat = []
-    for f in g:
-        if type(f) is tuple and all(isinstance(c, (int, Fraction)) for c in f):
-            flat.extend(-c for c in f[1:])
-        else:
-            flat = []
-            break
-    return (-piece.dim, tuple(flat), piece.strata[0].discovery)
+def _sort_keys(pieces):
+    """The order of the pieces: dimension (largest first), then the gradient coefficients (largest
+    first) when they are all rational, then discovery.  Rationals are compared as integers over one
+    common denominator (exact, and much faster than Fractions)."""
+    flats = []
+    den = 1
+    for piece in pieces:
+        flat = []
+        for f in piece.forms:
+            if type(f) is tuple and all(type(c) in (int, Fraction) for c in f):
+                flat.extend(f[1:])
+            else:
+                flat = None
+                break
+        if flat:
+            for c in flat:
+                if type(c) is Fraction and den % c.denominator:
+                    den = den * c.denominator // math.gcd(den, c.denominator)
+        flats.append(flat)
+    keys = []
+    for piece, flat in zip(pieces, flats):
+        ints = () if not flat else tuple(-c * den if type(c) is int else -c.numerator * (den // c.denominator)
+                                         for c in flat)
+        keys.append((-piece.dim, ints, piece.strata[0].discovery))
+    return keys
 
 
 class PieceTable:
@@ -383,11 +401,21 @@ class PieceTable:
         self.name = name
         self.shape = records[0].shape if records else ()
         strata = [Stratum(self, r, k) for k, r in enumerate(records)]
-        groups = {}
+        by_id = {}  # enumeration shares one forms object per piece: group by identity, then by value
         for s in strata:
-            groups.setdefault(s.forms, []).append(s)
+            by_id.setdefault(id(s.forms), []).append(s)
+        groups = {}
+        for ss in by_id.values():
+            g = groups.setdefault(ss[0].forms, [])
+            if g:
+                g.extend(ss)
+                g.sort(key=lambda s: s.discovery)
+            else:
+                g[:] = ss
         pieces = [Piece(self, forms, ss) for forms, ss in groups.items()]
-        pieces.sort(key=_sort_key)
+        keys = _sort_keys(pieces)
+        order = sorted(range(len(pieces)), key=keys.__getitem__)
+        pieces = [pieces[i] for i in order]
         ordered = []
         for i, p in enumerate(pieces):
             p.index = i
@@ -399,7 +427,7 @@ class PieceTable:
             s.index = j
         self.pieces = pieces
         self.strata = ordered
-        self._by_path = {s.path: s for s in ordered}
+        self._by_key = None
 
     # ----------------------------------------------------------- queries
     def __len__(self):
@@ -422,8 +450,12 @@ class PieceTable:
     def stratum_at(self, p: Sequence) -> Stratum:
         """The stratum holding an exact point (ints, Fractions, sympy Rationals; floats exactly)."""
         pt = self._point(p)
-        if self.program is not None:
-            s = self._by_path.get(locate_path(self.program, pt))
+        if self.program is not None and self.strata:
+            if self._by_key is None:
+                self._by_key = {s.record.key: s for s in self.strata}
+            codec = self.strata[0].record.codec
+            path = locate_path(self.program, pt)
+            s = self._by_key.get(path if codec is None else codec.encode(path))
             if s is not None:
                 return s
         elif self.graph is not None:  # read from a file: the graph decides, not the stored constraints
@@ -432,6 +464,14 @@ class PieceTable:
             if s.contains(pt):
                 return s
         raise InputError(f"no stratum holds {pt}; the table is incomplete")  # pragma: no cover
+
+    @property
+    def _by_path(self):
+        """``{path: stratum}``, built on first use (the strata keep their paths compact)."""
+        d = self.__dict__.get("_by_path_cache")
+        if d is None:
+            d = self._by_path_cache = {s.path: s for s in self.strata}
+        return d
 
     def _graph_stratum(self, pt):
         """The stratum whose decisions the graph takes at ``pt`` (exactly, node by node)."""
@@ -503,6 +543,12 @@ class PieceTable:
     def from_json(cls, text: str) -> PieceTable:
         """A table read back from :meth:`to_json`."""
         return extension("table.from_json")(text)
+
+    @classmethod
+    def open(cls, path: str) -> PieceTable:
+        """A table streamed to ``path`` by ``mt.derive(..., out=path)``, read lazily; see
+        :mod:`mtsym.export.stream`."""
+        return extension("table.open")(path)
 
     def plot(self, path: str | None = None, **options: Any) -> Any:
         """A matplotlib figure of the partition; see :mod:`mtsym.export.plot`."""

@@ -21,7 +21,8 @@ Forms are tuples ``(c0, c1..cn)``; a product of two non-constant values gives a
 sympy expression instead (smooth, allowed in outputs, refused in switches).
 """
 
-__all__ = ["Value", "Array", "Program", "Run", "InputSpec", "node_forms", "combine", "VAL_CONV"]
+__all__ = ["Value", "Array", "Program", "Run", "InputSpec", "node_forms", "combine", "VAL_CONV", "MAX_INPUTS",
+           "check_input_count"]
 
 import re
 
@@ -30,7 +31,7 @@ import sympy as sp
 
 from .arrays import Array, coerce
 from .conventions import Convention, check_symbols
-from .errors import InputError, UnsupportedOperationError, user_line
+from .errors import InputError, LimitError, UnsupportedOperationError, user_line
 from .exact import (aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number,
                     to_exact, to_sympy)
 from .graph import Graph
@@ -40,9 +41,21 @@ from .value import Value
 
 #: the rational rule used for ``val`` forms (any rule with rational weights works)
 VAL_CONV = Convention("first")
+#: the most inputs exact tracing accepts (forms are dense: n + 1 rationals per node)
+MAX_INPUTS = 4096
 
 
 # --------------------------------------------------------------------------- inputs
+def check_input_count(inputs):
+    """A :class:`LimitError` for more inputs than exact tracing takes (:data:`MAX_INPUTS`)."""
+    if isinstance(inputs, int) and not isinstance(inputs, bool) and inputs > MAX_INPUTS:
+        raise LimitError(f"inputs={inputs}: exact tracing keeps every node's affine form as {inputs + 1} "
+                         f"rationals ({inputs}^2 numbers for the inputs alone, about "
+                         f"{8 * inputs * (inputs + 1) / 2**30:.1f} GiB); mtsym.derive takes at most "
+                         f"{MAX_INPUTS} inputs. mt.evaluate traces the graph only and works at any size.")
+
+
+
 class InputSpec:
     """How ``derive``'s ``inputs`` argument maps to function arguments.
 
@@ -134,6 +147,8 @@ class Program:
         if not callable(fn):
             raise InputError(f"derive needs a function, got {type(fn).__name__}")
         self.fn = fn
+        if exact:
+            check_input_count(inputs)
         self.spec = InputSpec(inputs)
         self.conv = Convention.get(convention)
         check_symbols(self.conv, self.spec.names, "convention")
@@ -147,6 +162,7 @@ class Program:
         self.exact = exact
         self._keys = {}
         self._outputs = set()
+        self._input_forms = None
 
     def node(self, op, inputs, params, conv=None):
         """The node for ``op(inputs; params)``, created on first sight.
@@ -173,11 +189,10 @@ class Program:
         """
         run = Run(self, decider)
         n = self.n
-        elems = [Value(run, self.node("input", (), (i, self.spec.names[i])),
-                       aff_var(i, n) if self.exact else None, None)
-                 for i in range(n)]
-        for v in elems:
-            v.lin = v.val
+        if self._input_forms is None:  # made once: n forms of n + 1 entries
+            self._input_forms = [aff_var(i, n) if self.exact else None for i in range(n)]
+        elems = [Value(run, self.node("input", (), (i, self.spec.names[i])), f, f)
+                 for i, f in enumerate(self._input_forms)]
         out = self.fn(*self.spec.arguments(elems))
         outs, shape = _flatten_output(out)
         values = [o if isinstance(o, Value) else run.const(o, "output") for o in outs]

@@ -54,9 +54,9 @@ def _err(c):
 class _AffineBound:
     """|coefficients| of one affine stage, as a dense block or gathers (like the stage's own rule)."""
 
-    def __init__(self, stage, graph):
+    def __init__(self, stage, data):
         rows = stage.rows
-        datas = [graph.nodes[v] for v in stage.nodes]
+        datas = [data[v] for v in stage.nodes]
         entries = [([rows[u] for u in d["inputs"]], [Fraction(c) for c in d["params"][0]]) for d in datas]
         self.c0 = np.array([abs(float(d["params"][1])) for d in datas])[:, None]
         self.d0 = np.array([_err(d["params"][1]) for d in datas])[:, None]
@@ -131,9 +131,9 @@ class Passes:
         for st in self.sched.stages:
             kind = st.prim.kind
             if kind == "affine":
-                self._affine[id(st)] = _AffineBound(st, graph)
+                self._affine[id(st)] = _AffineBound(st, self.sched.data)
             elif kind == "const":
-                self._const[id(st)] = np.array([_err(graph.nodes[v]["params"][0]) for v in st.nodes])[:, None]
+                self._const[id(st)] = np.array([_err(self.sched.data[v]["params"][0]) for v in st.nodes])[:, None]
 
     # ------------------------------------------------------------------ the framework's pass
     def framework(self, X, dtype):
@@ -155,7 +155,12 @@ class Passes:
         E = np.zeros((sched.n_rows, N))
         C = np.empty((sched.n_codes, N), dtype=np.int32)
         proved = np.ones((sched.n_codes, N), dtype=bool)
-        for st in sched.stages:
+        with sched.threads():
+            self._certified(X, V, E, C, proved)
+        return C, proved
+
+    def _certified(self, X, V, E, C, proved):
+        for st in self.sched.stages:
             rule = st.rule
             if rule.reads_points:
                 rule.forward(st, V, X)
@@ -169,7 +174,6 @@ class Passes:
                 proved[st.code_rows] = self.tie_sizes(st, codes) == 0
             if st.out.stop > st.out.start:
                 E[st.out] = self._bound(st, V, E, C)
-        return C, proved
 
     def _atol(self, st, V, E):
         """How far from a tie a switching quantity must be, per node and sample, to be proved."""

@@ -34,6 +34,7 @@ Examples
 __all__ = ["compile_table", "CompiledTable", "Batch"]
 
 import threading
+from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -127,28 +128,33 @@ class CompiledTable:
         self.n, self.shape = table.n, table.shape
         self.subs = symbol_subs(graph, table.convention, params, "compile: params")
         self.located_exactly = 0
-        strata = table.strata
-        self._piece_of = np.array([s.piece for s in strata], dtype=np.intp)
         self._grads = [self._piece_grad(p) for p in table.pieces]
         self._G = None if any(callable(g) for g in self._grads) else np.array(self._grads)
         switch = sorted(graph.switching_nodes())
-        outs = sorted({v for s in strata for v in s.output_nodes})
+        outs = sorted({v for o in graph.outputs for v in o})
         self.sched = Schedule(graph, table.convention, needed_nodes(graph, switch + outs), self.subs)
         for_cases = needed_nodes(graph, switch)
         self._case_stages = [st for st in self.sched.stages if any(v in for_cases for v in st.nodes)]
         self._switch = switch
         self._pos = {v: j for j, v in enumerate(switch)}
         self._rows = np.array([self.sched.code_row[v] for v in switch], dtype=np.intp)
-        self._out_rows = np.array([[self.sched.rows[v] for v in s.output_nodes] for s in strata],
-                                  dtype=np.intp).reshape(len(strata), -1)
+        # one pass over the strata (a streamed table reads its file once)
+        n_strata = len(table.strata)
+        self._piece_of = np.empty(n_strata, dtype=np.intp)
+        out_rows, self._trie = [], None
+        self._trie = self._build_trie(self._collect(table.strata, out_rows))
+        self._out_rows = np.array(out_rows, dtype=np.intp).reshape(n_strata, -1)
         self._one_output = len({tuple(r) for r in self._out_rows.tolist()}) == 1
-        self._trie = self._build_trie(strata)
         self._setup_keys()
         m = int(np.prod(self.shape)) if self.shape else 1
         self.chunk_size = auto_chunk(self.sched.row_bytes(0) + 8 * m * (self.n + 1), chunk_size)
 
     # ------------------------------------------------------------ setup
     def _piece_grad(self, piece):
+        forms = piece.forms
+        if all(type(f) is tuple and all(type(c) in (int, Fraction) for c in f) for f in forms):
+            arr = np.array([[exact_float(c) for c in f[1:]] for f in forms])  # no sympy needed
+            return arr[0] if self.shape == () else arr
         g = piece.grad
         if self.subs:
             g = g.subs(self.subs)
@@ -161,6 +167,14 @@ class CompiledTable:
             return _PolynomialGrad(g, self.table.symbols)
         arr = np.array([[exact_float(v) for v in row] for row in g.tolist()])
         return arr[0] if self.shape == () else arr
+
+    def _collect(self, strata, out_rows):
+        """Each stratum's piece and output rows, on the way to the trie."""
+        rows = self.sched.rows
+        for s in strata:
+            self._piece_of[s.index] = s.piece
+            out_rows.append([rows[v] for v in s.output_nodes])
+            yield s
 
     def _build_trie(self, strata):
         enc = self.sched.encode

@@ -20,11 +20,19 @@ Examples
 
 __all__ = ["Schedule", "Stage", "needed_nodes", "symbol_subs"]
 
+import contextlib
+
 import numpy as np
 
 from ..conventions import symbol_values
 from ..errors import UnsupportedOperationError
 from ..primitives import PRIMITIVES
+
+try:  # optional: BLAS threads for small products
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # pragma: no cover - without it, BLAS keeps its default threads
+    ThreadpoolController = None
+_controller = []
 
 
 class Stage:
@@ -60,6 +68,10 @@ def symbol_subs(graph, conv, params, what="params"):
     return symbol_values(params, symbols, what)
 
 
+#: dense products with at most this many coefficients run on one BLAS thread
+SMALL_PRODUCT = 64 * 64
+
+
 def _conv_key(conv):
     return None if conv is None else conv.name
 
@@ -80,13 +92,15 @@ class Schedule:
 
     def __init__(self, graph, conv, nodes=None, subs=None):
         nodes = sorted(graph.nodes if nodes is None else nodes)
+        data = {v: graph.nodes[v] for v in nodes}
+        nodes = self._fuse(graph, nodes, data)
         level = {}
         for v in nodes:  # node ids are a topological order
-            ins = graph.nodes[v]["inputs"]
+            ins = data[v]["inputs"]
             level[v] = 1 + max((level[u] for u in ins), default=-1)
         groups = {}
         for v in nodes:
-            d = graph.nodes[v]
+            d = data[v]
             op = d["op"]
             prim = PRIMITIVES.get(op)
             rule = None if prim is None else prim.numpy
@@ -94,8 +108,11 @@ class Schedule:
                 raise UnsupportedOperationError(op, f"no numpy rule for primitive {op!r}; declare one "
                                                 "(numpy=...) with the primitive", line=graph.line_of(v))
             pkey = None if rule.stacked else d["params"]
+            pkey = ("fused", pkey) if d.get("fused") else pkey
             groups.setdefault((level[v], op, pkey, _conv_key(d.get("conv"))), []).append(v)
         self.graph, self.conv = graph, conv
+        #: the node data the stages run (a folded bias add holds the product's inputs and coefficients)
+        self.data = data
         self.rows = {}
         self.code_row = {}
         self.stages = []
@@ -105,8 +122,9 @@ class Schedule:
             vs = groups[key]
             op = key[1]
             prim = PRIMITIVES[op]
-            d0 = graph.nodes[vs[0]]
+            d0 = data[vs[0]]
             st = Stage(prim, vs, d0["params"], d0.get("conv") or conv, self.rows, subs)
+            st.c0_last = bool(d0.get("fused"))
             if st.rule.has_value:
                 st.out = slice(r, r + len(vs))
                 for v in vs:
@@ -121,7 +139,7 @@ class Schedule:
                 self.stage_of[v] = st
             self.stages.append(st)
         for st in self.stages:
-            st.rule.build(st, [graph.nodes[v] for v in st.nodes])
+            st.rule.build(st, [data[v] for v in st.nodes])
         self.n_rows, self.n_codes = r, s
         inputs = [st for st in self.stages if st.rule.reads_points]
         self.input_rows = {}
@@ -129,6 +147,41 @@ class Schedule:
             for v, col in zip(st.nodes, st.cols):
                 self.input_rows[int(col)] = self.rows[v]
         self._buf = None
+        # small products (a narrow layer over many points) run fastest on one BLAS thread: more
+        # threads only synchronise (and on a loaded machine they wait for each other)
+        dense = [st.W.size for st in self.stages if getattr(st, "dense", False)]
+        self.blas_threads = 1 if max(dense, default=0) <= SMALL_PRODUCT else None
+
+    @staticmethod
+    def _fuse(graph, nodes, data):
+        """Bias adds folded into the product before them: ``(W @ x) + b`` is one stage that adds
+        ``b`` after the product (the same floating point operations, one pass fewer).  A node
+        ``v = u + c`` (coefficient 1) whose input ``u`` is an affine node of several inputs read
+        by ``v`` alone (and no output) takes ``u``'s inputs and coefficients."""
+        keep = set(nodes)
+        outs = {w for o in graph.outputs for w in o}
+        dropped = set()
+        for v in nodes:
+            d = data[v]
+            if PRIMITIVES[d["op"]].kind != "affine" or len(d["inputs"]) != 1 or tuple(d["params"][0]) != (1,):
+                continue
+            u = d["inputs"][0]
+            du = graph.nodes[u]
+            if u not in keep or u in outs or PRIMITIVES[du["op"]].kind != "affine" or len(du["inputs"]) < 2 \
+                    or graph.out_degree(u) != 1 or du["params"][1] != 0:
+                continue
+            data[v] = dict(d, inputs=du["inputs"], params=(du["params"][0], d["params"][1]), fused=True)
+            dropped.add(u)
+        return [v for v in nodes if v not in dropped]
+
+    def threads(self):
+        """A context that runs the sweeps on :attr:`blas_threads` BLAS threads (threadpoolctl, when
+        installed)."""
+        if self.blas_threads is None or ThreadpoolController is None:
+            return contextlib.nullcontext()
+        if not _controller:
+            _controller.append(ThreadpoolController())
+        return _controller[0].limit(limits=self.blas_threads, user_api="blas")
 
     # ------------------------------------------------------------------ sweeps
     def forward(self, X, atol=None, stages=None, dtype=np.float64):
@@ -141,13 +194,14 @@ class Schedule:
         N = X.shape[0]
         V = np.empty((self.n_rows, N), dtype=dtype)
         C = np.empty((self.n_codes, N), dtype=np.int32)
-        for st in self.stages if stages is None else stages:
-            if st.rule.reads_points:
-                st.rule.forward(st, V, X)
-                continue
-            st.rule.forward(st, V)
-            if st.rule.switching:
-                C[st.code_rows] = st.rule.codes(st, V, atol)
+        with self.threads():
+            for st in self.stages if stages is None else stages:
+                if st.rule.reads_points:
+                    st.rule.forward(st, V, X)
+                    continue
+                st.rule.forward(st, V)
+                if st.rule.switching:
+                    C[st.code_rows] = st.rule.codes(st, V, atol)
         return V, C
 
     def reverse(self, V, C, outputs):
@@ -166,9 +220,10 @@ class Schedule:
             for j, v in enumerate(outputs):
                 if v in self.rows:
                     A[self.rows[v], j, :] = 1.0
-        for st in reversed(self.stages):
-            if st.out.stop > st.out.start:
-                st.rule.backward(st, V, C, A)
+        with self.threads():
+            for st in reversed(self.stages):
+                if st.out.stop > st.out.start:
+                    st.rule.backward(st, V, C, A)
         n = len(self.graph.symbols)
         J = np.zeros((n, m, N))
         for i, r in self.input_rows.items():

@@ -30,8 +30,9 @@ Traceback (most recent call last):
 mtsym.errors.FormatError: mtsym.piecetable version 9 is not supported: this mtsym reads version 1
 """
 
-__all__ = ["to_json", "from_json", "to_data", "from_data", "portable_line", "FORMAT", "VERSION",
-           "MAX_DIGITS", "MAX_DEPTH", "MAX_DEGREE"]
+__all__ = ["to_json", "from_json", "to_data", "from_data", "portable_line", "stratum_data", "head_data",
+           "graph_data", "read_head", "read_graph", "read_stratum", "Reader", "FORMAT", "VERSION", "MAX_DIGITS",
+           "MAX_DEPTH", "MAX_DEGREE"]
 
 import json as _json
 import os
@@ -190,27 +191,38 @@ def _graph(g):
     return {"nodes": nodes, "outputs": [list(o) for o in g.outputs]}
 
 
+def stratum_data(r, path=True):
+    """One stratum (a :class:`~mtsym.records.StratumRecord`) as a JSON-ready dict (``path=False``:
+    without its path, which the caller writes in its own form)."""
+    return {
+        "path": [[node, _value(case)] for node, case in r.path] if path else None,
+        "constraints": [[_form(f), s] for f, s in r.constraints],
+        "forms": [_form(f) for f in r.forms],
+        "vals": [_form(f) for f in r.vals],
+        "output_nodes": list(r.output_nodes),
+        "dim": r.dim,
+        "witness": [_rat(c) for c in r.witness],
+    }
+
+
+def head_data(name, symbols, shape, convention):
+    """The fields every document starts with (format, version, name, inputs, shape, convention)."""
+    return {"format": FORMAT, "version": VERSION, "name": name, "inputs": [_symbol(s) for s in symbols],
+            "shape": list(shape), "convention": _convention(convention)}
+
+
+def graph_data(graph):
+    """The graph as a JSON-ready dict (``None`` for none)."""
+    return None if graph is None else _graph(graph)
+
+
 def to_data(table):
     """The table as a JSON-ready dict (see :func:`to_json`)."""
     records = [s.record for s in sorted(table.strata, key=lambda s: s.discovery)]
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "name": table.name,
-        "inputs": [_symbol(s) for s in table.symbols],
-        "shape": list(table.shape),
-        "convention": _convention(table.convention),
-        "graph": None if table.graph is None else _graph(table.graph),
-        "strata": [{
-            "path": [[node, _value(case)] for node, case in r.path],
-            "constraints": [[_form(f), s] for f, s in r.constraints],
-            "forms": [_form(f) for f in r.forms],
-            "vals": [_form(f) for f in r.vals],
-            "output_nodes": list(r.output_nodes),
-            "dim": r.dim,
-            "witness": [_rat(c) for c in r.witness],
-        } for r in records],
-    }
+    data = head_data(table.name, table.symbols, table.shape, table.convention)
+    data["graph"] = graph_data(table.graph)
+    data["strata"] = [stratum_data(r) for r in records]
+    return data
 
 
 def to_json(table, indent=None):
@@ -541,11 +553,8 @@ def _read_stratum(R, d, n, nout, shape, nodes, k):
                          witness=witness)
 
 
-def from_data(data):
-    """A :class:`~mtsym.table.PieceTable` from a dict made by :func:`to_data`."""
-    from ..table import PieceTable
-    from .validate import Replay, check_alone, check_paths
-    R = _Reader()
+def read_head(R, data):
+    """``(name, symbols, shape, convention)`` from a document's first fields (see :func:`head_data`)."""
     if not isinstance(data, dict):
         R.fail("document", "expected a JSON object")
     fmt = data.get("format")
@@ -557,18 +566,26 @@ def from_data(data):
                           f"this mtsym reads version {VERSION}")
     name = R.text(R.field(data, "name", str, "document"), "name")
     symbols = tuple(R.symbol(s, f"inputs[{k}]") for k, s in enumerate(R.field(data, "inputs", list, "document")))
-    n = len(symbols)
-    if n == 0:
+    if not symbols:
         R.fail("inputs", "a table has at least one input")
-    if len({s.name for s in symbols}) != n:
+    if len({s.name for s in symbols}) != len(symbols):
         R.fail("inputs", "two inputs have the same name")
     shape = R.field(data, "shape", list, "document")
     if shape and not (len(shape) == 1 and isinstance(shape[0], int) and shape[0] >= 1):
         R.fail("shape", "expected [] (scalar output) or [m]")
-    shape = tuple(shape)
-    nout = shape[0] if shape else 1
     conv = R.convention(R.field(data, "convention", dict, "document"), "convention")
     _symbols_apart(R, conv, symbols, "convention")
+    return name, symbols, tuple(shape), conv
+
+
+def from_data(data):
+    """A :class:`~mtsym.table.PieceTable` from a dict made by :func:`to_data`."""
+    from ..table import PieceTable
+    from .validate import Replay, check_alone, check_paths
+    R = _Reader()
+    name, symbols, shape, conv = read_head(R, data)
+    n = len(symbols)
+    nout = shape[0] if shape else 1
     graph = _read_graph(R, R.field(data, "graph", (dict, type(None)), "document"), symbols, nout)
     nodes = None if graph is None else set(graph.nodes)
     strata = R.field(data, "strata", list, "document")
@@ -627,3 +644,6 @@ def _no_constant(name):
 
 register("table.to_json", to_json)
 register("table.from_json", from_json)
+
+#: the reading helpers, for the line-by-line format (:mod:`mtsym.export.stream`)
+Reader, read_graph, read_stratum = _Reader, _read_graph, _read_stratum

@@ -12,6 +12,10 @@ A :class:`Primitive` is declared once, in its family's file, with:
     only some signs belong to a case) or a :class:`Choice` (it receives an
     index), and returns the case.  Each case's set must be the relatively open
     polyhedron of that case, not a refinement of it;
+``sign_input`` (optional)
+    an input position ``i`` when the case is exactly the sign ``-1/0/1`` of
+    input ``i`` (relu, abs, leaky_relu): enumeration then tests many such
+    nodes at once;
 ``case_of(xs, params)``
     the case at exact numbers (default: the ``tests`` generator driven by the
     signs at the point, see :func:`case_by_tests`);
@@ -57,7 +61,7 @@ leaky_relu(n0; slope=1/100)
 """
 
 __all__ = ["Primitive", "PRIMITIVES", "TieParam", "TIE_PARAMS", "NAMED_CONVENTIONS", "register",
-           "Choice", "Restrict", "sign", "case_by_tests", "path_by_tests", "KINDS"]
+           "Choice", "Restrict", "sign", "case_by_tests", "path_by_tests", "replay", "KINDS"]
 
 from . import params as P  # noqa: F401  (the parameter schemas, for declarations)
 
@@ -110,21 +114,51 @@ def sign(v):
 
 
 class Choice:
-    """Yielded by ``tests``: branch over ``m`` alternatives (the generator receives the index)."""
+    """Yielded by ``tests``: branch over ``m`` alternatives (the generator receives the index).
 
-    __slots__ = ("m",)
+    ``scores`` (optional, ``m`` affine forms) is a pruning hint for the
+    enumeration: alternative ``j`` has no case where ``sense * score_i > sense *
+    score_j`` for some ``i``, or ``score_i == score_j`` with ``i < j`` (``j`` is
+    the first maximum, for ``sense = 1``).  An explorer may skip an alternative
+    that another's score dominates on the whole stratum; the cases found do not
+    depend on it, only the time (a k-ary max on one stratum: O(k) tests, not
+    O(k^2)).
+    """
 
-    def __init__(self, m):
-        self.m = m
+    __slots__ = ("m", "scores", "sense")
+
+    def __init__(self, m, scores=None, sense=1):
+        self.m, self.scores, self.sense = m, scores, sense
 
 
 class Restrict:
-    """Yielded by ``tests``: a sign test of ``form`` where only ``signs`` lead to a case."""
+    """Yielded by ``tests``: a sign test of ``form`` where only ``signs`` lead to a case.
 
-    __slots__ = ("form", "signs")
+    ``form`` may be a zero-argument callable that returns the form: it is then
+    computed only when the sign is tested, not when a branch is replayed.
+    """
+
+    __slots__ = ("_form", "signs")
 
     def __init__(self, form, signs):
-        self.form, self.signs = form, signs
+        self._form, self.signs = form, signs
+
+    @property
+    def form(self):
+        f = self._form
+        return f() if callable(f) else f
+
+
+def replay(tests, vals, params, answers):
+    """A ``tests`` generator started and given ``answers``: ``(generator, next question)``.
+
+    ``StopIteration`` (its ``value`` the case) when the answers already decide the case.
+    """
+    gen = tests(vals, params)
+    q = next(gen)
+    for a in answers:
+        q = gen.send(a)
+    return gen, q
 
 
 def path_by_tests(tests, xs, params):
@@ -139,11 +173,8 @@ def path_by_tests(tests, xs, params):
     todo = [()]
     while todo:
         answers = todo.pop()
-        gen = tests(vals, params)
         try:
-            q = next(gen)
-            for a in answers:
-                q = gen.send(a)
+            gen, q = replay(tests, vals, params, answers)
             while True:
                 if isinstance(q, Choice):
                     todo.extend(answers + (j,) for j in reversed(range(q.m)))
@@ -181,11 +212,12 @@ class Primitive:
     """
 
     __slots__ = ("name", "numeric", "symbolic", "tests", "case_of", "linear", "partials", "describe",
-                 "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate", "tied")
+                 "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate",
+                 "sign_input", "tied")
 
     def __init__(self, name, numeric, symbolic, *, kind, numpy, params, arity, tests=None, case_of=None,
                  linear=None, partials=None, describe=None, ties=(), show=None, text=None, validate=None,
-                 tied=None, doc=""):
+                 sign_input=None, tied=None, doc=""):
         if kind not in KINDS:
             raise ValueError(f"primitive {name!r}: kind {kind!r} is not one of {KINDS}")
         self.name, self.kind = name, kind
@@ -195,6 +227,7 @@ class Primitive:
         self.describe = describe or (lambda case, params: "" if case is None else str(case))
         self.numpy, self.ties, self.params = numpy, tuple(ties), tuple(params)
         self.arity, self.validate = arity, validate
+        self.sign_input = sign_input
         self.show = show
         self.tied = tied
         self.text = text or _default_text(name, show)

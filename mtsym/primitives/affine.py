@@ -90,14 +90,17 @@ class _AffineRule(Rule):
         else:
             coef = cast(stage, "coef", V.dtype)
             first = gather(V, stage.idx[:, 0])
-            if stage.unit and stage.has_c0:
+            late = getattr(stage, "c0_last", False)  # a folded bias add: after the sum, as unfolded
+            if stage.unit and stage.has_c0 and not late:
                 np.add(first, c0, out=out)
             else:
                 np.multiply(coef[:, 0, None], first, out=out) if not stage.unit else np.copyto(out, first)
-                if stage.has_c0:
+                if stage.has_c0 and not late:
                     out += c0
             for j in range(1, stage.idx.shape[1]):
                 out += coef[:, j, None] * gather(V, stage.idx[:, j])
+            if stage.has_c0 and late:
+                out += c0
             return
         if stage.has_c0:
             out += c0

@@ -36,18 +36,23 @@ _BELOW = (-1,)
 _TIED_OR_BELOW = (0, -1)
 
 
+def _difference(a, b, sign):
+    """The form ``sign * (a - b)``, computed when asked (a replayed branch never asks)."""
+    if sign > 0:
+        return lambda: tuple(x - y for x, y in zip(a, b))
+    return lambda: tuple(y - x for x, y in zip(a, b))
+
+
 def _arg_tests(sign):
     def tests(vals, params):
         k = len(vals)
-        t = yield Choice(k)
+        t = yield Choice(k, vals, sign)
         at = vals[t]
         tie = [t]
         for i in range(k):
             if i == t:
                 continue
-            a = vals[i]
-            g = tuple(x - y for x, y in zip(a, at)) if sign > 0 else tuple(y - x for x, y in zip(a, at))
-            s = yield Restrict(g, _BELOW if i < t else _TIED_OR_BELOW)
+            s = yield Restrict(_difference(vals[i], at, sign), _BELOW if i < t else _TIED_OR_BELOW)
             if s == 0:
                 tie.append(i)
         return tuple(sorted(tie))

@@ -41,7 +41,7 @@ RELU = register(Primitive(
     "relu", numeric=lambda xs, p: xs[0] if xs[0] > 0 else 0,
     symbolic=lambda xs, p: sp.Max(0, xs[0]),
     kind="switching", numpy=SignRule(lambda x, p: np.maximum(x, 0.0)), params=(), arity=1, ties=(RELU0,),
-    tests=_sign_tests, case_of=_sign_case,
+    tests=_sign_tests, case_of=_sign_case, sign_input=0,
     linear=lambda case, p, conv: ((1 if case > 0 else 0 if case < 0 else conv.relu0,), 0),
     describe=_describe_sign, tied=_tied_sign, doc="relu(u) = max(0, u)"))
 
@@ -52,7 +52,7 @@ ABS0 = TieParam("abs0", "abs'(0), abs(x) = max(x, -x)", dict(torch=0, jax=1, fir
 ABS = register(Primitive(
     "abs", numeric=lambda xs, p: abs(xs[0]), symbolic=lambda xs, p: sp.Abs(xs[0]),
     kind="switching", numpy=SignRule(lambda x, p: np.abs(x)), params=(), arity=1, ties=(ABS0,),
-    tests=_sign_tests, case_of=_sign_case,
+    tests=_sign_tests, case_of=_sign_case, sign_input=0,
     linear=lambda case, p, conv: ((1 if case > 0 else -1 if case < 0 else conv.abs0,), 0),
     describe=_describe_sign, tied=_tied_sign, doc="abs(u)"))
 
@@ -83,6 +83,6 @@ LEAKY_RELU = register(Primitive(
     "leaky_relu", numeric=lambda xs, p: xs[0] if xs[0] > 0 else p[0] * xs[0],
     symbolic=lambda xs, p: sp.Piecewise((xs[0], xs[0] > 0), (to_sympy(p[0]) * xs[0], True)),
     kind="switching", numpy=SignRule(_leaky_numpy), params=(P.RATIONAL,), arity=1, ties=(LEAKY0,),
-    tests=_sign_tests, case_of=_sign_case, show=lambda p: f"slope={p[0]}",
+    tests=_sign_tests, case_of=_sign_case, sign_input=0, show=lambda p: f"slope={p[0]}",
     linear=lambda case, p, conv: ((1 if case > 0 else p[0] if case < 0 else _leaky0(p[0], conv),), 0),
     describe=_describe_sign, tied=_tied_sign, doc="leaky_relu(u) = u if u > 0 else slope*u; params (slope,)"))

@@ -1,0 +1,316 @@
+"""Parallel and distributed enumeration: the depth-first tree shared out by subtrees, the serial order kept.
+
+``mt.derive(f, n, workers=k)`` runs on ``k`` local processes,
+``mt.derive(f, n, client=c)`` on a ``dask.distributed`` cluster (the
+dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
+
+1. the walk (:mod:`mtsym.walk`) starts serially and pauses as soon as its
+   stack holds a few subtrees per worker; the stack's entries are independent
+   subtrees, and in depth-first order they are the serial order of the rest;
+2. each task walks a group of consecutive entries for a bounded number of
+   strata (``budget``) and returns its strata and, when the budget ran out, its
+   own remaining stack: that is split again into tasks, put first in the queue
+   (a large subtree is shared out as it goes, small ones finish in one task);
+3. the strata come back as compact rows (path bytes, a shared table of
+   constraint links, interned forms, the raw interior point) and are placed
+   in a tree of slots in depth-first order; a slot is emitted as soon as every
+   slot before it is, so the table (or the stream written to disk) is the
+   serial one, stratum for stratum.
+
+Programs with Python branches (each stratum re-runs the function) and graphs
+the walk does not cover (products of traced values) are enumerated serially.
+"""
+
+__all__ = ["explore_parallel", "DEFAULT_BUDGET"]
+
+import heapq
+import multiprocessing
+import sys
+import threading
+import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from .errors import InputError
+from .export.stream import sign_nodes, stratum_line
+from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
+                        walk_records, _form_check, _too_many)
+from .polyhedra import Polyhedron
+from .records import StratumRecord, chain_links, chain_list, interior_point
+from .walk import Paused, root_entry, walk
+
+#: strata one task walks before it hands its remaining subtrees back
+DEFAULT_BUDGET = 4000
+
+_PLANS = {}  # token -> Plan, in each worker process
+
+
+class _GraphProgram:
+    """What a plan needs of a traced program, picklable (the graph, not the user's function)."""
+
+    def __init__(self, program):
+        self.graph, self.n, self.conv = program.graph, program.n, program.conv
+        self.symbols, self.output_shape = program.symbols, program.output_shape
+
+
+def _plan(token, payload):
+    plan = _PLANS.get(token)
+    if plan is None:
+        plan = _PLANS[token] = graph_plan(payload)
+    return plan
+
+
+def _init(token, payload):
+    if payload is not None:
+        _plan(token, payload)
+
+
+# ----------------------------------------------------------------------------- transport
+def _pack_entries(entries):
+    """Stack entries for another process (constraint chains as lists)."""
+    return [e[:5] + (chain_list(e[5]),) if e[0] == "gen" else e for e in entries]
+
+
+def _unpack_entries(entries):
+    return [e[:5] + (chain_links(e[5]),) if e[0] == "gen" else e for e in entries]
+
+
+def _pack_records(plan, raws):
+    """Walk output as plain rows: ``(key, link, forms, vals, dim, P, q)`` and a table of links
+    ``(row, sign, parent link)`` shared by the rows (no deep recursion, sharing kept).  Keys are
+    bytes for relu-like paths, else the paths themselves (interned codes are per process)."""
+    index, links, rows = {}, [], []
+    for key, cons, forms, vals, cell in raws:
+        pending = []
+        c = cons
+        while c is not None and id(c) not in index:
+            pending.append(c)
+            c = c[2]
+        for link in reversed(pending):
+            index[id(link)] = len(links)
+            links.append((link[0], link[1], -1 if link[2] is None else index[id(link[2])]))
+        P, q = interior_point(cell)
+        rows.append((key, -1 if cons is None else index[id(cons)], forms, vals, cell.dim, P, q))
+    return links, rows
+
+
+def _unpack_records(plan, packed, canon, compact):
+    links, rows = packed
+    made = []
+    for row, sign, parent in links:
+        made.append((row, sign, None if parent < 0 else made[parent]))
+    codec, outs, shape = plan.codec, plan.out_nodes, plan.shape
+    wide = not codec.narrow
+    if wide and not compact:
+        codec = None
+    out = []
+    for key, link, forms, vals, dim, P, q in rows:
+        if wide and compact:
+            key = codec.encode(key, intern=True)
+        forms = canon.setdefault(forms, forms)
+        vals = canon.setdefault(vals, vals)
+        out.append(StratumRecord(key, None if link < 0 else made[link], forms, vals, outs, shape, dim=dim,
+                                 codec=codec, point=(P, q)))
+    return out
+
+
+def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
+    """Walk a group of stack entries (in a worker): ``(strata, packed remaining stack)``.
+
+    The strata are packed rows (:func:`_pack_records`), or with ``lines`` the lines of the
+    streamed file, encoded here (witness and JSON in the workers, not in the coordinator).
+    """
+    plan = _plan(token, payload)
+    raws = []
+
+    def check(u):
+        return _form_check(u.prim, u.node, plan.program)
+    try:
+        walk(plan, _unpack_entries(entries), max_strata, raws.append, drive_tests, check, budget=budget,
+             compact=plan.codec.narrow and not lines)
+        rest = []
+    except Paused as p:
+        rest = p.stack
+    if lines:
+        outs, shape = plan.out_nodes, plan.shape
+        codec = plan.codec if plan.codec.narrow else None
+        done = [stratum_line(StratumRecord(key, cons, forms, vals, outs, shape, poly=cell, codec=codec), signs)
+                for key, cons, forms, vals, cell in raws]
+    else:
+        done = _pack_records(plan, raws)
+    return done, _pack_entries(rest)
+
+
+# ----------------------------------------------------------------------------- order
+class _Slot:
+    """The strata of one task, then the slots of the subtrees it handed back, in depth-first order."""
+
+    __slots__ = ("records", "children", "done")
+
+    def __init__(self):
+        self.records, self.children, self.done = None, (), False
+
+
+def _groups(stack, parts):
+    """A paused stack as at most ``parts`` groups of consecutive entries, in depth-first order (each
+    group is itself a stack).  The bottom entries (nearest the root, the largest subtrees) get a
+    group each, all the others one group together: deep entries are small, and many tiny tasks
+    would cost more in round trips than they hold in work."""
+    parts = max(1, min(parts, len(stack)))
+    if parts == 1:
+        return [stack]
+    head = stack[parts - 1:]           # the top of the stack: first in depth-first order
+    return [head] + [[e] for e in reversed(stack[:parts - 1])]
+
+
+# ----------------------------------------------------------------------------- executors
+def _start_method():
+    """``fork`` when this process runs no other thread (the workers start at once, with nothing to
+    import); else a fork server (a clean process that imports mtsym and forks the workers: a fork
+    would copy another thread, JAX's for one, in the middle of its work), which like ``spawn``
+    imports the user's main module again: a script then needs ``if __name__ == "__main__":``."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1 and "jax" not in sys.modules:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+class _Local:
+    """Local worker processes (see :func:`_start_method`)."""
+
+    def __init__(self, workers, token, plan):
+        ctx = multiprocessing.get_context(_start_method())
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(["mtsym"])
+        payload = _GraphProgram(plan.program)   # each worker builds the plan once, at start
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(token, payload))
+        self.token = token
+
+    def submit(self, entries, budget, max_strata, lines, signs):  # the plan is already in the worker
+        return self.pool.submit(_task, self.token, None, entries, budget, max_strata, lines, signs)
+
+    def done(self, futures):
+        return wait(futures, return_when=FIRST_COMPLETED)[0]
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Dask:
+    def __init__(self, client, token, plan):
+        from distributed import as_completed  # the optional dask extra
+        self.client, self.token = client, token
+        self.payload = client.scatter(_GraphProgram(plan.program), broadcast=True)
+        self.queue = as_completed()
+
+    def submit(self, entries, budget, max_strata, lines, signs):
+        fut = self.client.submit(_task, self.token, self.payload, entries, budget, max_strata, lines, signs,
+                                 pure=False)
+        self.queue.add(fut)
+        return fut
+
+    def done(self, futures):
+        return {next(self.queue)}
+
+    def close(self):
+        self.payload.release()  # the scattered graph: the cluster may close without losing data it needs
+
+
+def _n_workers(workers, client):
+    if client is not None:
+        try:
+            return max(1, sum(client.nthreads().values()))
+        except Exception:  # noqa: BLE001 - any client-side failure: assume two
+            return 2
+    return workers
+
+
+# ----------------------------------------------------------------------------- the coordinator
+def explore_parallel(program, emit, max_strata=None, max_events=None, workers=None, client=None, budget=None,
+                     start=None, keep=True, emit_line=None):
+    """Every stratum of ``program``, emitted in serial order, enumerated by ``workers`` local
+    processes or on a dask ``client``.  Returns the number of strata.
+
+    ``keep=False``: the strata are written and dropped (``emit`` streams them): no case is
+    interned for good.  ``emit_line``: the strata the workers found come as lines of the
+    streamed file (:func:`mtsym.export.stream.stratum_line`, paths as sign strings when
+    ``emit_line.signs``), encoded by the workers.
+    """
+    if client is None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise InputError(f"workers={workers!r}: give a number of processes (1 or more)")
+    max_strata = DEFAULT_MAX_STRATA if max_strata is None else max_strata
+    max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
+    budget = DEFAULT_BUDGET if budget is None else budget
+    locate_path(program, (0,) * program.n, max_events)
+    plan = None if program.graph.has_branches() else graph_plan(program)
+    k = _n_workers(workers, client)
+    if plan is None or (client is None and k == 1):  # Python branches, products, one process: serial
+        if keep:
+            records = explore(program, max_strata=max_strata, max_events=max_events, start=start)
+            for r in records:
+                emit(r)
+            return len(records)
+        found = []
+
+        def counted(r, count):
+            found.append(None)
+            emit(r)
+        explore(program, max_strata=max_strata, max_events=max_events, start=start, on_stratum=counted,
+                keep=False)
+        return len(found)
+    cell, cons = (Polyhedron.space(program.n), None) if start is None else start
+    try:  # the top of the tree, serially, until there are subtrees to share
+        return walk_records(plan, [root_entry(plan, cell, cons)], max_strata, emit, split=4 * k, compact=keep)
+    except Paused as p:
+        stack, count = p.stack, p.count
+    token = uuid.uuid4().hex
+    ex = _Local(k, token, plan) if client is None else _Dask(client, token, plan)
+    try:
+        return _coordinate(plan, ex, stack, count, emit_line or emit, k, budget, max_strata, keep,
+                           emit_line is not None, sign_nodes(program.graph) if emit_line is not None else None)
+    finally:
+        ex.close()
+
+
+def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs):
+    """Run the tasks, earliest in depth-first order first, and emit their strata in that order.
+
+    A slot's position is a tuple (its parent's position, then its rank among the groups its
+    parent handed back): tuples sort in depth-first order, so the task submitted next is always
+    the earliest one waiting, and the strata held back (done, waiting for an earlier slot) are at
+    most the running tasks' budgets.
+    """
+    front = deque()           # slots not yet emitted, in depth-first order
+    queue = []                # heap of (position, slot, entries) not yet submitted
+    for i, group in enumerate(_groups(stack, 4 * k)):
+        slot = _Slot()
+        front.append(slot)
+        heapq.heappush(queue, ((i,), id(slot), slot, _pack_entries(group)))
+    running = {}
+    canon = {}
+    found = count
+    while queue or running:
+        while queue and len(running) < 2 * k:
+            pos, _, slot, entries = heapq.heappop(queue)
+            running[ex.submit(entries, budget, max_strata, lines, signs)] = (pos, slot)
+        for fut in ex.done(list(running)):
+            pos, slot = running.pop(fut)
+            packed, rest = fut.result()
+            slot.records = packed if lines else _unpack_records(plan, packed, canon, keep)
+            if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
+                canon = {}
+            found += len(slot.records)
+            if found > max_strata:
+                raise _too_many(max_strata)
+            groups = _groups(rest, k + 1) if rest else []
+            slot.children = [_Slot() for _ in groups]
+            for j, (child, group) in enumerate(zip(slot.children, groups)):
+                heapq.heappush(queue, (pos + (j,), id(child), child, group))
+            slot.done = True
+        while front and front[0].done:
+            slot = front.popleft()
+            for r in slot.records:
+                emit(r)
+            slot.records = None
+            front.extendleft(reversed(slot.children))
+    return found

@@ -1,0 +1,221 @@
+"""What enumeration keeps of one stratum: :class:`StratumRecord`, compact.
+
+A table of a million strata must fit in memory, so a record holds only exact
+data, shared wherever it can be:
+
+* the decision path as bytes when the walk gives a :class:`~mtsym.walk.PathCodec`
+  (one byte per relu-like node), decoded to ``((node, case), ...)`` on access;
+* the constraints as a linked list ``(row, sign, rest)`` shared with the other
+  strata of the same subtree, listed on access;
+* the forms interned (the strata of one piece share them);
+* no closure: :attr:`StratumRecord.poly` rebuilds it from the constraints on
+  demand (exact double description, the same one enumeration built);
+* the witness, computed once.
+
+Sympy objects are never stored: the table builds them when a user asks.
+"""
+
+__all__ = ["StratumRecord", "nice_witness", "interior_point", "closure", "gc_paused", "chain_list",
+           "chain_links"]
+
+import contextlib
+import gc
+import math
+import threading
+from fractions import Fraction
+
+from .polyhedra import Polyhedron
+
+
+class StratumRecord:
+    """What exploration knows of one stratum (internal; the user sees :class:`~mtsym.table.Stratum`).
+
+    Attributes
+    ----------
+    path : tuple of (node, case)
+        The decisions, in program order.
+    constraints : list of (form, sign)
+        The exact description ``sign(form) = sign``, forms as coprime integer
+        rows (each one cut the stratum when it was added).
+    forms : tuple
+        f^alpha of each output: affine tuples (entries may hold convention
+        symbols) or sympy expressions.
+    vals : tuple
+        The outputs' rational ``val`` forms (equal to f on the stratum).
+    output_nodes : tuple of int
+        The graph nodes of the outputs.
+    shape : tuple
+        ``()`` for a scalar output, ``(m,)`` for m outputs.
+    poly : Polyhedron or None
+        The closure in double description, rebuilt from the constraints when
+        asked (``None`` for a table read from JSON).
+    dim : int
+    witness : tuple of int/Fraction
+        An exact point of the stratum, with small dyadic coordinates when one
+        is near (:func:`nice_witness` of the double description's interior point).
+    key : bytes or tuple
+        The path in the compact form it is stored in (a dictionary key).
+    """
+
+    __slots__ = ("key", "codec", "_cons", "forms", "vals", "output_nodes", "shape", "_poly", "dim", "_wit", "_q")
+
+    def __init__(self, path, constraints, forms, vals, output_nodes, shape, poly=None, dim=None,
+                 witness=None, codec=None, point=None):
+        self.key, self.codec, self._cons = path, codec, constraints
+        self.forms, self.vals, self.output_nodes, self.shape = forms, vals, output_nodes, shape
+        self.dim = poly.dim if dim is None else dim
+        if witness is not None:
+            self._wit, self._q = witness, None
+        else:  # the raw point P / q (given, or the closure's), made nice on first use
+            self._wit, self._q = interior_point(poly) if point is None else point
+        self._poly = None
+
+    @property
+    def witness(self):
+        """An exact point of the stratum (tuple of int/Fraction), with small dyadic coordinates
+        when one is near: see :func:`nice_witness` (computed on first use)."""
+        if self._q is not None:
+            self._wit = nice_witness(self._wit, self._q, self.constraints)
+            self._q = None
+        return self._wit
+
+    @property
+    def path(self):
+        """The decisions ``((node, case), ...)`` in program order."""
+        return self.key if self.codec is None else self.codec.decode(self.key)
+
+    @property
+    def constraints(self):
+        """The exact description, as a list of ``(form, sign)``."""
+        c = self._cons
+        return c if type(c) is list else chain_list(c)
+
+    @property
+    def poly(self):
+        """The closure in double description, rebuilt from the constraints on first use
+        (``None`` for a record read from a file, whose constraints are not trusted as cuts)."""
+        if self._poly is None and type(self._cons) is not list:
+            self._poly = closure(self.constraints, len(self._wit))
+        return self._poly
+
+
+def chain_list(link):
+    """A constraint chain ``(row, sign, rest)`` as a list, first constraint first."""
+    out = []
+    while link is not None:
+        row, sign, link = link
+        out.append((row, sign))
+    out.reverse()
+    return out
+
+
+def chain_links(items, link=None):
+    """:func:`chain_list` back to a chain (on top of ``link``)."""
+    for row, sign in items:
+        link = (row, sign, link)
+    return link
+
+
+def closure(constraints, n):
+    """The closure of ``{sign(form) = sign}`` in double description, cut by cut from R^n."""
+    P = Polyhedron.space(n)
+    for form, s in constraints:
+        cut = P.cut(form)
+        if s not in cut.signs:
+            raise ValueError("the constraints describe an empty set")
+        P = cut.child(s)
+    return P
+
+
+def _round_div(a, b):
+    """``round(a / b)`` for integers, ``b > 0``, halves to even (as Python rounds a Fraction)."""
+    q, r = divmod(a, b)
+    r2 = 2 * r
+    if r2 > b or (r2 == b and q & 1):
+        return q + 1
+    return q
+
+
+def interior_point(poly):
+    """The double description's interior point as ``(P, q)`` (integers, the point ``P / q``):
+    the average of the vertices plus the sum of the rays, as :meth:`Polyhedron.witness`."""
+    n = poly.n
+    verts = [g for g in poly.gens if g[0] > 0]
+    L = 1
+    for v in verts:
+        L = L * v[0] // math.gcd(L, v[0])
+    q = L * len(verts)
+    P = [0] * n
+    for v in verts:
+        f = L // v[0]
+        for i in range(n):
+            if v[i + 1]:
+                P[i] += v[i + 1] * f
+    for r in poly.gens:
+        if r[0] == 0:
+            for i in range(n):
+                if r[i + 1]:
+                    P[i] += r[i + 1] * q
+    g = q
+    for x in P:
+        g = math.gcd(g, x)
+    if g > 1:
+        q //= g
+        P = [x // g for x in P]
+    return tuple(P), q
+
+
+def nice_witness(P, q, constraints):
+    """The point ``P / q`` rounded to the coarsest grid ``1/2^k`` (k <= 24) that keeps every
+    constraint; else ``P / q`` itself.
+
+    A dyadic point is exactly representable in float64 and cheap to compute
+    with.  Integer arithmetic: each grid rounds ``P * 2^k / q`` (halves to even);
+    the constraints with the least room at ``P / q`` are checked first, so a
+    grid that is too coarse fails at once.
+    """
+    if q == 1:
+        return P
+    rows = []
+    for f, s in constraints:
+        v = f[0] * q + sum(a * b for a, b in zip(f[1:], P) if a and b)
+        room = abs(v) // (sum(abs(a) for a in f[1:]) or 1)
+        rows.append((s != 0, room, f, s))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    rows = [(f, s) for _, _, f, s in rows]
+    for k in range(25):
+        d = 1 << k
+        m = [_round_div(x * d, q) for x in P]
+        for f, s in rows:
+            v = f[0] * d
+            for a, b in zip(f[1:], m):
+                if a and b:
+                    v += a * b
+            if (v > 0) - (v < 0) != s:
+                break
+        else:
+            return tuple(c // d if c % d == 0 else Fraction(c, d) for c in m)
+    return tuple(x // q if x % q == 0 else Fraction(x, q) for x in P)
+
+
+_gc_lock = threading.Lock()
+_gc_state = [0, False]  # enumerations running, whether the collector was on before the first
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """The cyclic garbage collector off while enumerations run (they allocate many small acyclic
+    objects, which only make the collector run often: up to 1.3x slower); back as it was after.
+    Counted across threads, so concurrent enumerations turn it back on only when the last ends."""
+    with _gc_lock:
+        if _gc_state[0] == 0:
+            _gc_state[1] = gc.isenabled()
+            gc.disable()
+        _gc_state[0] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state[0] -= 1
+            if _gc_state[0] == 0 and _gc_state[1]:
+                gc.enable()

@@ -1,0 +1,87 @@
+"""Parallel and distributed enumeration give the serial table, stratum for stratum.
+
+The depth-first tree is shared out by subtrees (mtsym.parallel); the strata
+come back in serial order.  Each test compares a table made with ``workers=``
+(or a dask client) with the serial one: same strata, same numbering, same
+exact data.  A tiny task budget forces subtrees to be handed back and shared
+again many times.
+"""
+import random
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import mtsym as mt
+from mtsym.examples import max1
+from mtsym.parallel import explore_parallel
+from mtsym.trace import Program
+
+
+def lines(m, seed):
+    rng = random.Random(seed)
+    L = [(rng.randint(-20, 20), rng.randint(-20, 20), rng.randint(-20, 20)) for _ in range(m)]
+    return lambda x: sum(mt.relu(a * x[0] + b * x[1] + c) for a, b, c in L)
+
+
+RNG = np.random.default_rng(5)
+W1, B1 = RNG.integers(-4, 5, (8, 2)), RNG.integers(-4, 5, 8)
+W2 = RNG.integers(-4, 5, (3, 8))
+
+PROGRAMS = {
+    "relu lines": (lines(12, 1), 2, "torch"),
+    "2-8-3 net, two outputs": (lambda x: (W2 @ mt.relu(W1 @ x + B1))[:2], 2, "torch"),
+    "max of 6, mean": (lambda x: mt.max(x), 6, "mean"),
+    "pool and clamp": (lambda x: mt.maxpool1d([x[0], x[1] - x[0], x[2], x[0] + x[2]], 2, stride=1).sum()
+                       + mt.clamp(x[1], Fraction(-1, 2), 1), 3, "jax"),
+}
+
+
+def rows(table):
+    return [(s.index, s.piece, s.path, s.constraints, s.forms, s.record.vals, s.dim, s.witness)
+            for s in table.strata]
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_two_workers_give_the_serial_table(name):
+    fn, n, conv = PROGRAMS[name]
+    serial = mt.derive(fn, n, convention=conv)
+    parallel = mt.derive(fn, n, convention=conv, workers=2)
+    assert rows(parallel) == rows(serial)
+    assert [p.forms for p in parallel.pieces] == [p.forms for p in serial.pieces]
+
+
+@pytest.mark.parametrize("name", ["relu lines", "max of 6, mean"])
+def test_subtrees_handed_back_again_and_again(name):
+    fn, n, conv = PROGRAMS[name]
+    serial = mt.derive(fn, n, convention=conv)
+    program = Program(fn, n, conv)
+    found = []
+    count = explore_parallel(program, found.append, workers=2, budget=3)
+    assert count == len(found) == len(serial.strata)
+    ordered = sorted(serial.strata, key=lambda s: s.discovery)
+    assert [r.path for r in found] == [s.path for s in ordered]
+    assert [r.constraints for r in found] == [s.constraints for s in ordered]
+
+
+def test_max_strata_holds_in_parallel():
+    with pytest.raises(mt.LimitError, match="max_strata=100"):
+        mt.derive(PROGRAMS["relu lines"][0], 2, workers=2, max_strata=100)
+
+
+def test_programs_with_branches_are_enumerated_serially():
+    assert rows(mt.derive(max1, 4, workers=2)) == rows(mt.derive(max1, 4))
+
+
+def test_workers_must_be_a_count():
+    with pytest.raises(mt.InputError, match="workers=0"):
+        mt.derive(PROGRAMS["relu lines"][0], 2, workers=0)
+
+
+def test_dask_cluster_gives_the_serial_table():
+    distributed = pytest.importorskip("distributed", reason="the dask extra (.[dask]) is not installed")
+    fn, n, conv = PROGRAMS["relu lines"]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+        table = mt.derive(fn, n, convention=conv, client=client)
+    assert rows(table) == rows(mt.derive(fn, n, convention=conv))
