@@ -28,7 +28,7 @@ def rss():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-fn, n = eval(sys.argv[1])
+fn, n = workload(sys.argv[1])
 gc.collect()
 before = rss()
 c = time.process_time()

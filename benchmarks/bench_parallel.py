@@ -30,7 +30,7 @@ from bench_enumerate import SETUP  # noqa: E402  (the same workloads)
 CHILD = SETUP + r'''
 import hashlib, json, resource
 mode, expr = sys.argv[1], sys.argv[2]
-fn, n = eval(expr)
+fn, n = workload(expr)
 kw = {}
 client = cluster = None
 if mode == "workers":

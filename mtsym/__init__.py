@@ -17,7 +17,7 @@ __all__ = [
     "lex_grad", "directional", "is_clarke", "segment", "plane", "box",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
     "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d", "sort",
-    "apply", "lincomb", "matmul",
+    "apply", "lincomb", "matmul", "declare",
     "MtsymError", "TraceError", "NonAffineError", "UnsupportedOperationError", "ConventionError",
     "InputError", "LimitError", "NondeterministicError", "FormatError",
 ]
@@ -40,3 +40,4 @@ from . import backends, export, frameworks, lipschitz, verify  # noqa: E402,F401
 from .export import notebook, plot, text  # noqa: E402,F401
 from .evaluate import Evaluation, evaluate  # noqa: E402
 from .audit import AuditReport, audit  # noqa: E402
+from .frameworks.declare import declare  # noqa: E402

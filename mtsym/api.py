@@ -124,7 +124,7 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
                 records = explore(program, on_stratum=hook, **options)
             return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                               name=name)
-    except TraceError as e:
+    except (TraceError, TypeError) as e:   # JAX may also fail on a traced array with its own TypeError
         if framework is None and _inside_jax(e):
             raise _jax_hint(e, name) from e
         raise
@@ -214,12 +214,14 @@ def _inside_jax(e):
         if tb.tb_frame.f_code.co_filename.startswith(root):
             return True
         tb = tb.tb_next
-    return bool(e.line) and e.line.startswith(root)
+    line = getattr(e, "line", "")
+    return bool(line) and line.startswith(root)
 
 
 def _jax_hint(e, name):
-    return UnsupportedOperationError(e.op, f"{name} is JAX code (the call fails inside JAX on a traced value: "
-                                     f"{e.op!r} of a traced value); pass framework='jax' to derive "
+    op = getattr(e, "op", type(e).__name__)
+    return UnsupportedOperationError(op, f"{name} is JAX code (the call fails inside JAX on a traced value: "
+                                     f"{op!r} of a traced value); pass framework='jax' to derive "
                                      "(--framework jax on the command line)", line=_user_frame(e))
 
 
@@ -237,7 +239,7 @@ def _user_frame(e):
             code = linecache.getline(fname, tb.tb_lineno).strip()
             found = f"{fname}:{tb.tb_lineno}" + (f": {code}" if code else "")
         tb = tb.tb_next
-    return found or e.line
+    return found or getattr(e, "line", "")
 
 
 def _default_convention(convention, framework):

@@ -26,7 +26,7 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import InputError, UnsupportedOperationError
-from .exact import is_exact_number, to_exact
+from .exact import NAN, Infinite, is_exact_number, to_extended
 from .extensions import provided
 from .value import (UNSUPPORTED_OPERATORS, Value, apply, foreign_method, refuse_operator, torch_function,
                     unknown_attribute)
@@ -44,11 +44,14 @@ def coerce(other, op):
         return other
     if isinstance(other, (np.ndarray, list, tuple)) or _is_foreign(other):
         return Array(as_exact_array(other, op))
-    if is_exact_number(other):
+    if is_exact_number(other) or type(other) is Infinite:
         try:
-            return to_exact(other, what=f"number in {op}")
+            c = to_extended(other, what=f"number in {op}")
         except InputError as e:
             raise UnsupportedOperationError(op, str(e)) from None
+        if c is NAN:
+            raise UnsupportedOperationError(op, "number nan is not finite; mtsym needs finite numbers")
+        return c
     return None
 
 
@@ -67,7 +70,7 @@ def as_exact_array(x, op):
     arr = np.asarray(x, dtype=object)
     flat = arr.ravel()
     for i, v in enumerate(flat):
-        if isinstance(v, (Value, Array)):
+        if isinstance(v, (Value, Array, Fraction)) or type(v) is int:   # exact already (ExactNumber kept)
             continue
         c = coerce(v, op)
         if c is None:
@@ -152,9 +155,12 @@ class Array:
     def tolist(self):
         return self.a.tolist()
 
-    def sum(self):
-        """The sum of all entries (one affine node)."""
-        return lincomb([1] * self.a.size, list(self.a.ravel()))
+    def sum(self, *args, **kwargs):
+        """The sum of all entries (one affine node); with arguments, torch's ``sum(dim, keepdim)`` or
+        numpy's ``sum(axis=..., keepdims=...)``."""
+        if not args and not kwargs:
+            return lincomb([1] * self.a.size, list(self.a.ravel()))
+        return _foreign(self, "sum")(*args, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
         return self.a
@@ -212,6 +218,9 @@ class Array:
         return _wrap(_matmul(as_exact_array(other, "@"), self.a))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        hook = provided("trace.numpy_ufunc")
+        if hook is not None:
+            return hook(ufunc, method, *inputs, **kwargs)
         fn = _UFUNCS.get(ufunc)
         if method != "__call__" or fn is None or kwargs:
             raise UnsupportedOperationError(f"numpy.{ufunc.__name__}", "this numpy function is not an "
@@ -225,15 +234,85 @@ class Array:
             args.append(x)
         return fn(*args)
 
+    def __array_function__(self, func, types, args, kwargs):
+        hook = provided("trace.numpy_function")
+        if hook is None:
+            raise UnsupportedOperationError(f"numpy.{func.__name__}", "numpy functions on traced arrays need "
+                                            "mtsym's numpy layer: import mtsym")
+        return hook(func, types, args, kwargs)
+
     def __bool__(self):
-        raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined")
+        """A vector of traced values is a non-empty sequence (``if not x`` is False, as for a list);
+        numbers follow numpy (one entry: its truth value)."""
+        a = self.a
+        if a.size == 0:
+            return False
+        if any(isinstance(v, Value) for v in a.flat):
+            if a.ndim == 1:
+                return True
+            raise UnsupportedOperationError("bool()", "the truth value of a traced array is undefined; compare "
+                                            "its entries (x[0] > x[1]) instead")
+        if a.size == 1:
+            return bool(a.flat[0])
+        raise UnsupportedOperationError("bool()", "the truth value of an array with more than one entry is "
+                                        "ambiguous; use .all() or .any()")
 
-    def _refuse_comparison(self, other):
-        raise UnsupportedOperationError("comparison", "a traced array cannot be compared as a whole; "
-                                        "compare its elements (x[0] > x[1]) instead")
+    def _compare(self, other, fn, op):
+        o = other.a if isinstance(other, Array) else other
+        if not isinstance(o, Value):
+            o = as_exact_array(o, op)
+        return Array(_elementwise(fn, self.a, o))
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse_comparison
+    def __gt__(self, o):
+        """Entry by entry, each a Python comparison (a branch: every outcome is explored)."""
+        return self._compare(o, lambda u, v: u > v, ">")
+
+    def __ge__(self, o):
+        return self._compare(o, lambda u, v: u >= v, ">=")
+
+    def __lt__(self, o):
+        return self._compare(o, lambda u, v: u < v, "<")
+
+    def __le__(self, o):
+        return self._compare(o, lambda u, v: u <= v, "<=")
+
+    def __eq__(self, o):
+        return self._compare(o, lambda u, v: u == v, "==")
+
+    def __ne__(self, o):
+        return self._compare(o, lambda u, v: u != v, "!=")
+
     __hash__ = object.__hash__
+
+    def _logical(self, other, fn, op):
+        o = other.a if isinstance(other, Array) else as_exact_array(other, op)
+
+        def entry(u, v):
+            if isinstance(u, Value) or isinstance(v, Value):
+                raise UnsupportedOperationError(op, "logical operators take comparison results (decided entry "
+                                                "by entry), not traced values")
+            return fn(bool(u), bool(v))
+        return Array(_elementwise(entry, self.a, o))
+
+    def __and__(self, o):
+        """Logical and of comparison results (``(x > 0) & (x < 1)``)."""
+        return self._logical(o, lambda u, v: u and v, "&")
+
+    __rand__ = __and__
+
+    def __or__(self, o):
+        return self._logical(o, lambda u, v: u or v, "|")
+
+    __ror__ = __or__
+
+    def __invert__(self):
+        return self._logical(True, lambda u, v: not u, "~")
+
+    def __pow__(self, k):
+        """Entry by entry for an array of numbers; a power of traced values is refused (use ``x * x``)."""
+        if any(isinstance(v, Value) for v in self.a.flat):
+            refuse_operator("**")(self)
+        return Array(_elementwise(lambda u: u ** k, self.a))
 
     def __setitem__(self, idx, value):
         raise UnsupportedOperationError("item assignment", "in-place changes of a traced array are not "
@@ -253,8 +332,17 @@ class Array:
         return f"Array({self.a.tolist()!r})"
 
 
-for _name, _op in {**UNSUPPORTED_OPERATORS, "__pow__": "**", "__rtruediv__": "/"}.items():
-    setattr(Array, _name, refuse_operator(_op))
+for _name, _op in {**UNSUPPORTED_OPERATORS, "__rtruediv__": "/"}.items():
+    if _name not in Array.__dict__:  # Array defines ** (entry by entry) and & | ~ (of comparison results)
+        setattr(Array, _name, refuse_operator(_op))
+
+
+def _foreign(obj, name):
+    """The torch (or numpy, with ``axis=``) meaning of a method, from the layer that provides it."""
+    method = foreign_method(obj, name)
+    if method is None:
+        unknown_attribute(name)
+    return method
 
 
 def _wrap(r):

@@ -124,13 +124,34 @@ def user_line(skip_dirs=None):
     line = _LINE.get()
     if line:
         return line
-    skip_dirs = SKIP_DIRS if skip_dirs is None else skip_dirs
     frame = sys._getframe(1)
+    if skip_dirs is None:  # the usual case: which files are skipped is memoised per file name (threads may
+        skipped = _SKIPPED  # share the memo: a stale answer is only recomputed, never wrong)
+        if skipped.get(None) != len(SKIP_DIRS):  # a framework was registered since: start over
+            skipped.clear()
+            skipped[None] = len(SKIP_DIRS)
+        while frame is not None:
+            fname = frame.f_code.co_filename
+            skip = skipped.get(fname)
+            if skip is None:
+                skip = skipped[fname] = _in_dirs(fname, SKIP_DIRS)
+            if not skip:
+                code = linecache.getline(fname, frame.f_lineno).strip()
+                return f"{fname}:{frame.f_lineno}" + (f": {code}" if code else "")
+            frame = frame.f_back
+        return ""
     while frame is not None:
         fname = frame.f_code.co_filename
-        absf = os.path.abspath(fname) if not fname.startswith("<") else fname
-        if not any(absf.startswith(d + os.sep) for d in skip_dirs):
+        if not _in_dirs(fname, skip_dirs):
             code = linecache.getline(fname, frame.f_lineno).strip()
             return f"{fname}:{frame.f_lineno}" + (f": {code}" if code else "")
         frame = frame.f_back
     return ""
+
+
+_SKIPPED = {}
+
+
+def _in_dirs(fname, dirs):
+    absf = os.path.abspath(fname) if not fname.startswith("<") else fname
+    return any(absf.startswith(d + os.sep) for d in dirs)

@@ -41,8 +41,10 @@ from __future__ import annotations
 __all__ = ["evaluate", "Evaluation", "trace_groups", "path_key"]
 
 from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 
+from .api import _framework_code as framework_code
 from .conventions import Convention, symbol_values
 from .errors import InputError
 from .exact import tolerance
@@ -130,7 +132,8 @@ def trace_groups(program, X, atol, subs, max_events, dtype=np.float64):
 
 def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, convention: str | Convention = "torch",
              *, atol: float | None = None, params: dict | None = None, chunk_size: int | None = None,
-             progress: bool | None = None, max_events: int | None = None, client: Any = None) -> Evaluation:
+             progress: bool | None = None, max_events: int | None = None, framework: str | None = None,
+             client: Any = None) -> Evaluation:
     """Values and associated gradients of ``fn`` at the points ``X``, by graph sweeps.
 
     Parameters
@@ -156,6 +159,8 @@ def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, c
     max_events : int, optional
         Stop with :class:`~mtsym.errors.LimitError` past this many Python comparisons on one
         path (default 10,000; catches loops that never end).
+    framework : {None, "torch", "jax"}, optional
+        ``"jax"``: ``fn`` is JAX code, traced through its jaxpr as in :func:`mtsym.derive`.
     client : dask.distributed.Client, optional
         Run the chunks on this Dask cluster (needs the ``dask`` extra); results in order.
         Branch-free code is traced once here and the graph sent to the workers.
@@ -173,6 +178,9 @@ def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, c
         subs = symbol_subs(fn, conv, params, "evaluate: params")
     else:
         subs = symbol_values(params, conv.symbols(), "evaluate: params")
+        if inputs is None:
+            inputs = 1 if np.ndim(X) == 1 else np.shape(X)[-1]
+        fn = framework_code(fn, inputs, framework)      # JAX code: a jaxpr interpreter, once
     if is_dask_array(X) or client is not None:
         return _evaluate_distributed(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_events, client)
     if isinstance(fn, Graph):
@@ -201,6 +209,9 @@ def _evaluate_fn(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_even
     m = int(np.prod(shape)) if shape else 1
     value, grad = _alloc(N, shape, program.n)
     sched, size = _schedule(program, probe, static, conv, subs, m, chunk_size)
+    if static:   # one program path: the chunks are independent sweeps of one schedule
+        _sweeps(sched, X, probe[0][1], atol, value, grad, shape, size, progress)
+        return Evaluation(value, grad, program.graph, len(paths)), {path_key(p) for p in paths}
     for lo, hi in chunks(N, size, progress, desc="evaluate"):
         Xc = X[lo:hi]
         groups = probe if static else trace_groups(program, Xc, atol, subs, max_events)
@@ -249,6 +260,12 @@ def _sweep(sched, X, outputs, atol, value, grad, shape):
         grad[...] = np.transpose(J, (2, 1, 0))
 
 
+def _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress):
+    """Sweep every chunk of ``X`` (a branch-free program: one schedule, independent chunks)."""
+    for lo, hi in chunks(X.shape[0], size, progress, desc="evaluate"):
+        _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
+
+
 def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):
     if graph.has_branches() or len(graph.outputs) != 1:
         raise InputError("evaluate: this graph has Python branches (several program paths); pass the "
@@ -262,8 +279,7 @@ def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):
     sched = Schedule(graph, conv, needed_nodes(graph, outputs), subs)
     value, grad = _alloc(N, shape, n)
     size = auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size)
-    for lo, hi in chunks(N, size, progress, desc="evaluate"):
-        _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
+    _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress)
     return Evaluation(value, grad, graph, 1)
 
 

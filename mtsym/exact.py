@@ -9,7 +9,11 @@ Every number a user hands mtsym becomes an exact rational here, once:
   computes with.  Write ``Fraction(1, 10)`` or ``"1/10"`` for the decimal;
 * strings such as ``"1/3"``, ``"-2"``, ``"0.25"`` or ``"1e-3"`` are parsed exactly,
   by a strict grammar (:data:`NUMBER`; never evaluated);
-* ``nan`` and ``inf`` are refused with :class:`~mtsym.errors.InputError`.
+* ``nan`` and ``inf`` are refused with :class:`~mtsym.errors.InputError` where a number is
+  needed.  Where user code meets an infinity as a value (``best = float("-inf")`` starting a
+  running maximum, a ``-inf`` literal in a jaxpr), it is an :class:`Infinite`: ``-inf`` is the
+  identity of ``max`` and compares below every number; arithmetic that stays infinite is
+  allowed, and whatever would be ``nan`` or reach a result is refused by name.
 
 An *affine form* over ``n`` inputs is a tuple ``(c0, c1, ..., cn)`` meaning
 ``c0 + c1*x1 + ... + cn*xn``.  Hot loops work on these tuples; sympy objects are
@@ -31,6 +35,12 @@ __all__ = [
     "NUMBER",
     "tolerance",
     "ExactNumber",
+    "Infinite",
+    "INF",
+    "NEG_INF",
+    "NAN",
+    "is_infinite",
+    "to_extended",
 ]
 
 import math
@@ -42,7 +52,7 @@ from operator import mul
 
 import sympy as sp
 
-from .errors import InputError
+from .errors import InputError, UnsupportedOperationError
 
 
 #: the strings :func:`to_exact` reads: an integer, a decimal or ``p/q``, with an optional
@@ -97,6 +107,8 @@ def to_exact(v, what="number"):
             raise InputError(f"{what} {fv} is not finite; mtsym needs finite numbers")
         f = Fraction(fv)
         return f.numerator if f.denominator == 1 else f
+    if isinstance(v, (Infinite, _NaN)):
+        raise InputError(f"{what} {v} is not finite; mtsym needs finite numbers")
     if isinstance(v, sp.Basic) and v.is_number:
         raise InputError(f"{what} {v} is irrational or not a plain number; mtsym needs rationals")
     raise InputError(f"{what} {v!r} of type {type(v).__name__} is not a number")
@@ -321,3 +333,209 @@ class ExactNumber(Fraction):
 
     def __repr__(self):
         return f"ExactNumber({self.numerator}, {self.denominator})"
+
+
+# --------------------------------------------------------------------------- infinities
+def _array_like(o):
+    """Lists, tuples and array types (looked up on the type: a traced value's attributes are its methods)."""
+    return isinstance(o, (list, tuple)) or getattr(type(o), "__array__", None) is not None
+
+
+class Infinite:
+    """``+inf`` or ``-inf`` met as a value in user code.
+
+    ``-inf`` is the identity of ``max`` and ``+inf`` of ``min`` (the primitives
+    drop them: ``max(x, -inf)`` is ``x``), both compare strictly beyond every
+    number and traced value, and arithmetic that stays infinite (``-inf + x``,
+    ``2 * -inf``, ``x / inf = 0``) is exact.  What would be ``nan``
+    (``inf - inf``, ``0 * inf``), a product with a traced value (its sign is
+    unknown) or an infinite result is refused by name.
+
+    Examples
+    --------
+    >>> NEG_INF < -10**9 < INF, -INF is NEG_INF, NEG_INF + 3, 2 * NEG_INF, 5 / INF
+    (True, True, -inf, -inf, 0)
+    >>> INF - INF  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mtsym.errors.UnsupportedOperationError: inf - inf at ...: the result is nan; mtsym needs finite numbers
+    """
+
+    __slots__ = ("sign",)
+
+    def __new__(cls, sign):
+        return _INFINITIES[sign] if sign in _INFINITIES else super().__new__(cls)
+
+    def __init__(self, sign):
+        self.sign = sign
+
+    def __repr__(self):
+        return "inf" if self.sign > 0 else "-inf"
+
+    __str__ = __repr__
+
+    def __float__(self):
+        return math.inf if self.sign > 0 else -math.inf
+
+    def __bool__(self):
+        return True
+
+    def __hash__(self):
+        return hash(float(self))
+
+    def __neg__(self):
+        return _INFINITIES[-self.sign]
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _INFINITIES[1]
+
+    def _other_sign(self, o):
+        """``None`` for a finite scalar, the sign of an infinity, or ``NotImplemented`` for arrays."""
+        if type(o) is Infinite:
+            return o.sign
+        if _array_like(o):
+            return NotImplemented
+        if isinstance(o, float) and math.isinf(o):
+            return 1 if o > 0 else -1
+        if isinstance(o, _NaN) or isinstance(o, float) and math.isnan(o):
+            raise UnsupportedOperationError("nan", "nan is not finite; mtsym needs finite numbers")
+        return None
+
+    def __add__(self, o):
+        s = self._other_sign(o)
+        if s is NotImplemented:
+            return NotImplemented
+        if s is not None and s != self.sign:
+            raise UnsupportedOperationError("inf - inf", "the result is nan; mtsym needs finite numbers")
+        return self
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        s = self._other_sign(o)
+        if s is NotImplemented:
+            return NotImplemented
+        if s == self.sign:
+            raise UnsupportedOperationError("inf - inf", "the result is nan; mtsym needs finite numbers")
+        return self
+
+    def __rsub__(self, o):
+        return (-self) + o
+
+    def __mul__(self, o):
+        s = self._other_sign(o)
+        if s is NotImplemented:
+            return NotImplemented
+        if s is None:
+            if not is_exact_number(o):
+                raise UnsupportedOperationError("*", f"{self} times a traced value is not finite (its sign "
+                                                "depends on the value); mtsym needs finite numbers")
+            if o == 0:
+                raise UnsupportedOperationError("*", f"0 * {self} is nan; mtsym needs finite numbers")
+            s = 1 if o > 0 else -1
+        return _INFINITIES[s * self.sign]
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        s = self._other_sign(o)
+        if s is NotImplemented:
+            return NotImplemented
+        if s is not None or not is_exact_number(o) or o == 0:
+            raise UnsupportedOperationError("/", f"{self} / {o!r} is not a finite number or a sign mtsym knows")
+        return _INFINITIES[self.sign * (1 if o > 0 else -1)]
+
+    def __rtruediv__(self, o):
+        s = self._other_sign(o)
+        if s is NotImplemented:
+            return NotImplemented
+        if s is not None:
+            raise UnsupportedOperationError("/", "inf / inf is nan; mtsym needs finite numbers")
+        return 0  # finite / inf, also for a traced value (its derivative is 0 as well)
+
+    def _cmp(self, o):
+        s = self._other_sign(o)
+        if s is NotImplemented:
+            return NotImplemented
+        return self.sign - (s or 0)   # > 0: self is larger
+
+    def __lt__(self, o):
+        c = self._cmp(o)
+        return c if c is NotImplemented else c < 0
+
+    def __le__(self, o):
+        c = self._cmp(o)
+        return c if c is NotImplemented else c <= 0
+
+    def __gt__(self, o):
+        c = self._cmp(o)
+        return c if c is NotImplemented else c > 0
+
+    def __ge__(self, o):
+        c = self._cmp(o)
+        return c if c is NotImplemented else c >= 0
+
+    def __eq__(self, o):
+        c = self._cmp(o)
+        return c if c is NotImplemented else c == 0
+
+    def __ne__(self, o):
+        c = self._cmp(o)
+        return c if c is NotImplemented else c != 0
+
+
+_INFINITIES = {}
+INF = _INFINITIES[1] = Infinite(1)
+NEG_INF = _INFINITIES[-1] = Infinite(-1)
+
+
+class _NaN:
+    """``nan`` met as a value (a jaxpr literal that is never selected); any use is refused."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "nan"
+
+    def _refuse(self, *args):
+        raise UnsupportedOperationError("nan", "nan is not finite; mtsym needs finite numbers")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __neg__ = __bool__ = __float__ = _refuse
+    __hash__ = object.__hash__
+
+
+NAN = _NaN()
+
+
+def is_infinite(v):
+    """True for ``Infinite``, ``NAN`` and non-finite floats (numbers that :func:`to_exact` refuses as such)."""
+    t = type(v)
+    if t is int or t is Fraction:
+        return False
+    if t is Infinite or t is _NaN:
+        return True
+    try:
+        return isinstance(v, numbers.Real) and not isinstance(v, numbers.Rational) and not math.isfinite(v)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def to_extended(v, what="number"):
+    """:func:`to_exact`, except that infinities become :class:`Infinite` and ``nan`` :data:`NAN`.
+
+    Examples
+    --------
+    >>> to_extended(float("-inf")), to_extended(0.5), to_extended(float("nan"))
+    (-inf, Fraction(1, 2), nan)
+    """
+    t = type(v)
+    if t is Infinite or t is _NaN:
+        return v
+    if is_infinite(v):
+        f = float(v)
+        return NAN if math.isnan(f) else _INFINITIES[1 if f > 0 else -1]
+    return to_exact(v, what)

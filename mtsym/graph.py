@@ -51,6 +51,26 @@ class Graph(nx.DiGraph):
         """Distinct output node tuples (one per path output)."""
         return self.graph.get("outputs", [])
 
+    def add_input_edges(self, node: int, inputs: tuple) -> None:
+        """The edges ``u -> node`` of a new node, each with ``pos``: where ``u`` sits among its inputs.
+
+        The inputs exist already and the node has no edges yet, so the adjacency
+        dicts are filled directly (networkx's per-edge checks dominate tracing a
+        convolution, whose nodes read 100+ inputs).
+        """
+        pos = {}
+        for p, u in enumerate(inputs):
+            pos.setdefault(u, []).append(p)
+        succ, pred = getattr(self, "_succ", None), getattr(self, "_pred", None)
+        if succ is None or pred is None or node not in pred or any(u not in succ for u in pos):
+            self.add_edges_from((u, node, {"pos": ps}) for u, ps in pos.items())
+            return
+        back = pred[node]
+        for u, ps in pos.items():
+            d = {"pos": ps}
+            succ[u][node] = d
+            back[u] = d
+
     def op(self, node: int) -> str:
         """The primitive name of a node."""
         return self.nodes[node]["op"]

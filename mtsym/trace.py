@@ -33,11 +33,13 @@ from .arrays import Array, coerce
 from .conventions import Convention, check_symbols
 from .errors import InputError, LimitError, UnsupportedOperationError, user_line
 from .exact import (aff_comb, aff_const, aff_is_const, aff_to_expr, aff_var, from_sympy, is_exact_number,
-                    to_exact, to_sympy)
+                    is_infinite, to_exact, to_sympy)
+from .extensions import provided
 from .graph import Graph
 from .primitives import PRIMITIVES
 from .primitives.affine import BRANCH
-from .value import Value
+from .records import gc_paused
+from .value import Value, apply_extended
 
 #: the rational rule used for ``val`` forms (any rule with rational weights works)
 VAL_CONV = Convention("first")
@@ -174,12 +176,12 @@ class Program:
         key = (op, inputs, params, None if conv is None else conv.name)
         nid = self._keys.setdefault(key, len(self._keys))  # hashes the key once
         if nid not in self.graph:
+            guard = provided("trace.node")  # a layer may refuse the context (a custom autograd Function)
+            if guard is not None:
+                guard()
             self.graph.add_node(nid, op=op, params=params, inputs=inputs, conv=conv,
                                 line=user_line())
-            pos = {}
-            for p, u in enumerate(inputs):
-                pos.setdefault(u, []).append(p)
-            self.graph.add_edges_from((u, nid, {"pos": ps}) for u, ps in pos.items())
+            self.graph.add_input_edges(nid, inputs)
         return nid
 
     def run(self, decider):
@@ -187,6 +189,10 @@ class Program:
 
         ``shape`` is ``()`` for a scalar output, else the output's length.
         """
+        with gc_paused():
+            return self._run(decider)
+
+    def _run(self, decider):
         run = Run(self, decider)
         n = self.n
         if self._input_forms is None:  # made once: n forms of n + 1 entries
@@ -223,6 +229,9 @@ def _flatten_output(out):
         return flat, (len(flat),)
     if isinstance(out, Value) or is_exact_number(out):
         return [out], ()
+    if is_infinite(out):
+        raise UnsupportedOperationError("return", f"the function returned {out}, which is not finite; mtsym "
+                                        "needs finite outputs")
     raise UnsupportedOperationError("return", f"the function returned {type(out).__name__}; return a "
                                     "traced value, a number, or a list/array of them")
 
@@ -263,6 +272,8 @@ class Run:
                 if a.run is not self:
                     raise UnsupportedOperationError(name, "mixes values from two different traces")
                 vs.append(a)
+            elif is_infinite(a):  # max(x, -inf): the primitive's rule for infinite arguments
+                return apply_extended(name, args, params, conv)
             else:
                 vs.append(self.const(a, name))
         program = self.program
@@ -278,8 +289,12 @@ class Run:
     def affine(self, terms, const):
         """One ``affine`` node: ``const + sum(c * v for c, v in terms)`` (terms hold Values)."""
         vals = [v for _, v in terms]
-        coefs = tuple(to_exact(c, what="coefficient") for c, _ in terms)
-        return self.apply("affine", vals, (coefs, to_exact(const, what="constant")))
+        try:
+            coefs = tuple(to_exact(c, what="coefficient") for c, _ in terms)
+            const = to_exact(const, what="constant")
+        except InputError as e:
+            raise UnsupportedOperationError("affine", str(e)) from None
+        return self.apply("affine", vals, (coefs, const))
 
     def compare(self, a, b, op):
         """The sign of ``a - b`` on the current path (a ``branch`` node the decider answers)."""

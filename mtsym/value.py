@@ -25,16 +25,18 @@ mtsym.errors.UnsupportedOperationError: relu at ...: argument 'a' of type str is
 
 from __future__ import annotations
 
-__all__ = ["Value", "apply", "exact_number", "unknown_attribute", "foreign_method", "bad_operand",
+__all__ = ["Value", "apply", "apply_extended", "exact_number", "unknown_attribute", "foreign_method", "bad_operand",
            "UNSUPPORTED_OPERATORS", "refuse_operator"]
 
 from typing import Any, Sequence
 from fractions import Fraction
 
+import numpy as np
+
 from .errors import InputError, UnsupportedOperationError
-from .exact import ExactNumber, is_exact_number, to_exact
+from .exact import ExactNumber, Infinite, is_exact_number, is_infinite, to_exact, to_extended
 from .extensions import provided
-from .primitives import PRIMITIVES
+from .primitives import PRIMITIVES, Reapply
 from .primitives.affine import COMPARE_OPS
 
 _EXACT = (int, Fraction)
@@ -71,10 +73,29 @@ def apply(name: str, args: Sequence, params: tuple = (), conv: Any = None) -> An
     for a in args:
         if isinstance(a, Value):
             return a.run.apply(name, args, params, conv)
+    if any(is_infinite(a) for a in args):
+        return apply_extended(name, args, params, conv)
     out = PRIMITIVES[name].numeric([exact_number(a, name) for a in args], params)
     if any(isinstance(a, ExactNumber) for a in args) and type(out) in _EXACT:  # the exact oracle stays exact
         out = ExactNumber(out)
     return out
+
+
+def apply_extended(name, args, params, conv=None):
+    """:func:`apply` when some arguments are infinite: the primitive's ``extended`` rule, or an error.
+
+    ``max(x, -inf)`` is ``x`` (no node), ``relu(-inf)`` is 0; a primitive
+    without an ``extended`` rule refuses infinite arguments by name.
+    """
+    prim = PRIMITIVES[name]
+    xs = [a if isinstance(a, Value) else to_extended(a, what=f"argument of {name}") for a in args]
+    bad = next((a for a in xs if is_infinite(a)), None)
+    if prim.extended is None or type(bad) is not Infinite and any(is_infinite(a) for a in xs):
+        raise UnsupportedOperationError(name, f"an argument is {bad}, which is not finite; mtsym needs finite "
+                                        "numbers here (±inf is accepted by max/min, maximum/minimum, pooling, "
+                                        "sort, relu, abs, leaky_relu and clamp)")
+    r = prim.extended(xs, params)
+    return apply(name, r.args, r.params, conv) if isinstance(r, Reapply) else r
 
 
 def _number(o):
@@ -146,7 +167,13 @@ class Value:
     """
 
     __slots__ = ("run", "node", "val", "lin")
-    __array_ufunc__ = None  # numpy defers to our reflected operators
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.maximum(v, 0)``, ``np.abs(v)``, ``ndarray + v``: through mtsym's numpy layer."""
+        hook = provided("trace.numpy_ufunc")
+        if hook is None:
+            return NotImplemented
+        return hook(ufunc, method, *inputs, **kwargs)
 
     def __init__(self, run, node, val, lin):
         self.run, self.node, self.val, self.lin = run, node, val, lin
@@ -232,6 +259,8 @@ class Value:
     # comparisons: Python branches ----------------------------------------
     def _compare(self, other, op):
         o = self.run.coerce(other, op)
+        if type(o) is Infinite:  # a traced value is finite: decided without a branch
+            return COMPARE_OPS[op](-o.sign)
         if o is None and op not in ("==", "!="):  # == with anything else stays Python's identity test
             raise bad_operand(other, op)
         if o is None or not (isinstance(o, Value) or _number(o)):
@@ -261,6 +290,16 @@ class Value:
     def __bool__(self):
         raise UnsupportedOperationError("bool()", "the truth value of a traced value is undefined; "
                                         "compare it (if v > 0: ...) instead")
+
+    def __getitem__(self, idx):
+        """A traced scalar indexed as a 0-d tensor is: ``v[None]`` is a traced array of one entry."""
+        a = np.empty((), dtype=object)
+        a[()] = self
+        try:
+            r = a[idx]
+        except IndexError as e:
+            raise UnsupportedOperationError("indexing", f"a traced scalar has no axes to index ({e})") from None
+        return self.run.coerce(r, "indexing") if isinstance(r, np.ndarray) and r.ndim else self
 
     __torch_function__ = classmethod(torch_function)
 

@@ -227,3 +227,22 @@ def test_json_holds_the_evidence_of_a_no():
     full = json.loads(mt.audit(lambda x: mt.relu(x[0] - x[1]), X, dtype="float64").to_json(gradients=True))
     assert quiet["verdicts"] == {"0": "yes"} and "gradient" not in quiet["samples"][0]
     assert full["samples"][0]["gradient"] == [["0", "0"]]
+
+
+def test_a_convolution_runs_in_float32_in_the_float32_pass():
+    # a 1-D convolution (shared kernel (1, 1, -1) over 20 windows) of 1, 1e-8, 1, 1e-8, ...:
+    # 1 + 1e-8 - 1 is 0 in float32, 1e-8 exactly; 1e-8 + 1 - 1e-8 is 1 either way
+    K = np.array([1.0, 1.0, -1.0])
+    M = np.zeros((20, 22))
+    for i in range(20):
+        M[i, i:i + 3] = K
+
+    def conv(x):
+        return mt.relu(M @ x).sum()
+    x = np.tile([1.0, 1e-8], 11)
+    r32 = mt.audit(conv, x[None], framework=None, dtype="float32", verdicts=False)
+    r64 = mt.audit(conv, x[None], framework=None, dtype="float64", verdicts=False)
+    ties = r32.samples[0].ties
+    assert len(ties) == 10 and {t.kind for t in ties} == {"rounding"}
+    assert {t.gap for t in ties} == {Fraction(float(np.float32(1e-8)))}
+    assert r64.tied == []

@@ -123,10 +123,12 @@ def test_paths_returning_different_shapes_are_refused():
     assert "same shape" in str(e.value)
 
 
-def test_comparing_a_whole_traced_array_is_refused():
+def test_the_truth_value_of_a_whole_array_comparison_is_refused():
+    """``x == 0`` compares entry by entry (each a Python branch); ``if`` on the two results is ambiguous."""
     with pytest.raises(mt.UnsupportedOperationError) as e:
         mt.derive(lambda x: x[0] if x == 0 else x[1], 2)
-    assert e.value.op == "comparison"
+    assert e.value.op == "bool()" and "ambiguous" in str(e.value)
+    assert "test_errors.py" in e.value.line
 
 
 # a non-affine switching quantity that is 0 at the origin (the first run decides ties there): the

@@ -85,7 +85,37 @@ TORCH_ROWS = {
                                          lambda x: mt.max([x[0], x[1], x[2]]), (0, 0, 0), [T, T, T]),
     "max([1, 3, 3, 2])": (lambda x: torch.max(x), lambda x: mt.max(x), (1, 3, 3, 2), [0, H, H, 0]),
     "max([3, 1, 3, 3])": (lambda x: torch.max(x), lambda x: mt.max(x), (3, 1, 3, 3), [T, 0, T, T]),
+    # order statistics (measured here with torch 2.13.0 CPU)
+    "sort(x)[3] at [3, 1, 3, 3, 2] (stable)": (lambda x: torch.sort(x).values[3], lambda x: mt.sort(x)[3],
+                                              (3, 1, 3, 3, 2), [0, 0, 1, 0, 0]),
+    "sort(x, descending)[0] at [3, 1, 3, 3, 2]": (lambda x: torch.sort(x, descending=True).values[0],
+                                                  lambda x: mt.sort(x, descending=True, convention=REVERSE)[0],
+                                                  (3, 1, 3, 3, 2), [1, 0, 0, 0, 0]),
+    "sort(x, descending)[2] on zeros(4)": (lambda x: torch.sort(x, descending=True).values[2],
+                                           lambda x: mt.sort(x, descending=True, convention=REVERSE)[2],
+                                           (0, 0, 0, 0), [0, 0, 1, 0]),
+    "msort(x)[1] on zeros(3)": (lambda x: torch.msort(x)[1], lambda x: mt.sort(x)[1], (0, 0, 0), [0, 1, 0]),
+    "median(x) at [3, 1, 3, 3, 2]": (lambda x: torch.median(x), lambda x: mt.sort(x, convention=MEAN_ORDER)[2],
+                                     (3, 1, 3, 3, 2), [T, 0, T, T, 0]),
+    "median(x) on zeros(4)": (lambda x: torch.median(x), lambda x: mt.sort(x, convention=MEAN_ORDER)[1],
+                              (0, 0, 0, 0), [Q, Q, Q, Q]),
+    "median(x, 0) at [3, 1, 3, 3, 2]": (lambda x: torch.median(x, 0).values, lambda x: mt.sort(x)[2],
+                                        (3, 1, 3, 3, 2), [1, 0, 0, 0, 0]),
+    "median(x, 0) on zeros(4)": (lambda x: torch.median(x, 0).values, lambda x: mt.sort(x)[1], (0, 0, 0, 0),
+                                 [0, 1, 0, 0]),
+    # more pooling and activations
+    "prelu(0.25) at 0": (lambda x: F.prelu(x, torch.tensor([0.25], dtype=x.dtype))[0],
+                         lambda x: mt.leaky_relu(x[0], 0.25), (0,), [Q]),
+    "MaxPool1d(3, 2, ceil_mode) on zeros(4)": (lambda x: F.max_pool1d(x[None], 3, 2, ceil_mode=True).sum(),
+                                               None, (0,) * 4, [1, 0, 1, 0]),
+    "MaxPool1d(2, 1, dilation=2) on zeros(4)": (lambda x: F.max_pool1d(x[None], 2, 1, dilation=2).sum(),
+                                                None, (0,) * 4, [1, 1, 0, 0]),
+    "AdaptiveMaxPool1d(2) on zeros(5)": (lambda x: F.adaptive_max_pool1d(x[None], 2).sum(), None, (0,) * 5,
+                                         [1, 0, 1, 0, 0]),
 }
+
+REVERSE = mt.Convention("torch", order="reverse")
+MEAN_ORDER = mt.Convention("torch", order="mean")
 
 
 def _torch_grad(fn, point):
@@ -137,7 +167,18 @@ JAX_ROWS = {
                                                (0, 0, 0), [Q, Q, H]),
     "max([1, 3, 3, 2])": ("max", lambda x: mt.max(x), (1, 3, 3, 2), [0, H, H, 0]),
     "max([3, 1, 3, 3])": ("max", lambda x: mt.max(x), (3, 1, 3, 3), [T, 0, T, T]),
+    # order statistics (measured here with jax 0.10.2)
+    "jnp.sort(x)[3] at [3, 1, 3, 3, 2]": ("sort3", lambda x: mt.sort(x)[3], (3, 1, 3, 3, 2), [0, 0, 1, 0, 0]),
+    "jnp.sort(x, descending)[0] at [3, 1, 3, 3, 2]": ("sortdesc0", lambda x: mt.sort(x, descending=True)[0],
+                                                      (3, 1, 3, 3, 2), [0, 0, 0, 1, 0]),
+    "jnp.sort(x, stable=False)[1] on zeros(3)": ("unstable1", lambda x: mt.sort(x)[1], (0, 0, 0), [0, 1, 0]),
+    "lax.top_k(x, 2)[1] on zeros(4)": ("topk1", lambda x: mt.sort(x, descending=True, convention=JAX_REV)[1],
+                                       (0, 0, 0, 0), [0, 1, 0, 0]),
+    "jnp.median on zeros(4)": ("median", None, (0, 0, 0, 0), [0, H, H, 0]),
+    "jnp.median at [3, 1, 3, 3, 2]": ("median", None, (3, 1, 3, 3, 2), [1, 0, 0, 0, 0]),
 }
+
+JAX_REV = mt.Convention("jax", order="reverse")
 
 
 def _jax_fns():
@@ -158,6 +199,11 @@ def _jax_fns():
         "pool": lambda x: lax.reduce_window(x, -jnp.inf, lax.max, (3,), (3,), "VALID")[0],
         "pool21": lambda x: jnp.sum(lax.reduce_window(x, -jnp.inf, lax.max, (2,), (1,), "VALID")),
         "max3": lambda x: jnp.maximum(jnp.maximum(x[0], x[1]), x[2]),
+        "sort3": lambda x: jnp.sort(x)[3],
+        "sortdesc0": lambda x: jnp.sort(x, descending=True)[0],
+        "unstable1": lambda x: jnp.sort(x, stable=False)[1],
+        "topk1": lambda x: lax.top_k(x, 2)[0][1],
+        "median": lambda x: jnp.median(x),
     }
 
 

@@ -194,15 +194,15 @@ def test_torch_ops_are_marked_in_the_graph():
 
 # --------------------------------------------------------------------------- refusals
 REFUSED = {
-    "torch.relu_": (lambda x: torch.relu_(x).sum(), "in-place"),
-    "torch.nn.functional.relu": (lambda x: F.relu(x, inplace=True).sum(), "in-place"),
-    "add_": (lambda x: x.add_(1).sum(), "in-place"),
+    "torch.Tensor.add_": (lambda x: torch.ones(2, dtype=torch.float64).add_(x).sum(), "traced arrays only"),
+    "torch.add": (lambda x: torch.add(x, 1, out=torch.empty(2)).sum(), "out="),
     "item assignment": (lambda x: x.__setitem__(0, x[1]), "in-place"),
     "item": (lambda x: x.max().item(), ".item()"),
     "torch.nonzero": (lambda x: torch.nonzero(x), "depends on the input"),
     "torch.max(x, dim).indices": (lambda x: x[torch.max(x, 0).indices], "depends on the input"),
-    "torch.exp": (lambda x: torch.exp(x).sum(), "not a torch operation"),
-    "torch.Tensor.gt": (lambda x: (torch.tensor([1., 2.]) > x).sum(), "comparison"),
+    "torch.exp": (lambda x: torch.exp(x).sum(), "not piecewise linear"),
+    "torch.equal": (lambda x: torch.equal(torch.tensor([1., 2.]), x), "one Python bool"),
+    "torch.sigmoid": (lambda x: torch.sigmoid(x).sum(), "not piecewise linear"),
 }
 
 
@@ -214,6 +214,21 @@ def test_untraceable_torch_code_names_the_op_and_the_line(op):
     assert e.value.op == op
     assert words in str(e.value)
     assert "test_torch_tracing.py" in e.value.line
+
+
+def test_in_place_ops_write_into_the_traced_array_as_torch_does():
+    """``inplace=True``, ``torch.relu_`` and ``x.add_`` change the array every alias holds (torchvision's
+    ``nn.ReLU(inplace=True)``, a residual block's ``identity = x``)."""
+    def f(x):
+        y = x.view(2, 2) * 1
+        alias = y
+        y.add_(-1)
+        torch.relu_(alias)
+        return alias.sum() + y[0, 0] + nn.ReLU(inplace=True)(x * 2).sum()
+    table = mt.derive(f, 4)
+    for p in [(1, -1, 2, 0), (0, 0, 0, 0), (-1, 3, -2, 1)]:
+        assert mt_grad(table, p) == torch_grad(f, p)
+        assert float(table.value_at(p)) == f(torch.tensor([float(c) for c in p], dtype=torch.float64)).item()
 
 
 def test_torch_tensor_of_traced_values_is_torchs_own_error():

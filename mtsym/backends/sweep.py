@@ -27,6 +27,7 @@ import numpy as np
 from ..conventions import symbol_values
 from ..errors import UnsupportedOperationError
 from ..primitives import PRIMITIVES
+from ..records import gc_paused
 
 try:  # optional: BLAS threads for small products
     from threadpoolctl import ThreadpoolController
@@ -91,6 +92,10 @@ class Schedule:
     """
 
     def __init__(self, graph, conv, nodes=None, subs=None):
+        with gc_paused():
+            self._build(graph, conv, nodes, subs)
+
+    def _build(self, graph, conv, nodes, subs):
         nodes = sorted(graph.nodes if nodes is None else nodes)
         data = {v: graph.nodes[v] for v in nodes}
         nodes = self._fuse(graph, nodes, data)

@@ -20,4 +20,4 @@ __all__ = ["FRAMEWORKS"]
 #: the framework names ``derive``, ``check`` and ``write_checker`` accept
 FRAMEWORKS = ("torch", "jax")
 
-from . import arrays, check, jax, torch  # noqa: E402,F401  (register the tracer hooks, jax front end, table.check)
+from . import arrays, check, declare, jax, numpy, torch  # noqa: E402,F401  (register the tracer hooks, jax front end, table.check)

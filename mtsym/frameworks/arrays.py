@@ -18,14 +18,14 @@ Examples
 [5, 3]
 """
 
-__all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "is_foreign_array", "DataDependent", "reducer",
-           "normalize_axis"]
+__all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "along", "is_foreign_array", "DataDependent",
+           "reducer", "normalize_axis", "refuse_kind", "WHY"]
 
 import numpy as np
 
 from ..errors import InputError, UnsupportedOperationError
 from ..extensions import register
-from ..exact import is_exact_number, to_exact
+from ..exact import Infinite, is_exact_number, to_extended
 from ..arrays import Array
 from ..value import Value, apply
 
@@ -39,7 +39,8 @@ def exact_array(x, op):
     """A framework tensor (or numpy array) as an object array of exact numbers.
 
     Floats become the exact rationals they represent (float32 values too: the
-    conversion to float64 is exact).
+    conversion to float64 is exact); ``±inf`` become :class:`~mtsym.exact.Infinite`
+    (the identity of max/min), ``nan`` :data:`~mtsym.exact.NAN` (refused where used).
     """
     if hasattr(x, "detach"):  # torch: drop autograd, go to CPU
         x = x.detach().cpu()
@@ -52,7 +53,7 @@ def exact_array(x, op):
     out = np.empty(arr.shape, dtype=object)
     for idx, v in np.ndenumerate(arr):
         try:
-            out[idx] = to_exact(v.item() if hasattr(v, "item") else v, what=f"tensor entry in {op}")
+            out[idx] = to_extended(v.item() if hasattr(v, "item") else v, what=f"tensor entry in {op}")
         except InputError as e:
             raise UnsupportedOperationError(op, str(e)) from None
     return out
@@ -86,10 +87,10 @@ def as_array(x, op):
         return out
     if isinstance(x, np.ndarray):
         return x
-    if is_exact_number(x):
+    if is_exact_number(x) or type(x) is Infinite:
         out = np.empty((), dtype=object)
         try:
-            out[()] = to_exact(x, what=f"number in {op}")
+            out[()] = to_extended(x, what=f"number in {op}")
         except InputError as e:
             raise UnsupportedOperationError(op, str(e)) from None
         return out
@@ -182,6 +183,22 @@ class DataDependent:
         return f"<data-dependent result of {self.op}>"
 
 
+def along(a, dim, fn, op):
+    """Apply ``fn(list of entries) -> list of m entries`` to every slice of ``a`` along ``dim``."""
+    if a.ndim == 0:
+        a = a.reshape(1)
+        dim = 0
+    d = normalize_axis(dim, a.ndim, op)
+    moved = np.moveaxis(a, d, -1)
+    rows = [fn(list(moved[idx])) for idx in np.ndindex(*moved.shape[:-1])]
+    m = len(rows[0]) if rows else 0
+    out = np.empty(moved.shape[:-1] + (m,), dtype=object)
+    for idx, r in zip(np.ndindex(*moved.shape[:-1]), rows):
+        for j, v in enumerate(r):
+            out[idx + (j,)] = v
+    return np.moveaxis(out, -1, d)
+
+
 def reducer(prim, conv):
     """A k-ary ``prim`` node ("max", "min") over a list of entries, with the framework's rule ``conv``."""
     def red(xs):
@@ -189,6 +206,26 @@ def reducer(prim, conv):
             raise UnsupportedOperationError(prim, "reduction over an empty array")
         return xs[0] if len(xs) == 1 else apply(prim, xs, (len(xs),), conv)
     return red
+
+
+#: why an operation is refused, by kind (each framework layer files its refused names under these)
+WHY = {
+    "nonlinear": "is not piecewise linear; mtsym traces max, relu, clamp, sort, pooling and affine maps (its "
+                 "pieces would not be polyhedra)",
+    "discontinuous": "is discontinuous (it rounds or takes a sign); mtsym traces continuous piecewise-linear maps",
+    "data": "its result or control flow depends on the input's values (indices, a shape, loops); mtsym "
+            "traces values through max/relu/affine operations",
+    "random": "draws random numbers (or uninitialised memory): the result is not a function of the input",
+}
+
+
+def refuse_kind(op, name, kinds, otherwise):
+    """Refuse ``op``: the reason of the first ``(names, kind or reason)`` of ``kinds`` holding ``name``,
+    else ``otherwise``."""
+    for names, why in kinds:
+        if name in names:
+            raise UnsupportedOperationError(op, WHY.get(why, why))
+    raise UnsupportedOperationError(op, otherwise)
 
 
 register("trace.foreign_array", exact_array)

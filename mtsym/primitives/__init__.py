@@ -34,6 +34,11 @@ A :class:`Primitive` is declared once, in its family's file, with:
     the positions of the arguments that take part in the case's tie (``()``
     for a strict case, whose set is open in the primitive's input space): a
     relu at 0 gives ``(0,)``, a 3-way tie of a max its three positions;
+``extended(xs, params)`` (optional)
+    the primitive on arguments of which some are infinite (:class:`~mtsym.exact.Infinite`,
+    e.g. ``-inf`` starting a running maximum): the result (an argument, a number,
+    an infinity) or :class:`Reapply` (the primitive on fewer, finite arguments).
+    Without it, an infinite argument is refused by name;
 ``params``, ``arity``, ``show``, ``text``, ``validate``
     the schema of its parameters (checked when a graph is read from a file,
     with ``validate(params)`` for what the schema alone cannot say),
@@ -61,7 +66,7 @@ leaky_relu(n0; slope=1/100)
 """
 
 __all__ = ["Primitive", "PRIMITIVES", "TieParam", "TIE_PARAMS", "NAMED_CONVENTIONS", "register",
-           "Choice", "Restrict", "sign", "case_by_tests", "path_by_tests", "replay", "KINDS"]
+           "Choice", "Restrict", "Reapply", "sign", "case_by_tests", "path_by_tests", "replay", "KINDS"]
 
 from . import params as P  # noqa: F401  (the parameter schemas, for declarations)
 
@@ -161,6 +166,15 @@ def replay(tests, vals, params, answers):
     return gen, q
 
 
+class Reapply:
+    """Returned by ``extended``: apply the primitive again to ``args`` (finite) with ``params``."""
+
+    __slots__ = ("args", "params")
+
+    def __init__(self, args, params):
+        self.args, self.params = args, params
+
+
 def path_by_tests(tests, xs, params):
     """The path of a ``tests`` generator at exact numbers ``xs``: ``(case, answers)``.
 
@@ -213,11 +227,11 @@ class Primitive:
 
     __slots__ = ("name", "numeric", "symbolic", "tests", "case_of", "linear", "partials", "describe",
                  "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate",
-                 "sign_input", "tied")
+                 "sign_input", "extended", "tied")
 
     def __init__(self, name, numeric, symbolic, *, kind, numpy, params, arity, tests=None, case_of=None,
                  linear=None, partials=None, describe=None, ties=(), show=None, text=None, validate=None,
-                 sign_input=None, tied=None, doc=""):
+                 sign_input=None, extended=None, tied=None, doc=""):
         if kind not in KINDS:
             raise ValueError(f"primitive {name!r}: kind {kind!r} is not one of {KINDS}")
         self.name, self.kind = name, kind
@@ -226,7 +240,7 @@ class Primitive:
         self.case_of = case_of if case_of is not None or tests is None else case_by_tests(tests)
         self.describe = describe or (lambda case, params: "" if case is None else str(case))
         self.numpy, self.ties, self.params = numpy, tuple(ties), tuple(params)
-        self.arity, self.validate = arity, validate
+        self.arity, self.validate, self.extended = arity, validate, extended
         self.sign_input = sign_input
         self.show = show
         self.tied = tied

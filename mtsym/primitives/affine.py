@@ -14,7 +14,7 @@ import sympy as sp
 from ..exact import to_sympy
 from . import Primitive, register, sign
 from . import params as P
-from .vectorized import Rule, Switching, cast, exact_float, gather, scatter_add, sign_codes
+from .vectorized import Rule, Switching, WindowFamilies, cast, exact_float, gather, product, scatter_add, sign_codes
 
 
 # =========================================================================== numpy rules
@@ -39,6 +39,23 @@ class _ConstRule(Rule):
         V[stage.out] = cast(stage, "vals", V.dtype)
 
 
+def _floats(cs, subs, cache):
+    """Exact coefficients as floats (correctly rounded).  ``cache`` maps ``id`` to floats: the nodes of one
+    convolution share their coefficient tuples and objects, so each is converted once (all stay alive
+    meanwhile, so an id is never reused)."""
+    row = cache.get(id(cs))
+    if row is not None:
+        return row
+    out = cache[id(cs)] = []
+    for c in cs:
+        f = cache.get(id(c))
+        if f is None:
+            f = cache[id(c)] = float(c) if type(c) is int else c.numerator / c.denominator \
+                if type(c) is Fraction else exact_float(c, subs)
+        out.append(f)
+    return out
+
+
 class _AffineRule(Rule):
     """``c0 + sum(c_i * in_i)``: a dense BLAS product when the stage is dense enough, else gathers."""
 
@@ -49,8 +66,8 @@ class _AffineRule(Rule):
         outs = len(datas)
         stage.c0 = np.array([exact_float(d["params"][1], stage.subs) for d in datas])[:, None]
         stage.has_c0 = bool(np.any(stage.c0))
-        entries = [([rows[u] for u in d["inputs"]], [exact_float(c, stage.subs) for c in d["params"][0]])
-                   for d in datas]
+        cache = {}
+        entries = [([rows[u] for u in d["inputs"]], _floats(d["params"][0], stage.subs, cache)) for d in datas]
         union = np.unique(np.array([r for rs, _ in entries for r in rs], dtype=np.intp))
         nnz = sum(len(rs) for rs, _ in entries)
         fan = max((len(rs) for rs, _ in entries), default=0)
@@ -64,7 +81,8 @@ class _AffineRule(Rule):
                     W[i, where[r]] += c
             stage.W, stage.union = W, union
             stage.contiguous = len(union) > 0 and union[-1] - union[0] == len(union) - 1
-        else:
+        stage.plan = None if stage.dense else WindowFamilies.plan(entries, stage.c0)
+        if stage.plan is None and not stage.dense:
             idx = np.zeros((outs, fan), dtype=np.intp)
             coef = np.zeros((outs, fan))
             for i, (rs, cs) in enumerate(entries):
@@ -76,6 +94,9 @@ class _AffineRule(Rule):
             stage.unit = fan > 0 and bool((coef[:, 0] == 1).all())
 
     def forward(self, stage, V):
+        if stage.plan is not None:
+            stage.plan.forward(stage.out.start, V)
+            return
         out = V[stage.out]
         c0 = cast(stage, "c0", V.dtype)
         if stage.dense:
@@ -84,7 +105,7 @@ class _AffineRule(Rule):
             else:
                 u = stage.union
                 src = V[u[0]:u[-1] + 1] if stage.contiguous else V[u]
-                np.matmul(cast(stage, "W", V.dtype), src, out=out)
+                out[...] = product(cast(stage, "W", V.dtype), src)
         elif stage.idx.shape[1] == 0:
             out[...] = 0.0
         else:
@@ -106,13 +127,16 @@ class _AffineRule(Rule):
             out += c0
 
     def backward(self, stage, V, C, A):
+        if stage.plan is not None:
+            stage.plan.backward(stage.out.start, A)
+            return
         adj = A[stage.out]
         if stage.dense:
             if len(stage.union) == 0:
                 return
             u = stage.union
             m, N = adj.shape[1], adj.shape[2]
-            g = (stage.W.T @ adj.reshape(adj.shape[0], m * N)).reshape(len(u), m, N)
+            g = product(stage.W.T, adj.reshape(adj.shape[0], m * N)).reshape(len(u), m, N)
             if stage.contiguous:
                 A[u[0]:u[-1] + 1] += g
             else:

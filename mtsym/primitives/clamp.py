@@ -116,9 +116,16 @@ def _clamp_show(p):
     return f"min={p[0]}, max={p[1]}"
 
 
+def _clamp_extended(xs, p):
+    """clamp of ``-inf``/``+inf``: the bound on that side, or the infinity when there is none."""
+    bound = p[1] if xs[0].sign > 0 else p[0]
+    return xs[0] if bound is None else bound
+
+
 CLAMP = register(Primitive(
     "clamp", numeric=_clamp_numeric, symbolic=_clamp_symbolic,
     kind="switching", numpy=_ClampRule(), params=(P.OPTIONAL_RATIONAL, P.OPTIONAL_RATIONAL), arity=1,
     ties=(CLAMP_TIE, MAXIMUM_TIE), tests=_clamp_tests, linear=_clamp_linear, show=_clamp_show,
-    describe=lambda case, p: _CLAMP_WORDS[case], tied=lambda case, p: (0,) if case in ("lo", "hi", "both") else (),
+    describe=lambda case, p: _CLAMP_WORDS[case], extended=_clamp_extended,
+    tied=lambda case, p: (0,) if case in ("lo", "hi", "both") else (),
     doc="clamp(u, lo, hi); params (lo, hi), either may be None"))

@@ -15,7 +15,8 @@ from fractions import Fraction
 
 import sympy as sp
 
-from . import Choice, Primitive, Restrict, TieParam, register
+from ..exact import Infinite
+from . import Choice, Primitive, Reapply, Restrict, TieParam, register
 from . import params as P
 from .vectorized import ArgRule
 
@@ -64,6 +65,19 @@ def _arg_case(sign):
         m = max(xs) if sign > 0 else min(xs)
         return tuple(i for i, x in enumerate(xs) if x == m)
     return case_of
+def _extended(sign):
+    """``max`` with infinite arguments: ``-inf`` is dropped (the identity), ``+inf`` wins (``min``: the reverse)."""
+    def extended(xs, params):
+        inf = [x for x in xs if type(x) is Infinite]
+        if any(x.sign == sign for x in inf):
+            return next(x for x in inf if x.sign == sign)
+        keep = [x for x in xs if type(x) is not Infinite]
+        if not keep:
+            return inf[0]
+        return keep[0] if len(keep) == 1 else Reapply(keep, (len(keep),))
+    return extended
+
+
 def tie_weights(k, tie, rule):
     """Weights over ``k`` arguments for the tie set ``tie`` under ``rule``.
 
@@ -115,7 +129,7 @@ def _row(name, sign, tie, doc):
         kind="switching", numpy=ArgRule(sign), params=(P.COUNT,), arity=lambda p: p[0], ties=(tie,),
         tests=_arg_tests(sign), case_of=_arg_case(sign),
         linear=lambda case, p, conv: (tie_weights(p[0], case, getattr(conv, key)), 0),
-        describe=describe_tie, tied=tied_args, doc=doc))
+        extended=_extended(sign), describe=describe_tie, tied=tied_args, doc=doc))
 
 
 # params of every max-like node: (k,) the number of arguments

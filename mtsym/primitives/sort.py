@@ -39,7 +39,8 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from . import Choice, Primitive, Restrict, TieParam, register
+from ..exact import Infinite
+from . import Choice, Primitive, Reapply, Restrict, TieParam, register
 from . import params as P
 from .maxlike import describe_tie
 from .vectorized import Switching
@@ -137,6 +138,19 @@ class _OrderRule(Switching):
         return None
 
 
+def _extended(xs, params):
+    """Order statistics with infinite arguments: the ``-inf`` take the lowest ranks, ``+inf`` the highest."""
+    k, j = params
+    neg = [x for x in xs if type(x) is Infinite and x.sign < 0]
+    pos = [x for x in xs if type(x) is Infinite and x.sign > 0]
+    if j < len(neg):
+        return neg[0]
+    if j >= k - len(pos):
+        return pos[0]
+    finite = [x for x in xs if type(x) is not Infinite]
+    return finite[0] if len(finite) == 1 else Reapply(finite, (len(finite), j - len(neg)))
+
+
 def _describe(case, params):
     tie, below = case
     rank = params[1] - len(below)
@@ -155,5 +169,5 @@ ORDER = register(Primitive(
     kind="switching", numpy=_OrderRule(), params=(P.COUNT, P.INDEX), arity=lambda p: p[0], ties=(ORDER_TIE,),
     validate=_validate, tests=_tests, case_of=_case_of, show=lambda p: f"rank {p[1]} of {p[0]}",
     linear=lambda case, p, conv: (order_weights(p[0], p[1], case, conv.order), 0),
-    describe=_describe, tied=lambda case, p: tuple(case[0]) if len(case[0]) > 1 else (),
+    extended=_extended, describe=_describe, tied=lambda case, p: tuple(case[0]) if len(case[0]) > 1 else (),
     doc="the j-th smallest (0-based) of k arguments; params (k, j); ties by convention.order"))

@@ -40,8 +40,8 @@ Examples
 [-1, 0, 1]
 """
 
-__all__ = ["Rule", "Switching", "SignRule", "ArgRule", "sign_codes", "exact_float", "gather", "scatter_add",
-           "cast", "no_atol"]
+__all__ = ["Rule", "Switching", "SignRule", "ArgRule", "WindowFamilies", "sign_codes", "exact_float", "gather",
+           "scatter_add", "add_rows", "product", "cast", "no_atol"]
 
 import threading
 from fractions import Fraction
@@ -169,6 +169,7 @@ class Switching(Rule):
         Rule.build(self, stage, datas)
         self.setup(stage)
         stage.table = {}
+        stage.grids = [None if dup else _grid(idx) for idx, dup in zip(stage.ins, stage.dup)]
 
     def setup(self, stage):
         pass
@@ -193,8 +194,12 @@ class Switching(Rule):
     def backward(self, stage, V, C, A):
         W = self.weights(stage, C[stage.code_rows])
         adj = A[stage.out]
+        if len(stage.ins) == 1:  # the node's adjoint is not read again: scale it in place
+            adj *= W[0][:, None, :]
+            add_rows(A, stage.ins[0], adj, stage.dup[0], stage.grids[0])
+            return
         for j, idx in enumerate(stage.ins):
-            scatter_add(A, idx, W[j][:, None, :] * adj, stage.dup[j])
+            add_rows(A, idx, W[j][:, None, :] * adj, stage.dup[j], stage.grids[j])
 
     def encode(self, stage, case):
         return case
@@ -301,3 +306,166 @@ class ArgRule(Switching):
     def radix(self, stage):
         k = stage.k
         return (0, (1 << k) - 1) if k <= 62 else None
+
+
+#: below this many flops a product runs in numpy's own loops: a BLAS call's thread hand-off costs more
+#: (tens of ms when another thread pool, e.g. PyTorch's, is spinning in the same process)
+SMALL_PRODUCT = 3e7
+
+
+def product(M, X):
+    """``M @ X`` for a small ``M`` and a wide ``X``: einsum below :data:`SMALL_PRODUCT` flops, else BLAS."""
+    if 2 * M.size * X.shape[1] < SMALL_PRODUCT:
+        return np.einsum("ij,jx->ix", M, X)
+    return M @ X
+
+
+def add_rows(A, idx, vals, dup, grid=None):
+    """``A[idx] += vals``; through a strided view when the rows form a grid (``_grid(idx)``: a
+    convolution tap's or a pooling window position's rows), without gathering them."""
+    if grid is None:
+        scatter_add(A, idx, vals, dup)
+        return
+    first, shape, strides = grid
+    view = np.lib.stride_tricks.as_strided(A[first:], shape + A.shape[1:],
+                                           tuple(st * A.strides[0] for st in strides) + A.strides[1:])
+    view += vals.reshape(shape + A.shape[1:])
+
+
+def _grid(idx, depth=3):
+    """``(first, shape, strides)`` when ``idx`` is ``first + sum(i_d * strides[d])`` over a row-major grid of
+    ``shape`` (at most ``depth`` axes; distinct, increasing rows), else None.
+
+    Examples
+    --------
+    >>> _grid(np.array([5, 6, 7, 33, 34, 35]))
+    (5, (2, 3), (28, 1))
+    >>> _grid(np.array([0, 2, 10, 12, 100, 102, 110, 112]))
+    (0, (2, 2, 2), (100, 10, 2))
+    >>> _grid(np.array([0, 1, 5, 6, 7])) is None
+    True
+    """
+    P = len(idx)
+    if P < 2:
+        return None
+    steps = np.diff(idx)
+    s = int(steps[0])
+    if s <= 0:
+        return None
+    breaks = np.flatnonzero(steps != s)
+    n = int(breaks[0]) + 1 if len(breaks) else P
+    if P % n:
+        return None
+    starts = idx[::n]
+    if n == P:
+        outer = (int(idx[0]), (), ())
+    elif depth <= 1 or len(starts) < 2:
+        return None
+    else:
+        outer = _grid(starts, depth - 1)
+        if outer is None or outer[2][-1] < n * s:     # runs must not overlap
+            return None
+    first, shape, strides = outer
+    shape, strides = shape + (n,), strides + (s,)
+    want = np.full(shape, first, dtype=np.intp)
+    for d, (m, st) in enumerate(zip(shape, strides)):
+        want += (np.arange(m) * st).reshape((1,) * d + (m,) + (1,) * (len(shape) - d - 1))
+    return (first, shape, strides) if np.array_equal(want.ravel(), idx) else None
+
+
+class WindowFamilies:
+    """An affine stage as *families of windows*: how a convolution or a pooling layer runs as BLAS products.
+
+    A *window* is a tuple of input rows that several nodes of the stage read (the
+    output channels at one position of a convolution); a *family* is the set of
+    windows whose nodes use the same coefficient matrix ``M`` (R nodes x K
+    inputs: the kernel, away from the borders).  Then the family's forward is
+    one product ``M @ V[windows]`` (im2col) and its backward ``M.T @ adjoints``
+    followed by K scatters, one per kernel tap, instead of one scatter per
+    (node, input) pair.  :meth:`plan` returns ``None`` when the stage has no
+    such sharing (every node its own coefficients), and the stage keeps its gathers.
+    """
+
+    __slots__ = ("families", "_cast")
+
+    def __init__(self, families):
+        self._cast = {}
+        self.families = families
+
+    @classmethod
+    def plan(cls, entries, c0, min_share=8):
+        """Group ``entries`` (per node: input rows, float coefficients) into families, or ``None``."""
+        windows = {}
+        for i, (rs, _) in enumerate(entries):
+            windows.setdefault(tuple(rs), []).append(i)
+        fams = {}
+        for rs, nodes in windows.items():
+            M = np.array([entries[i][1] for i in nodes], dtype=float).reshape(len(nodes), len(rs))
+            fams.setdefault((M.shape, M.tobytes()), (M, [], []))
+            _, idx, rows = fams[(M.shape, M.tobytes())]
+            idx.append(rs)
+            rows.append(nodes)
+        if len(fams) * min_share > len(entries):
+            return None
+        out = []
+        for M, idx, rows in fams.values():
+            idxT = np.array(idx, dtype=np.intp).reshape(len(idx), M.shape[1]).T     # (K, P)
+            rowsT = np.array(rows, dtype=np.intp).T                                # (R, P)
+            R, P = rowsT.shape
+            # the nodes of a family as one block of rows (a convolution's channels x positions): a view
+            block = bool((rowsT == rowsT[0, 0] + np.arange(R)[:, None] * P + np.arange(P)[None, :]).all())
+            c = c0[rowsT, 0]
+            flat_distinct = len(np.unique(idxT)) == idxT.size
+            dup = [len(np.unique(r)) < len(r) for r in idxT]
+            grids = [None if dup[k] else _grid(idxT[k]) for k in range(len(idxT))]
+            out.append((M, idxT, rowsT, c if np.any(c) else None, flat_distinct, dup, block, grids))
+        return cls(out)
+
+    @staticmethod
+    def _rows(X, start, rowsT, block):
+        R, P = rowsT.shape
+        if block:
+            first = start + int(rowsT[0, 0])
+            return X[first:first + R * P].reshape((R, P) + X.shape[1:])
+        return X[start + rowsT]
+
+    def forward(self, start, V):
+        N = V.shape[1]
+        for k, (M, idxT, rowsT, c, _, _, block, _) in enumerate(self.families):
+            R, P = rowsT.shape
+            if V.dtype != M.dtype:       # a float32 sweep: float32 weights, float32 products (see cast)
+                M, c = self._in(k, V.dtype)
+            if M.shape[1] == 0:
+                res = np.zeros((R, P, N), dtype=V.dtype)
+            else:
+                res = product(M, V[idxT].reshape(M.shape[1], P * N)).reshape(R, P, N)
+            if c is not None:
+                res += c[:, :, None]
+            if block:
+                self._rows(V, start, rowsT, True)[...] = res
+            else:
+                V[start + rowsT] = res
+
+    def _in(self, k, dtype):
+        """Family ``k``'s coefficients and constants in ``dtype`` (cast once and kept)."""
+        cache = self._cast
+        key = (k, np.dtype(dtype).str)
+        if key not in cache:
+            M, c = self.families[k][0], self.families[k][3]
+            cache[key] = (M.astype(dtype), None if c is None else c.astype(dtype))
+        return cache[key]
+
+    def backward(self, start, A):
+        m, N = A.shape[1], A.shape[2]
+        for M, idxT, rowsT, _, flat_distinct, dup, block, grids in self.families:
+            K, P = idxT.shape
+            if K == 0:
+                continue
+            R = rowsT.shape[0]
+            adj = self._rows(A, start, rowsT, block).reshape(R, P * m * N)
+            contrib = product(M.T, adj).reshape(K, P, m, N)
+            if flat_distinct and not any(grids):
+                A[idxT.ravel()] += contrib.reshape(K * P, m, N)
+                continue
+            for k in range(K):
+                add_rows(A, idxT[k], contrib[k], dup[k], grids[k])
