@@ -86,7 +86,7 @@ def last_bits(net, X, n=300):
 
 
 def tied_samples(cnn, X, n):
-    f = ad.cnn_function(cnn)
+    f = cnn
     t, r = timed(lambda: mt.audit(f, X[:n], dtype="float32", progress=False))
     k = len(r.samples)
     per = r.meta["seconds_per_event_sample"]
@@ -103,7 +103,7 @@ def dask(net, cnn, X, X0, quick):
     from mtsym.backends.distributed import local_scheduler
     Xe = X[:30_000].astype(np.float64)
     Xc = X0[:200 if quick else 600]
-    f = ad.cnn_function(cnn)
+    f = cnn
     rows = []
 
     def run(label, client):

@@ -44,7 +44,7 @@ def audit_cnn(n=60):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
     import audit_digits as ad
     X, y, _, cnn = ad.trained()
-    return mt.audit(ad.cnn_function(cnn), X[:n], progress=False).plot(images=X[:n], shape=(8, 8))
+    return mt.audit(cnn, X[:n], progress=False).plot(images=X[:n], shape=(8, 8))
 
 
 FIGURES = {

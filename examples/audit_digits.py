@@ -11,10 +11,10 @@ The models:
 
 * **MLP** 64-32-10 (``nn.Sequential(Linear, ReLU, Linear)``), audited as the torch module itself;
 * **CNN** after LeNet-5's conv - ReLU - max-pool - dense pattern (LeCun et al., 1998), sized for
-  8x8: ``Conv2d(1, 4, 3)``, ``ReLU``, ``MaxPool2d(2)``, ``Linear(36, 10)``.  It is trained in torch,
-  then audited as the same computation written with a numpy convolution matrix, ``mt.relu`` and
-  ``mt.maxpool2d`` under torch's rules (mtsym traces no convolution yet); a test checks the two
-  agree.
+  8x8: ``Conv2d(1, 4, 3)``, ``ReLU``, ``MaxPool2d(2)``, ``Linear(36, 10)``, audited as the torch
+  module itself (mtsym traces ``nn.Conv2d`` as written).  The same computation written with a numpy
+  convolution matrix, ``mt.relu`` and ``mt.maxpool2d`` (:func:`cnn_function`) is the JAX version's
+  basis and an independent check (a test runs both).
 """
 
 import argparse
@@ -149,13 +149,12 @@ def _pct(k, n):
 
 def audits(X, y, net, cnn, jax=True):
     """Every audit of the results page: ``{(model, rules, dtype): AuditReport}``."""
-    cnn_net = cnn_function(cnn)
     runs = {}
     for dtype in ("float32", "float64"):
         runs["MLP", "torch", dtype] = mt.audit(net, X, framework="torch", dtype=dtype, loss="cross_entropy", y=y,
                                                progress=False)
-        runs["CNN", "torch", dtype] = mt.audit(cnn_net, X, framework="torch", dtype=dtype, loss="cross_entropy",
-                                               y=y, progress=False)
+        runs["CNN", "torch", dtype] = mt.audit(cnn, X, framework="torch", dtype=dtype, loss="cross_entropy", y=y,
+                                               progress=False)
     if jax:
         jax_mlp, jax_mlp_maximum, jax_cnn = jax_functions(net, cnn)
         runs["MLP", "jax", "float32"] = mt.audit(jax_mlp, X, framework="jax", dtype="float32", progress=False)

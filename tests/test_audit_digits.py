@@ -1,9 +1,10 @@
 """The results page (docs/audit.md): its numbers re-run by the script on the first 40 digits, and checked.
 
-Oracles independent of the audit: PyTorch's own forward pass of the trained CNN, an exact rational
-computation of the CNN's max-pool windows (numpy object arrays of Fractions), and the exact
-gradients at random nearby points (a sample where every nearby gradient is the framework's has
-that gradient as its only Clarke gradient).
+Oracles independent of the audit of the torch CNN: an exact rational computation of its max-pool
+windows (numpy object arrays of Fractions), the same CNN written with a numpy convolution matrix
+(checked against PyTorch's forward pass), and that version's exact gradients at random nearby
+points (a sample where every nearby gradient is the framework's has that gradient as its only
+Clarke gradient).
 """
 import sys
 from fractions import Fraction
@@ -68,7 +69,8 @@ def test_the_numbers_against_independent_oracles(trained):
     with torch.no_grad():
         pre = net[0](torch.from_numpy(X))
     assert not (pre == 0).any() and runs["MLP", "torch", "float32"].relu0.differs == []
-    # verdicts: where every nearby exact gradient is the framework's, it is the Clarke gradient
+    # verdicts: where every nearby exact gradient (of the numpy-matrix CNN) is the framework's gradient
+    # (from the audit of the torch module), it is the Clarke gradient
     from mtsym.audit.exact import ExactSample
     from mtsym.audit.layers import trace_model
     t = trace_model(f, 64, mt.Convention("torch"))
