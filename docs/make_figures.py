@@ -39,6 +39,14 @@ def slice_net():
     return mt.derive(net, 6, on=mt.plane(x0, u, v, box=((-2, 2), (-2, 2)))).plot(arrows=False, legend=False)
 
 
+def audit_cnn(n=60):
+    """The tie audit of the digits CNN of examples/audit_digits.py (trained there, seed 0), first n digits."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+    import audit_digits as ad
+    X, y, _, cnn = ad.trained()
+    return mt.audit(cnn, X[:n], progress=False).plot(images=X[:n], shape=(8, 8))
+
+
 FIGURES = {
     "boustany.png": lambda: mt.derive(boustany, "t").plot(box=(-1, 1)),
     "maxpool.png": lambda: mt.derive(maxpool_example, "t").plot(box=(-1, 1)),
@@ -50,6 +58,7 @@ FIGURES = {
     "graph_max1.png": lambda: mt.trace(max1, 4).plot(),
     "graph_maxpool.png": lambda: mt.trace(maxpool_example, "t").plot(),
     "slice_net.png": slice_net,
+    "audit_cnn.png": audit_cnn,
 }
 
 

@@ -13,7 +13,7 @@ Matrix([[1, 0]])
 """
 
 __all__ = [
-    "derive", "trace", "call_exact", "evaluate", "Evaluation",
+    "derive", "trace", "call_exact", "evaluate", "Evaluation", "audit", "AuditReport",
     "lex_grad", "directional", "is_clarke", "segment", "plane", "box",
     "PieceTable", "Piece", "Stratum", "Convention", "Graph",
     "relu", "leaky_relu", "abs", "clamp", "max", "min", "maximum", "minimum", "maxpool1d", "maxpool2d", "sort",
@@ -39,4 +39,5 @@ from .value import apply
 from . import backends, export, frameworks, lipschitz, verify  # noqa: E402,F401
 from .export import notebook, plot, text  # noqa: E402,F401
 from .evaluate import Evaluation, evaluate  # noqa: E402
+from .audit import AuditReport, audit  # noqa: E402
 from .frameworks.declare import declare  # noqa: E402

@@ -7,6 +7,7 @@
     mtsym examples                 # list the paper's examples
     mtsym examples NAME [--latex|--json|--strata|--verify|--plot out.png]
     mtsym examples --all           # run every example against the paper's numbers
+    mtsym audit FILE.py:MODEL --data FILE.npy|digits [--dtype float32] [--json out.json] [--plot out.png]
 
 ``python -m mtsym ...`` is the same command.  An error (a missing file, no such
 function, code mtsym cannot trace) prints one line ``mtsym: error: ...`` on
@@ -379,6 +380,8 @@ def build_parser():
     e.add_argument("--all", action="store_true", help="run every example against the paper's values")
     _add_modes(e)
     e.set_defaults(run=_examples)
+    from .audit.command import add_parser
+    add_parser(sub, lambda run: lambda args: run(args, load_function, parse_convention, CliError))
     return parser
 
 
@@ -389,7 +392,8 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    args.rich = (not any(getattr(args, m) for m in _MODES) and not args.output and sys.stdout.isatty()
+    args.rich = (not any(getattr(args, m, None) for m in _MODES) and not getattr(args, "output", None)
+                 and sys.stdout.isatty()
                  and importlib.util.find_spec("rich") is not None)
     try:
         return args.run(args)

@@ -9,6 +9,11 @@ autodiff computes, and what the piece table's ``grad f^alpha`` is on the
 point's stratum, so ``evaluate`` and ``table.compile()`` agree wherever both run (up to
 the float rounding of products of weights such as 0.1 * 0.5).
 
+``client=`` (a ``dask.distributed.Client``) runs the chunks on a Dask cluster, results merged
+in order; a ``dask.array`` ``X`` gives lazy ``.value``/``.grad`` dask arrays, one task per
+block of rows (``map_blocks``), so batches larger than memory stream (see
+:mod:`mtsym.backends.distributed`).
+
 Python ``if``/``while`` on traced comparisons: the function is run once per
 group of points that take the same branches (a comparison whose outcome differs
 inside a group splits it; the other part is run again with the decisions taken
@@ -33,9 +38,9 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["evaluate", "Evaluation"]
+__all__ = ["evaluate", "Evaluation", "trace_groups", "path_key"]
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -47,6 +52,7 @@ from .graph import Graph
 from .partition import DEFAULT_MAX_EVENTS, Decider
 from .primitives.affine import COMPARE_OPS
 from .backends.chunks import as_points, auto_chunk, chunks
+from .backends.distributed import cluster_chunk, is_dask_array, map_chunks, map_row_blocks
 from .backends.sweep import Schedule, needed_nodes, symbol_subs
 from .trace import Program
 
@@ -80,11 +86,12 @@ class Evaluation:
 class _GroupDecider(Decider):
     """Answers Python comparisons for a group of points; a group that disagrees is split."""
 
-    __slots__ = ("X", "idx", "pending", "atol", "subs")
+    __slots__ = ("X", "idx", "pending", "atol", "subs", "dtype")
 
-    def __init__(self, program, X, idx, prefix, pending, atol, subs, max_events):
+    def __init__(self, program, X, idx, prefix, pending, atol, subs, max_events, dtype=np.float64):
         super().__init__(program, max_events, prefix)
         self.X, self.idx, self.pending, self.atol, self.subs = X, idx, pending, atol, subs
+        self.dtype = dtype
 
     def _decide(self, node, prim, vals, params):
         graph = self.program.graph
@@ -93,7 +100,7 @@ class _GroupDecider(Decider):
         sched = cache.get(node)
         if sched is None:
             sched = cache[node] = Schedule(graph, self.program.conv, needed_nodes(graph, [node]), self.subs)
-        V, C = sched.forward(self.X[self.idx], self.atol)
+        V, C = sched.forward(self.X[self.idx], self.atol, dtype=self.dtype)
         signs = sched.codes_of(C, node)
         outcome = COMPARE_OPS[params[0]](signs)
         keep = outcome == outcome[0]
@@ -105,17 +112,18 @@ class _GroupDecider(Decider):
         return int(signs[0])
 
 
-def _trace_groups(program, X, atol, subs, max_events):
+def trace_groups(program, X, atol, subs, max_events, dtype=np.float64):
     """Run the program once per branch pattern of the points ``X``.
 
     Returns ``[(point indices, output nodes, shape, path)]``, ``path`` the
-    ``(node, outcome)`` of each Python comparison met.
+    ``(node, outcome)`` of each Python comparison met.  Comparisons are decided on the
+    values of a forward sweep in ``dtype`` (float32: as a float32 framework decides them).
     """
     pending = [((), np.arange(X.shape[0]))]
     groups = []
     while pending:
         prefix, idx = pending.pop()
-        dec = _GroupDecider(program, X, idx, prefix, pending, atol, subs, max_events)
+        dec = _GroupDecider(program, X, idx, prefix, pending, atol, subs, max_events, dtype)
         outs, shape = program.run(dec)
         path = tuple((v, COMPARE_OPS[program.graph.nodes[v]["params"][0]](c)) for v, c in dec.path)
         groups.append((dec.idx, tuple(v.node for v in outs), shape, path))
@@ -124,7 +132,8 @@ def _trace_groups(program, X, atol, subs, max_events):
 
 def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, convention: str | Convention = "torch",
              *, atol: float | None = None, params: dict | None = None, chunk_size: int | None = None,
-             progress: bool | None = None, max_events: int | None = None, framework: str | None = None) -> Evaluation:
+             progress: bool | None = None, max_events: int | None = None, framework: str | None = None,
+             client: Any = None) -> Evaluation:
     """Values and associated gradients of ``fn`` at the points ``X``, by graph sweeps.
 
     Parameters
@@ -152,28 +161,48 @@ def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, c
         path (default 10,000; catches loops that never end).
     framework : {None, "torch", "jax"}, optional
         ``"jax"``: ``fn`` is JAX code, traced through its jaxpr as in :func:`mtsym.derive`.
+    client : dask.distributed.Client, optional
+        Run the chunks on this Dask cluster (needs the ``dask`` extra); results in order.
+        Branch-free code is traced once here and the graph sent to the workers.
 
     Returns
     -------
     Evaluation
         ``.value`` (N,) or (N, m) and ``.grad`` (N, n) or (N, m, n), the same
-        shapes as ``table.compile()`` gives.
+        shapes as ``table.compile()`` gives (dask arrays when ``X`` is one; then
+        ``.paths`` is None).
     """
     conv = Convention.get(convention)
     atol = tolerance(atol, "evaluate: atol")
     if isinstance(fn, Graph):
         subs = symbol_subs(fn, conv, params, "evaluate: params")
+    else:
+        subs = symbol_values(params, conv.symbols(), "evaluate: params")
+        if inputs is None:
+            inputs = 1 if np.ndim(X) == 1 else np.shape(X)[-1]
+        fn = framework_code(fn, inputs, framework)      # JAX code: a jaxpr interpreter, once
+    if is_dask_array(X) or client is not None:
+        return _evaluate_distributed(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_events, client)
+    if isinstance(fn, Graph):
         return _evaluate_graph(fn, X, conv, atol, subs, chunk_size, progress)
-    subs = symbol_values(params, conv.symbols(), "evaluate: params")
+    return _evaluate_fn(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_events)[0]
+
+
+def path_key(path):
+    """A program path as its sequence of comparison outcomes (the same in every process)."""
+    return tuple(outcome for _, outcome in path)
+
+
+def _evaluate_fn(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_events):
+    """The evaluation of a function, and the set of its paths met (as :func:`path_key`)."""
     if inputs is None:
         Xa = np.asarray(X)
         inputs = 1 if Xa.ndim == 1 else Xa.shape[-1]
-    fn = framework_code(fn, inputs, framework)
     program = Program(fn, inputs, conv, exact=False)
     X = as_points(X, program.n)
     N = X.shape[0]
     max_events = DEFAULT_MAX_EVENTS if max_events is None else max_events
-    probe = _trace_groups(program, X[:min(N, 1024)] if N else np.zeros((1, program.n)), atol, subs, max_events)
+    probe = trace_groups(program, X[:min(N, 1024)] if N else np.zeros((1, program.n)), atol, subs, max_events)
     static = len(probe) == 1 and not probe[0][3]
     paths = {g[3] for g in probe} if N else set()
     shape = probe[0][2]
@@ -182,10 +211,10 @@ def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, c
     sched, size = _schedule(program, probe, static, conv, subs, m, chunk_size)
     if static:   # one program path: the chunks are independent sweeps of one schedule
         _sweeps(sched, X, probe[0][1], atol, value, grad, shape, size, progress)
-        return Evaluation(value, grad, program.graph, len(paths))
+        return Evaluation(value, grad, program.graph, len(paths)), {path_key(p) for p in paths}
     for lo, hi in chunks(N, size, progress, desc="evaluate"):
         Xc = X[lo:hi]
-        groups = probe if static else _trace_groups(program, Xc, atol, subs, max_events)
+        groups = probe if static else trace_groups(program, Xc, atol, subs, max_events)
         paths.update(g[3] for g in groups)
         if sched.graph_size != program.graph.number_of_nodes():
             sched, _ = _schedule(program, groups, static, conv, subs, m, size)
@@ -199,7 +228,7 @@ def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, c
             for idx, outs, _, _ in groups:
                 outputs[:, idx] = np.array([sched.rows[v] for v in outs])[:, None]
         _sweep(sched, Xc, outputs, atol, value[lo:hi], grad[lo:hi], shape)
-    return Evaluation(value, grad, program.graph, len(paths))
+    return Evaluation(value, grad, program.graph, len(paths)), {path_key(p) for p in paths}
 
 
 def _alloc(N, shape, n):
@@ -252,3 +281,65 @@ def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):
     size = auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size)
     _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress)
     return Evaluation(value, grad, graph, 1)
+
+
+# --------------------------------------------------------------------------- Dask
+def _evaluate_distributed(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_events, client):
+    """``evaluate`` on a Dask cluster (``client``) or on a ``dask.array`` (lazy, block by block)."""
+    lazy = is_dask_array(X)
+    if inputs is None and not isinstance(fn, Graph):
+        inputs = 1 if X.ndim == 1 else X.shape[-1]
+    probe_X = X[:1024]
+    probe_X = np.asarray(probe_X.compute() if lazy else probe_X)
+    if isinstance(fn, Graph):
+        if fn.has_branches() or len(fn.outputs) != 1:
+            raise InputError("evaluate: this graph has Python branches (several program paths); pass the "
+                             "function itself so each point's path can be followed")
+        graph, target = fn, fn
+        outs = fn.outputs[0]
+        shape = fn.graph.get("shape", () if len(outs) == 1 else (len(outs),))
+    else:
+        program = Program(fn, inputs, conv, exact=False)
+        pts = as_points(probe_X, program.n) if probe_X.shape[0] else np.zeros((1, program.n))
+        probe = trace_groups(program, pts, atol, subs,
+                              DEFAULT_MAX_EVENTS if max_events is None else max_events)
+        static = len(probe) == 1 and not probe[0][3]
+        graph = program.graph
+        target = graph if static else fn      # branch-free: the graph travels, not the code
+        shape = probe[0][2]
+    n = len(graph.symbols)
+    m = int(np.prod(shape)) if shape else 1
+    args = (target, inputs, conv, atol, subs, max_events)
+    if lazy:
+        if X.ndim == 1:
+            X = X[:, None]
+        res = map_row_blocks(X.astype(np.float64), _evaluate_block, m * (n + 1), args)
+        N = X.shape[0]
+        value = res[:, :m].reshape((N,) + tuple(shape))
+        grad = res[:, m:].reshape((N,) + tuple(shape) + (n,))
+        return Evaluation(value, grad, graph, None)
+    X = as_points(X, n)
+    N = X.shape[0]
+    sched = Schedule(graph, conv, needed_nodes(graph, graph.outputs[0]) if target is graph else None, subs)
+    size = cluster_chunk(client, N, auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size), chunk_size)
+    parts = map_chunks(client, _evaluate_part, X, size, args, progress=progress, desc="evaluate")
+    value = np.concatenate([p[0] for p in parts]) if parts else _alloc(0, shape, n)[0]
+    grad = np.concatenate([p[1] for p in parts]) if parts else _alloc(0, shape, n)[1]
+    keys = set().union(*(p[2] for p in parts)) if parts else set()
+    return Evaluation(value, grad, graph, len(keys))
+
+
+def _evaluate_part(X, lo, target, inputs, conv, atol, subs, max_events):
+    """One chunk (in process or on a worker): ``(value, grad, path keys)``."""
+    if isinstance(target, Graph):
+        ev = _evaluate_graph(target, X, conv, atol, subs, None, False)
+        return ev.value, ev.grad, {()}
+    ev, keys = _evaluate_fn(target, X, inputs, conv, atol, subs, None, False, max_events)
+    return ev.value, ev.grad, keys
+
+
+def _evaluate_block(X, target, inputs, conv, atol, subs, max_events):
+    """One block of a dask array: values and gradients side by side, ``(rows, m + m * n)``."""
+    value, grad, _ = _evaluate_part(X, 0, target, inputs, conv, atol, subs, max_events)
+    rows = X.shape[0]
+    return np.concatenate([value.reshape(rows, -1), grad.reshape(rows, -1)], axis=1)

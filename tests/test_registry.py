@@ -56,7 +56,7 @@ def test_declaration_is_complete(name):
     assert isinstance(prim.params, tuple)
     assert prim.linear is not None or prim.partials is not None or prim.kind == "branch"
     if prim.switching:
-        assert prim.case_of is not None and prim.describe is not None
+        assert prim.case_of is not None and prim.describe is not None and prim.tied is not None
     for t in prim.ties:
         assert TIE_PARAMS[t.name] is t
 

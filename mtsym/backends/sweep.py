@@ -116,6 +116,8 @@ class Schedule:
             pkey = ("fused", pkey) if d.get("fused") else pkey
             groups.setdefault((level[v], op, pkey, _conv_key(d.get("conv"))), []).append(v)
         self.graph, self.conv = graph, conv
+        #: the node data the stages run (a folded bias add holds the product's inputs and coefficients)
+        self.data = data
         self.rows = {}
         self.code_row = {}
         self.stages = []
@@ -187,13 +189,15 @@ class Schedule:
         return _controller[0].limit(limits=self.blas_threads, user_api="blas")
 
     # ------------------------------------------------------------------ sweeps
-    def forward(self, X, atol=None, stages=None):
+    def forward(self, X, atol=None, stages=None, dtype=np.float64):
         """Values ``V`` (rows, N) and case codes ``C`` (switching nodes, N) at the points ``X`` (N, n).
 
-        ``stages`` (a sublist of ``self.stages``) runs only those stages.
+        ``stages`` (a sublist of ``self.stages``) runs only those stages.  ``dtype``: the float
+        type the forward pass computes in (``np.float32`` runs every stage in float32, weights
+        rounded to float32, as a float32 framework does); the codes compare those values exactly.
         """
         N = X.shape[0]
-        V = np.empty((self.n_rows, N))
+        V = np.empty((self.n_rows, N), dtype=dtype)
         C = np.empty((self.n_codes, N), dtype=np.int32)
         with self.threads():
             for st in self.stages if stages is None else stages:

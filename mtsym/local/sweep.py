@@ -220,11 +220,16 @@ class Sweep:
         return prim.linear(case, params, pinned or conv)
 
     def _int_weights(self, v, w):
-        """``(D, ints)`` with ``w[i] == ints[i] / D``, cached per node (``None`` if not rational)."""
-        r = self._weights.get(v, False)
-        if r is False:
-            r = _scaled(w) if all(is_rational(c) for c in w) else None
-            self._weights[v] = r
+        """``(D, ints)`` with ``w[i] == ints[i] / D``, cached per node (``None`` if not rational).
+
+        The cache holds the weights it was computed from: a switching node's weights depend on its
+        case (a max-pool window's winner), which changes from point to point and with the convention.
+        """
+        hit = self._weights.get(v)
+        if hit is not None and (hit[0] is w or hit[0] == w):
+            return hit[1]
+        r = _scaled(w) if all(is_rational(c) for c in w) else None
+        self._weights[v] = (tuple(w), r)
         return r
 
     def _combine(self, v, w, xs, cache):

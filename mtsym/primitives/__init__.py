@@ -30,6 +30,10 @@ A :class:`Primitive` is declared once, in its family's file, with:
     its value under every named convention;
 ``numpy``
     its vectorised float64 rule (a :class:`~mtsym.primitives.vectorized.Rule`);
+``tied(case, params)`` (switching primitives only)
+    the positions of the arguments that take part in the case's tie (``()``
+    for a strict case, whose set is open in the primitive's input space): a
+    relu at 0 gives ``(0,)``, a 3-way tie of a max its three positions;
 ``extended(xs, params)`` (optional)
     the primitive on arguments of which some are infinite (:class:`~mtsym.exact.Infinite`,
     e.g. ``-inf`` starting a running maximum): the result (an argument, a number,
@@ -62,7 +66,7 @@ leaky_relu(n0; slope=1/100)
 """
 
 __all__ = ["Primitive", "PRIMITIVES", "TieParam", "TIE_PARAMS", "NAMED_CONVENTIONS", "register",
-           "Choice", "Restrict", "Reapply", "sign", "case_by_tests", "replay", "KINDS"]
+           "Choice", "Restrict", "Reapply", "sign", "case_by_tests", "path_by_tests", "replay", "KINDS"]
 
 from . import params as P  # noqa: F401  (the parameter schemas, for declarations)
 
@@ -171,34 +175,40 @@ class Reapply:
         self.args, self.params = args, params
 
 
-def case_by_tests(tests):
-    """A ``case_of`` from a ``tests`` generator: the case whose sign tests hold at exact numbers.
+def path_by_tests(tests, xs, params):
+    """The path of a ``tests`` generator at exact numbers ``xs``: ``(case, answers)``.
 
     The numbers become constant affine forms ``(x,)``, so each yielded form is a
     number whose sign answers the test; a :class:`Choice` is answered by trying
     its alternatives in order, a :class:`Restrict` whose sign is not allowed
-    abandons that alternative.
+    abandons that alternative.  ``answers`` are the Choice indices and signs sent.
     """
+    vals = [(x,) for x in xs]
+    todo = [()]
+    while todo:
+        answers = todo.pop()
+        try:
+            gen, q = replay(tests, vals, params, answers)
+            while True:
+                if isinstance(q, Choice):
+                    todo.extend(answers + (j,) for j in reversed(range(q.m)))
+                    break
+                form, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
+                s = sign(form[0])
+                if s not in allowed:
+                    break
+                answers += (s,)
+                q = gen.send(s)
+        except StopIteration as stop:
+            return stop.value, answers
+    raise ValueError(f"no case holds at {xs}")  # pragma: no cover - the cases partition space
+
+
+def case_by_tests(tests):
+    """A ``case_of`` from a ``tests`` generator: the case whose sign tests hold at exact numbers
+    (see :func:`path_by_tests`)."""
     def case_of(xs, params):
-        vals = [(x,) for x in xs]
-        todo = [()]
-        while todo:
-            answers = todo.pop()
-            try:
-                gen, q = replay(tests, vals, params, answers)
-                while True:
-                    if isinstance(q, Choice):
-                        todo.extend(answers + (j,) for j in reversed(range(q.m)))
-                        break
-                    form, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
-                    s = sign(form[0])
-                    if s not in allowed:
-                        break
-                    answers += (s,)
-                    q = gen.send(s)
-            except StopIteration as stop:
-                return stop.value
-        raise ValueError(f"no case holds at {xs}")  # pragma: no cover - the cases partition space
+        return path_by_tests(tests, xs, params)[0]
     return case_of
 
 
@@ -217,11 +227,11 @@ class Primitive:
 
     __slots__ = ("name", "numeric", "symbolic", "tests", "case_of", "linear", "partials", "describe",
                  "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate",
-                 "sign_input", "extended")
+                 "sign_input", "extended", "tied")
 
     def __init__(self, name, numeric, symbolic, *, kind, numpy, params, arity, tests=None, case_of=None,
                  linear=None, partials=None, describe=None, ties=(), show=None, text=None, validate=None,
-                 sign_input=None, extended=None, doc=""):
+                 sign_input=None, extended=None, tied=None, doc=""):
         if kind not in KINDS:
             raise ValueError(f"primitive {name!r}: kind {kind!r} is not one of {KINDS}")
         self.name, self.kind = name, kind
@@ -233,6 +243,7 @@ class Primitive:
         self.arity, self.validate, self.extended = arity, validate, extended
         self.sign_input = sign_input
         self.show = show
+        self.tied = tied
         self.text = text or _default_text(name, show)
         self.doc = doc
 

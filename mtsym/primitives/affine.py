@@ -6,6 +6,7 @@ Each row is declared with its exact rules and its numpy rule side by side.
 __all__ = ["INPUT", "CONST", "AFFINE", "MUL", "BRANCH", "COMPARE_OPS"]
 
 from fractions import Fraction
+from math import gcd
 
 import numpy as np
 import sympy as sp
@@ -13,7 +14,7 @@ import sympy as sp
 from ..exact import to_sympy
 from . import Primitive, register, sign
 from . import params as P
-from .vectorized import Rule, Switching, WindowFamilies, exact_float, gather, product, scatter_add, sign_codes
+from .vectorized import Rule, Switching, WindowFamilies, cast, exact_float, gather, product, scatter_add, sign_codes
 
 
 # =========================================================================== numpy rules
@@ -35,7 +36,7 @@ class _ConstRule(Rule):
         stage.vals = np.array([exact_float(d["params"][0], what="constant") for d in datas])[:, None]
 
     def forward(self, stage, V):
-        V[stage.out] = stage.vals
+        V[stage.out] = cast(stage, "vals", V.dtype)
 
 
 def _floats(cs, subs, cache):
@@ -97,31 +98,33 @@ class _AffineRule(Rule):
             stage.plan.forward(stage.out.start, V)
             return
         out = V[stage.out]
+        c0 = cast(stage, "c0", V.dtype)
         if stage.dense:
             if len(stage.union) == 0:
                 out[...] = 0.0
             else:
                 u = stage.union
                 src = V[u[0]:u[-1] + 1] if stage.contiguous else V[u]
-                out[...] = product(stage.W, src)
+                out[...] = product(cast(stage, "W", V.dtype), src)
         elif stage.idx.shape[1] == 0:
             out[...] = 0.0
         else:
+            coef = cast(stage, "coef", V.dtype)
             first = gather(V, stage.idx[:, 0])
             late = getattr(stage, "c0_last", False)  # a folded bias add: after the sum, as unfolded
             if stage.unit and stage.has_c0 and not late:
-                np.add(first, stage.c0, out=out)
+                np.add(first, c0, out=out)
             else:
-                np.multiply(stage.coef[:, 0, None], first, out=out) if not stage.unit else np.copyto(out, first)
+                np.multiply(coef[:, 0, None], first, out=out) if not stage.unit else np.copyto(out, first)
                 if stage.has_c0 and not late:
-                    out += stage.c0
+                    out += c0
             for j in range(1, stage.idx.shape[1]):
-                out += stage.coef[:, j, None] * gather(V, stage.idx[:, j])
+                out += coef[:, j, None] * gather(V, stage.idx[:, j])
             if stage.has_c0 and late:
-                out += stage.c0
+                out += c0
             return
         if stage.has_c0:
-            out += stage.c0
+            out += c0
 
     def backward(self, stage, V, C, A):
         if stage.plan is not None:
@@ -176,9 +179,37 @@ class _BranchRule(Switching):
 
 
 # =========================================================================== declarations
+_RATIONAL = (int, Fraction)
+
+
 def _affine_numeric(xs, params):
+    """``c0 + sum(c_i * x_i)`` exactly; on int/Fraction, one integer sum over a common denominator
+    (a single normalisation instead of one per term: the products of float data are dyadic).
+
+    >>> _affine_numeric([Fraction(1, 2), 3], ((Fraction(1, 4), -1), Fraction(1, 8)))
+    Fraction(-11, 4)
+    """
     coefs, const = params
-    return sum((c * x for c, x in zip(coefs, xs)), const)
+    if type(const) not in _RATIONAL or not all(type(v) in _RATIONAL for v in xs) or \
+            not all(type(c) in _RATIONAL for c in coefs):
+        return sum((c * x for c, x in zip(coefs, xs)), const)
+    num, den = const.numerator, const.denominator
+    for c, x in zip(coefs, xs):
+        if not c or not x:
+            continue
+        n, d = c.numerator * x.numerator, c.denominator * x.denominator
+        if d == den:
+            num += n
+        elif den % d == 0:
+            num += n * (den // d)
+        elif d % den == 0:
+            num = num * (d // den) + n
+            den = d
+        else:
+            g = gcd(den, d)
+            num = num * (d // g) + n * (den // g)
+            den = den // g * d
+    return num if den == 1 else Fraction(num, den)
 
 
 def _affine_symbolic(xs, params):
@@ -243,6 +274,7 @@ BRANCH = register(Primitive(
     kind="branch", numpy=_BranchRule(), params=(P.word(*COMPARE_OPS),), arity=2,
     tests=_compare_tests, case_of=lambda xs, params: sign(xs[0] - xs[1]), linear=None,
     text=lambda names, params, extra=(): f"branch({names[0]} {params[0]} {names[1]})",
+    tied=lambda case, params: (0, 1) if case == 0 else (),
     describe=lambda case, params: f"{'a > b' if case > 0 else 'a = b' if case == 0 else 'a < b'}"
                                   f" -> {COMPARE_OPS[params[0]](case)}",
     doc="a Python comparison a <op> b used in if/while; params (op,)"))

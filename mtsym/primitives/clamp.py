@@ -127,4 +127,5 @@ CLAMP = register(Primitive(
     kind="switching", numpy=_ClampRule(), params=(P.OPTIONAL_RATIONAL, P.OPTIONAL_RATIONAL), arity=1,
     ties=(CLAMP_TIE, MAXIMUM_TIE), tests=_clamp_tests, linear=_clamp_linear, show=_clamp_show,
     describe=lambda case, p: _CLAMP_WORDS[case], extended=_clamp_extended,
+    tied=lambda case, p: (0,) if case in ("lo", "hi", "both") else (),
     doc="clamp(u, lo, hi); params (lo, hi), either may be None"))

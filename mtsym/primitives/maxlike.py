@@ -9,7 +9,7 @@ differ only in who gets the derivative at a tie.
 """
 
 __all__ = ["MAX", "MIN", "MAXIMUM", "MINIMUM", "MAXPOOL", "tie_weights", "describe_tie", "MAXIMUM_TIE", "REDUCE",
-           "POOL"]
+           "POOL", "tied_args"]
 
 from fractions import Fraction
 
@@ -115,6 +115,11 @@ def describe_tie(case, params=None):
     return "tie " + " = ".join(f"#{i + 1}" for i in case)
 
 
+def tied_args(case, params=None):
+    """The tied positions of a tie set (``()`` when one argument wins)."""
+    return tuple(case) if len(case) > 1 else ()
+
+
 def _row(name, sign, tie, doc):
     pick = max if sign > 0 else min
     sym = sp.Max if sign > 0 else sp.Min
@@ -124,7 +129,7 @@ def _row(name, sign, tie, doc):
         kind="switching", numpy=ArgRule(sign), params=(P.COUNT,), arity=lambda p: p[0], ties=(tie,),
         tests=_arg_tests(sign), case_of=_arg_case(sign),
         linear=lambda case, p, conv: (tie_weights(p[0], case, getattr(conv, key)), 0),
-        extended=_extended(sign), describe=describe_tie, doc=doc))
+        extended=_extended(sign), describe=describe_tie, tied=tied_args, doc=doc))
 
 
 # params of every max-like node: (k,) the number of arguments

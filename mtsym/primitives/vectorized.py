@@ -8,7 +8,8 @@ numeric backends that run them (:mod:`mtsym.backends.sweep`).
 A *stage* (see :mod:`mtsym.backends.sweep`) is a batch of graph nodes of one
 primitive that can run together (same depth in the graph, same parameters and
 convention, except for affine nodes and constants, whose parameters are stacked).
-Values live in a float64 array ``V`` of shape ``(rows, N)``, one row per node;
+Values live in an array ``V`` of shape ``(rows, N)``, one row per node (float64, or
+the dtype a sweep asks for: rules compute in ``V``'s dtype, see :func:`cast`);
 adjoints in ``A`` of shape ``(rows, m, N)``.  Each rule works on a whole stage:
 
 ``build(stage, datas)``
@@ -20,7 +21,7 @@ adjoints in ``A`` of shape ``(rows, m, N)``.  Each rule works on a whole stage:
 ``codes(stage, V, atol)``
     the case of every node at every point, as small integers, from **exact float
     comparisons** of the switching quantities (``|d| <= atol`` counts as a tie
-    when ``atol`` is given);
+    when ``atol`` is given: a number, or an array of the stage's shape ``(nodes, N)``);
 ``decode(stage, code)`` / ``encode(stage, case)``
     between those integers and the primitive's own cases (``case_of``);
 ``backward(stage, V, C, A)``
@@ -40,7 +41,7 @@ Examples
 """
 
 __all__ = ["Rule", "Switching", "SignRule", "ArgRule", "WindowFamilies", "sign_codes", "exact_float", "gather",
-           "scatter_add", "add_rows", "product"]
+           "scatter_add", "add_rows", "product", "cast", "no_atol"]
 
 import threading
 from fractions import Fraction
@@ -73,12 +74,38 @@ def exact_float(v, subs=None, what="weight"):
     return float(e)
 
 
+def no_atol(atol):
+    """True when ``atol`` asks for exact float comparisons (``None`` or the number 0)."""
+    return atol is None or (np.ndim(atol) == 0 and atol == 0)
+
+
 def sign_codes(d, atol):
-    """``sign(d)`` as int8, with ``|d| <= atol`` counted as 0 when ``atol`` is given."""
-    t = 0.0 if atol is None else atol
-    if t == 0.0:
+    """``sign(d)`` as int8, with ``|d| <= atol`` counted as 0 when ``atol`` is given (a number or an array)."""
+    if no_atol(atol):
         return (d > 0).view(np.int8) - (d < 0).view(np.int8)
-    return (d > t).view(np.int8) - (d < -t).view(np.int8)
+    return (d > atol).view(np.int8) - (d < -atol).view(np.int8)
+
+
+def cast(stage, name, dtype):
+    """The stage's float array ``name`` in ``dtype`` (cast once and kept), so a rule computes in
+    the dtype of the sweep's values (a float32 sweep multiplies float32 weights, as frameworks do).
+
+    Examples
+    --------
+    >>> class S: pass
+    >>> s = S(); s.W = np.array([0.1])
+    >>> cast(s, "W", np.float32).dtype, cast(s, "W", np.float64) is s.W
+    (dtype('float32'), True)
+    """
+    a = getattr(stage, name)
+    if a.dtype == dtype:
+        return a
+    cache = stage.__dict__.setdefault("_cast", {})
+    key = (name, np.dtype(dtype).str)
+    out = cache.get(key)
+    if out is None:
+        out = cache[key] = a.astype(dtype)
+    return out
 
 
 def _run(idx):
@@ -228,7 +255,7 @@ class ArgRule(Switching):
     def codes(self, stage, V, atol):
         M = self._stack(stage, V)
         best = M.max(0) if self.sign > 0 else M.min(0)
-        if atol:
+        if not no_atol(atol):
             T = (M >= best - atol) if self.sign > 0 else (M <= best + atol)
         else:
             T = M == best
@@ -359,9 +386,10 @@ class WindowFamilies:
     such sharing (every node its own coefficients), and the stage keeps its gathers.
     """
 
-    __slots__ = ("families",)
+    __slots__ = ("families", "_cast")
 
     def __init__(self, families):
+        self._cast = {}
         self.families = families
 
     @classmethod
@@ -403,10 +431,12 @@ class WindowFamilies:
 
     def forward(self, start, V):
         N = V.shape[1]
-        for M, idxT, rowsT, c, _, _, block, _ in self.families:
+        for k, (M, idxT, rowsT, c, _, _, block, _) in enumerate(self.families):
             R, P = rowsT.shape
+            if V.dtype != M.dtype:       # a float32 sweep: float32 weights, float32 products (see cast)
+                M, c = self._in(k, V.dtype)
             if M.shape[1] == 0:
-                res = np.zeros((R, P, N))
+                res = np.zeros((R, P, N), dtype=V.dtype)
             else:
                 res = product(M, V[idxT].reshape(M.shape[1], P * N)).reshape(R, P, N)
             if c is not None:
@@ -415,6 +445,15 @@ class WindowFamilies:
                 self._rows(V, start, rowsT, True)[...] = res
             else:
                 V[start + rowsT] = res
+
+    def _in(self, k, dtype):
+        """Family ``k``'s coefficients and constants in ``dtype`` (cast once and kept)."""
+        cache = self._cast
+        key = (k, np.dtype(dtype).str)
+        if key not in cache:
+            M, c = self.families[k][0], self.families[k][3]
+            cache[key] = (M.astype(dtype), None if c is None else c.astype(dtype))
+        return cache[key]
 
     def backward(self, start, A):
         m, N = A.shape[1], A.shape[2]
