@@ -26,8 +26,8 @@ Examples
 Clarke gradient at (0): the interval [0, 1] (2 limiting gradients)
 """
 
-__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "spurious", "when_text",
-           "gradient_at", "exact_value", "is_zero"]
+__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "diagnose_all", "spurious",
+           "when_text", "gradient_at", "exact_value", "is_zero"]
 
 from fractions import Fraction
 
@@ -38,6 +38,7 @@ from .table import steps_inside
 from .errors import InputError
 from .linalg import rank
 from .lp import hull_parameter_range, in_hull
+from .samples import sign_masks
 
 
 # --------------------------------------------------------------------------- exact values
@@ -96,11 +97,15 @@ class ClosureIndex:
         self.table = table
         self.full = [s for s in table.strata if s.dim == n]
         keys, masks = {}, {}
+        self._sides = []  # per full-dimensional stratum: its (hyperplane, side) pairs
         for bit, s in enumerate(self.full):
+            sides = []
             for form, sign in s.constraints:
                 key, flip = _canonical(form)
                 kid = keys.setdefault(key, len(keys))
                 masks[(kid, sign * flip)] = masks.get((kid, sign * flip), 0) | (1 << bit)
+                sides.append((kid, sign * flip))
+            self._sides.append(sides)
         self._keys = list(keys)
         self._masks = masks
         self._all = (1 << len(self.full)) - 1
@@ -118,6 +123,31 @@ class ClosureIndex:
                     out &= ~m
         full = self.full
         return [full[i] for i in range(len(full)) if out >> i & 1]
+
+    def around_all(self, points, homogeneous=None):
+        """:meth:`around` for many exact points at once (one sign per hyperplane and point, from
+        :func:`mtsym.samples.sign_masks`; then one mask per full-dimensional stratum).
+        ``homogeneous``: the points as integer pairs ``(q, P)`` (the point ``P / q``) instead."""
+        hom = homogeneous if homogeneous is not None else \
+            [as_integers(tuple(to_exact(v, what="coordinate") for v in p)) for p in points]
+        points = hom
+        masks = sign_masks(self._keys, hom)
+        # per hyperplane, the points on its closed sides: -1 below or on it, +1 above or on it
+        sides = {}
+        for kid, (z, p, m) in enumerate(masks):
+            sides[(kid, 1)] = z | p
+            sides[(kid, -1)] = z | m
+        out = [[] for _ in points]
+        everywhere = (1 << len(points)) - 1
+        for F, pairs in zip(self.full, self._sides):  # in order: each list comes out in self.full's order
+            m = everywhere
+            for pair in pairs:
+                m &= sides[pair]
+            while m:
+                low = m & -m
+                out[low.bit_length() - 1].append(F)
+                m ^= low
+        return out
 
 
 def _distinct(grads):
@@ -342,6 +372,52 @@ def diagnose(table, stratum, index):
             r.message += f" at ({', '.join(str(x) for x in p)})"
             return r
     return res
+
+
+def diagnose_all(table, index=None):
+    """:func:`diagnose` for every stratum of ``table`` (a list in table order), the points of
+    all strata located at once (:meth:`ClosureIndex.around_all`).  A full-dimensional stratum
+    is the only one whose closure holds its witness (the strata are disjoint and open)."""
+    index = ClosureIndex(table) if index is None else index
+    n = table.n
+    out = [None] * len(table.strata)
+    asks = []  # (stratum, [witness, points along tangent vectors] as integer pairs (q, P))
+    for s in table.strata:
+        if s.dim == n:
+            forms = s.forms
+            w = None if all(type(f) is tuple for f in forms) else s.record.witness
+            out[s.index] = _diagnose_at(table, s, [s], w)
+            continue
+        w = s.record.witness
+        q, P = as_integers(w)
+        pts = [(q, P)]
+        if s.dim:
+            basis = s.tangent
+            for v, h in zip(basis, steps_inside(s.constraints, w, basis, 1)):
+                H = h.denominator if type(h) is Fraction else 1   # h = 1 / H
+                pts.append((q * H, tuple(x * H + q * c for x, c in zip(P, v))))
+        asks.append((s, pts))
+    around = iter(index.around_all(None, homogeneous=[p for _, pts in asks for p in pts]))
+    for s, pts in asks:
+        arounds = [next(around) for _ in pts]
+        res = _diagnose_at(table, s, arounds[0], s.record.witness)
+        out[s.index] = res
+        if res.in_hull is False or s.dim == 0:
+            continue
+        seen = {frozenset(id(F) for F in arounds[0])}
+        for (q, P), a in zip(pts[1:], arounds[1:]):
+            key = frozenset(id(F) for F in a)
+            if key in seen:  # the same strata around: the same verdict (f^alpha are affine)
+                continue
+            seen.add(key)
+            p = tuple(Fraction(x, q) for x in P)
+            p = tuple(x.numerator if x.denominator == 1 else x for x in p)
+            r = _diagnose_at(table, s, a, p)
+            if r.in_hull is False:
+                r.message += f" at ({', '.join(str(x) for x in p)})"
+                out[s.index] = r
+                break
+    return out
 
 
 def _diagnose_at(table, stratum, around, w):

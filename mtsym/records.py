@@ -80,6 +80,18 @@ class StratumRecord:
         return self._wit
 
     @property
+    def point(self):
+        """``(q, P)``: an exact point ``P / q`` of the stratum (integers), the witness if it was
+        made nice already, else the interior point before rounding (no rounding is done)."""
+        if self._q is not None:
+            return self._q, self._wit
+        q = 1
+        for v in self._wit:
+            if type(v) is not int:
+                q = math.lcm(q, v.denominator)
+        return q, tuple(int(v * q) for v in self._wit)
+
+    @property
     def path(self):
         """The decisions ``((node, case), ...)`` in program order."""
         return self.key if self.codec is None else self.codec.decode(self.key)

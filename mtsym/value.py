@@ -83,6 +83,10 @@ def apply(name: str, args: Sequence, params: tuple = (), conv: Any = None) -> An
     for a in args:
         if isinstance(a, Value):
             return a.run.apply(name, args, params, conv)
+    for a in args:  # many exact points at once (verification's batched oracle, mtsym.oracle)
+        batched = getattr(type(a), "__mtsym_apply__", None)
+        if batched is not None:
+            return batched(name, args, params, conv)
     if any(is_infinite(a) for a in args):
         return apply_extended(name, args, params, conv)
     out = PRIMITIVES[name].numeric([exact_number(a, name) for a in args], params)

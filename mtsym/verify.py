@@ -40,30 +40,30 @@ Examples
 __all__ = ["StratumCheck", "VerificationReport", "verify", "spurious", "clarke_at", "when_text"]
 
 import json
+import math
 from fractions import Fraction
 from itertools import product
 
 import sympy as sp
 
-from .clarke import ClosureIndex, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious, when_text
+from .clarke import ClosureIndex, clarke_at, diagnose_all, exact_value, gradient_at, is_zero, spurious, when_text
 from .errors import MtsymError
-from .exact import ExactNumber, to_exact, to_sympy
+from .exact import to_sympy
 from .display import ReprMixin
 from .extensions import register
+from .chainrule import ChainPlan
+from .linalg import rref
+from .oracle import run_point, run_points
 from .primitives import PRIMITIVES
+from .samples import PointPool
 from .table import piece_label, steps_inside, stratum_label
 
 CHECKS = ("value", "tangential", "chain", "ae")
+_EXACT = (int, Fraction)
 _MAX_GRID = 729
 
 
 # --------------------------------------------------------------------------- program oracle
-def _flat_output(out):
-    from .trace import _flatten_output
-    items, _ = _flatten_output(out)
-    return tuple(to_exact(v, what="program output") for v in items)
-
-
 def _form_at(form, point, symbols):
     """An f^alpha form at an exact point (exact; sympy when it holds convention symbols)."""
     if type(form) is tuple:
@@ -73,6 +73,31 @@ def _form_at(form, point, symbols):
                 v = v + c * x
         return v
     return form.subs(dict(zip(symbols, (to_sympy(x) for x in point))))
+
+
+def _int_form(form):
+    """``(den, row)``: an affine form with rational entries as integers over one denominator;
+    False when an entry holds a convention symbol."""
+    den = 1
+    for c in form:
+        t = type(c)
+        if t is Fraction:
+            den = den * c.denominator // math.gcd(den, c.denominator)
+        elif t is not int:
+            return False
+    return den, tuple(int(c * den) for c in form)
+
+
+def _gradient_through(points, values, n):
+    """The gradient of the affine map taking ``values[j]`` (tuples, one entry per output) at the
+    ``n + 1`` affinely independent ``points``: solved exactly, flattened row-major."""
+    out = []
+    for k in range(len(values[0])):
+        rows = [[a - b for a, b in zip(p, points[0])] + [y[k] - values[0][k]]
+                for p, y in zip(points[1:], values[1:])]
+        R = rref(rows, n + 1)[0]
+        out.extend(r[n] for r in R[:n])
+    return out
 
 
 def _degree(forms, symbols):
@@ -290,10 +315,109 @@ class _Verifier:
         self._memo = {}
         self.index = ClosureIndex(table)
         self.oracle_error = None
+        self.pool, self.chosen, self.values, self._int_forms = None, {}, {}, {}
+        self._plans = {}
 
     def f(self, point):
         """The program's own value at an exact point (the independent oracle, as :func:`mtsym.call_exact`)."""
-        return _flat_output(self.fn(*self.spec.arguments([ExactNumber(v) for v in point])))
+        return run_point(self.fn, self.spec, point)
+
+    # ---- checks 1, 2, 4 for a program without branches: points shared between strata
+    def share(self):
+        """Choose every stratum's points from one pool (:mod:`mtsym.samples`) and run the program
+        at all of them at once (:mod:`mtsym.oracle`): for a program without Python branches
+        (continuous, so its closure points serve a stratum), on the strata with affine forms."""
+        self.pool = None
+        if self.fn is None or self.graph is None or self.graph.has_branches():
+            return
+        strata = sorted((s for s in self.table.strata if all(type(f) is tuple for f in s.forms)),
+                        key=lambda s: s.dim)
+        if not strata:
+            return
+        pool = PointPool(self.table)
+        self.chosen = {s.index: pool.choose(s) for s in strata}
+        used = sorted({i for c in self.chosen.values() for i in c})
+        try:
+            values = run_points(self.fn, self.spec, None, homogeneous=[pool.points[i] for i in used])
+        except MtsymError:
+            raise
+        except Exception as e:  # framework code (torch, jax) cannot run on exact numbers
+            self.oracle_error = f"{type(e).__name__}: {e}"
+            return
+        self.values = dict(zip(used, values))
+        self.pool = pool
+
+    def _residuals(self, forms, q, P, ys):
+        """``f^alpha - f`` at the point ``P / q`` for each output: ``None`` when all are zero
+        (integer arithmetic), else the exact differences."""
+        rows = self._int_forms
+        zero = True
+        for form, y in zip(forms, ys):
+            r = rows.get(id(form))
+            if r is None:
+                r = rows[id(form)] = _int_form(form)
+            if r is False:
+                zero = False
+                break
+            den, row = r
+            v = row[0] * q
+            for c, x in zip(row[1:], P):
+                if c and x:
+                    v += c * x
+            if type(y) is int:
+                if v != y * den * q:
+                    zero = False
+                    break
+            elif v * y.denominator != y.numerator * den * q:
+                zero = False
+                break
+        if zero:
+            return None
+        pt = tuple(Fraction(x, q) for x in P)
+        return [_form_at(form, pt, self.symbols) - y for form, y in zip(forms, ys)]
+
+    def sample_shared(self, row, s):
+        idx = self.chosen[s.index]
+        pts = [self.pool.points[i] for i in idx]
+        ys = [self.values[i] for i in idx]
+        forms = s.forms
+        res = [self._residuals(forms, q, P, y) for (q, P), y in zip(pts, ys)]
+        full = s.dim == self.n
+        if all(r is None for r in res):
+            row.value = row.tangential = True
+            row.ae = True if full else None
+            return
+        m = len(forms)
+        res = [[0] * m if r is None else r for r in res]
+        exact = [tuple(Fraction(x, q) for x in P) for q, P in pts]
+        # 1. value at the first point (f^alpha and f are affine on the closure: with 2. it holds on S)
+        row.value = all(is_zero(e) for e in res[0])
+        if not row.value:
+            self._value_at(row, forms, exact[0], ys[0])
+        # 2. tangential: the differences of f^alpha and of f between the points agree
+        row.tangential = True
+        grad = gradient_at(self.table, forms, exact[0])
+        bad = None
+        for j in range(1, len(pts)):
+            v = [a - b for a, b in zip(exact[j], exact[0])]
+            for k in range(m):
+                if not is_zero(res[j][k] - res[0][k]):
+                    row.tangential = False
+                    bad = j if bad is None else bad
+                    gv = sum((grad[k * self.n + i] * c for i, c in enumerate(v) if c), 0)
+                    dq = ys[j][k] - ys[0][k]
+                    row.messages.append(f"tangential: grad~f . v = {exact_value(gv)} but the change of f "
+                                        f"along v = ({', '.join(_s(c) for c in v)}) is {_s(dq)}"
+                                        + (f" (output {k})" if m > 1 else ""))
+        if row.value and bad is not None:
+            # f^alpha and f agree at the first point and change differently towards point `bad`
+            row.value = self._value_at(row, forms, exact[bad], ys[bad])
+        if full:
+            row.ae = row.tangential
+            if not row.ae:
+                true = _gradient_through(exact, ys, self.n)
+                row.messages.append(f"a.e.: grad~f = ({', '.join(_s(g) for g in grad)}) but the true gradient "
+                                    f"is ({', '.join(_s(g) for g in true)})")
 
     # ---- checks 1, 2, 4: the program as oracle
     def sample(self, row, s):
@@ -413,8 +537,29 @@ class _Verifier:
         if self.graph is None:
             return
         outs = tuple(s.output_nodes)
-        order = self._ancestors(outs)
+        plan = self._plans.get(outs)
+        if plan is None:
+            plan = self._plans[outs] = ChainPlan(self.graph, outs, self.table.convention, self.n)
         cases = s.cases
+        swept = plan.gradient(cases) if plan.ok else None
+        if swept is None:  # values of smooth nodes needed, or a node without a case: node by node
+            swept = self._sweep(row, s, outs, cases)
+            if swept is None:
+                return
+        forms = s.forms
+        if all(type(f) is tuple for f in forms):
+            target = [exact_value(c) for f in forms for c in f[1:]]
+            swept = [g if type(g) in _EXACT else exact_value(g) for g in swept]
+        else:
+            target = gradient_at(self.table, forms, s.record.witness)
+        row.chain = all(is_zero(a - b) for a, b in zip(swept, target))
+        if not row.chain:
+            row.messages.append(f"chain: the reverse sweep gives ({', '.join(_s(g) for g in swept)}) but "
+                                f"grad f^alpha = ({', '.join(_s(g) for g in target)})")
+
+    def _sweep(self, row, s, outs, cases):
+        """The reverse sweep node by node (a product of traced values needs their values)."""
+        order = self._ancestors(outs)
         w = s.record.witness
         values = None
         swept = []
@@ -440,17 +585,13 @@ class _Verifier:
                 elif kind == "error":
                     row.chain = False
                     row.messages.append(f"chain: {data}")
-                    return
+                    return None
             swept.extend(exact_value(g) for g in grad)
-        target = gradient_at(self.table, s.forms, w)
-        row.chain = all(is_zero(a - b) for a, b in zip(swept, target))
-        if not row.chain:
-            row.messages.append(f"chain: the reverse sweep gives ({', '.join(_s(g) for g in swept)}) but "
-                                f"grad f^alpha = ({', '.join(_s(g) for g in target)})")
+        return swept
 
     # ---- check 5
     def clarke(self, row, s):
-        res = diagnose(self.table, s, self.index)
+        res = self.clarke_results[s.index]
         row.clarke, row.limiting, row.clarke_when = res.in_hull, res.limiting, res.when
         row.spurious = res.spurious
         if res.in_hull is not True and res.message:
@@ -460,7 +601,10 @@ class _Verifier:
         row = StratumCheck(s)
         if self.fn is not None and self.oracle_error is None:
             try:
-                self.sample(row, s)
+                if self.pool is not None and s.index in self.chosen:
+                    self.sample_shared(row, s)
+                else:
+                    self.sample(row, s)
             except MtsymError:
                 raise
             except Exception as e:  # framework code (torch, jax) cannot run on exact numbers
@@ -484,7 +628,11 @@ def verify(table):
     (True, ['t = 0'])
     """
     v = _Verifier(table)
-    rows = [v.row(s) for s in table.strata]
+    v.share()
+    v.clarke_results = diagnose_all(table, v.index)
+    rows = [None] * len(table.strata)
+    for s in sorted(table.strata, key=lambda s: s.discovery):  # neighbours share their first decisions
+        rows[s.index] = v.row(s)
     not_run = ("value", "tangential", "ae") if v.oracle_error is not None or v.fn is None else ()
     if v.graph is None:
         not_run = not_run + ("chain",)

@@ -30,6 +30,11 @@ A :class:`Primitive` is declared once, in its family's file, with:
     its value under every named convention;
 ``numpy``
     its vectorised float64 rule (a :class:`~mtsym.primitives.vectorized.Rule`);
+``homogeneous`` (optional)
+    true when ``numeric(s * xs, params) = s * numeric(xs, params)`` for every ``s > 0``
+    (relu, abs, leaky_relu, the max-like rows, order): the batched exact oracle
+    (:mod:`mtsym.oracle`) then applies ``numeric`` to integer numerators over a
+    common positive denominator;
 ``extended(xs, params)`` (optional)
     the primitive on arguments of which some are infinite (:class:`~mtsym.exact.Infinite`,
     e.g. ``-inf`` starting a running maximum): the result (an argument, a number,
@@ -217,11 +222,11 @@ class Primitive:
 
     __slots__ = ("name", "numeric", "symbolic", "tests", "case_of", "linear", "partials", "describe",
                  "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate",
-                 "sign_input", "extended")
+                 "sign_input", "extended", "homogeneous")
 
     def __init__(self, name, numeric, symbolic, *, kind, numpy, params, arity, tests=None, case_of=None,
                  linear=None, partials=None, describe=None, ties=(), show=None, text=None, validate=None,
-                 sign_input=None, extended=None, doc=""):
+                 sign_input=None, extended=None, homogeneous=False, doc=""):
         if kind not in KINDS:
             raise ValueError(f"primitive {name!r}: kind {kind!r} is not one of {KINDS}")
         self.name, self.kind = name, kind
@@ -232,6 +237,7 @@ class Primitive:
         self.numpy, self.ties, self.params = numpy, tuple(ties), tuple(params)
         self.arity, self.validate, self.extended = arity, validate, extended
         self.sign_input = sign_input
+        self.homogeneous = homogeneous
         self.show = show
         self.text = text or _default_text(name, show)
         self.doc = doc

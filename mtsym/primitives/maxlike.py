@@ -124,7 +124,7 @@ def _row(name, sign, tie, doc):
         kind="switching", numpy=ArgRule(sign), params=(P.COUNT,), arity=lambda p: p[0], ties=(tie,),
         tests=_arg_tests(sign), case_of=_arg_case(sign),
         linear=lambda case, p, conv: (tie_weights(p[0], case, getattr(conv, key)), 0),
-        extended=_extended(sign), describe=describe_tie, doc=doc))
+        extended=_extended(sign), homogeneous=True, describe=describe_tie, doc=doc))
 
 
 # params of every max-like node: (k,) the number of arguments

@@ -1,0 +1,255 @@
+"""Where verification runs the program: exact points shared between strata.
+
+For a program without Python branches, ``f`` is continuous; ``f^alpha`` is affine on a
+stratum ``S`` and equal to ``f`` there exactly when it is on the closure of ``S``.  Both
+affine on ``S`` (the premise of every check of :mod:`mtsym.verify`), they agree on ``S``
+exactly when they agree at ``d + 1`` affinely independent points of its closure.  Those
+points are taken from one **pool**: an exact point of every stratum of the table, lowest
+dimension first, so a vertex of an arrangement serves every stratum meeting there and one
+run of the program (see :mod:`mtsym.oracle`) serves them all.
+
+Which pool points lie in a stratum's closure is read from bit masks: for every distinct
+hyperplane of the table's constraints, the points where it is zero, positive, negative
+(:func:`sign_masks`: a float64 product for every sign that rounding cannot change, exact
+integers for the others); a stratum's closure is the intersection of its constraints'
+masks.  A stratum whose closure holds too few independent pool points (the line of a k-ary
+max's full tie, a strip) takes points of its own, ``w + h v`` along its tangent vectors,
+added to the pool for the strata above it.
+
+Examples
+--------
+>>> sign_masks([(0, 1, -1), (1, 0, 0)], [(1, (2, 2)), (2, (1, 3)), (1, (-1, 0))])
+[(1, 0, 6), (0, 7, 0)]
+"""
+
+__all__ = ["PointPool", "sign_masks"]
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .exact import int_row
+from .table import steps_inside
+
+_TOL = 2.0 ** -30   # a float64 dot product of length <= 2^20 is within this of its exact value, relatively
+_BLOCK = 1 << 21     # entries of one float block of signs
+
+
+def _as_floats(vectors):
+    """Integer vectors as float64 rows, each scaled by a power of two to stay finite."""
+    out = np.empty((len(vectors), len(vectors[0]) if vectors else 0))
+    for i, v in enumerate(vectors):
+        m = max((abs(x).bit_length() for x in v), default=0)
+        if m > 900:  # float(x) overflows past 2^1024; the sign of a product does not see the scale
+            s = m - 900
+            v = [x >> s if x >= 0 else -((-x) >> s) for x in v]
+        out[i] = v
+    return out
+
+
+def _dot(row, q, P):
+    v = row[0] * q
+    for c, x in zip(row[1:], P):
+        if c and x:
+            v += c * x
+    return v
+
+
+def sign_masks(rows, points):
+    """For integer rows ``(c0, c1..cn)`` and points ``(q, P)`` (the point ``P / q``, ``q > 0``):
+    per row the bit masks over the points (bit ``j`` for point ``j``) where ``c0 q + c . P`` is
+    zero, positive, negative, exactly."""
+    K, N = len(rows), len(points)
+    if not K:
+        return []
+    rmax = max(abs(c) for r in rows for c in r)
+    pmax = max((max(q, max(map(abs, P), default=0)) for q, P in points), default=0)
+    if rmax * pmax * (len(rows[0]) + 1) < 1 << 62:  # exact in int64
+        return _int_masks(np.array(rows, dtype=np.int64),
+                          np.array([(q,) + tuple(P) for q, P in points], dtype=np.int64).reshape(N, -1))
+    A = _as_floats(rows)
+    X = _as_floats([(q,) + tuple(P) for q, P in points])
+    bound = _TOL * np.abs(A).max(1)[:, None]
+    l1 = np.abs(X).sum(1)
+    zero, pos, neg = [0] * K, [0] * K, [0] * K
+    step = max(8, (_BLOCK // K) // 8 * 8)
+    for start in range(0, N, step):
+        stop = min(N, start + step)
+        S = A @ X[start:stop].T
+        B = bound * l1[None, start:stop]
+        P, Q = S > B, S < -B
+        unsure = ~(P | Q)
+        Z = np.zeros_like(P)
+        for i, j in zip(*np.nonzero(unsure)):
+            q, pt = points[start + j]
+            v = _dot(rows[i], q, pt)
+            if v > 0:
+                P[i, j] = True
+            elif v < 0:
+                Q[i, j] = True
+            else:
+                Z[i, j] = True
+        for out, M in ((zero, Z), (pos, P), (neg, Q)):
+            _pack(out, M, start)
+    return list(zip(zero, pos, neg))
+
+
+def _pack(masks, block, start):
+    """OR each row of a boolean block into ``masks`` as bits from ``start`` on."""
+    packed = np.packbits(block, axis=1, bitorder="little")
+    for i in range(len(masks)):
+        masks[i] |= int.from_bytes(packed[i].tobytes(), "little") << start
+
+
+def _int_masks(A, X):
+    """:func:`sign_masks` when every product fits in int64: exact integer products."""
+    K, N = len(A), len(X)
+    zero, pos, neg = [0] * K, [0] * K, [0] * K
+    step = max(8, (_BLOCK // K) // 8 * 8)
+    for start in range(0, N, step):
+        S = A @ X[start:start + step].T
+        for out, M in ((zero, S == 0), (pos, S > 0), (neg, S < 0)):
+            _pack(out, M, start)
+    return list(zip(zero, pos, neg))
+
+
+def _reduce(v, basis):
+    """``v`` reduced against an echelon basis of integer vectors: None if it depends on them,
+    else ``(pivot, v)`` (coprime entries)."""
+    for piv, b in basis:
+        c = v[piv]
+        if c:
+            a = b[piv]
+            v = [a * x - c * y for x, y in zip(v, b)]
+    g = 0
+    for x in v:
+        g = math.gcd(g, x)
+    if g == 0:
+        return None
+    if g > 1:
+        v = [x // g for x in v]
+    return next(i for i, x in enumerate(v) if x), v
+
+
+class PointPool:
+    """The exact points verification runs the program at, and which strata's closures hold them.
+
+    Parameters
+    ----------
+    table : PieceTable
+        Its strata give the pool (one point each, lowest dimension first) and the hyperplanes.
+
+    Attributes
+    ----------
+    points : list of (q, P)
+        The pool, the point ``P / q`` (integers); :meth:`choose` may add points.
+    """
+
+    def __init__(self, table):
+        self.n = table.n
+        order = sorted(table.strata, key=lambda s: s.dim)
+        self.points = [s.record.point for s in order]
+        self._own = {s.index: i for i, s in enumerate(order)}
+        self._keys = {}     # id(form) -> (key index, flip)
+        rows = {}
+        for s in table.strata:
+            for form, _ in s.constraints:
+                if id(form) not in self._keys:
+                    row = int_row(form)
+                    lead = next((c for c in row[1:] if c), 0)
+                    flip = -1 if lead < 0 else 1
+                    key = tuple(flip * c for c in row)
+                    self._keys[id(form)] = (rows.setdefault(key, len(rows)), flip)
+        self.rows = list(rows)
+        self._extra = 0     # the points added by choose(), tried first: each serves the strata above
+        masks = sign_masks(self.rows, self.points)
+        # per hyperplane: the points on it, on it or above, on it or below
+        self._sides = [[z, z | p, z | m] for z, p, m in masks]
+        self._all = (1 << len(self.points)) - 1
+
+    def closure(self, stratum):
+        """The bit mask of the pool points in the closure of ``stratum``."""
+        out = self._all
+        keys, sides = self._keys, self._sides
+        for form, sign in stratum.constraints:
+            k, flip = keys[id(form)]
+            s = sign * flip
+            out &= sides[k][0 if s == 0 else 1 if s > 0 else 2]
+        return out
+
+    def add(self, q, P):
+        """Add the point ``P / q`` to the pool; its index."""
+        j = len(self.points)
+        self.points.append((q, tuple(P)))
+        bit = 1 << j
+        for row, side in zip(self.rows, self._sides):
+            v = _dot(row, q, P)
+            if v == 0:
+                side[0] |= bit
+                side[1] |= bit
+                side[2] |= bit
+            else:
+                side[1 if v > 0 else 2] |= bit
+        self._all |= bit
+        self._extra |= bit
+        return j
+
+    def choose(self, stratum, scan=64):
+        """``dim + 1`` affinely independent pool points in the closure of ``stratum`` (indices),
+        lowest dimension first; points ``w + h v`` of the stratum itself are added when its
+        closure holds too few (``scan``: how many dependent candidates to pass before that)."""
+        d = stratum.dim
+        chosen, basis = [], []
+        points = self.points
+        m = self.closure(stratum)
+        extra = m & self._extra
+        m ^= extra
+        passed = 0
+        while (m or extra) and len(chosen) <= d and passed < scan:
+            if extra:  # the added points first
+                low = extra & -extra
+                extra ^= low
+            else:
+                low = m & -m
+                m ^= low
+            i = low.bit_length() - 1
+            if not chosen:
+                chosen.append(i)
+                q0, P0 = points[i]
+                continue
+            q, P = points[i]
+            r = _reduce([q0 * x - q * x0 for x, x0 in zip(P, P0)], basis)
+            if r is None:
+                passed += 1
+                continue
+            basis.append(r)
+            chosen.append(i)
+        if len(chosen) <= d:
+            self._complete(stratum, chosen, basis)
+        return chosen
+
+    def _complete(self, stratum, chosen, basis):
+        """Points of the stratum itself (its point, then ``w + h v`` along tangent vectors) until
+        ``dim + 1`` chosen points are affinely independent."""
+        own = self._own[stratum.index]
+        q, P = self.points[own]
+        w = tuple(Fraction(x, q) for x in P)
+        tangent = stratum.tangent
+        cands = [(own, q, P)]
+        for v, h in zip(tangent, steps_inside(stratum.constraints, w, tangent, 1)):
+            p = [x + h * c for x, c in zip(w, v)]
+            qq = math.lcm(*(Fraction(x).denominator for x in p))
+            cands.append((None, qq, tuple(int(x * qq) for x in p)))
+        for i, qq, PP in cands:
+            if len(chosen) > stratum.dim:
+                return
+            if chosen:
+                q0, P0 = self.points[chosen[0]]
+                r = _reduce([q0 * x - qq * x0 for x, x0 in zip(PP, P0)], basis)
+                if r is None:
+                    continue
+                basis.append(r)
+            chosen.append(self.add(qq, PP) if i is None else i)
+        if len(chosen) <= stratum.dim:  # pragma: no cover - w and w + h v_j span the stratum
+            raise AssertionError(f"stratum {stratum.label}: no {stratum.dim + 1} independent points")
