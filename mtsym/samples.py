@@ -22,7 +22,7 @@ Examples
 [(1, 0, 6), (0, 7, 0)]
 """
 
-__all__ = ["PointPool", "sign_masks"]
+__all__ = ["PointPool", "Hyperplanes", "sign_masks", "set_bits"]
 
 import math
 from fractions import Fraction
@@ -74,22 +74,22 @@ def sign_masks(rows, points):
     l1 = np.abs(X).sum(1)
     zero, pos, neg = [0] * K, [0] * K, [0] * K
     step = max(8, (_BLOCK // K) // 8 * 8)
+    Aobj = Xobj = None
     for start in range(0, N, step):
         stop = min(N, start + step)
         S = A @ X[start:stop].T
         B = bound * l1[None, start:stop]
         P, Q = S > B, S < -B
-        unsure = ~(P | Q)
         Z = np.zeros_like(P)
-        for i, j in zip(*np.nonzero(unsure)):
-            q, pt = points[start + j]
-            v = _dot(rows[i], q, pt)
-            if v > 0:
-                P[i, j] = True
-            elif v < 0:
-                Q[i, j] = True
-            else:
-                Z[i, j] = True
+        ii, jj = np.nonzero(~(P | Q))
+        if len(ii):  # too close to zero for float64: exact integer products
+            if Aobj is None:
+                Aobj = np.array(rows, dtype=object).reshape(K, -1)
+                Xobj = np.array([(q,) + tuple(pt) for q, pt in points], dtype=object).reshape(N, -1)
+            v = (Aobj[ii] * Xobj[start + jj]).sum(axis=1)
+            P[ii, jj] = v > 0
+            Q[ii, jj] = v < 0
+            Z[ii, jj] = v == 0
         for out, M in ((zero, Z), (pos, P), (neg, Q)):
             _pack(out, M, start)
     return list(zip(zero, pos, neg))
@@ -114,6 +114,25 @@ def _int_masks(A, X):
     return list(zip(zero, pos, neg))
 
 
+def set_bits(m):
+    """The positions of the set bits of a non-negative integer, in increasing order.
+
+    >>> set_bits(0b101001)
+    [0, 3, 5]
+    """
+    if m.bit_count() <= 16:
+        out = []
+        while m:
+            low = m & -m
+            out.append(low.bit_length() - 1)
+            m ^= low
+        return out
+    b = np.frombuffer(m.to_bytes((m.bit_length() + 7) // 8, "little"), np.uint8)
+    nz = np.flatnonzero(b)
+    bits = np.unpackbits(b[nz][:, None], axis=1, bitorder="little").astype(bool)
+    return (nz[:, None] * 8 + np.arange(8))[bits].tolist()
+
+
 def _reduce(v, basis):
     """``v`` reduced against an echelon basis of integer vectors: None if it depends on them,
     else ``(pivot, v)`` (coprime entries)."""
@@ -132,6 +151,28 @@ def _reduce(v, basis):
     return next(i for i, x in enumerate(v) if x), v
 
 
+class Hyperplanes:
+    """The distinct hyperplanes of some strata's constraints, each once.
+
+    ``rows[k]`` is a hyperplane as coprime integers with a positive leading coefficient;
+    ``of[id(form)]`` is ``(k, flip)`` for a constraint form: ``form`` is a positive multiple of
+    ``flip * rows[k]`` (enumeration shares one form object between the strata of a subtree).
+    """
+
+    def __init__(self, strata):
+        self.of = {}
+        rows = {}
+        for s in strata:
+            for form, _ in s.constraints:
+                if id(form) not in self.of:
+                    row = int_row(form)
+                    lead = next((c for c in row[1:] if c), 0)
+                    flip = -1 if lead < 0 else 1
+                    key = tuple(flip * c for c in row)
+                    self.of[id(form)] = (rows.setdefault(key, len(rows)), flip)
+        self.rows = list(rows)
+
+
 class PointPool:
     """The exact points verification runs the program at, and which strata's closures hold them.
 
@@ -148,20 +189,14 @@ class PointPool:
 
     def __init__(self, table):
         self.n = table.n
-        order = sorted(table.strata, key=lambda s: s.dim)
+        # the strata of lower dimension: their points lie on the boundaries of the others
+        # (a full-dimensional stratum's own point is added when its closure needs it)
+        order = sorted((s for s in table.strata if s.dim < table.n), key=lambda s: s.dim)
         self.points = [s.record.point for s in order]
         self._own = {s.index: i for i, s in enumerate(order)}
-        self._keys = {}     # id(form) -> (key index, flip)
-        rows = {}
-        for s in table.strata:
-            for form, _ in s.constraints:
-                if id(form) not in self._keys:
-                    row = int_row(form)
-                    lead = next((c for c in row[1:] if c), 0)
-                    flip = -1 if lead < 0 else 1
-                    key = tuple(flip * c for c in row)
-                    self._keys[id(form)] = (rows.setdefault(key, len(rows)), flip)
-        self.rows = list(rows)
+        self.planes = Hyperplanes(table.strata)
+        self._keys = self.planes.of
+        self.rows = self.planes.rows
         self._extra = 0     # the points added by choose(), tried first: each serves the strata above
         masks = sign_masks(self.rows, self.points)
         # per hyperplane: the points on it, on it or above, on it or below
@@ -232,8 +267,8 @@ class PointPool:
     def _complete(self, stratum, chosen, basis):
         """Points of the stratum itself (its point, then ``w + h v`` along tangent vectors) until
         ``dim + 1`` chosen points are affinely independent."""
-        own = self._own[stratum.index]
-        q, P = self.points[own]
+        own = self._own.get(stratum.index)
+        q, P = stratum.record.point if own is None else self.points[own]
         w = tuple(Fraction(x, q) for x in P)
         tangent = stratum.tangent
         cands = [(own, q, P)]

@@ -48,18 +48,19 @@ import sympy as sp
 
 from .clarke import ClosureIndex, clarke_at, diagnose_all, exact_value, gradient_at, is_zero, spurious, when_text
 from .errors import MtsymError
-from .exact import to_sympy
+from .exact import ExactNumber, to_sympy
 from .display import ReprMixin
 from .extensions import register
 from .chainrule import ChainPlan
 from .linalg import rref
 from .oracle import run_point, run_points
 from .primitives import PRIMITIVES
+from .records import gc_paused
 from .samples import PointPool
 from .table import piece_label, steps_inside, stratum_label
 
 CHECKS = ("value", "tangential", "chain", "ae")
-_EXACT = (int, Fraction)
+_EXACT = (int, Fraction, ExactNumber)
 _MAX_GRID = 729
 
 
@@ -85,7 +86,9 @@ def _int_form(form):
             den = den * c.denominator // math.gcd(den, c.denominator)
         elif t is not int:
             return False
-    return den, tuple(int(c * den) for c in form)
+    if den == 1:
+        return 1, form
+    return den, tuple(c * den if type(c) is int else c.numerator * (den // c.denominator) for c in form)
 
 
 def _gradient_through(points, values, n):
@@ -313,9 +316,11 @@ class _Verifier:
         self.graph = table.graph
         self._order = {}
         self._memo = {}
-        self.index = ClosureIndex(table)
+        self.pool = PointPool(table)  # the points of checks 1, 2, 4 and of the Clarke diagnostic
+        self.index = ClosureIndex(table, self.pool.planes)
         self.oracle_error = None
-        self.pool, self.chosen, self.values, self._int_forms = None, {}, {}, {}
+        self.chosen, self.values, self._int_forms = {}, {}, {}
+        self.shared = False
         self._plans = {}
 
     def f(self, point):
@@ -327,14 +332,11 @@ class _Verifier:
         """Choose every stratum's points from one pool (:mod:`mtsym.samples`) and run the program
         at all of them at once (:mod:`mtsym.oracle`): for a program without Python branches
         (continuous, so its closure points serve a stratum), on the strata with affine forms."""
-        self.pool = None
+        pool = self.pool
         if self.fn is None or self.graph is None or self.graph.has_branches():
             return
         strata = sorted((s for s in self.table.strata if all(type(f) is tuple for f in s.forms)),
                         key=lambda s: s.dim)
-        if not strata:
-            return
-        pool = PointPool(self.table)
         self.chosen = {s.index: pool.choose(s) for s in strata}
         used = sorted({i for c in self.chosen.values() for i in c})
         try:
@@ -345,7 +347,7 @@ class _Verifier:
             self.oracle_error = f"{type(e).__name__}: {e}"
             return
         self.values = dict(zip(used, values))
-        self.pool = pool
+        self.shared = True
 
     def _residuals(self, forms, q, P, ys):
         """``f^alpha - f`` at the point ``P / q`` for each output: ``None`` when all are zero
@@ -540,19 +542,21 @@ class _Verifier:
         plan = self._plans.get(outs)
         if plan is None:
             plan = self._plans[outs] = ChainPlan(self.graph, outs, self.table.convention, self.n)
-        cases = s.cases
-        swept = plan.gradient(cases) if plan.ok else None
+        swept = plan.gradient_of(s.record) if plan.ok else None
         if swept is None:  # values of smooth nodes needed, or a node without a case: node by node
-            swept = self._sweep(row, s, outs, cases)
+            swept = self._sweep(row, s, outs, s.cases)
             if swept is None:
                 return
         forms = s.forms
         if all(type(f) is tuple for f in forms):
-            target = [exact_value(c) for f in forms for c in f[1:]]
-            swept = [g if type(g) in _EXACT else exact_value(g) for g in swept]
+            target = [c for f in forms for c in f[1:]]
         else:
             target = gradient_at(self.table, forms, s.record.witness)
-        row.chain = all(is_zero(a - b) for a, b in zip(swept, target))
+        row.chain = all(a == b if type(a) in _EXACT and type(b) in _EXACT else is_zero(a - b)
+                        for a, b in zip(swept, target))
+        if not row.chain:
+            target = [exact_value(c) for c in target]
+            swept = [exact_value(g) for g in swept]
         if not row.chain:
             row.messages.append(f"chain: the reverse sweep gives ({', '.join(_s(g) for g in swept)}) but "
                                 f"grad f^alpha = ({', '.join(_s(g) for g in target)})")
@@ -601,7 +605,7 @@ class _Verifier:
         row = StratumCheck(s)
         if self.fn is not None and self.oracle_error is None:
             try:
-                if self.pool is not None and s.index in self.chosen:
+                if self.shared and s.index in self.chosen:
                     self.sample_shared(row, s)
                 else:
                     self.sample(row, s)
@@ -627,12 +631,13 @@ def verify(table):
     >>> report.ok, [r.condition for r in report.spurious]
     (True, ['t = 0'])
     """
-    v = _Verifier(table)
-    v.share()
-    v.clarke_results = diagnose_all(table, v.index)
-    rows = [None] * len(table.strata)
-    for s in sorted(table.strata, key=lambda s: s.discovery):  # neighbours share their first decisions
-        rows[s.index] = v.row(s)
+    with gc_paused():  # many small acyclic objects: the collector would only walk the table again and again
+        v = _Verifier(table)
+        v.share()
+        v.clarke_results = diagnose_all(table, v.index, v.pool, v.chosen)
+        rows = [None] * len(table.strata)
+        for s in sorted(table.strata, key=lambda s: s.discovery):  # neighbours share their first decisions
+            rows[s.index] = v.row(s)
     not_run = ("value", "tangential", "ae") if v.oracle_error is not None or v.fn is None else ()
     if v.graph is None:
         not_run = not_run + ("chain",)
