@@ -5,9 +5,10 @@ verification and theory pages): a lower-dimensional stratum ``S`` is **spurious*
 when, at some point ``x`` of ``S``, ``grad~f`` on ``S`` lies outside the Clarke
 generalized gradient at ``x``: the convex hull of the *limiting gradients*, the
 gradients of the full-dimensional strata whose closure contains ``x``.  mtsym
-tests ``x`` = the witness of ``S`` and the midpoints between it and ``dim S + 1``
-affinely independent points of the closure of ``S`` (points along every direction of
-``S``: the strata around ``S`` can change along it), exactly.  Murat–Trombetti
+tests ``x`` = the witness of ``S`` and the midpoints towards dim S + 1 points of its closure
+(affinely independent, so every direction of ``S`` is explored: the strata around ``S`` can
+change along it; the points are those verification runs the program at,
+:mod:`mtsym.samples`), exactly.  Murat–Trombetti
 allow any associated gradient on ``S`` (it has measure zero); a spurious stratum
 is where an optimiser sees a gradient no neighbour has (Boustany's ``t = 0``).
 

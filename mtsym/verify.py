@@ -1,26 +1,34 @@
 """Exhaustive verification of a piece table: Theorem 1 and Corollaries 1-2, stratum by stratum.
 
-For every stratum ``S`` (witness ``w``, tangent basis ``v_1..v_d``) and exactly:
+For every stratum ``S`` (witness ``w``, dimension ``d``) and exactly:
 
 1. **value** — ``f^alpha = f`` on ``S``: the program itself (run on exact
-   numbers by :func:`mtsym.call_exact`, the independent oracle) and ``f^alpha``
-   agree at ``w`` and at ``w + h_j v_j`` (steps computed from the constraints so
-   the points stay in ``S``).  Both are affine on ``S``, so ``d + 1`` affinely
-   independent points prove equality on all of ``S``.  (A program with products
-   of traced values is polynomial on ``S``; a tensor grid of points of its
-   degree is used.)
-2. **tangential** (Remark 1, identities (15)/(16)) — ``grad~f . v_j`` equals the
-   exact difference quotient of the program along ``v_j`` inside ``S``.
-3. **chain** (Corollary 2, eq. (14)) — a reverse sweep over the graph from the
-   stratum's output nodes, multiplying each node's local associated derivatives
-   ``PRIMITIVES[op].linear(case, params, conv)``, equals ``grad f^alpha``.
+   numbers, the independent oracle: :mod:`mtsym.oracle`, as
+   :func:`mtsym.call_exact`) and ``f^alpha`` agree at ``d + 1`` affinely
+   independent points ``p_0..p_d``.  Both are affine on ``S``, so that proves
+   equality on all of ``S``.  For a program without Python branches (so ``f``
+   is continuous and equality on ``S`` is equality on its closure) the points
+   are points of the closure, shared between strata (:mod:`mtsym.samples`: a
+   vertex serves every stratum meeting there) and the program runs once for
+   all of them; otherwise they are ``w`` and ``w + h_j v_j`` inside ``S``
+   (``v_j`` a tangent basis, steps computed from the constraints).  (A program
+   with products of traced values is polynomial on ``S``; a tensor grid of
+   points of its degree is used.)
+2. **tangential** (Remark 1, identities (15)/(16)) — ``grad~f . v`` equals the
+   exact difference quotient of the program along ``v = p_j - p_0`` (these span
+   the tangent space of ``S``).
+3. **chain** (Corollary 2, eq. (14)) — the product of every node's local
+   associated derivatives ``PRIMITIVES[op].linear(case, params, conv)`` along
+   the graph from the inputs to the stratum's outputs (:mod:`mtsym.chainrule`)
+   equals ``grad f^alpha``.
 4. **a.e.** (Corollary 1) — on a full-dimensional stratum, ``grad~f`` equals the
-   true gradient, the exact difference quotients of the program along the
-   coordinate axes at ``w`` (f is affine near ``w``).
+   true gradient: the exact difference quotients of the program along ``n``
+   independent directions (f is affine on the stratum).
 5. **Clarke** (a diagnostic; see :mod:`mtsym.clarke`) — is ``grad~f`` on ``S``
    in the convex hull of the limiting gradients (the gradients of the
    full-dimensional strata whose closure contains the point) at the witness
-   and at one point along each tangent direction?  If not, ``S`` is spurious.
+   and at the midpoints towards dim S + 1 points of its closure?  If not, ``S``
+   is spurious.
 
 ``report.ok`` is true when checks 1-4 all ran and hold on every stratum (a
 check that could not run, e.g. on a table read from JSON, is listed in
@@ -502,7 +510,7 @@ class _Verifier:
                 return False
         return True
 
-    # ---- check 3: the reverse sweep
+    # ---- check 3: the chain rule
     def _ancestors(self, outs):
         order = self._order.get(outs)
         if order is None:
@@ -558,7 +566,7 @@ class _Verifier:
             target = [exact_value(c) for c in target]
             swept = [exact_value(g) for g in swept]
         if not row.chain:
-            row.messages.append(f"chain: the reverse sweep gives ({', '.join(_s(g) for g in swept)}) but "
+            row.messages.append(f"chain: the chain rule gives ({', '.join(_s(g) for g in swept)}) but "
                                 f"grad f^alpha = ({', '.join(_s(g) for g in target)})")
 
     def _sweep(self, row, s, outs, cases):
