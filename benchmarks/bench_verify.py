@@ -4,15 +4,18 @@ Workloads (those of ``bench_enumerate.py``, imported from it): one k-ary max ``m
 for k = 4..12, ``sum_i relu(a_i . x + b_i)`` in R^2 for m lines in general position,
 m = 8..128 (written as a Python sum, and once with ``@``), and ReLU nets with integer weights
 (2-8-8-1, 2-16-16-1, 2-32-32-1).  For each, ``derive`` and ``table.verify()`` are timed in the
-same process (CPU time, best of ``--repeat`` runs; the machine is shared) and the ratio
-verify/derive printed.  The script uses the public API only: run it with an older mtsym on
-``PYTHONPATH`` for that version's numbers.
+same process, one after the other, ``--repeat`` times (CPU time; the machine is shared): the
+medians of the derive and verify times are printed, and the median of the ratios verify/derive
+of each pair (a pair runs under the same load; each verify checks a fresh table, so nothing the
+table computes lazily, such as the witnesses, is left from an earlier run).  The script uses
+the public API only: run it with an older mtsym on ``PYTHONPATH`` for that version's numbers.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_verify.py [--repeat 3] [--quick] [--only max]``
 """
 
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -26,13 +29,22 @@ exec(SETUP, _W)
 kmax, relu_lines, relu_matmul, net = _W["kmax"], _W["relu_sum"], _W["relu_matmul"], _W["net"]
 
 
-def best(fn, repeat):
-    times, out = [], None
+def timed(fn):
+    t0 = time.process_time()
+    out = fn()
+    return time.process_time() - t0, out
+
+
+def pairs(fn, n, repeat):
+    """``repeat`` pairs (derive, verify) timed one after the other: median times, median ratio."""
+    td, tv, ratio = [], [], []
     for _ in range(repeat):
-        t0 = time.process_time()
-        out = fn()
-        times.append(time.process_time() - t0)
-    return min(times), out
+        d, table = timed(lambda: mt.derive(fn, n, max_strata=10 ** 6))
+        v, report = timed(table.verify)
+        td.append(d)
+        tv.append(v)
+        ratio.append(v / d)
+    return statistics.median(td), statistics.median(tv), statistics.median(ratio), table, report
 
 
 def main(argv=None):
@@ -52,9 +64,8 @@ def main(argv=None):
     for name, (fn, n) in work:
         if args.only and args.only not in name:
             continue
-        td, table = best(lambda: mt.derive(fn, n, max_strata=10 ** 6), args.repeat)
-        tv, report = best(table.verify, args.repeat)
-        print(f"{name:<22} {len(table.strata):>7} {td:>9.4f} {tv:>9.4f} {tv / td:>14.2f}  "
+        td, tv, ratio, table, report = pairs(fn, n, args.repeat)
+        print(f"{name:<22} {len(table.strata):>7} {td:>9.4f} {tv:>9.4f} {ratio:>14.2f}  "
               f"{'yes' if report.ok else 'NO':<3} {len(report.spurious)}", flush=True)
 
 
