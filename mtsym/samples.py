@@ -33,11 +33,17 @@ from .exact import int_row
 from .table import steps_inside
 
 _TOL = 2.0 ** -30   # a float64 dot product of length <= 2^20 is within this of its exact value, relatively
-_BLOCK = 1 << 21     # entries of one float block of signs
+_BLOCK = 1 << 18     # entries of one block of signs (a few MB: the elementwise passes stay in cache)
 
 
 def _as_floats(vectors):
     """Integer vectors as float64 rows, each scaled by a power of two to stay finite."""
+    try:  # one conversion when no entry is near float64's range
+        out = np.array(vectors, dtype=np.float64).reshape(len(vectors), -1)
+        if not out.size or np.abs(out).max() < 2.0 ** 900:
+            return out
+    except OverflowError:
+        pass
     out = np.empty((len(vectors), len(vectors[0]) if vectors else 0))
     for i, v in enumerate(vectors):
         m = max((abs(x).bit_length() for x in v), default=0)
@@ -65,9 +71,12 @@ def sign_masks(rows, points):
         return []
     rmax = max(abs(c) for r in rows for c in r)
     pmax = max((max(q, max(map(abs, P), default=0)) for q, P in points), default=0)
-    if rmax * pmax * (len(rows[0]) + 1) < 1 << 62:  # exact in int64
-        return _int_masks(np.array(rows, dtype=np.int64),
-                          np.array([(q,) + tuple(P) for q, P in points], dtype=np.int64).reshape(N, -1))
+    bound = rmax * pmax * (len(rows[0]) + 1)
+    if bound < 1 << 62:  # exact in int64; in float64 (BLAS) below 2^53: every partial sum is an
+        # integer of at most 53 bits, so each product and sum is exact in any order
+        dtype = np.float64 if bound < 1 << 53 else np.int64
+        return _int_masks(np.array(rows, dtype=dtype),
+                          np.array([(q,) + tuple(P) for q, P in points], dtype=dtype).reshape(N, -1))
     A = _as_floats(rows)
     X = _as_floats([(q,) + tuple(P) for q, P in points])
     bound = _TOL * np.abs(A).max(1)[:, None]
@@ -77,7 +86,7 @@ def sign_masks(rows, points):
     Aobj = Xobj = None
     for start in range(0, N, step):
         stop = min(N, start + step)
-        S = A @ X[start:stop].T
+        S = _products(A, X[start:stop])
         B = bound * l1[None, start:stop]
         P, Q = S > B, S < -B
         Z = np.zeros_like(P)
@@ -95,6 +104,18 @@ def sign_masks(rows, points):
     return list(zip(zero, pos, neg))
 
 
+def _products(A, X):
+    """``A @ X.T``; for rows of a few entries (points in low dimension) as a sum of outer products,
+    which runs on this thread: a BLAS call on such thin matrices gains nothing and, with its
+    threads competing for shared cores, can take ten times longer."""
+    if A.shape[1] > 8:
+        return A @ X.T
+    S = np.multiply.outer(A[:, 0], X[:, 0])
+    for k in range(1, A.shape[1]):
+        S += np.multiply.outer(A[:, k], X[:, k])
+    return S
+
+
 def _pack(masks, block, start):
     """OR each row of a boolean block into ``masks`` as bits from ``start`` on."""
     packed = np.packbits(block, axis=1, bitorder="little")
@@ -103,12 +124,13 @@ def _pack(masks, block, start):
 
 
 def _int_masks(A, X):
-    """:func:`sign_masks` when every product fits in int64: exact integer products."""
+    """:func:`sign_masks` when every product is exact in the arrays' dtype (int64, or float64
+    with integer entries and sums below 2^53)."""
     K, N = len(A), len(X)
     zero, pos, neg = [0] * K, [0] * K, [0] * K
     step = max(8, (_BLOCK // K) // 8 * 8)
     for start in range(0, N, step):
-        S = A @ X[start:start + step].T
+        S = _products(A, X[start:start + step])
         for out, M in ((zero, S == 0), (pos, S > 0), (neg, S < 0)):
             _pack(out, M, start)
     return list(zip(zero, pos, neg))
