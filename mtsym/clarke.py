@@ -5,10 +5,10 @@ verification and theory pages): a lower-dimensional stratum ``S`` is **spurious*
 when, at some point ``x`` of ``S``, ``grad~f`` on ``S`` lies outside the Clarke
 generalized gradient at ``x``: the convex hull of the *limiting gradients*, the
 gradients of the full-dimensional strata whose closure contains ``x``.  mtsym
-tests ``x`` = the witness of ``S`` and the midpoints towards dim S + 1 points of its closure
-(affinely independent, so every direction of ``S`` is explored: the strata around ``S`` can
-change along it; the points are those verification runs the program at,
-:mod:`mtsym.samples`), exactly.  Murat–Trombetti
+tests ``x`` = an exact point of ``S`` (its witness, or the point the witness is rounded from)
+and the midpoints towards dim S + 1 points of its closure (affinely independent, so every
+direction of ``S`` is explored: the strata around ``S`` can change along it; the points are
+those verification runs the program at, :mod:`mtsym.samples`), exactly.  Murat–Trombetti
 allow any associated gradient on ``S`` (it has measure zero); a spurious stratum
 is where an optimiser sees a gradient no neighbour has (Boustany's ``t = 0``).
 
@@ -342,10 +342,12 @@ def _parametric(target, points):
 
 
 def _probes(stratum, pool, chosen):
-    """The points a stratum is tested at, as integer pairs ``(q, P)``: its witness, and the
-    midpoints between the witness and ``dim + 1`` affinely independent points of its closure
+    """The points a stratum is tested at, as integer pairs ``(q, P)``: its exact point
+    (``record.point``: the witness, or the interior point the witness is rounded from while the
+    witness has not been asked for; no rounding is done here), and the midpoints between that
+    point and ``dim + 1`` affinely independent points of its closure
     (:meth:`mtsym.samples.PointPool.choose`), inside the stratum and along all its directions."""
-    q, P = as_integers(stratum.record.witness)
+    q, P = stratum.record.point
     pts = [(q, P)]
     if stratum.dim:
         idx = chosen.get(stratum.index) if chosen else None
@@ -355,9 +357,14 @@ def _probes(stratum, pool, chosen):
     return pts
 
 
+def _rational(q, P):
+    """The point ``P / q`` as a tuple of int/Fraction."""
+    return tuple(x // q if x % q == 0 else Fraction(x, q) for x in P)
+
+
 def _verdict(table, stratum, pts, arounds, cache=None):
-    """The first point where grad~f is outside the hull decides (the witness's verdict otherwise)."""
-    res = _diagnose_at(table, stratum, arounds[0], stratum.record.witness, cache)
+    """The first point where grad~f is outside the hull decides (the first point's verdict otherwise)."""
+    res = _diagnose_at(table, stratum, arounds[0], _rational(*pts[0]), cache)
     if res.in_hull is False:
         return res
     seen = {frozenset(id(F) for F in arounds[0])}
@@ -366,8 +373,7 @@ def _verdict(table, stratum, pts, arounds, cache=None):
         if key in seen:  # the same strata around: the same verdict (f^alpha are affine)
             continue
         seen.add(key)
-        p = tuple(Fraction(x, q) for x in P)
-        p = tuple(x.numerator if x.denominator == 1 else x for x in p)
+        p = _rational(q, P)
         r = _diagnose_at(table, stratum, around, p, cache)
         if r.in_hull is False:
             r.message += f" at ({', '.join(str(x) for x in p)})"
@@ -376,8 +382,8 @@ def _verdict(table, stratum, pts, arounds, cache=None):
 
 
 def diagnose(table, stratum, index, pool=None):
-    """The :class:`ClarkeResult` of one stratum: at its witness, and at the midpoints between
-    the witness and ``dim + 1`` affinely independent points of its closure (the strata around a
+    """The :class:`ClarkeResult` of one stratum: at an exact point of it, and at the midpoints between
+    that point and ``dim + 1`` affinely independent points of its closure (the strata around a
     stratum may change along it); the first point where grad~f is outside the hull decides.
     ``pool``: a :class:`~mtsym.samples.PointPool` of the table (built when not given: a pass
     over the table; :func:`diagnose_all` tests every stratum at once)."""
@@ -446,7 +452,7 @@ def _diagnose_at(table, stratum, around, w, cache=None):
 
 def spurious(table):
     """The strata whose associated gradient lies outside the Clarke gradient at some point tested
-    (their witness, and points along every direction: see :func:`diagnose`).
+    (an exact point of each, and points along every direction: see :func:`diagnose`).
 
     With a parametric convention, a stratum is listed unless its gradient lies
     in the hull for every parameter value (``verify()`` reports for which

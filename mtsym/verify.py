@@ -26,8 +26,8 @@ For every stratum ``S`` (witness ``w``, dimension ``d``) and exactly:
    independent directions (f is affine on the stratum).
 5. **Clarke** (a diagnostic; see :mod:`mtsym.clarke`) — is ``grad~f`` on ``S``
    in the convex hull of the limiting gradients (the gradients of the
-   full-dimensional strata whose closure contains the point) at the witness
-   and at the midpoints towards dim S + 1 points of its closure?  If not, ``S``
+   full-dimensional strata whose closure contains the point) at an exact
+   point of ``S`` and at the midpoints towards dim S + 1 points of its closure?  If not, ``S``
    is spurious.
 
 ``report.ok`` is true when checks 1-4 all ran and hold on every stratum (a
