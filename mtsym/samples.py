@@ -86,9 +86,10 @@ def sign_masks(rows, points):
     Aobj = Xobj = None
     for start in range(0, N, step):
         stop = min(N, start + step)
-        S = _products(A, X[start:stop])
-        B = bound * l1[None, start:stop]
-        P, Q = S > B, S < -B
+        with np.errstate(over="ignore", invalid="ignore"):  # inf or nan: neither side, decided exactly below
+            S = _products(A, X[start:stop])
+            B = bound * l1[None, start:stop]
+            P, Q = S > B, S < -B
         Z = np.zeros_like(P)
         ii, jj = np.nonzero(~(P | Q))
         if len(ii):  # too close to zero for float64: exact integer products
