@@ -172,10 +172,16 @@ class ExactBatch:
     def __rsub__(self, o):
         return (-self) + o
 
-    def __mul__(self, o):
+    @staticmethod
+    def _number(o, what):
+        """A number operand as ``(numerator, denominator)``, None for another type; a batch
+        raises :class:`Unbatchable` (``what`` the program did)."""
         if isinstance(o, ExactBatch):
-            raise Unbatchable("a product of two traced values")
-        c = _lift(o)
+            raise Unbatchable(what)
+        return _lift(o)
+
+    def __mul__(self, o):
+        c = self._number(o, "a product of two traced values")
         if c is None:
             return NotImplemented
         n, d = c
@@ -189,15 +195,12 @@ class ExactBatch:
     __rmul__ = __mul__
 
     def __truediv__(self, o):
-        if isinstance(o, ExactBatch):
-            raise Unbatchable("a division by a traced value")
-        c = _lift(o)
+        c = self._number(o, "a division by a traced value")
         if c is None:
             return NotImplemented
-        n, d = c
-        if n == 0:
+        if c[0] == 0:
             raise ZeroDivisionError("division by zero")
-        return self * (Fraction(d, n))
+        return self * Fraction(c[1], c[0])
 
     def __pow__(self, k):
         if k == 1:
