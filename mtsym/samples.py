@@ -69,16 +69,22 @@ def sign_masks(rows, points):
     K, N = len(rows), len(points)
     if not K:
         return []
+    if not N:
+        return [(0, 0, 0)] * K
     rmax = max(abs(c) for r in rows for c in r)
-    pmax = max((max(q, max(map(abs, P), default=0)) for q, P in points), default=0)
+    flat = [(q, *P) for q, P in points]
+    try:  # the points as one int64 array when they fit, their largest entry read from it
+        Xi = np.array(flat, dtype=np.int64).reshape(N, -1)
+        pmax = max(int(Xi.max()), -int(Xi.min()))
+    except OverflowError:
+        Xi, pmax = None, max(max(map(abs, p)) for p in flat)
     bound = rmax * pmax * (len(rows[0]) + 1)
-    if bound < 1 << 62:  # exact in int64; in float64 (BLAS) below 2^53: every partial sum is an
+    if bound < 1 << 62:  # exact in int64; in float64 below 2^53: every partial sum is an
         # integer of at most 53 bits, so each product and sum is exact in any order
         dtype = np.float64 if bound < 1 << 53 else np.int64
-        return _int_masks(np.array(rows, dtype=dtype),
-                          np.array([(q,) + tuple(P) for q, P in points], dtype=dtype).reshape(N, -1))
+        return _int_masks(np.array(rows, dtype=dtype), Xi.astype(dtype, copy=False))
     A = _as_floats(rows)
-    X = _as_floats([(q,) + tuple(P) for q, P in points])
+    X = _as_floats(flat) if Xi is None else Xi.astype(np.float64)
     bound = _TOL * np.abs(A).max(1)[:, None]
     l1 = np.abs(X).sum(1)
     zero, pos, neg = [0] * K, [0] * K, [0] * K
@@ -95,7 +101,7 @@ def sign_masks(rows, points):
         if len(ii):  # too close to zero for float64: exact integer products
             if Aobj is None:
                 Aobj = np.array(rows, dtype=object).reshape(K, -1)
-                Xobj = np.array([(q,) + tuple(pt) for q, pt in points], dtype=object).reshape(N, -1)
+                Xobj = np.array(flat, dtype=object).reshape(N, -1)
             v = (Aobj[ii] * Xobj[start + jj]).sum(axis=1)
             P[ii, jj] = v > 0
             Q[ii, jj] = v < 0
@@ -106,14 +112,24 @@ def sign_masks(rows, points):
 
 
 def _products(A, X):
-    """``A @ X.T``; for rows of a few entries (points in low dimension) as a sum of outer products,
-    which runs on this thread: a BLAS call on such thin matrices gains nothing and, with its
-    threads competing for shared cores, can take ten times longer."""
-    if A.shape[1] > 8:
+    """``A @ X.T``, on this thread when the rows are short (points in low dimension: a sum of
+    outer products) or sparse (a comparison ``x_i - x_j``: each row from its nonzero entries).
+    A BLAS call on such thin matrices gains nothing and, with its threads competing for shared
+    cores, was measured up to ten times slower."""
+    K, m = A.shape
+    if m <= 8:
+        S = np.multiply.outer(A[:, 0], X[:, 0])
+        for k in range(1, m):
+            S += np.multiply.outer(A[:, k], X[:, k])
+        return S
+    if np.count_nonzero(A) > 4 * K:
         return A @ X.T
-    S = np.multiply.outer(A[:, 0], X[:, 0])
-    for k in range(1, A.shape[1]):
-        S += np.multiply.outer(A[:, k], X[:, k])
+    Xt = np.ascontiguousarray(X.T)
+    S = np.zeros((K, len(X)), dtype=np.result_type(A, X))
+    for r in range(K):
+        row = S[r]
+        for k in np.flatnonzero(A[r]).tolist():
+            row += A[r, k] * Xt[k]
     return S
 
 

@@ -45,11 +45,13 @@ def _on_plane(rng, row, scale):
 
 
 @pytest.mark.parametrize("bits", [3, 14, 19, 25, 40, 200, 950])
-@pytest.mark.parametrize("n", [2, 3, 12])
-def test_sign_masks_match_exact_integers(bits, n):
+@pytest.mark.parametrize("n, sparse", [(2, False), (3, False), (12, False), (12, True)])
+def test_sign_masks_match_exact_integers(bits, n, sparse):
     scale = 2 ** bits
-    rng = random.Random(100 * bits + n)
+    rng = random.Random(100 * bits + n + sparse)
     rows = [tuple(rng.randint(-scale, scale) for _ in range(n + 1)) for _ in range(9)]
+    if sparse:  # comparisons of two coordinates, as a k-ary max has (computed row by row)
+        rows = [tuple(r[k] if k in (0, 1, 2 + i % (n - 1)) else 0 for k in range(n + 1)) for i, r in enumerate(rows)]
     rows = [r if r[1] else (r[0], 1) + r[2:] for r in rows]
     points = [(rng.randint(1, scale), tuple(rng.randint(-scale, scale) for _ in range(n))) for _ in range(40)]
     points += [_on_plane(rng, rows[k % len(rows)], scale) for k in range(30)]
