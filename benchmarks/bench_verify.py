@@ -1,7 +1,7 @@
 """Verification cost next to enumeration cost, on the enumeration benchmark's workloads.
 
 Workloads (those of ``bench_enumerate.py``, imported from it): one k-ary max ``mt.max(x)``
-for k = 4..12, ``sum_i relu(a_i . x + b_i)`` in R^2 for m lines in general position,
+for k = 4..14, ``sum_i relu(a_i . x + b_i)`` in R^2 for m lines in general position,
 m = 8..128 (written as a Python sum, and once with ``@``), and ReLU nets with integer weights
 (2-8-8-1, 2-16-16-1, 2-32-32-1).  For each, ``derive`` and ``table.verify()`` are timed in the
 same process, one after the other, ``--repeat`` times (CPU time; the machine is shared): the
@@ -53,7 +53,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--only", default="", help="the workloads whose name holds this text")
     args = ap.parse_args(argv)
-    work = [(f"max k={k}", kmax(k)) for k in ((4, 6, 8) if args.quick else (4, 6, 8, 10, 12))]
+    work = [(f"max k={k}", kmax(k)) for k in ((4, 6, 8) if args.quick else (4, 6, 8, 10, 12, 14))]
     work += [(f"relu lines m={m}", relu_lines(m)) for m in ((8, 16) if args.quick else (8, 16, 32, 64, 128))]
     if not args.quick:
         work += [("relu lines m=128 (@)", relu_matmul(128))]
