@@ -367,9 +367,9 @@ def _verdict(table, stratum, pts, arounds, cache=None):
     res = _diagnose_at(table, stratum, arounds[0], _rational(*pts[0]), cache)
     if res.in_hull is False:
         return res
-    seen = {frozenset(id(F) for F in arounds[0])}
+    seen = {tuple(map(id, arounds[0]))}  # each list is in the table's order of full-dimensional strata
     for (q, P), around in zip(pts[1:], arounds[1:]):
-        key = frozenset(id(F) for F in around)
+        key = tuple(map(id, around))
         if key in seen:  # the same strata around: the same verdict (f^alpha are affine)
             continue
         seen.add(key)
@@ -422,12 +422,14 @@ def diagnose_all(table, index=None, pool=None, chosen=None, only=None):
 def _gradient(table, forms, w, cache):
     """``(gradient_at, rational)``: kept per forms object when they are affine (the same at
     every point); ``rational``: every entry is an int or Fraction."""
-    if cache is not None and all(type(f) is tuple for f in forms):
-        g = cache.get(id(forms))
-        if g is None:
+    if cache is not None:
+        g = cache.get(id(forms))  # only affine forms are kept
+        if g is not None:
+            return g[0], g[1]
+        if all(type(f) is tuple for f in forms):
             g = gradient_at(table, forms, w)
             g = cache[id(forms)] = (g, all(isinstance(v, (int, Fraction)) for v in g), forms)  # forms: id kept
-        return g[0], g[1]
+            return g[0], g[1]
     g = gradient_at(table, forms, w)
     return g, all(isinstance(v, (int, Fraction)) for v in g)
 
@@ -437,7 +439,7 @@ def _diagnose_at(table, stratum, around, w, cache=None):
     grads = [_gradient(table, s.forms, w, cache) for s in around]
     pts = _distinct(g for g, _ in grads)
     if not pts:
-        return ClarkeResult(None, None, message="no full-dimensional stratum around the witness")
+        return ClarkeResult(None, None, message="no full-dimensional stratum around the point")
     if not all(r for _, r in grads):
         return ClarkeResult(None, pts, message="limiting gradients hold convention parameters; not decided")
     if exact:
