@@ -148,9 +148,12 @@ class ChainPlan:
         """:meth:`_combine_args` for a node whose arguments read only inputs (sparse)."""
         g = [0] * self.n
         for wk, (vec, _) in zip(w, args):
-            if not _zero(wk):
-                for t, c in vec:
-                    g[t] = g[t] + wk * c
+            if type(wk) in _EXACT and wk == 0:
+                continue
+            for t, c in vec:
+                x = g[t]
+                y = wk if c == 1 else wk * c
+                g[t] = y if type(x) is int and x == 0 else x + y
         return g
 
     def _full(self, now):

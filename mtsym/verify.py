@@ -560,8 +560,9 @@ class _Verifier:
             target = [c for f in forms for c in f[1:]]
         else:
             target = gradient_at(self.table, forms, s.record.witness)
-        row.chain = all(a == b if type(a) in _EXACT and type(b) in _EXACT else is_zero(a - b)
-                        for a, b in zip(swept, target))
+        # equal lists: every entry equal (exact numbers, or identical expressions)
+        row.chain = swept == target or all(a == b if type(a) in _EXACT and type(b) in _EXACT else is_zero(a - b)
+                                           for a, b in zip(swept, target))
         if not row.chain:
             target = [exact_value(c) for c in target]
             swept = [exact_value(g) for g in swept]
