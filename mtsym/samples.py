@@ -33,6 +33,7 @@ from .exact import int_row
 from .table import steps_inside
 
 _TOL = 2.0 ** -30   # a float64 dot product of length <= 2^20 is within this of its exact value, relatively
+_MEMO = 1 << 18      # bases kept by PointPool.choose before it starts afresh
 _BLOCK = 1 << 18     # entries of one block of signs (a few MB: the elementwise passes stay in cache)
 
 
@@ -237,6 +238,9 @@ class PointPool:
         self._keys = self.planes.of
         self.rows = self.planes.rows
         self._extra = 0     # the points added by choose(), tried first: each serves the strata above
+        # chosen indices (a tuple) + a candidate -> the echelon basis with it, or None (dependent):
+        # strata with the same points in their closures try the same sequences (a k-ary max's ties)
+        self._bases = {}
         masks = sign_masks(self.rows, self.points)
         # per hyperplane: the points on it, on it or above, on it or below
         self._sides = [[z, z | p, z | m] for z, p, m in masks]
@@ -274,8 +278,10 @@ class PointPool:
         lowest dimension first; points ``w + h v`` of the stratum itself are added when its
         closure holds too few (``scan``: how many dependent candidates to pass before that)."""
         d = stratum.dim
-        chosen, basis = [], []
-        points = self.points
+        chosen, basis, key = [], (), ()
+        points, bases = self.points, self._bases
+        if len(bases) > _MEMO:
+            bases.clear()
         m = self.closure(stratum)
         extra = m & self._extra
         m ^= extra
@@ -290,17 +296,22 @@ class PointPool:
             i = low.bit_length() - 1
             if not chosen:
                 chosen.append(i)
+                key = (i,)
                 q0, P0 = points[i]
                 continue
-            q, P = points[i]
-            r = _reduce([q0 * x - q * x0 for x, x0 in zip(P, P0)], basis)
-            if r is None:
+            k2 = key + (i,)
+            nb = bases.get(k2, False)
+            if nb is False:
+                q, P = points[i]
+                r = _reduce([q0 * x - q * x0 for x, x0 in zip(P, P0)], basis)
+                nb = bases[k2] = None if r is None else basis + (r,)
+            if nb is None:
                 passed += 1
                 continue
-            basis.append(r)
+            basis, key = nb, k2
             chosen.append(i)
         if len(chosen) <= d:
-            self._complete(stratum, chosen, basis)
+            self._complete(stratum, chosen, list(basis))
         return chosen
 
     def _complete(self, stratum, chosen, basis):
