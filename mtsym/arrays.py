@@ -72,6 +72,8 @@ def as_exact_array(x, op):
     for i, v in enumerate(flat):
         if isinstance(v, (Value, Array, Fraction)) or type(v) is int:   # exact already (ExactNumber kept)
             continue
+        if getattr(type(v), "__mtsym_apply__", None) is not None:  # exact points in a batch (mtsym.oracle)
+            continue
         c = coerce(v, op)
         if c is None:
             raise UnsupportedOperationError(op, f"entry {v!r} of type {type(v).__name__} is not a number")

@@ -5,8 +5,10 @@ verification and theory pages): a lower-dimensional stratum ``S`` is **spurious*
 when, at some point ``x`` of ``S``, ``grad~f`` on ``S`` lies outside the Clarke
 generalized gradient at ``x``: the convex hull of the *limiting gradients*, the
 gradients of the full-dimensional strata whose closure contains ``x``.  mtsym
-tests ``x`` = the witness of ``S`` and one point along each tangent direction of
-``S`` (the strata around ``S`` can change along it), exactly.  Murat–Trombetti
+tests ``x`` = an exact point of ``S`` (its witness, or the point the witness is rounded from)
+and the midpoints towards dim S + 1 points of its closure (affinely independent, so every
+direction of ``S`` is explored: the strata around ``S`` can change along it; the points are
+those verification runs the program at, :mod:`mtsym.samples`), exactly.  Murat–Trombetti
 allow any associated gradient on ``S`` (it has measure zero); a spurious stratum
 is where an optimiser sees a gradient no neighbour has (Boustany's ``t = 0``).
 
@@ -26,18 +28,18 @@ Examples
 Clarke gradient at (0): the interval [0, 1] (2 limiting gradients)
 """
 
-__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "spurious", "when_text",
-           "gradient_at", "exact_value", "is_zero"]
+__all__ = ["ClosureIndex", "ClarkeHull", "ClarkeResult", "clarke_at", "diagnose", "diagnose_all", "spurious",
+           "when_text", "gradient_at", "exact_value", "is_zero"]
 
 from fractions import Fraction
 
 import sympy as sp
 
-from .exact import as_integers, int_row, to_exact, to_sympy
-from .table import steps_inside
+from .exact import as_integers, to_exact, to_sympy
 from .errors import InputError
 from .linalg import rank
 from .lp import hull_parameter_range, in_hull
+from .samples import Hyperplanes, PointPool, set_bits, sign_masks
 
 
 # --------------------------------------------------------------------------- exact values
@@ -74,15 +76,6 @@ def gradient_at(table, forms, point):
     return tuple(out)
 
 
-def _canonical(form):
-    """``(key, flip)``: the hyperplane of ``form`` as coprime integers, leading coefficient > 0."""
-    row = int_row(form)
-    lead = next(c for c in row[1:] if c != 0)
-    if lead < 0:
-        return tuple(-c for c in row), -1
-    return row, 1
-
-
 class ClosureIndex:
     """Which full-dimensional strata of a table have a closure holding a given point.
 
@@ -91,16 +84,22 @@ class ClosureIndex:
     strictly.  One sign per hyperplane, then bit operations.
     """
 
-    def __init__(self, table):
+    def __init__(self, table, planes=None):
         n = table.n
         self.table = table
         self.full = [s for s in table.strata if s.dim == n]
+        planes = Hyperplanes(self.full) if planes is None else planes  # may hold other strata's too
+        of, rows = planes.of, planes.rows
         keys, masks = {}, {}
+        self._sides = []  # per full-dimensional stratum: its (hyperplane, side) pairs
         for bit, s in enumerate(self.full):
+            sides = []
             for form, sign in s.constraints:
-                key, flip = _canonical(form)
-                kid = keys.setdefault(key, len(keys))
+                pk, flip = of[id(form)]
+                kid = keys.setdefault(rows[pk], len(keys))
                 masks[(kid, sign * flip)] = masks.get((kid, sign * flip), 0) | (1 << bit)
+                sides.append((kid, sign * flip))
+            self._sides.append(sides)
         self._keys = list(keys)
         self._masks = masks
         self._all = (1 << len(self.full)) - 1
@@ -118,6 +117,29 @@ class ClosureIndex:
                     out &= ~m
         full = self.full
         return [full[i] for i in range(len(full)) if out >> i & 1]
+
+    def around_all(self, points, homogeneous=None):
+        """:meth:`around` for many exact points at once (one sign per hyperplane and point, from
+        :func:`mtsym.samples.sign_masks`; then one mask per full-dimensional stratum).
+        ``homogeneous``: the points as integer pairs ``(q, P)`` (the point ``P / q``) instead."""
+        hom = homogeneous if homogeneous is not None else \
+            [as_integers(tuple(to_exact(v, what="coordinate") for v in p)) for p in points]
+        points = hom
+        masks = sign_masks(self._keys, hom)
+        # per hyperplane, the points on its closed sides: -1 below or on it, +1 above or on it
+        sides = {}
+        for kid, (z, p, m) in enumerate(masks):
+            sides[(kid, 1)] = z | p
+            sides[(kid, -1)] = z | m
+        out = [[] for _ in points]
+        everywhere = (1 << len(points)) - 1
+        for F, pairs in zip(self.full, self._sides):  # in order: each list comes out in self.full's order
+            m = everywhere
+            for pair in pairs:
+                m &= sides[pair]
+            for j in set_bits(m):
+                out[j].append(F)
+        return out
 
 
 def _distinct(grads):
@@ -319,39 +341,108 @@ def _parametric(target, points):
     return None, when, f"inside the hull only when {when_text(when)}"
 
 
-def diagnose(table, stratum, index):
-    """The :class:`ClarkeResult` of one stratum: at its witness, and at one point along each
-    tangent direction (the strata around a stratum may change along it); the first point
-    where grad~f is outside the hull decides."""
-    w = stratum.record.witness
-    around = index.around(w)
-    res = _diagnose_at(table, stratum, around, w)
-    if res.in_hull is False or stratum.dim in (0, table.n):
+def _probes(stratum, pool, chosen):
+    """The points a stratum is tested at, as integer pairs ``(q, P)``: its exact point
+    (``record.point``: the witness, or the interior point the witness is rounded from while the
+    witness has not been asked for; no rounding is done here), and the midpoints between that
+    point and ``dim + 1`` affinely independent points of its closure
+    (:meth:`mtsym.samples.PointPool.choose`), inside the stratum and along all its directions."""
+    q, P = stratum.record.point
+    pts = [(q, P)]
+    if stratum.dim:
+        idx = chosen.get(stratum.index) if chosen else None
+        for i in (pool.choose(stratum) if idx is None else idx):
+            q2, P2 = pool.points[i]
+            pts.append((2 * q * q2, tuple(a * q2 + b * q for a, b in zip(P, P2))))
+    return pts
+
+
+def _rational(q, P):
+    """The point ``P / q`` as a tuple of int/Fraction."""
+    return tuple(x // q if x % q == 0 else Fraction(x, q) for x in P)
+
+
+def _verdict(table, stratum, pts, arounds, cache=None):
+    """The first point where grad~f is outside the hull decides (the first point's verdict otherwise)."""
+    res = _diagnose_at(table, stratum, arounds[0], _rational(*pts[0]), cache)
+    if res.in_hull is False:
         return res
-    seen = {frozenset(id(F) for F in around)}
-    basis = stratum.tangent
-    for v, h in zip(basis, steps_inside(stratum.constraints, w, basis, 1)):
-        p = tuple(x + h * c for x, c in zip(w, v))
-        around = index.around(p)
-        key = frozenset(id(F) for F in around)
+    seen = {tuple(map(id, arounds[0]))}  # each list is in the table's order of full-dimensional strata
+    for (q, P), around in zip(pts[1:], arounds[1:]):
+        key = tuple(map(id, around))
         if key in seen:  # the same strata around: the same verdict (f^alpha are affine)
             continue
         seen.add(key)
-        r = _diagnose_at(table, stratum, around, p)
+        p = _rational(q, P)
+        r = _diagnose_at(table, stratum, around, p, cache)
         if r.in_hull is False:
             r.message += f" at ({', '.join(str(x) for x in p)})"
             return r
     return res
 
 
-def _diagnose_at(table, stratum, around, w):
-    target = gradient_at(table, stratum.forms, w)
-    pts = _distinct(gradient_at(table, s.forms, w) for s in around)
+def diagnose(table, stratum, index, pool=None):
+    """The :class:`ClarkeResult` of one stratum: at an exact point of it, and at the midpoints between
+    that point and ``dim + 1`` affinely independent points of its closure (the strata around a
+    stratum may change along it); the first point where grad~f is outside the hull decides.
+    ``pool``: a :class:`~mtsym.samples.PointPool` of the table (built when not given: a pass
+    over the table; :func:`diagnose_all` tests every stratum at once)."""
+    if stratum.dim == table.n:
+        return diagnose_all(table, index, pool, only=stratum)
+    pts = _probes(stratum, pool if pool is not None else PointPool(table), None)
+    return _verdict(table, stratum, pts, index.around_all(None, homogeneous=pts))
+
+
+def diagnose_all(table, index=None, pool=None, chosen=None, only=None):
+    """:func:`diagnose` for every stratum of ``table`` (a list in table order), the points of
+    all strata located at once (:meth:`ClosureIndex.around_all`).  A full-dimensional stratum
+    is the only one whose closure holds its witness (the strata are disjoint and open).
+    ``chosen``: ``{stratum index: pool indices}`` already chosen (by verification)."""
+    n = table.n
+    if only is not None and only.dim == n:
+        w = None if all(type(f) is tuple for f in only.forms) else only.record.witness
+        return _diagnose_at(table, only, [only], w)
+    pool = PointPool(table) if pool is None else pool
+    index = ClosureIndex(table, pool.planes) if index is None else index
+    out = [None] * len(table.strata)
+    asks = []
+    for s in table.strata:
+        if s.dim == n:
+            w = None if all(type(f) is tuple for f in s.forms) else s.record.witness
+            out[s.index] = _diagnose_at(table, s, [s], w)
+        else:
+            asks.append((s, _probes(s, pool, chosen)))
+    around = iter(index.around_all(None, homogeneous=[p for _, pts in asks for p in pts]))
+    cache = {}
+    for s, pts in asks:
+        out[s.index] = _verdict(table, s, pts, [next(around) for _ in pts], cache)
+    return out
+
+
+def _gradient(table, forms, w, cache):
+    """``(gradient_at, rational)``: kept per forms object when they are affine (the same at
+    every point); ``rational``: every entry is an int or Fraction."""
+    if cache is not None:
+        g = cache.get(id(forms))  # only affine forms are kept
+        if g is not None:
+            return g[0], g[1]
+        if all(type(f) is tuple for f in forms):
+            g = gradient_at(table, forms, w)
+            g = cache[id(forms)] = (g, all(isinstance(v, (int, Fraction)) for v in g), forms)  # forms: id kept
+            return g[0], g[1]
+    g = gradient_at(table, forms, w)
+    return g, all(isinstance(v, (int, Fraction)) for v in g)
+
+
+def _diagnose_at(table, stratum, around, w, cache=None):
+    target, exact = _gradient(table, stratum.forms, w, cache)
+    grads = [_gradient(table, s.forms, w, cache) for s in around]
+    pts = _distinct(g for g, _ in grads)
     if not pts:
-        return ClarkeResult(None, None, message="no full-dimensional stratum around the witness")
-    if not all(isinstance(v, (int, Fraction)) for g in pts for v in g):
+        return ClarkeResult(None, None, message="no full-dimensional stratum around the point")
+    if not all(r for _, r in grads):
         return ClarkeResult(None, pts, message="limiting gradients hold convention parameters; not decided")
-    if all(isinstance(v, (int, Fraction)) for v in target):
+    if exact:
         lam = in_hull(pts, target)
         if lam is not None:
             return ClarkeResult(True, pts, weights=lam)
@@ -362,7 +453,8 @@ def _diagnose_at(table, stratum, around, w):
 
 
 def spurious(table):
-    """The strata whose associated gradient lies outside the Clarke gradient at their witness.
+    """The strata whose associated gradient lies outside the Clarke gradient at some point tested
+    (an exact point of each, and points along every direction: see :func:`diagnose`).
 
     With a parametric convention, a stratum is listed unless its gradient lies
     in the hull for every parameter value (``verify()`` reports for which
@@ -375,5 +467,4 @@ def spurious(table):
     >>> [s.condition for s in spurious(t)]
     [Eq(x, 0)]
     """
-    index = ClosureIndex(table)
-    return [s for s in table.strata if s.dim < table.n and diagnose(table, s, index).spurious]
+    return [s for s, r in zip(table.strata, diagnose_all(table)) if s.dim < table.n and r.spurious]

@@ -277,24 +277,69 @@ def as_integers(point):
 
 
 # --------------------------------------------------------------------------- the exact oracle's numbers
+_gcd = math.gcd
+_new = object.__new__
+
+
+def _make(n, d):
+    """The ExactNumber ``n / d`` of integers already in lowest terms, ``d > 0`` (no normalisation)."""
+    r = _new(ExactNumber)
+    r._numerator = n
+    r._denominator = d
+    return r
+
+
 def _lift(o):
-    """An operand next to an ExactNumber, exactly (a float at its exact value), or None."""
+    """An operand next to an ExactNumber as ``(numerator, denominator)``, exactly (a float at its
+    exact value), or None when it is not a real number."""
     if isinstance(o, (int, Fraction)):
-        return o
+        return int(o.numerator), int(o.denominator)
     if isinstance(o, numbers.Real) or isinstance(o, sp.Rational):
-        return to_exact(o, what="number")
+        v = to_exact(o, what="number")
+        return v.numerator, v.denominator
     return None
 
 
-def _binary(fn):
-    def forward(a, b):
-        b = _lift(b)
-        return NotImplemented if b is None else ExactNumber(fn(Fraction(a), b))
+def _sum(na, da, nb, db):
+    """``na/da + nb/db`` of fractions in lowest terms, in lowest terms (Fraction's algorithm,
+    with the cases of equal and of unit denominators first)."""
+    if da == db:
+        if da == 1:
+            return _make(na + nb, 1)
+        t = na + nb
+        g = _gcd(t, da)
+        return _make(t, da) if g == 1 else _make(t // g, da // g)
+    if db == 1:
+        return _make(na + nb * da, da)
+    if da == 1:
+        return _make(na * db + nb, db)
+    g = _gcd(da, db)
+    if g == 1:
+        return _make(na * db + da * nb, da * db)
+    s = da // g
+    t = na * (db // g) + nb * s
+    g2 = _gcd(t, g)
+    return _make(t, s * db) if g2 == 1 else _make(t // g2, s * (db // g2))
 
-    def reverse(a, b):
-        b = _lift(b)
-        return NotImplemented if b is None else ExactNumber(fn(b, Fraction(a)))
-    return forward, reverse
+
+def _prod(na, da, nb, db):
+    """``(na/da) * (nb/db)`` of fractions in lowest terms, in lowest terms."""
+    g = _gcd(na, db)
+    if g > 1:
+        na //= g
+        db //= g
+    g = _gcd(nb, da)
+    if g > 1:
+        nb //= g
+        da //= g
+    return _make(na * nb, da * db)
+
+
+def _quot(na, da, nb, db):
+    """``(na/da) / (nb/db)``."""
+    if nb == 0:
+        raise ZeroDivisionError(f"Fraction({na * db}, 0)")
+    return _prod(na, da, db, nb) if nb > 0 else _prod(na, da, -db, -nb)
 
 
 class ExactNumber(Fraction):
@@ -302,37 +347,152 @@ class ExactNumber(Fraction):
 
     The exact oracle (:func:`mtsym.call_exact`, the value checks of ``verify``)
     runs the user's code on these, so ``0.5 * x`` is ``Fraction(1, 2) * x``, as
-    tracing computes it, instead of a rounded float.
+    tracing computes it, instead of a rounded float.  The arithmetic works on
+    the numerator and denominator directly (no ``Fraction`` is built on the way,
+    an integer operand needs no ``gcd`` for ``+`` and ``-``): the oracle runs
+    every line of the user's program on these.
 
     Examples
     --------
     >>> x = ExactNumber(1, 3)
     >>> 0.5 * x, x + 0.1 == Fraction(1, 3) + Fraction(0.1), type(abs(-x)).__name__
     (ExactNumber(1, 6), True, 'ExactNumber')
+    >>> ExactNumber.of(Fraction(2, 4)), 3 - x, 1 / x, x > Fraction(1, 4)
+    (ExactNumber(1, 2), ExactNumber(8, 3), ExactNumber(3, 1), True)
     """
 
     __slots__ = ()
     __array_ufunc__ = None  # numpy scalars defer to the reflected operators
 
-    __add__, __radd__ = _binary(lambda a, b: a + b)
-    __sub__, __rsub__ = _binary(lambda a, b: a - b)
-    __mul__, __rmul__ = _binary(lambda a, b: a * b)
-    __truediv__, __rtruediv__ = _binary(lambda a, b: a / b)
+    @staticmethod
+    def of(v):
+        """The ExactNumber of an ``int`` or ``Fraction`` (no parsing: the fast constructor)."""
+        return _make(v, 1) if type(v) is int else _make(v.numerator, v.denominator)
+
+    def __add__(a, b):
+        t = type(b)
+        if t is int:
+            return _make(a._numerator + b * a._denominator, a._denominator)
+        if t is ExactNumber or t is Fraction:
+            return _sum(a._numerator, a._denominator, b._numerator, b._denominator)
+        q = _lift(b)
+        return NotImplemented if q is None else _sum(a._numerator, a._denominator, *q)
+
+    __radd__ = __add__
+
+    def __sub__(a, b):
+        t = type(b)
+        if t is int:
+            return _make(a._numerator - b * a._denominator, a._denominator)
+        if t is ExactNumber or t is Fraction:
+            return _sum(a._numerator, a._denominator, -b._numerator, b._denominator)
+        q = _lift(b)
+        return NotImplemented if q is None else _sum(a._numerator, a._denominator, -q[0], q[1])
+
+    def __rsub__(a, b):
+        t = type(b)
+        if t is int:
+            return _make(b * a._denominator - a._numerator, a._denominator)
+        if t is ExactNumber or t is Fraction:
+            return _sum(b._numerator, b._denominator, -a._numerator, a._denominator)
+        q = _lift(b)
+        return NotImplemented if q is None else _sum(q[0], q[1], -a._numerator, a._denominator)
+
+    def __mul__(a, b):
+        t = type(b)
+        if t is int:
+            d = a._denominator
+            if d == 1:
+                return _make(a._numerator * b, 1)
+            g = _gcd(b, d)
+            return _make(a._numerator * b, d) if g == 1 else _make(a._numerator * (b // g), d // g)
+        if t is ExactNumber or t is Fraction:
+            return _prod(a._numerator, a._denominator, b._numerator, b._denominator)
+        q = _lift(b)
+        return NotImplemented if q is None else _prod(a._numerator, a._denominator, *q)
+
+    __rmul__ = __mul__
+
+    def __truediv__(a, b):
+        t = type(b)
+        if t is int or t is ExactNumber or t is Fraction:
+            q = (b, 1) if t is int else (b._numerator, b._denominator)
+        else:
+            q = _lift(b)
+            if q is None:
+                return NotImplemented
+        return _quot(a._numerator, a._denominator, *q)
+
+    def __rtruediv__(a, b):
+        t = type(b)
+        if t is int or t is ExactNumber or t is Fraction:
+            q = (b, 1) if t is int else (b._numerator, b._denominator)
+        else:
+            q = _lift(b)
+            if q is None:
+                return NotImplemented
+        return _quot(q[0], q[1], a._numerator, a._denominator)
 
     def __pow__(self, k):
-        return ExactNumber(Fraction(self) ** k) if isinstance(k, int) else NotImplemented
+        if type(k) is not int:
+            return NotImplemented
+        r = Fraction(self._numerator, self._denominator) ** k
+        return _make(r.numerator, r.denominator)
 
     def __neg__(self):
-        return ExactNumber(-Fraction(self))
+        return _make(-self._numerator, self._denominator)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return ExactNumber(abs(Fraction(self)))
+        return _make(abs(self._numerator), self._denominator)
+
+    # comparisons: integer products for ints and fractions, Fraction's (exact) rules otherwise
+    def __eq__(a, b):
+        t = type(b)
+        if t is int:
+            return a._denominator == 1 and a._numerator == b
+        if t is ExactNumber or t is Fraction:
+            return a._numerator == b._numerator and a._denominator == b._denominator
+        return Fraction.__eq__(a, b)
+
+    __hash__ = Fraction.__hash__
+
+    def __lt__(a, b):
+        t = type(b)
+        if t is int:
+            return a._numerator < b * a._denominator
+        if t is ExactNumber or t is Fraction:
+            return a._numerator * b._denominator < b._numerator * a._denominator
+        return Fraction.__lt__(a, b)
+
+    def __gt__(a, b):
+        t = type(b)
+        if t is int:
+            return a._numerator > b * a._denominator
+        if t is ExactNumber or t is Fraction:
+            return a._numerator * b._denominator > b._numerator * a._denominator
+        return Fraction.__gt__(a, b)
+
+    def __le__(a, b):
+        t = type(b)
+        if t is int:
+            return a._numerator <= b * a._denominator
+        if t is ExactNumber or t is Fraction:
+            return a._numerator * b._denominator <= b._numerator * a._denominator
+        return Fraction.__le__(a, b)
+
+    def __ge__(a, b):
+        t = type(b)
+        if t is int:
+            return a._numerator >= b * a._denominator
+        if t is ExactNumber or t is Fraction:
+            return a._numerator * b._denominator >= b._numerator * a._denominator
+        return Fraction.__ge__(a, b)
 
     def __repr__(self):
-        return f"ExactNumber({self.numerator}, {self.denominator})"
+        return f"ExactNumber({self._numerator}, {self._denominator})"
 
 
 # --------------------------------------------------------------------------- infinities

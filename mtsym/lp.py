@@ -155,6 +155,10 @@ def in_hull(points, target):
             return tuple(Fraction(int(k == i)) for k in range(len(points)))
     if len(points) < 2:
         return None
+    k = len(points)
+    if all(sum(col) * t.denominator == k * t.numerator  # the centroid (a k-way tie's mean)
+           for col, t in zip(zip(*points), target)):
+        return tuple(Fraction(1, k) for _ in points)
     # coordinates where every point agrees say nothing about the weights
     A, b = [], []
     for c in range(len(target)):

@@ -75,9 +75,24 @@ class StratumRecord:
         """An exact point of the stratum (tuple of int/Fraction), with small dyadic coordinates
         when one is near: see :func:`nice_witness` (computed on first use)."""
         if self._q is not None:
-            self._wit = nice_witness(self._wit, self._q, self.constraints)
+            P, q = self._wit, self._q
+            # a point stratum: rounding could only find the point itself
+            self._wit = tuple(x // q if x % q == 0 else Fraction(x, q) for x in P) if self.dim == 0 \
+                else nice_witness(P, q, self.constraints)
             self._q = None
         return self._wit
+
+    @property
+    def point(self):
+        """``(q, P)``: an exact point ``P / q`` of the stratum (integers), the witness if it was
+        made nice already, else the interior point before rounding (no rounding is done)."""
+        if self._q is not None:
+            return self._q, self._wit
+        q = 1
+        for v in self._wit:
+            if type(v) is not int:
+                q = math.lcm(q, v.denominator)
+        return q, tuple(int(v * q) for v in self._wit)
 
     @property
     def path(self):
@@ -176,26 +191,40 @@ def nice_witness(P, q, constraints):
     """
     if q == 1:
         return P
-    rows = []
-    for f, s in constraints:
-        v = f[0] * q + sum(a * b for a, b in zip(f[1:], P) if a and b)
-        room = abs(v) // (sum(abs(a) for a in f[1:]) or 1)
-        rows.append((s != 0, room, f, s))
-    rows.sort(key=lambda r: (r[0], r[1]))
-    rows = [(f, s) for _, _, f, s in rows]
+    eqs = [(f, s) for f, s in constraints if s == 0]   # checked first: they fail most grids
+    strict = None                                      # sorted on first use
+    # round(x * 2^k / q) from floor(x * 2^25 / q) by a shift, when no grid can hit a half
+    # exactly (the odd part of q does not divide x); else exactly by _round_div
+    odd = q >> ((q & -q).bit_length() - 1)
+    top = [(x << 25) // q if odd > 1 and x % odd else None for x in P]
     for k in range(25):
         d = 1 << k
-        m = [_round_div(x * d, q) for x in P]
-        for f, s in rows:
-            v = f[0] * d
-            for a, b in zip(f[1:], m):
-                if a and b:
-                    v += a * b
-            if (v > 0) - (v < 0) != s:
-                break
-        else:
+        m = [_round_div(x * d, q) if t is None else ((t >> (24 - k)) + 1) >> 1 for x, t in zip(P, top)]
+        if not _holds(eqs, d, m):
+            continue
+        if strict is None:
+            strict = []
+            for f, s in constraints:
+                if s != 0:
+                    v = f[0] * q + sum(a * b for a, b in zip(f[1:], P) if a and b)
+                    strict.append((abs(v) // (sum(abs(a) for a in f[1:]) or 1), f, s))
+            strict.sort(key=lambda r: r[0])
+            strict = [(f, s) for _, f, s in strict]
+        if _holds(strict, d, m):
             return tuple(c // d if c % d == 0 else Fraction(c, d) for c in m)
     return tuple(x // q if x % q == 0 else Fraction(x, q) for x in P)
+
+
+def _holds(rows, d, m):
+    """Whether the point ``m / d`` satisfies every ``sign(form) = s`` of ``rows``."""
+    for f, s in rows:
+        v = f[0] * d
+        for a, b in zip(f[1:], m):
+            if a and b:
+                v += a * b
+        if (v > 0) - (v < 0) != s:
+            return False
+    return True
 
 
 _gc_lock = threading.Lock()

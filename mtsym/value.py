@@ -68,11 +68,25 @@ def apply(name: str, args: Sequence, params: tuple = (), conv: Any = None) -> An
         Pin this node's tie rule whatever the table's convention is (a framework op
         carries its framework's rule).
     """
-    if all(type(a) in _EXACT for a in args):  # the exact oracle's fast path
-        return PRIMITIVES[name].numeric(list(args), params)
+    oracle = False
+    for a in args:  # the exact oracle's fast path: ints, fractions and its ExactNumbers
+        t = type(a)
+        if t is ExactNumber:
+            oracle = True
+        elif t is not int and t is not Fraction:
+            break
+    else:
+        out = PRIMITIVES[name].numeric(list(args), params)
+        if oracle and (type(out) is int or type(out) is Fraction):  # the exact oracle stays exact
+            out = ExactNumber.of(out)
+        return out
     for a in args:
         if isinstance(a, Value):
             return a.run.apply(name, args, params, conv)
+    for a in args:  # many exact points at once (verification's batched oracle, mtsym.oracle)
+        batched = getattr(type(a), "__mtsym_apply__", None)
+        if batched is not None:
+            return batched(name, args, params, conv)
     if any(is_infinite(a) for a in args):
         return apply_extended(name, args, params, conv)
     out = PRIMITIVES[name].numeric([exact_number(a, name) for a in args], params)

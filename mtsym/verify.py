@@ -1,26 +1,34 @@
 """Exhaustive verification of a piece table: Theorem 1 and Corollaries 1-2, stratum by stratum.
 
-For every stratum ``S`` (witness ``w``, tangent basis ``v_1..v_d``) and exactly:
+For every stratum ``S`` (witness ``w``, dimension ``d``) and exactly:
 
 1. **value** — ``f^alpha = f`` on ``S``: the program itself (run on exact
-   numbers by :func:`mtsym.call_exact`, the independent oracle) and ``f^alpha``
-   agree at ``w`` and at ``w + h_j v_j`` (steps computed from the constraints so
-   the points stay in ``S``).  Both are affine on ``S``, so ``d + 1`` affinely
-   independent points prove equality on all of ``S``.  (A program with products
-   of traced values is polynomial on ``S``; a tensor grid of points of its
-   degree is used.)
-2. **tangential** (Remark 1, identities (15)/(16)) — ``grad~f . v_j`` equals the
-   exact difference quotient of the program along ``v_j`` inside ``S``.
-3. **chain** (Corollary 2, eq. (14)) — a reverse sweep over the graph from the
-   stratum's output nodes, multiplying each node's local associated derivatives
-   ``PRIMITIVES[op].linear(case, params, conv)``, equals ``grad f^alpha``.
+   numbers, the independent oracle: :mod:`mtsym.oracle`, as
+   :func:`mtsym.call_exact`) and ``f^alpha`` agree at ``d + 1`` affinely
+   independent points ``p_0..p_d``.  Both are affine on ``S``, so that proves
+   equality on all of ``S``.  For a program without Python branches (so ``f``
+   is continuous and equality on ``S`` is equality on its closure) the points
+   are points of the closure, shared between strata (:mod:`mtsym.samples`: a
+   vertex serves every stratum meeting there) and the program runs once for
+   all of them; otherwise they are ``w`` and ``w + h_j v_j`` inside ``S``
+   (``v_j`` a tangent basis, steps computed from the constraints).  (A program
+   with products of traced values is polynomial on ``S``; a tensor grid of
+   points of its degree is used.)
+2. **tangential** (Remark 1, identities (15)/(16)) — ``grad~f . v`` equals the
+   exact difference quotient of the program along ``v = p_j - p_0`` (these span
+   the tangent space of ``S``).
+3. **chain** (Corollary 2, eq. (14)) — the product of every node's local
+   associated derivatives ``PRIMITIVES[op].linear(case, params, conv)`` along
+   the graph from the inputs to the stratum's outputs (:mod:`mtsym.chainrule`)
+   equals ``grad f^alpha``.
 4. **a.e.** (Corollary 1) — on a full-dimensional stratum, ``grad~f`` equals the
-   true gradient, the exact difference quotients of the program along the
-   coordinate axes at ``w`` (f is affine near ``w``).
+   true gradient: the exact difference quotients of the program along ``n``
+   independent directions (f is affine on the stratum).
 5. **Clarke** (a diagnostic; see :mod:`mtsym.clarke`) — is ``grad~f`` on ``S``
    in the convex hull of the limiting gradients (the gradients of the
-   full-dimensional strata whose closure contains the point) at the witness
-   and at one point along each tangent direction?  If not, ``S`` is spurious.
+   full-dimensional strata whose closure contains the point) at an exact
+   point of ``S`` and at the midpoints towards dim S + 1 points of its closure?  If not, ``S``
+   is spurious.
 
 ``report.ok`` is true when checks 1-4 all ran and hold on every stratum (a
 check that could not run, e.g. on a table read from JSON, is listed in
@@ -40,30 +48,31 @@ Examples
 __all__ = ["StratumCheck", "VerificationReport", "verify", "spurious", "clarke_at", "when_text"]
 
 import json
+import math
 from fractions import Fraction
 from itertools import product
 
 import sympy as sp
 
-from .clarke import ClosureIndex, clarke_at, diagnose, exact_value, gradient_at, is_zero, spurious, when_text
+from .clarke import ClosureIndex, clarke_at, diagnose_all, exact_value, gradient_at, is_zero, spurious, when_text
 from .errors import MtsymError
-from .exact import ExactNumber, to_exact, to_sympy
+from .exact import ExactNumber, to_sympy
 from .display import ReprMixin
 from .extensions import register
+from .chainrule import ChainPlan
+from .linalg import rref
+from .oracle import run_point, run_points
 from .primitives import PRIMITIVES
+from .records import gc_paused
+from .samples import PointPool
 from .table import piece_label, steps_inside, stratum_label
 
 CHECKS = ("value", "tangential", "chain", "ae")
+_EXACT = (int, Fraction, ExactNumber)
 _MAX_GRID = 729
 
 
 # --------------------------------------------------------------------------- program oracle
-def _flat_output(out):
-    from .trace import _flatten_output
-    items, _ = _flatten_output(out)
-    return tuple(to_exact(v, what="program output") for v in items)
-
-
 def _form_at(form, point, symbols):
     """An f^alpha form at an exact point (exact; sympy when it holds convention symbols)."""
     if type(form) is tuple:
@@ -73,6 +82,33 @@ def _form_at(form, point, symbols):
                 v = v + c * x
         return v
     return form.subs(dict(zip(symbols, (to_sympy(x) for x in point))))
+
+
+def _int_form(form):
+    """``(den, row)``: an affine form with rational entries as integers over one denominator;
+    False when an entry holds a convention symbol."""
+    den = 1
+    for c in form:
+        t = type(c)
+        if t is Fraction:
+            den = den * c.denominator // math.gcd(den, c.denominator)
+        elif t is not int:
+            return False
+    if den == 1:
+        return 1, form
+    return den, tuple(c * den if type(c) is int else c.numerator * (den // c.denominator) for c in form)
+
+
+def _gradient_through(points, values, n):
+    """The gradient of the affine map taking ``values[j]`` (tuples, one entry per output) at the
+    ``n + 1`` affinely independent ``points``: solved exactly, flattened row-major."""
+    out = []
+    for k in range(len(values[0])):
+        rows = [[a - b for a, b in zip(p, points[0])] + [y[k] - values[0][k]]
+                for p, y in zip(points[1:], values[1:])]
+        R = rref(rows, n + 1)[0]
+        out.extend(r[n] for r in R[:n])
+    return out
 
 
 def _degree(forms, symbols):
@@ -288,12 +324,110 @@ class _Verifier:
         self.graph = table.graph
         self._order = {}
         self._memo = {}
-        self.index = ClosureIndex(table)
+        self.pool = PointPool(table)  # the points of checks 1, 2, 4 and of the Clarke diagnostic
+        self.index = ClosureIndex(table, self.pool.planes)
         self.oracle_error = None
+        self.chosen, self.values, self._int_forms = {}, {}, {}
+        self.shared = False
+        self._plans = {}
 
     def f(self, point):
         """The program's own value at an exact point (the independent oracle, as :func:`mtsym.call_exact`)."""
-        return _flat_output(self.fn(*self.spec.arguments([ExactNumber(v) for v in point])))
+        return run_point(self.fn, self.spec, point)
+
+    # ---- checks 1, 2, 4 for a program without branches: points shared between strata
+    def share(self):
+        """Choose every stratum's points from one pool (:mod:`mtsym.samples`) and run the program
+        at all of them at once (:mod:`mtsym.oracle`): for a program without Python branches
+        (continuous, so its closure points serve a stratum), on the strata with affine forms."""
+        pool = self.pool
+        if self.fn is None or self.graph is None or self.graph.has_branches():
+            return
+        strata = sorted((s for s in self.table.strata if all(type(f) is tuple for f in s.forms)),
+                        key=lambda s: s.dim)
+        self.chosen = {s.index: pool.choose(s) for s in strata}
+        used = sorted({i for c in self.chosen.values() for i in c})
+        try:
+            values = run_points(self.fn, self.spec, None, homogeneous=[pool.points[i] for i in used])
+        except MtsymError:
+            raise
+        except Exception as e:  # framework code (torch, jax) cannot run on exact numbers
+            self.oracle_error = f"{type(e).__name__}: {e}"
+            return
+        self.values = dict(zip(used, values))
+        self.shared = True
+
+    def _residuals(self, forms, q, P, ys):
+        """``f^alpha - f`` at the point ``P / q`` for each output: ``None`` when all are zero
+        (integer arithmetic), else the exact differences."""
+        rows = self._int_forms
+        zero = True
+        for form, y in zip(forms, ys):
+            r = rows.get(id(form))
+            if r is None:
+                r = rows[id(form)] = _int_form(form)
+            if r is False:
+                zero = False
+                break
+            den, row = r
+            v = row[0] * q
+            for c, x in zip(row[1:], P):
+                if c and x:
+                    v += c * x
+            if type(y) is int:
+                if v != y * den * q:
+                    zero = False
+                    break
+            elif v * y.denominator != y.numerator * den * q:
+                zero = False
+                break
+        if zero:
+            return None
+        pt = tuple(Fraction(x, q) for x in P)
+        return [_form_at(form, pt, self.symbols) - y for form, y in zip(forms, ys)]
+
+    def sample_shared(self, row, s):
+        idx = self.chosen[s.index]
+        pts = [self.pool.points[i] for i in idx]
+        ys = [self.values[i] for i in idx]
+        forms = s.forms
+        res = [self._residuals(forms, q, P, y) for (q, P), y in zip(pts, ys)]
+        full = s.dim == self.n
+        if all(r is None for r in res):
+            row.value = row.tangential = True
+            row.ae = True if full else None
+            return
+        m = len(forms)
+        res = [[0] * m if r is None else r for r in res]
+        exact = [tuple(Fraction(x, q) for x in P) for q, P in pts]
+        # 1. value at the first point (f^alpha and f are affine on the closure: with 2. it holds on S)
+        row.value = all(is_zero(e) for e in res[0])
+        if not row.value:
+            self._value_at(row, forms, exact[0], ys[0])
+        # 2. tangential: the differences of f^alpha and of f between the points agree
+        row.tangential = True
+        grad = gradient_at(self.table, forms, exact[0])
+        bad = None
+        for j in range(1, len(pts)):
+            v = [a - b for a, b in zip(exact[j], exact[0])]
+            for k in range(m):
+                if not is_zero(res[j][k] - res[0][k]):
+                    row.tangential = False
+                    bad = j if bad is None else bad
+                    gv = sum((grad[k * self.n + i] * c for i, c in enumerate(v) if c), 0)
+                    dq = ys[j][k] - ys[0][k]
+                    row.messages.append(f"tangential: grad~f . v = {exact_value(gv)} but the change of f "
+                                        f"along v = ({', '.join(_s(c) for c in v)}) is {_s(dq)}"
+                                        + (f" (output {k})" if m > 1 else ""))
+        if row.value and bad is not None:
+            # f^alpha and f agree at the first point and change differently towards point `bad`
+            row.value = self._value_at(row, forms, exact[bad], ys[bad])
+        if full:
+            row.ae = row.tangential
+            if not row.ae:
+                true = _gradient_through(exact, ys, self.n)
+                row.messages.append(f"a.e.: grad~f = ({', '.join(_s(g) for g in grad)}) but the true gradient "
+                                    f"is ({', '.join(_s(g) for g in true)})")
 
     # ---- checks 1, 2, 4: the program as oracle
     def sample(self, row, s):
@@ -376,7 +510,7 @@ class _Verifier:
                 return False
         return True
 
-    # ---- check 3: the reverse sweep
+    # ---- check 3: the chain rule
     def _ancestors(self, outs):
         order = self._order.get(outs)
         if order is None:
@@ -413,8 +547,32 @@ class _Verifier:
         if self.graph is None:
             return
         outs = tuple(s.output_nodes)
+        plan = self._plans.get(outs)
+        if plan is None:
+            plan = self._plans[outs] = ChainPlan(self.graph, outs, self.table.convention, self.n)
+        swept = plan.gradient_of(s.record) if plan.ok else None
+        if swept is None:  # values of smooth nodes needed, or a node without a case: node by node
+            swept = self._sweep(row, s, outs, s.cases)
+            if swept is None:
+                return
+        forms = s.forms
+        if all(type(f) is tuple for f in forms):
+            target = [c for f in forms for c in f[1:]]
+        else:
+            target = gradient_at(self.table, forms, s.record.witness)
+        # equal lists: every entry equal (exact numbers, or identical expressions)
+        row.chain = swept == target or all(a == b if type(a) in _EXACT and type(b) in _EXACT else is_zero(a - b)
+                                           for a, b in zip(swept, target))
+        if not row.chain:
+            target = [exact_value(c) for c in target]
+            swept = [exact_value(g) for g in swept]
+        if not row.chain:
+            row.messages.append(f"chain: the chain rule gives ({', '.join(_s(g) for g in swept)}) but "
+                                f"grad f^alpha = ({', '.join(_s(g) for g in target)})")
+
+    def _sweep(self, row, s, outs, cases):
+        """The reverse sweep node by node (a product of traced values needs their values)."""
         order = self._ancestors(outs)
-        cases = s.cases
         w = s.record.witness
         values = None
         swept = []
@@ -440,17 +598,13 @@ class _Verifier:
                 elif kind == "error":
                     row.chain = False
                     row.messages.append(f"chain: {data}")
-                    return
+                    return None
             swept.extend(exact_value(g) for g in grad)
-        target = gradient_at(self.table, s.forms, w)
-        row.chain = all(is_zero(a - b) for a, b in zip(swept, target))
-        if not row.chain:
-            row.messages.append(f"chain: the reverse sweep gives ({', '.join(_s(g) for g in swept)}) but "
-                                f"grad f^alpha = ({', '.join(_s(g) for g in target)})")
+        return swept
 
     # ---- check 5
     def clarke(self, row, s):
-        res = diagnose(self.table, s, self.index)
+        res = self.clarke_results[s.index]
         row.clarke, row.limiting, row.clarke_when = res.in_hull, res.limiting, res.when
         row.spurious = res.spurious
         if res.in_hull is not True and res.message:
@@ -460,7 +614,10 @@ class _Verifier:
         row = StratumCheck(s)
         if self.fn is not None and self.oracle_error is None:
             try:
-                self.sample(row, s)
+                if self.shared and s.index in self.chosen:
+                    self.sample_shared(row, s)
+                else:
+                    self.sample(row, s)
             except MtsymError:
                 raise
             except Exception as e:  # framework code (torch, jax) cannot run on exact numbers
@@ -483,8 +640,13 @@ def verify(table):
     >>> report.ok, [r.condition for r in report.spurious]
     (True, ['t = 0'])
     """
-    v = _Verifier(table)
-    rows = [v.row(s) for s in table.strata]
+    with gc_paused():  # many small acyclic objects: the collector would only walk the table again and again
+        v = _Verifier(table)
+        v.share()
+        v.clarke_results = diagnose_all(table, v.index, v.pool, v.chosen)
+        rows = [None] * len(table.strata)
+        for s in sorted(table.strata, key=lambda s: s.discovery):  # neighbours share their first decisions
+            rows[s.index] = v.row(s)
     not_run = ("value", "tangential", "ae") if v.oracle_error is not None or v.fn is None else ()
     if v.graph is None:
         not_run = not_run + ("chain",)

@@ -341,7 +341,7 @@ def test_api_reference_renders_sphinx_roles():
 
 
 def test_one_description_of_the_clarke_test():
-    words = ("whose closure contains", "one point along each tangent direction")
+    words = ("whose closure contains", "midpoints towards dim S + 1 points of its closure")
     sources = [ROOT / "mtsym" / "clarke.py", ROOT / "mtsym" / "verify.py", ROOT / "docs" / "verification.md",
                ROOT / "docs" / "theory.md"]
     for path in sources:

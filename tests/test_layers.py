@@ -17,7 +17,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "mtsym"
 CORE = {"trace", "value", "arrays", "graph", "primitives", "conventions", "polyhedra", "partition", "table",
         "exact", "linalg", "errors", "ops", "extensions", "display", "walk", "records"}
 OUTER = {"verify", "clarke", "lp", "lipschitz", "backends", "evaluate", "export", "frameworks", "cli", "local",
-         "audit", "numeric", "api", "examples", "parallel", "progress"}
+         "audit", "numeric", "api", "examples", "parallel", "progress", "oracle", "samples", "chainrule"}
 
 
 def _modules():

@@ -196,18 +196,14 @@ def _num(expr, table, x):
 def _spurious(table):
     """``{stratum index: None}`` for the spurious strata, ``{index: "z in [0, 1]"}`` for those spurious
     unless the convention's parameters satisfy a condition (Clarke diagnostic, :mod:`mtsym.clarke`)."""
-    from ..clarke import ClosureIndex, diagnose, when_text
-    bad = {s.index for s in table.spurious()}
+    from ..clarke import diagnose_all, when_text
     out = {}
-    index = None
-    for k in sorted(bad):
-        s = table.strata[k]
-        when = None
-        if table.pieces[s.piece].grad.free_symbols - set(table.symbols):
-            index = index or ClosureIndex(table)
-            res = diagnose(table, s, index)
-            when = None if res.when is None else when_text(res.when)
-        out[k] = when
+    for s, res in zip(table.strata, diagnose_all(table)):
+        if s.dim < table.n and res.spurious:
+            when = None
+            if table.pieces[s.piece].grad.free_symbols - set(table.symbols):
+                when = None if res.when is None else when_text(res.when)
+            out[s.index] = when
     return out
 
 

@@ -34,6 +34,11 @@ A :class:`Primitive` is declared once, in its family's file, with:
     the positions of the arguments that take part in the case's tie (``()``
     for a strict case, whose set is open in the primitive's input space): a
     relu at 0 gives ``(0,)``, a 3-way tie of a max its three positions;
+``homogeneous`` (optional)
+    true when ``numeric(s * xs, params) = s * numeric(xs, params)`` for every ``s > 0``
+    (relu, abs, leaky_relu, the max-like rows, order): the batched exact oracle
+    (:mod:`mtsym.oracle`) then applies ``numeric`` to integer numerators over a
+    common positive denominator;
 ``extended(xs, params)`` (optional)
     the primitive on arguments of which some are infinite (:class:`~mtsym.exact.Infinite`,
     e.g. ``-inf`` starting a running maximum): the result (an argument, a number,
@@ -227,11 +232,11 @@ class Primitive:
 
     __slots__ = ("name", "numeric", "symbolic", "tests", "case_of", "linear", "partials", "describe",
                  "doc", "numpy", "ties", "params", "arity", "show", "text", "kind", "validate",
-                 "sign_input", "extended", "tied")
+                 "sign_input", "extended", "tied", "homogeneous")
 
     def __init__(self, name, numeric, symbolic, *, kind, numpy, params, arity, tests=None, case_of=None,
                  linear=None, partials=None, describe=None, ties=(), show=None, text=None, validate=None,
-                 sign_input=None, extended=None, tied=None, doc=""):
+                 sign_input=None, extended=None, tied=None, homogeneous=False, doc=""):
         if kind not in KINDS:
             raise ValueError(f"primitive {name!r}: kind {kind!r} is not one of {KINDS}")
         self.name, self.kind = name, kind
@@ -242,6 +247,7 @@ class Primitive:
         self.numpy, self.ties, self.params = numpy, tuple(ties), tuple(params)
         self.arity, self.validate, self.extended = arity, validate, extended
         self.sign_input = sign_input
+        self.homogeneous = homogeneous
         self.show = show
         self.tied = tied
         self.text = text or _default_text(name, show)

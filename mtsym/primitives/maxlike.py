@@ -129,7 +129,7 @@ def _row(name, sign, tie, doc):
         kind="switching", numpy=ArgRule(sign), params=(P.COUNT,), arity=lambda p: p[0], ties=(tie,),
         tests=_arg_tests(sign), case_of=_arg_case(sign),
         linear=lambda case, p, conv: (tie_weights(p[0], case, getattr(conv, key)), 0),
-        extended=_extended(sign), describe=describe_tie, tied=tied_args, doc=doc))
+        homogeneous=True, extended=_extended(sign), describe=describe_tie, tied=tied_args, doc=doc))
 
 
 # params of every max-like node: (k,) the number of arguments

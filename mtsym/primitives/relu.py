@@ -52,7 +52,7 @@ RELU = register(Primitive(
     kind="switching", numpy=SignRule(lambda x, p: np.maximum(x, 0.0)), params=(), arity=1, ties=(RELU0,),
     tests=_sign_tests, case_of=_sign_case, sign_input=0,
     linear=lambda case, p, conv: ((1 if case > 0 else 0 if case < 0 else conv.relu0,), 0),
-    extended=_sign_extended(lambda p: 0), describe=_describe_sign, tied=_tied_sign, doc="relu(u) = max(0, u)"))
+    homogeneous=True, extended=_sign_extended(lambda p: 0), describe=_describe_sign, tied=_tied_sign, doc="relu(u) = max(0, u)"))
 
 
 # =========================================================================== abs
@@ -63,7 +63,7 @@ ABS = register(Primitive(
     kind="switching", numpy=SignRule(lambda x, p: np.abs(x)), params=(), arity=1, ties=(ABS0,),
     tests=_sign_tests, case_of=_sign_case, sign_input=0,
     linear=lambda case, p, conv: ((1 if case > 0 else -1 if case < 0 else conv.abs0,), 0),
-    extended=_sign_extended(lambda p: INF), describe=_describe_sign, tied=_tied_sign, doc="abs(u)"))
+    homogeneous=True, extended=_sign_extended(lambda p: INF), describe=_describe_sign, tied=_tied_sign, doc="abs(u)"))
 
 
 # =========================================================================== leaky_relu
@@ -94,5 +94,5 @@ LEAKY_RELU = register(Primitive(
     kind="switching", numpy=SignRule(_leaky_numpy), params=(P.RATIONAL,), arity=1, ties=(LEAKY0,),
     tests=_sign_tests, case_of=_sign_case, sign_input=0, show=lambda p: f"slope={p[0]}",
     linear=lambda case, p, conv: ((1 if case > 0 else p[0] if case < 0 else _leaky0(p[0], conv),), 0),
-    extended=_sign_extended(_leaky_minus_inf), describe=_describe_sign, tied=_tied_sign,
+    homogeneous=True, extended=_sign_extended(_leaky_minus_inf), describe=_describe_sign, tied=_tied_sign,
     doc="leaky_relu(u) = u if u > 0 else slope*u; params (slope,)"))
