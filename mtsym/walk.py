@@ -45,6 +45,7 @@ import numpy as np
 
 from .errors import LimitError
 from .exact import int_row
+from .intmat import LimbMatrix
 from .primitives import PRIMITIVES
 from .records import chain_links, chain_list
 from .trace import VAL_CONV, combine
@@ -232,7 +233,7 @@ class Plan:
             D.append(u.dout)
             B.append(bout)
             bound = max(bound, bout, *bounds)
-        self.D = D
+        self.D, self.B = D, B
         self.out_nodes = g.outputs[0]
         self.out = [Comb(exprs[v], n, D, B) for v in self.out_nodes]
         #: no entry of a numerator exceeds this (int64 arithmetic when below 2^62)
@@ -253,6 +254,7 @@ class Plan:
             groups[-1][1].append(i)
         self.groups = [_Group(need, members, units, n, self.dtype) for need, members in groups]
         self.need_of = [grp.need for grp in self.groups]
+        self.outmat = _limb_products(self) if self.dtype is object else None
         self.switch = np.array([i for i, u in enumerate(units) if u.prim is not None], dtype=np.intp)
         self.codec = PathCodec(tuple(units[i].node for i in self.switch.tolist()),
                                all(units[i].sign for i in self.switch.tolist()),
@@ -289,7 +291,7 @@ class _Group:
     """Units whose input forms become known at the same point of the walk: their slots stacked
     into one integer matrix over the units they read, plus a constant part."""
 
-    __slots__ = ("need", "members", "A", "uidx", "beta", "spans", "pick")
+    __slots__ = ("need", "members", "A", "uidx", "beta", "spans", "pick", "fast")
 
     def __init__(self, need, members, units, n, dtype):
         self.need, self.members = need, members
@@ -302,7 +304,7 @@ class _Group:
         self.beta = np.array([c.beta for c in slots], dtype=dtype).reshape(len(slots), n + 1)
         union = sorted({j for c in slots for j in c.units.tolist()})
         self.uidx = np.array(union, dtype=np.intp)
-        self.A = self.pick = None
+        self.A = self.pick = self.fast = None
         if not union:
             return
         if all(len(c.units) <= 1 for c in slots):  # one unit per slot at most: rows by indexing
@@ -320,6 +322,10 @@ class _Group:
         if self.pick is not None:
             idx, c = self.pick
             return c * F[idx] + self.beta
+        if self.fast is not None:
+            P = self.fast.matmul(F[self.uidx])
+            if P is not None:
+                return P + self.beta
         if self.A is not None:
             return self.A @ F[self.uidx] + self.beta
         return self.beta.copy()
@@ -588,7 +594,7 @@ class _Walk:
     def record(self, st):
         plan = self.plan
         F = st.F
-        vals = tuple(self.intern(c.value(F).tolist(), c.den) for c in plan.out)
+        vals = tuple(self.intern(r, c.den) for r, c in zip(_out_rows(plan, F), plan.out))
         if st.anyl and st.ldiff[plan.out_deps].any():
             forms = tuple(self.intern([int(x) for x in f[1].tolist()], f[2]) if f[0] == "q" else f[1]
                           for f in self.lin_forms(st))
@@ -699,6 +705,39 @@ class _Walk:
                 f = ("q", st.F[j].astype(object), D[j])
             terms.append((Fraction(a * D[j], c.den), f))
         return _combine(terms, 0, self.plan.symbols)
+
+
+#: integer products with fewer multiply-adds than this stay Python-integer products
+_LIMB_MIN = 256
+
+
+def _limb_products(plan):
+    """Exact float64 limb products (:class:`~mtsym.intmat.LimbMatrix`) for the groups' and the
+    outputs' big Python-integer products; returns the outputs' ``(matrix, units, betas)`` or ``None``."""
+    B = plan.B
+    for grp in plan.groups:
+        if grp.A is not None and grp.A.size * grp.beta.shape[1] >= _LIMB_MIN:
+            grp.fast = LimbMatrix(grp.A, max(B[j] for j in grp.uidx.tolist()))
+    union = sorted({j for c in plan.out for j in c.units.tolist()})
+    if len(union) * len(plan.out) * (plan.n + 1) < _LIMB_MIN:
+        return None
+    where = {j: k for k, j in enumerate(union)}
+    C = np.zeros((len(plan.out), len(union)), dtype=object)
+    for r, c in enumerate(plan.out):
+        for j, a in zip(c.units.tolist(), c.coef.tolist()):
+            C[r, where[j]] = a
+    return (LimbMatrix(C, max(B[j] for j in union)), np.array(union, dtype=np.intp),
+            np.array([c.beta for c in plan.out], dtype=object))
+
+
+def _out_rows(plan, F):
+    """The outputs' numerator rows (Python integers) under the unit rows ``F``."""
+    if plan.outmat is not None:
+        mat, union, beta = plan.outmat
+        P = mat.matmul(F[union])
+        if P is not None:
+            return (P + beta).tolist()
+    return [c.value(F).tolist() for c in plan.out]
 
 
 def _combine(terms, bias, symbols):
