@@ -24,6 +24,9 @@ bound on the regions), same process, ratio of times.
 """
 
 import argparse
+import os
+import statistics
+import time
 from collections import Counter
 from fractions import Fraction
 
@@ -189,46 +192,80 @@ def _limit(graph, x):
 
 
 # ----------------------------------------------------------------------------- the 2-D slice
-def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25))):
+def grid_patterns(m, a, u, v, box, grid, plane_first=True, chunk=100_000):
+    """The distinct activation patterns (both hidden layers, ``z > 0``) of a ``grid`` x ``grid`` grid
+    of points ``a + s u + t v`` strictly inside ``box``, in torch (float32, batched: no Python loop
+    per point), as packed bytes.  ``plane_first``: the first layer on the plane is computed as
+    ``(W1 a + b1) + s (W1 u) + t (W1 v)`` (3 multiply-adds per neuron instead of 64), else as the
+    model's own ``Linear`` on the 64-pixel points."""
+    W1, b1 = m[0].weight.detach(), m[0].bias.detach()
+    s = torch.linspace(box[0][0], box[0][1], grid + 2)[1:-1]
+    t = torch.linspace(box[1][0], box[1][1], grid + 2)[1:-1]
+    S, T = torch.meshgrid(s, t, indexing="ij")
+    ST = torch.stack([S.reshape(-1), T.reshape(-1)], 1)
+    a, u, v = torch.tensor(a), torch.tensor(u), torch.tensor(v)
+    with torch.no_grad():
+        c0, UV = W1 @ a + b1, torch.stack([W1 @ u, W1 @ v])
+        out = []
+        for k in range(0, len(ST), chunk):
+            if plane_first:
+                z1 = c0 + ST[k:k + chunk] @ UV
+            else:
+                z1 = m[0](a + ST[k:k + chunk] @ torch.stack([u, v]))
+            z2 = m[2](torch.relu(z1))
+            out.append(np.packbits(torch.cat([z1 > 0, z2 > 0], 1).numpy(), axis=1))
+    bits = np.concatenate(out)
+    rows = np.unique(bits.view(np.dtype((np.void, bits.shape[1]))).ravel())
+    return {bytes(r) for r in rows.tolist()}
+
+
+def median_time(fn, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat=3):
     torch.manual_seed(2)
     m = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
     m, acc = train(m, X, y, epochs)
     a, b, c = X[0], X[1], X[2]
     u, v = b - a, c - a
     print(f"\n[slice] 64-128-128-10 MLP (train accuracy {acc:.3f}); plane x0 + s u + t v through digits 0, 1, 2 "
-          f"(x0 = digit 0, u = digit 1 - x0, v = digit 2 - x0), box {box}")
-    # the grid: activation patterns of every point, in torch (float32), as the SplineCam-style lower bound
-    W1, b1 = m[0].weight.detach(), m[0].bias.detach()
-    W2, b2 = m[2].weight.detach(), m[2].bias.detach()
-
-    def grid_patterns():
-        s = torch.linspace(box[0][0], box[0][1], grid + 2)[1:-1]
-        t = torch.linspace(box[1][0], box[1][1], grid + 2)[1:-1]
-        S, T = torch.meshgrid(s, t, indexing="ij")
-        P = torch.tensor(a) + S.reshape(-1, 1) * torch.tensor(u) + T.reshape(-1, 1) * torch.tensor(v)
-        out = set()
-        for k in range(0, len(P), 100_000):
-            with torch.no_grad():
-                z1 = P[k:k + 100_000] @ W1.T + b1
-                z2 = torch.relu(z1) @ W2.T + b2
-            bits = np.packbits(torch.cat([z1 > 0, z2 > 0], 1).numpy(), axis=1)
-            out |= set(map(bytes, bits))
-        return out
-    t_grid, pats = best(grid_patterns, 1)
-    t_exact, table = best(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)), 1)
+          f"(x0 = digit 0, u = digit 1 - x0, v = digit 2 - x0), box {box}; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    # grid and exact alternate, `repeat` times each; medians
+    tg, tg0, te = [], [], []
+    for _ in range(repeat):
+        t, pats = median_time(lambda: grid_patterns(m, a, u, v, box, grid), 1)
+        tg.append(t)
+        t, pats0 = median_time(lambda: grid_patterns(m, a, u, v, box, grid, plane_first=False), 1)
+        tg0.append(t)
+        t, table = median_time(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)), 1)
+        te.append(t)
+    t_grid, t_grid0, t_exact = statistics.median(tg), statistics.median(tg0), statistics.median(te)
     cells = [s for s in table.strata if s.dim == 2]
     relus = [n for n in table.graph.nodes if table.graph.nodes[n]["op"] == "relu"]
     exact = set()
     for s in cells:
         cs = s.cases
         exact.add(bytes(np.packbits(np.array([cs[n] > 0 for n in relus]))))
+    assert len(exact) == len(cells)              # one pattern per cell: the regions are counted alike
     missing = pats - exact
-    print(f"  grid {grid}x{grid} (torch float32 activation patterns): {len(pats)} regions in {t_grid:.2f} s")
+    print(f"  grid {grid}x{grid} (torch float32 activation patterns, first layer on the plane): {len(pats)} regions, "
+          f"median {t_grid:.2f} s {sorted(round(x, 2) for x in tg)}")
+    print(f"  grid {grid}x{grid} (the model's own first Linear on the 64-pixel points): {len(pats0)} regions, "
+          f"median {t_grid0:.2f} s {sorted(round(x, 2) for x in tg0)}")
     print(f"  exact (mt.derive on=mt.plane): {len(cells)} regions, {len(table.strata)} strata "
           f"({sum(1 for s in table.strata if s.dim == 1)} edges, {sum(1 for s in table.strata if s.dim == 0)} "
-          f"vertices) in {t_exact:.2f} s")
-    print(f"  every grid region found exactly: {not missing} ({len(missing)} missing); regions the grid misses: "
-          f"{len(exact - pats)}; time exact / grid = {t_exact / t_grid:.2f}x")
+          f"vertices), median {t_exact:.2f} s {sorted(round(x, 2) for x in te)}")
+    print(f"  every grid region found exactly: {not missing and not (pats0 - exact)} ({len(missing)} missing, "
+          f"{len(pats0 - exact)} for the other grid); regions the grid misses: {len(exact - pats)}; "
+          f"time exact / grid = {t_exact / t_grid:.2f}x ({t_exact / t_grid0:.2f}x against the model-forward grid); "
+          f"load average {os.getloadavg()[0]:.2f}")
     return table
 
 
@@ -240,6 +277,8 @@ def main():
     ap.add_argument("--max-star", type=int, default=2000)
     ap.add_argument("--quick", action="store_true", help="3 images, a 200 x 200 grid on a small box")
     ap.add_argument("--plot", default=None, help="write the slice picture there")
+    ap.add_argument("--slice-only", action="store_true", help="the 2-D slice alone (no per-image analysis)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of the grid and the exact slice (median)")
     args = ap.parse_args()
     if args.quick:
         args.images, args.grid, args.epochs = 3, 200, 1
@@ -248,14 +287,15 @@ def main():
     rng = np.random.default_rng(0)
     pick = rng.choice(len(X), args.images, replace=False)
     models = {}
-    for name, build in MODELS.items():
+    for name, build in ({} if args.slice_only else MODELS).items():
         t, (model, acc) = best(lambda: build(Xb, y, args.epochs), 1)
         models[name] = model
         print(f"[{name}] trained in {t:.1f} s, train accuracy {acc:.3f}")
         per_image(name, model, Xb[pick], args.max_star)
-    zero_image(models["mlp"])
+    if not args.slice_only:
+        zero_image(models["mlp"])
     box = ((0.4, 0.6), (0.4, 0.6)) if args.quick else ((-0.25, 1.25), (-0.25, 1.25))
-    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box)
+    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box, args.repeat)
     if args.plot:
         table.plot(args.plot, arrows=False, spurious=False, legend=False, dpi=150)
 

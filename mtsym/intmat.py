@@ -95,7 +95,7 @@ class LimbMatrix:
         :meth:`matmul` return ``None``).
     """
 
-    __slots__ = ("B", "left", "nright", "bound")
+    __slots__ = ("B", "left", "nright", "bound", "stack")
 
     def __init__(self, A, bound):
         A = np.asarray(A)
@@ -103,6 +103,7 @@ class LimbMatrix:
         self.B = B = limb_width(m)
         big = max((abs(int(x)) for x in A.ravel().tolist()), default=0)
         self.left = limbs(A, B, _count(big.bit_length(), B))
+        self.stack = np.concatenate(self.left)     # every left limb at once: one float64 product
         self.nright = _count(int(bound).bit_length(), B)
         self.bound = bound
 
@@ -113,12 +114,14 @@ class LimbMatrix:
         right = limbs(F, B, self.nright)
         if right is None:
             return None
-        acc = [None] * (len(self.left) + len(right) - 1)
-        for i, a in enumerate(self.left):
-            for k, f in enumerate(right):
-                p = (a @ f).astype(np.int64)        # exact: an integer below 2^53
-                s = i + k
-                acc[s] = p if acc[s] is None else acc[s] + p
+        p, k, nl, nr = self.left[0].shape[0], F.shape[1], len(self.left), len(right)
+        # one product of all left limbs (stacked rows) by all right limbs (side by side columns);
+        # block (i, j) is left[i] @ right[j], exact: every entry an integer below 2^53
+        P = (self.stack @ np.concatenate(right, axis=1)).astype(np.int64).reshape(nl, p, nr, k)
+        acc = [None] * (nl + nr - 1)
+        for i in range(nl):
+            for j in range(nr):
+                acc[i + j] = P[i, :, j] if acc[i + j] is None else acc[i + j] + P[i, :, j]
         # recombine: int64 while the partial sums stay small, Python integers after
         tot = acc[-1]
         small = 1 << (62 - B)

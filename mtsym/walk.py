@@ -424,6 +424,8 @@ class _Walk:
         self.plan, self.drive, self.check, self.emit, self.compact = plan, drive, check, emit, compact
         self.forms, self.pairs, self.fractions = {}, {}, {}
         self.vals = {}  # (parent state, unit) -> the exact input forms its tests read
+        self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
+        self.signtab = None
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -453,6 +455,24 @@ class _Walk:
             st.ldiff[i] = st.anyl = True
         elif st.anyl and len(u.deps) > 0 and st.ldiff[u.deps].any():
             st.ldiff[i] = True
+
+    def decide_signs(self, st, pend, H, codes, dec):
+        """Decide the sign units ``pend[dec]`` on their signs ``codes[dec]`` (their input rows are
+        ``H[dec]``): as :meth:`decide` one by one, in one array operation when every one has a
+        single integer weight and nothing differs from the val rule."""
+        plan = self.plan
+        if self.signtab is None:
+            self.signtab = _sign_table(plan)
+        ok, w, b = self.signtab
+        idx, cases = pend[dec], codes[dec]
+        if st.anyl or not ok[idx, cases + 1].all():
+            for i, c in zip(idx.tolist(), cases.tolist()):
+                self.decide(st, i, c)
+            return
+        F = st.F
+        F[idx] = w[idx, cases + 1][:, None] * H[dec]
+        F[idx, 0] += b[idx, cases + 1]
+        st.codes[idx] = cases + 1
 
     def compute(self, st, grp, new, new_rows):
         """The input rows of a group's units (their forms are now known); sign units to ``new``."""
@@ -492,8 +512,7 @@ class _Walk:
                     codes = st.cell.sign_sets(H, plan.bound)
                     mixed = codes == 2
                     if not mixed.all():
-                        for k in np.flatnonzero(~mixed).tolist():
-                            self.decide(st, int(pend[k]), int(codes[k]))
+                        self.decide_signs(st, pend, H, codes, np.flatnonzero(~mixed))
                         pend, H = pend[mixed], H[mixed]
                 st.pend, st.H = pend, H
                 retest = False
@@ -593,8 +612,7 @@ class _Walk:
     # ----------------------------------------------------------- one stratum
     def record(self, st):
         plan = self.plan
-        F = st.F
-        vals = tuple(self.intern(r, c.den) for r, c in zip(_out_rows(plan, F), plan.out))
+        vals = self.out_vals(st)
         if st.anyl and st.ldiff[plan.out_deps].any():
             forms = tuple(self.intern([int(x) for x in f[1].tolist()], f[2]) if f[0] == "q" else f[1]
                           for f in self.lin_forms(st))
@@ -619,6 +637,27 @@ class _Walk:
         if len(self.forms) > _INTERNED and not self.compact:  # streaming: memory stays bounded
             self.forms, self.pairs, self.fractions = {}, {}, {}
         return (path, st.cons, key[0], key[1], st.cell)
+
+    def out_vals(self, st):
+        """The outputs' exact forms under the val rule (interned).  They depend on the decisions
+        only through each unit's val weights, so strata whose decisions have the same val weights
+        (a relu tied, a relu off) share them: memoized on those weights (relu-like units)."""
+        plan = self.plan
+        key = None
+        if plan.codec.narrow:
+            if self.valcls is None:
+                self.valcls = (np.arange(len(plan.units)), _val_classes(plan))
+            rows, cls = self.valcls
+            key = cls[rows, st.codes].tobytes()       # every unit decided: codes 0, 1, 2
+            vals = self.outvals.get(key)
+            if vals is not None:
+                return vals
+        vals = tuple(self.intern(r, c.den) for r, c in zip(_out_rows(plan, st.F), plan.out))
+        if key is not None:
+            if len(self.outvals) > _INTERNED:
+                self.outvals.clear()
+            self.outvals[key] = vals
+        return vals
 
     def intern(self, num, d):
         """The exact form ``num / d`` (Python ints), one shared tuple per distinct form."""
@@ -728,6 +767,47 @@ def _limb_products(plan):
             C[r, where[j]] = a
     return (LimbMatrix(C, max(B[j] for j in union)), np.array(union, dtype=np.intp),
             np.array([c.beta for c in plan.out], dtype=object))
+
+
+def _sign_table(plan):
+    """Per unit and sign code (``case + 1``): ``(ok, weight, bias)``, ``ok`` where the unit is a sign
+    unit whose val rule on that case is one integer weight and bias (scaled as in
+    :meth:`Plan.weights`) and the convention's rule is the same."""
+    U = len(plan.units)
+    ok = np.zeros((U, 3), dtype=bool)
+    w = np.zeros((U, 3), dtype=plan.dtype)
+    b = np.zeros((U, 3), dtype=plan.dtype)
+    for i, u in enumerate(plan.units):
+        if not u.sign:
+            continue
+        for code in range(3):
+            try:
+                ws, bias, differs, _ = plan.weights(u, code - 1)
+            except Unsupported:
+                continue
+            if len(ws) == 1 and not differs:
+                try:
+                    w[i, code], b[i, code] = ws[0], bias
+                except OverflowError:      # not an int64 (the plan's bound keeps products exact)
+                    continue
+                ok[i, code] = True
+    return ok, w, b
+
+
+def _val_classes(plan):
+    """Per unit and sign code (``case + 1``): the smallest code with the same val weights and
+    bias (a unit's output row is a function of its inputs' rows and of these alone)."""
+    cls = np.tile(np.arange(3, dtype=np.int8), (len(plan.units), 1))
+    for i in plan.switch.tolist():
+        u = plan.units[i]
+        seen = {}
+        for code in range(3):
+            try:
+                ws, b = plan.weights(u, code - 1)[:2]
+            except Unsupported:
+                continue
+            cls[i, code] = seen.setdefault((tuple(ws), b), code)
+    return cls
 
 
 def _out_rows(plan, F):
