@@ -219,13 +219,12 @@ def grid_patterns(m, a, u, v, box, grid, plane_first=True, chunk=100_000):
     return {bytes(r) for r in rows.tolist()}
 
 
-def median_time(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+def timed(fn):
+    """``(wall seconds, CPU seconds of this process, result)``: on a shared machine the CPU time is
+    the steadier of the two (every computation here runs on one thread)."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - t, time.process_time() - c, out
 
 
 def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat=3):
@@ -237,16 +236,17 @@ def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat
     print(f"\n[slice] 64-128-128-10 MLP (train accuracy {acc:.3f}); plane x0 + s u + t v through digits 0, 1, 2 "
           f"(x0 = digit 0, u = digit 1 - x0, v = digit 2 - x0), box {box}; load average "
           f"{os.getloadavg()[0]:.2f}")
-    # grid and exact alternate, `repeat` times each; medians
-    tg, tg0, te = [], [], []
+    # grid and exact alternate, `repeat` times each; medians of wall and CPU times
+    runs = {"grid": [], "grid0": [], "exact": []}
     for _ in range(repeat):
-        t, pats = median_time(lambda: grid_patterns(m, a, u, v, box, grid), 1)
-        tg.append(t)
-        t, pats0 = median_time(lambda: grid_patterns(m, a, u, v, box, grid, plane_first=False), 1)
-        tg0.append(t)
-        t, table = median_time(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)), 1)
-        te.append(t)
-    t_grid, t_grid0, t_exact = statistics.median(tg), statistics.median(tg0), statistics.median(te)
+        *t, pats = timed(lambda: grid_patterns(m, a, u, v, box, grid))
+        runs["grid"].append(t)
+        *t, pats0 = timed(lambda: grid_patterns(m, a, u, v, box, grid, plane_first=False))
+        runs["grid0"].append(t)
+        *t, table = timed(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)))
+        runs["exact"].append(t)
+    med = {k: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) for k, r in runs.items()}
+    (t_grid, c_grid), (t_grid0, c_grid0), (t_exact, c_exact) = med["grid"], med["grid0"], med["exact"]
     cells = [s for s in table.strata if s.dim == 2]
     relus = [n for n in table.graph.nodes if table.graph.nodes[n]["op"] == "relu"]
     exact = set()
@@ -256,15 +256,16 @@ def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat
     assert len(exact) == len(cells)              # one pattern per cell: the regions are counted alike
     missing = pats - exact
     print(f"  grid {grid}x{grid} (torch float32 activation patterns, first layer on the plane): {len(pats)} regions, "
-          f"median {t_grid:.2f} s {sorted(round(x, 2) for x in tg)}")
+          f"median {t_grid:.2f} s wall, {c_grid:.2f} s CPU")
     print(f"  grid {grid}x{grid} (the model's own first Linear on the 64-pixel points): {len(pats0)} regions, "
-          f"median {t_grid0:.2f} s {sorted(round(x, 2) for x in tg0)}")
+          f"median {t_grid0:.2f} s wall, {c_grid0:.2f} s CPU")
     print(f"  exact (mt.derive on=mt.plane): {len(cells)} regions, {len(table.strata)} strata "
           f"({sum(1 for s in table.strata if s.dim == 1)} edges, {sum(1 for s in table.strata if s.dim == 0)} "
-          f"vertices), median {t_exact:.2f} s {sorted(round(x, 2) for x in te)}")
+          f"vertices), median {t_exact:.2f} s wall, {c_exact:.2f} s CPU")
     print(f"  every grid region found exactly: {not missing and not (pats0 - exact)} ({len(missing)} missing, "
           f"{len(pats0 - exact)} for the other grid); regions the grid misses: {len(exact - pats)}; "
-          f"time exact / grid = {t_exact / t_grid:.2f}x ({t_exact / t_grid0:.2f}x against the model-forward grid); "
+          f"time exact / grid = {t_exact / t_grid:.2f}x wall, {c_exact / c_grid:.2f}x CPU "
+          f"({t_exact / t_grid0:.2f}x, {c_exact / c_grid0:.2f}x against the model-forward grid); "
           f"load average {os.getloadavg()[0]:.2f}")
     return table
 

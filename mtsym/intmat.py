@@ -122,11 +122,26 @@ class LimbMatrix:
         for i in range(nl):
             for j in range(nr):
                 acc[i + j] = P[i, :, j] if acc[i + j] is None else acc[i + j] + P[i, :, j]
-        # recombine: int64 while the partial sums stay small, Python integers after
-        tot = acc[-1]
-        small = 1 << (62 - B)
-        for s in range(len(acc) - 2, -1, -1):
-            if tot.dtype != object and tot.size and np.abs(tot).max() >= small:
-                tot = tot.astype(object)
-            tot = (tot << B) + acc[s]
-        return tot.astype(object)
+        return _recombine(acc, B)
+
+
+def _recombine(acc, B):
+    """``sum_s acc[s] 2^(B s)`` as Python integers, from int64 arrays whose entries are below
+    ``2^62`` in absolute value: carries first (int64, exact: every digit but the top one brought
+    into ``[0, 2^B)``), then two digits per int64 (``2B < 62`` bits), then one Python-integer
+    shift and addition per pair."""
+    acc = [a.copy() for a in acc]
+    mask = (1 << B) - 1
+    for s in range(len(acc) - 1):
+        acc[s + 1] += acc[s] >> B                   # floor division by 2^B: exact
+        acc[s] &= mask
+    L = len(acc)
+    # pairs of non-top digits, low pair first; the top digit is signed: kept apart
+    pairs = [acc[s] + (acc[s + 1] << B) for s in range(0, L - 2, 2)]
+    if L % 2:
+        tot = acc[-1].astype(object)
+    else:                                           # digits L-2 and the top one
+        tot = (acc[-1].astype(object) << B) + acc[-2]
+    for e in reversed(pairs):
+        tot = (tot << (2 * B)) + e
+    return tot

@@ -425,7 +425,7 @@ class _Walk:
         self.forms, self.pairs, self.fractions = {}, {}, {}
         self.vals = {}  # (parent state, unit) -> the exact input forms its tests read
         self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
-        self.signtab = None
+        self.signtab, self.gsign = None, {}
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -478,6 +478,17 @@ class _Walk:
         """The input rows of a group's units (their forms are now known); sign units to ``new``."""
         units = self.plan.units
         rows = grp.rows(st.F)
+        signs = self.gsign.get(id(grp))
+        if signs is None:   # every member a sign unit with one input: its row is its slot
+            signs = self.gsign[id(grp)] = all(units[i].sign and b - a == 1 for i, (a, b) in
+                                              zip(grp.members, grp.spans))
+        if signs:
+            slot = st.slot
+            for k, i in enumerate(grp.members):
+                slot[i] = rows[k:k + 1]
+            new.extend(grp.members)
+            new_rows.append(rows)
+            return
         for i, (a, b) in zip(grp.members, grp.spans):
             u = units[i]
             if u.prim is None:
@@ -489,7 +500,7 @@ class _Walk:
                 st.slot[i] = rows[a:b]
                 if u.sign:
                     new.append(i)
-                    new_rows.append(rows[a])
+                    new_rows.append(rows[a:a + 1])
 
     def settle(self, st, fresh=False):
         """Decide everything that needs no branching; ``fresh``: the pending tests meet a new stratum."""
@@ -505,7 +516,7 @@ class _Walk:
             if new or retest:
                 if new:
                     pend = np.concatenate([st.pend, np.array(new, dtype=np.intp)])
-                    H = np.concatenate([st.H, np.array(new_rows, dtype=plan.dtype).reshape(len(new), -1)])
+                    H = np.concatenate([st.H, *new_rows]).astype(plan.dtype, copy=False)
                 else:
                     pend, H = st.pend, st.H
                 if len(pend):
