@@ -102,20 +102,31 @@ class Comb:
 
     def __init__(self, expr, n, D, B):
         """From ``{source: rational}``: source 0 the constant, 1..n the inputs, ``n + 1 + j`` unit j."""
+        # in integers: c = p / q in lowest terms; a unit's coefficient is p / (q D[j]), whose lowest
+        # denominator is q D[j] / gcd(p, D[j]) (p and q coprime)
+        terms = {}
         den = 1
         for s, c in expr.items():
-            den = _lcm(den, _den(Fraction(c) / (D[s - n - 1] if s > n else 1)))
+            p, q = (c, 1) if type(c) is int else (c.numerator, c.denominator)
+            g = 1
+            if s > n:
+                d = D[s - n - 1]
+                g = math.gcd(p, d)
+                q = q * (d // g)
+            terms[s] = (p // g, q)
+            den = _lcm(den, q)
         self.den = den
         beta = [0] * (n + 1)
         units, coef = [], []
         bound = 0
-        for s in sorted(expr):
+        for s in sorted(terms):
+            p, q = terms[s]
+            c = p * (den // q)
             if s <= n:
-                beta[s] = int(expr[s] * den)
-                bound += abs(beta[s])
+                beta[s] = c
+                bound += abs(c)
             else:
                 j = s - n - 1
-                c = int(Fraction(expr[s]) * den / D[j])
                 units.append(j)
                 coef.append(c)
                 bound += abs(c) * B[j]
@@ -425,7 +436,7 @@ class _Walk:
         self.forms, self.pairs, self.fractions = {}, {}, {}
         self.vals = {}  # (parent state, unit) -> the exact input forms its tests read
         self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
-        self.signtab, self.gsign = None, {}
+        self.signtab, self.signtab_bias, self.gsign = None, False, {}
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -463,6 +474,7 @@ class _Walk:
         plan = self.plan
         if self.signtab is None:
             self.signtab = _sign_table(plan)
+            self.signtab_bias = bool(self.signtab[2].any())
         ok, w, b = self.signtab
         idx, cases = pend[dec], codes[dec]
         if st.anyl or not ok[idx, cases + 1].all():
@@ -470,8 +482,15 @@ class _Walk:
                 self.decide(st, i, c)
             return
         F = st.F
-        F[idx] = w[idx, cases + 1][:, None] * H[dec]
-        F[idx, 0] += b[idx, cases + 1]
+        ws = w[idx, cases + 1]
+        one, zero = ws == 1, ws == 0
+        if (one | zero).all():             # relu-like: the input row or zero, no product
+            F[idx[one]] = H[dec[one]]
+            F[idx[zero]] = 0
+        else:
+            F[idx] = ws[:, None] * H[dec]
+        if self.signtab_bias:
+            F[idx, 0] += b[idx, cases + 1]
         st.codes[idx] = cases + 1
 
     def compute(self, st, grp, new, new_rows):
