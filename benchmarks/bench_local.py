@@ -192,7 +192,7 @@ def _limit(graph, x):
 
 
 # ----------------------------------------------------------------------------- the 2-D slice
-def grid_patterns(m, a, u, v, box, grid, plane_first=True, chunk=100_000):
+def grid_patterns(m, a, u, v, box, grid, plane_first=True, chunk=8192):
     """The distinct activation patterns (both hidden layers, ``z > 0``) of a ``grid`` x ``grid`` grid
     of points ``a + s u + t v`` strictly inside ``box``, in torch (float32, batched: no Python loop
     per point), as packed bytes.  ``plane_first``: the first layer on the plane is computed as
