@@ -227,7 +227,7 @@ def timed(fn):
     return time.perf_counter() - t, time.process_time() - c, out
 
 
-def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat=3):
+def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat=3, chunk=8192):
     torch.manual_seed(2)
     m = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
     m, acc = train(m, X, y, epochs)
@@ -239,9 +239,9 @@ def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat
     # grid and exact alternate, `repeat` times each; medians of wall and CPU times
     runs = {"grid": [], "grid0": [], "exact": []}
     for _ in range(repeat):
-        *t, pats = timed(lambda: grid_patterns(m, a, u, v, box, grid))
+        *t, pats = timed(lambda: grid_patterns(m, a, u, v, box, grid, chunk=chunk))
         runs["grid"].append(t)
-        *t, pats0 = timed(lambda: grid_patterns(m, a, u, v, box, grid, plane_first=False))
+        *t, pats0 = timed(lambda: grid_patterns(m, a, u, v, box, grid, plane_first=False, chunk=chunk))
         runs["grid0"].append(t)
         *t, table = timed(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)))
         runs["exact"].append(t)
@@ -255,7 +255,8 @@ def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat
         exact.add(bytes(np.packbits(np.array([cs[n] > 0 for n in relus]))))
     assert len(exact) == len(cells)              # one pattern per cell: the regions are counted alike
     missing = pats - exact
-    print(f"  grid {grid}x{grid} (torch float32 activation patterns, first layer on the plane): {len(pats)} regions, "
+    print(f"  grid {grid}x{grid} in chunks of {chunk} points (torch float32 activation patterns, first layer on the "
+          f"plane): {len(pats)} regions, "
           f"median {t_grid:.2f} s wall, {c_grid:.2f} s CPU")
     print(f"  grid {grid}x{grid} (the model's own first Linear on the 64-pixel points): {len(pats0)} regions, "
           f"median {t_grid0:.2f} s wall, {c_grid0:.2f} s CPU")
@@ -280,6 +281,7 @@ def main():
     ap.add_argument("--plot", default=None, help="write the slice picture there")
     ap.add_argument("--slice-only", action="store_true", help="the 2-D slice alone (no per-image analysis)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of the grid and the exact slice (median)")
+    ap.add_argument("--grid-chunk", type=int, default=8192, help="grid points per batched torch pass")
     args = ap.parse_args()
     if args.quick:
         args.images, args.grid, args.epochs = 3, 200, 1
@@ -296,7 +298,7 @@ def main():
     if not args.slice_only:
         zero_image(models["mlp"])
     box = ((0.4, 0.6), (0.4, 0.6)) if args.quick else ((-0.25, 1.25), (-0.25, 1.25))
-    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box, args.repeat)
+    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box, args.repeat, args.grid_chunk)
     if args.plot:
         table.plot(args.plot, arrows=False, spurious=False, legend=False, dpi=150)
 

@@ -67,3 +67,22 @@ def test_limbs_recompose():
     back = [sum(int(L[k][i]) << (20 * k) for k in range(6)) for i in range(50)]
     assert back == xs
     assert all(0 <= v < 2**20 for k in range(5) for v in L[k].tolist())
+
+
+def test_float_tensors_become_their_exact_rationals_in_bulk():
+    # the bulk path of exact_array against the one-number conversion, on awkward floats
+    import torch
+    from fractions import Fraction
+
+    from mtsym.exact import to_exact
+    from mtsym.frameworks.arrays import exact_array
+    vals = [0.1, -0.0, 3.0, 5e-324, -1.5e4, 2.0 ** -24, 1 / 3]          # finite in float16 too
+    for x in (np.array(vals), torch.tensor(vals, dtype=torch.float32), np.float32(0.1),
+              np.array(vals, dtype=np.float16).reshape(7, 1)):
+        arr = exact_array(x, "test")
+        ref = np.asarray(x.double().numpy() if hasattr(x, "double") else x, dtype=np.float64)
+        assert arr.shape == ref.shape
+        for got, v in zip(arr.ravel().tolist(), ref.ravel().tolist()):
+            assert got == to_exact(v) == Fraction(v) and type(got) is type(to_exact(v))
+    assert str(exact_array(np.float32(0.1), "test")[()]) == "13421773/134217728"
+    assert str(exact_array(np.array([1.0, -np.inf]), "test")[1]) == "-inf"     # not finite: one by one
