@@ -58,6 +58,8 @@ _CACHE = 1 << 15
 _UNDECIDED = -1
 #: distinct forms kept for sharing while streaming (past this, sharing starts again)
 _INTERNED = 100_000
+#: memoized rows of large group products (past this, memoizing starts again)
+_ROWS_KEPT = 4096
 
 
 class Unsupported(Exception):
@@ -437,6 +439,7 @@ class _Walk:
         self.vals = {}  # (parent state, unit) -> the exact input forms its tests read
         self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
         self.signtab, self.signtab_bias, self.gsign = None, False, {}
+        self.growcache = {}
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -493,10 +496,31 @@ class _Walk:
             F[idx, 0] += b[idx, cases + 1]
         st.codes[idx] = cases + 1
 
+    def group_rows(self, st, grp):
+        """``grp.rows(st.F)``; a large product (limbs) is memoized on the val weights of the decisions
+        it depends on (every unit up to ``grp.need``: a tied and an off relu give the same rows).
+        The memoized rows are read-only."""
+        plan = self.plan
+        if grp.fast is None or not plan.codec.narrow:
+            return grp.rows(st.F)
+        if self.valcls is None:
+            self.valcls = (np.arange(len(plan.units)), _val_classes(plan))
+        r, cls = self.valcls
+        k = grp.need + 1
+        key = (id(grp), cls[r[:k], st.codes[:k]].tobytes())     # units up to need: all decided
+        rows = self.growcache.get(key)
+        if rows is None:
+            rows = grp.rows(st.F)
+            rows.setflags(write=False)
+            if len(self.growcache) > _ROWS_KEPT:
+                self.growcache.clear()
+            self.growcache[key] = rows
+        return rows
+
     def compute(self, st, grp, new, new_rows):
         """The input rows of a group's units (their forms are now known); sign units to ``new``."""
         units = self.plan.units
-        rows = grp.rows(st.F)
+        rows = self.group_rows(st, grp)
         signs = self.gsign.get(id(grp))
         if signs is None:   # every member a sign unit with one input: its row is its slot
             signs = self.gsign[id(grp)] = all(units[i].sign and b - a == 1 for i, (a, b) in
