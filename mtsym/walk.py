@@ -11,7 +11,8 @@ module.  The graph is first compiled into a :class:`Plan`:
 * each switching node's output form is kept as a row of integers scaled by a
   fixed positive integer (:attr:`Unit.dout`), so forms are combined by integer
   matrix products (numpy ``int64`` when a bound computed from the graph shows
-  nothing can overflow, Python integers otherwise: always exact).
+  nothing can overflow, Python integers otherwise, the large products of those
+  through exact ``float64`` limbs, :mod:`mtsym.intmat`: always exact).
 
 The walk then takes the decisions in program order, exactly as a plain
 depth-first search over the switching nodes would, so the strata come out in
@@ -29,7 +30,10 @@ the same order; what changes is the cost:
   generators on the stratum (:func:`mtsym.partition.drive_tests`), their other
   branches forked lazily onto the stack;
 * a stratum's record holds its decisions as bytes (:class:`PathCodec`), its
-  constraints as a linked list shared with its siblings, its forms interned.
+  constraints as a linked list shared with its siblings, its forms interned;
+* large products (a layer's input rows, the outputs' forms) are memoized on the
+  val weights of the decisions they depend on: a tied relu and an off relu give
+  the same rows, so an edge reuses the forms of the cell beside it.
 
 Graphs this plan does not cover (a product of two traced values) are
 enumerated by the general search in :mod:`mtsym.partition`; both give the same
