@@ -1,6 +1,7 @@
 """Local analysis at real size: stars, lexicographic derivatives, Clarke verdicts, 2-D slices.
 
 Run:  PYTHONPATH=. python benchmarks/bench_local.py [--images 20] [--grid 1000] [--quick]
+      PYTHONPATH=. python benchmarks/bench_local.py --slice-only --repeat 5     (the 2-D slice alone)
 
 Data: scikit-learn's bundled 8x8 digits (no download).  Models are PyTorch, trained in this
 script for a few seconds with a fixed seed (float32):
@@ -20,7 +21,9 @@ same process: torch's own forward + backward of the same image (float32).
 
 Then the 2-D slice through a trained 64-128-128-10 MLP on the 8x8 digits between two data points:
 the exact strata against a ``--grid`` x ``--grid`` grid of torch activation patterns (a lower
-bound on the regions), same process, ratio of times.
+bound on the regions), same process, alternating, medians of wall and CPU times, ratio of times.
+The grid is batched torch (no Python loop per point), ``--grid-chunk`` points per pass, in two
+variants: the model's own layers, and the first layer computed on the plane.
 """
 
 import argparse
