@@ -1,6 +1,7 @@
 """Local analysis at real size: stars, lexicographic derivatives, Clarke verdicts, 2-D slices.
 
 Run:  PYTHONPATH=. python benchmarks/bench_local.py [--images 20] [--grid 1000] [--quick]
+      PYTHONPATH=. python benchmarks/bench_local.py --slice-only --repeat 5     (the 2-D slice alone)
 
 Data: scikit-learn's bundled 8x8 digits (no download).  Models are PyTorch, trained in this
 script for a few seconds with a fixed seed (float32):
@@ -20,10 +21,15 @@ same process: torch's own forward + backward of the same image (float32).
 
 Then the 2-D slice through a trained 64-128-128-10 MLP on the 8x8 digits between two data points:
 the exact strata against a ``--grid`` x ``--grid`` grid of torch activation patterns (a lower
-bound on the regions), same process, ratio of times.
+bound on the regions), same process, alternating, medians of wall and CPU times, ratio of times.
+The grid is batched torch (no Python loop per point), ``--grid-chunk`` points per pass, in two
+variants: the model's own layers, and the first layer computed on the plane.
 """
 
 import argparse
+import os
+import statistics
+import time
 from collections import Counter
 from fractions import Fraction
 
@@ -189,46 +195,82 @@ def _limit(graph, x):
 
 
 # ----------------------------------------------------------------------------- the 2-D slice
-def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25))):
+def grid_patterns(m, a, u, v, box, grid, plane_first=True, chunk=8192):
+    """The distinct activation patterns (both hidden layers, ``z > 0``) of a ``grid`` x ``grid`` grid
+    of points ``a + s u + t v`` strictly inside ``box``, in torch (float32, batched: no Python loop
+    per point), as packed bytes.  ``plane_first``: the first layer on the plane is computed as
+    ``(W1 a + b1) + s (W1 u) + t (W1 v)`` (3 multiply-adds per neuron instead of 64), else as the
+    model's own ``Linear`` on the 64-pixel points."""
+    W1, b1 = m[0].weight.detach(), m[0].bias.detach()
+    s = torch.linspace(box[0][0], box[0][1], grid + 2)[1:-1]
+    t = torch.linspace(box[1][0], box[1][1], grid + 2)[1:-1]
+    S, T = torch.meshgrid(s, t, indexing="ij")
+    ST = torch.stack([S.reshape(-1), T.reshape(-1)], 1)
+    a, u, v = torch.tensor(a), torch.tensor(u), torch.tensor(v)
+    with torch.no_grad():
+        c0, UV = W1 @ a + b1, torch.stack([W1 @ u, W1 @ v])
+        out = []
+        for k in range(0, len(ST), chunk):
+            if plane_first:
+                z1 = c0 + ST[k:k + chunk] @ UV
+            else:
+                z1 = m[0](a + ST[k:k + chunk] @ torch.stack([u, v]))
+            z2 = m[2](torch.relu(z1))
+            out.append(np.packbits(torch.cat([z1 > 0, z2 > 0], 1).numpy(), axis=1))
+    bits = np.concatenate(out)
+    rows = np.unique(bits.view(np.dtype((np.void, bits.shape[1]))).ravel())
+    return {bytes(r) for r in rows.tolist()}
+
+
+def timed(fn):
+    """``(wall seconds, CPU seconds of this process, result)``: on a shared machine the CPU time is
+    the steadier of the two (every computation here runs on one thread)."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - t, time.process_time() - c, out
+
+
+def slice_vs_grid(X, y, grid, epochs, box=((-0.25, 1.25), (-0.25, 1.25)), repeat=3, chunk=8192):
     torch.manual_seed(2)
     m = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
     m, acc = train(m, X, y, epochs)
     a, b, c = X[0], X[1], X[2]
     u, v = b - a, c - a
     print(f"\n[slice] 64-128-128-10 MLP (train accuracy {acc:.3f}); plane x0 + s u + t v through digits 0, 1, 2 "
-          f"(x0 = digit 0, u = digit 1 - x0, v = digit 2 - x0), box {box}")
-    # the grid: activation patterns of every point, in torch (float32), as the SplineCam-style lower bound
-    W1, b1 = m[0].weight.detach(), m[0].bias.detach()
-    W2, b2 = m[2].weight.detach(), m[2].bias.detach()
-
-    def grid_patterns():
-        s = torch.linspace(box[0][0], box[0][1], grid + 2)[1:-1]
-        t = torch.linspace(box[1][0], box[1][1], grid + 2)[1:-1]
-        S, T = torch.meshgrid(s, t, indexing="ij")
-        P = torch.tensor(a) + S.reshape(-1, 1) * torch.tensor(u) + T.reshape(-1, 1) * torch.tensor(v)
-        out = set()
-        for k in range(0, len(P), 100_000):
-            with torch.no_grad():
-                z1 = P[k:k + 100_000] @ W1.T + b1
-                z2 = torch.relu(z1) @ W2.T + b2
-            bits = np.packbits(torch.cat([z1 > 0, z2 > 0], 1).numpy(), axis=1)
-            out |= set(map(bytes, bits))
-        return out
-    t_grid, pats = best(grid_patterns, 1)
-    t_exact, table = best(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)), 1)
+          f"(x0 = digit 0, u = digit 1 - x0, v = digit 2 - x0), box {box}; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    # grid and exact alternate, `repeat` times each; medians of wall and CPU times
+    runs = {"grid": [], "grid0": [], "exact": []}
+    for _ in range(repeat):
+        *t, pats = timed(lambda: grid_patterns(m, a, u, v, box, grid, chunk=chunk))
+        runs["grid"].append(t)
+        *t, pats0 = timed(lambda: grid_patterns(m, a, u, v, box, grid, plane_first=False, chunk=chunk))
+        runs["grid0"].append(t)
+        *t, table = timed(lambda: mt.derive(m, 64, on=mt.plane(a, u, v, box=box)))
+        runs["exact"].append(t)
+    med = {k: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) for k, r in runs.items()}
+    (t_grid, c_grid), (t_grid0, c_grid0), (t_exact, c_exact) = med["grid"], med["grid0"], med["exact"]
     cells = [s for s in table.strata if s.dim == 2]
     relus = [n for n in table.graph.nodes if table.graph.nodes[n]["op"] == "relu"]
     exact = set()
     for s in cells:
         cs = s.cases
         exact.add(bytes(np.packbits(np.array([cs[n] > 0 for n in relus]))))
+    assert len(exact) == len(cells)              # one pattern per cell: the regions are counted alike
     missing = pats - exact
-    print(f"  grid {grid}x{grid} (torch float32 activation patterns): {len(pats)} regions in {t_grid:.2f} s")
+    print(f"  grid {grid}x{grid} in chunks of {chunk} points (torch float32 activation patterns, first layer on the "
+          f"plane): {len(pats)} regions, "
+          f"median {t_grid:.2f} s wall, {c_grid:.2f} s CPU")
+    print(f"  grid {grid}x{grid} (the model's own first Linear on the 64-pixel points): {len(pats0)} regions, "
+          f"median {t_grid0:.2f} s wall, {c_grid0:.2f} s CPU")
     print(f"  exact (mt.derive on=mt.plane): {len(cells)} regions, {len(table.strata)} strata "
           f"({sum(1 for s in table.strata if s.dim == 1)} edges, {sum(1 for s in table.strata if s.dim == 0)} "
-          f"vertices) in {t_exact:.2f} s")
-    print(f"  every grid region found exactly: {not missing} ({len(missing)} missing); regions the grid misses: "
-          f"{len(exact - pats)}; time exact / grid = {t_exact / t_grid:.2f}x")
+          f"vertices), median {t_exact:.2f} s wall, {c_exact:.2f} s CPU")
+    print(f"  every grid region found exactly: {not missing and not (pats0 - exact)} ({len(missing)} missing, "
+          f"{len(pats0 - exact)} for the other grid); regions the grid misses: {len(exact - pats)}; "
+          f"time exact / grid = {t_exact / t_grid:.2f}x wall, {c_exact / c_grid:.2f}x CPU "
+          f"({t_exact / t_grid0:.2f}x, {c_exact / c_grid0:.2f}x against the model-forward grid); "
+          f"load average {os.getloadavg()[0]:.2f}")
     return table
 
 
@@ -240,6 +282,9 @@ def main():
     ap.add_argument("--max-star", type=int, default=2000)
     ap.add_argument("--quick", action="store_true", help="3 images, a 200 x 200 grid on a small box")
     ap.add_argument("--plot", default=None, help="write the slice picture there")
+    ap.add_argument("--slice-only", action="store_true", help="the 2-D slice alone (no per-image analysis)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of the grid and the exact slice (median)")
+    ap.add_argument("--grid-chunk", type=int, default=8192, help="grid points per batched torch pass")
     args = ap.parse_args()
     if args.quick:
         args.images, args.grid, args.epochs = 3, 200, 1
@@ -248,14 +293,15 @@ def main():
     rng = np.random.default_rng(0)
     pick = rng.choice(len(X), args.images, replace=False)
     models = {}
-    for name, build in MODELS.items():
+    for name, build in ({} if args.slice_only else MODELS).items():
         t, (model, acc) = best(lambda: build(Xb, y, args.epochs), 1)
         models[name] = model
         print(f"[{name}] trained in {t:.1f} s, train accuracy {acc:.3f}")
         per_image(name, model, Xb[pick], args.max_star)
-    zero_image(models["mlp"])
+    if not args.slice_only:
+        zero_image(models["mlp"])
     box = ((0.4, 0.6), (0.4, 0.6)) if args.quick else ((-0.25, 1.25), (-0.25, 1.25))
-    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box)
+    table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box, args.repeat, args.grid_chunk)
     if args.plot:
         table.plot(args.plot, arrows=False, spurious=False, legend=False, dpi=150)
 

@@ -11,7 +11,8 @@ module.  The graph is first compiled into a :class:`Plan`:
 * each switching node's output form is kept as a row of integers scaled by a
   fixed positive integer (:attr:`Unit.dout`), so forms are combined by integer
   matrix products (numpy ``int64`` when a bound computed from the graph shows
-  nothing can overflow, Python integers otherwise: always exact).
+  nothing can overflow, Python integers otherwise, the large products of those
+  through exact ``float64`` limbs, :mod:`mtsym.intmat`: always exact).
 
 The walk then takes the decisions in program order, exactly as a plain
 depth-first search over the switching nodes would, so the strata come out in
@@ -29,7 +30,10 @@ the same order; what changes is the cost:
   generators on the stratum (:func:`mtsym.partition.drive_tests`), their other
   branches forked lazily onto the stack;
 * a stratum's record holds its decisions as bytes (:class:`PathCodec`), its
-  constraints as a linked list shared with its siblings, its forms interned.
+  constraints as a linked list shared with its siblings, its forms interned;
+* large products (a layer's input rows, the outputs' forms) are memoized on the
+  val weights of the decisions they depend on: a tied relu and an off relu give
+  the same rows, so an edge reuses the forms of the cell beside it.
 
 Graphs this plan does not cover (a product of two traced values) are
 enumerated by the general search in :mod:`mtsym.partition`; both give the same
@@ -45,6 +49,7 @@ import numpy as np
 
 from .errors import LimitError
 from .exact import int_row
+from .intmat import LimbMatrix
 from .primitives import PRIMITIVES
 from .records import chain_links, chain_list
 from .trace import VAL_CONV, combine
@@ -57,6 +62,8 @@ _CACHE = 1 << 15
 _UNDECIDED = -1
 #: distinct forms kept for sharing while streaming (past this, sharing starts again)
 _INTERNED = 100_000
+#: memoized rows of large group products (past this, memoizing starts again)
+_ROWS_KEPT = 4096
 
 
 class Unsupported(Exception):
@@ -101,20 +108,31 @@ class Comb:
 
     def __init__(self, expr, n, D, B):
         """From ``{source: rational}``: source 0 the constant, 1..n the inputs, ``n + 1 + j`` unit j."""
+        # in integers: c = p / q in lowest terms; a unit's coefficient is p / (q D[j]), whose lowest
+        # denominator is q D[j] / gcd(p, D[j]) (p and q coprime)
+        terms = {}
         den = 1
         for s, c in expr.items():
-            den = _lcm(den, _den(Fraction(c) / (D[s - n - 1] if s > n else 1)))
+            p, q = (c, 1) if type(c) is int else (c.numerator, c.denominator)
+            g = 1
+            if s > n:
+                d = D[s - n - 1]
+                g = math.gcd(p, d)
+                q = q * (d // g)
+            terms[s] = (p // g, q)
+            den = _lcm(den, q)
         self.den = den
         beta = [0] * (n + 1)
         units, coef = [], []
         bound = 0
-        for s in sorted(expr):
+        for s in sorted(terms):
+            p, q = terms[s]
+            c = p * (den // q)
             if s <= n:
-                beta[s] = int(expr[s] * den)
-                bound += abs(beta[s])
+                beta[s] = c
+                bound += abs(c)
             else:
                 j = s - n - 1
-                c = int(Fraction(expr[s]) * den / D[j])
                 units.append(j)
                 coef.append(c)
                 bound += abs(c) * B[j]
@@ -232,7 +250,7 @@ class Plan:
             D.append(u.dout)
             B.append(bout)
             bound = max(bound, bout, *bounds)
-        self.D = D
+        self.D, self.B = D, B
         self.out_nodes = g.outputs[0]
         self.out = [Comb(exprs[v], n, D, B) for v in self.out_nodes]
         #: no entry of a numerator exceeds this (int64 arithmetic when below 2^62)
@@ -253,6 +271,7 @@ class Plan:
             groups[-1][1].append(i)
         self.groups = [_Group(need, members, units, n, self.dtype) for need, members in groups]
         self.need_of = [grp.need for grp in self.groups]
+        self.outmat = _limb_products(self) if self.dtype is object else None
         self.switch = np.array([i for i, u in enumerate(units) if u.prim is not None], dtype=np.intp)
         self.codec = PathCodec(tuple(units[i].node for i in self.switch.tolist()),
                                all(units[i].sign for i in self.switch.tolist()),
@@ -289,7 +308,7 @@ class _Group:
     """Units whose input forms become known at the same point of the walk: their slots stacked
     into one integer matrix over the units they read, plus a constant part."""
 
-    __slots__ = ("need", "members", "A", "uidx", "beta", "spans", "pick")
+    __slots__ = ("need", "members", "A", "uidx", "beta", "spans", "pick", "fast")
 
     def __init__(self, need, members, units, n, dtype):
         self.need, self.members = need, members
@@ -302,7 +321,7 @@ class _Group:
         self.beta = np.array([c.beta for c in slots], dtype=dtype).reshape(len(slots), n + 1)
         union = sorted({j for c in slots for j in c.units.tolist()})
         self.uidx = np.array(union, dtype=np.intp)
-        self.A = self.pick = None
+        self.A = self.pick = self.fast = None
         if not union:
             return
         if all(len(c.units) <= 1 for c in slots):  # one unit per slot at most: rows by indexing
@@ -320,6 +339,10 @@ class _Group:
         if self.pick is not None:
             idx, c = self.pick
             return c * F[idx] + self.beta
+        if self.fast is not None:
+            P = self.fast.matmul(F[self.uidx])
+            if P is not None:
+                return P + self.beta
         if self.A is not None:
             return self.A @ F[self.uidx] + self.beta
         return self.beta.copy()
@@ -418,6 +441,9 @@ class _Walk:
         self.plan, self.drive, self.check, self.emit, self.compact = plan, drive, check, emit, compact
         self.forms, self.pairs, self.fractions = {}, {}, {}
         self.vals = {}  # (parent state, unit) -> the exact input forms its tests read
+        self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
+        self.signtab, self.signtab_bias, self.gsign = None, False, {}
+        self.growcache = {}
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -448,10 +474,68 @@ class _Walk:
         elif st.anyl and len(u.deps) > 0 and st.ldiff[u.deps].any():
             st.ldiff[i] = True
 
+    def decide_signs(self, st, pend, H, codes, dec):
+        """Decide the sign units ``pend[dec]`` on their signs ``codes[dec]`` (their input rows are
+        ``H[dec]``): as :meth:`decide` one by one, in one array operation when every one has a
+        single integer weight and nothing differs from the val rule."""
+        plan = self.plan
+        if self.signtab is None:
+            self.signtab = _sign_table(plan)
+            self.signtab_bias = bool(self.signtab[2].any())
+        ok, w, b = self.signtab
+        idx, cases = pend[dec], codes[dec]
+        if st.anyl or not ok[idx, cases + 1].all():
+            for i, c in zip(idx.tolist(), cases.tolist()):
+                self.decide(st, i, c)
+            return
+        F = st.F
+        ws = w[idx, cases + 1]
+        one, zero = ws == 1, ws == 0
+        if (one | zero).all():             # relu-like: the input row or zero, no product
+            F[idx[one]] = H[dec[one]]
+            F[idx[zero]] = 0
+        else:
+            F[idx] = ws[:, None] * H[dec]
+        if self.signtab_bias:
+            F[idx, 0] += b[idx, cases + 1]
+        st.codes[idx] = cases + 1
+
+    def group_rows(self, st, grp):
+        """``grp.rows(st.F)``; a large product (limbs) is memoized on the val weights of the decisions
+        it depends on (every unit up to ``grp.need``: a tied and an off relu give the same rows).
+        The memoized rows are read-only."""
+        plan = self.plan
+        if grp.fast is None or not plan.codec.narrow:
+            return grp.rows(st.F)
+        if self.valcls is None:
+            self.valcls = (np.arange(len(plan.units)), _val_classes(plan))
+        r, cls = self.valcls
+        k = grp.need + 1
+        key = (id(grp), cls[r[:k], st.codes[:k]].tobytes())     # units up to need: all decided
+        rows = self.growcache.get(key)
+        if rows is None:
+            rows = grp.rows(st.F)
+            rows.setflags(write=False)
+            if len(self.growcache) > _ROWS_KEPT:
+                self.growcache.clear()
+            self.growcache[key] = rows
+        return rows
+
     def compute(self, st, grp, new, new_rows):
         """The input rows of a group's units (their forms are now known); sign units to ``new``."""
         units = self.plan.units
-        rows = grp.rows(st.F)
+        rows = self.group_rows(st, grp)
+        signs = self.gsign.get(id(grp))
+        if signs is None:   # every member a sign unit with one input: its row is its slot
+            signs = self.gsign[id(grp)] = all(units[i].sign and b - a == 1 for i, (a, b) in
+                                              zip(grp.members, grp.spans))
+        if signs:
+            slot = st.slot
+            for k, i in enumerate(grp.members):
+                slot[i] = rows[k:k + 1]
+            new.extend(grp.members)
+            new_rows.append(rows)
+            return
         for i, (a, b) in zip(grp.members, grp.spans):
             u = units[i]
             if u.prim is None:
@@ -463,7 +547,7 @@ class _Walk:
                 st.slot[i] = rows[a:b]
                 if u.sign:
                     new.append(i)
-                    new_rows.append(rows[a])
+                    new_rows.append(rows[a:a + 1])
 
     def settle(self, st, fresh=False):
         """Decide everything that needs no branching; ``fresh``: the pending tests meet a new stratum."""
@@ -479,15 +563,14 @@ class _Walk:
             if new or retest:
                 if new:
                     pend = np.concatenate([st.pend, np.array(new, dtype=np.intp)])
-                    H = np.concatenate([st.H, np.array(new_rows, dtype=plan.dtype).reshape(len(new), -1)])
+                    H = np.concatenate([st.H, *new_rows]).astype(plan.dtype, copy=False)
                 else:
                     pend, H = st.pend, st.H
                 if len(pend):
                     codes = st.cell.sign_sets(H, plan.bound)
                     mixed = codes == 2
                     if not mixed.all():
-                        for k in np.flatnonzero(~mixed).tolist():
-                            self.decide(st, int(pend[k]), int(codes[k]))
+                        self.decide_signs(st, pend, H, codes, np.flatnonzero(~mixed))
                         pend, H = pend[mixed], H[mixed]
                 st.pend, st.H = pend, H
                 retest = False
@@ -587,8 +670,7 @@ class _Walk:
     # ----------------------------------------------------------- one stratum
     def record(self, st):
         plan = self.plan
-        F = st.F
-        vals = tuple(self.intern(c.value(F).tolist(), c.den) for c in plan.out)
+        vals = self.out_vals(st)
         if st.anyl and st.ldiff[plan.out_deps].any():
             forms = tuple(self.intern([int(x) for x in f[1].tolist()], f[2]) if f[0] == "q" else f[1]
                           for f in self.lin_forms(st))
@@ -613,6 +695,27 @@ class _Walk:
         if len(self.forms) > _INTERNED and not self.compact:  # streaming: memory stays bounded
             self.forms, self.pairs, self.fractions = {}, {}, {}
         return (path, st.cons, key[0], key[1], st.cell)
+
+    def out_vals(self, st):
+        """The outputs' exact forms under the val rule (interned).  They depend on the decisions
+        only through each unit's val weights, so strata whose decisions have the same val weights
+        (a relu tied, a relu off) share them: memoized on those weights (relu-like units)."""
+        plan = self.plan
+        key = None
+        if plan.codec.narrow:
+            if self.valcls is None:
+                self.valcls = (np.arange(len(plan.units)), _val_classes(plan))
+            rows, cls = self.valcls
+            key = cls[rows, st.codes].tobytes()       # every unit decided: codes 0, 1, 2
+            vals = self.outvals.get(key)
+            if vals is not None:
+                return vals
+        vals = tuple(self.intern(r, c.den) for r, c in zip(_out_rows(plan, st.F), plan.out))
+        if key is not None:
+            if len(self.outvals) > _INTERNED:
+                self.outvals.clear()
+            self.outvals[key] = vals
+        return vals
 
     def intern(self, num, d):
         """The exact form ``num / d`` (Python ints), one shared tuple per distinct form."""
@@ -699,6 +802,80 @@ class _Walk:
                 f = ("q", st.F[j].astype(object), D[j])
             terms.append((Fraction(a * D[j], c.den), f))
         return _combine(terms, 0, self.plan.symbols)
+
+
+#: integer products with fewer multiply-adds than this stay Python-integer products
+_LIMB_MIN = 256
+
+
+def _limb_products(plan):
+    """Exact float64 limb products (:class:`~mtsym.intmat.LimbMatrix`) for the groups' and the
+    outputs' big Python-integer products; returns the outputs' ``(matrix, units, betas)`` or ``None``."""
+    B = plan.B
+    for grp in plan.groups:
+        if grp.A is not None and grp.A.size * grp.beta.shape[1] >= _LIMB_MIN:
+            grp.fast = LimbMatrix(grp.A, max(B[j] for j in grp.uidx.tolist()))
+    union = sorted({j for c in plan.out for j in c.units.tolist()})
+    if len(union) * len(plan.out) * (plan.n + 1) < _LIMB_MIN:
+        return None
+    where = {j: k for k, j in enumerate(union)}
+    C = np.zeros((len(plan.out), len(union)), dtype=object)
+    for r, c in enumerate(plan.out):
+        for j, a in zip(c.units.tolist(), c.coef.tolist()):
+            C[r, where[j]] = a
+    return (LimbMatrix(C, max(B[j] for j in union)), np.array(union, dtype=np.intp),
+            np.array([c.beta for c in plan.out], dtype=object))
+
+
+def _sign_table(plan):
+    """Per unit and sign code (``case + 1``): ``(ok, weight, bias)``, ``ok`` where the unit is a sign
+    unit whose val rule on that case is one integer weight and bias (scaled as in
+    :meth:`Plan.weights`) and the convention's rule is the same."""
+    U = len(plan.units)
+    ok = np.zeros((U, 3), dtype=bool)
+    w = np.zeros((U, 3), dtype=plan.dtype)
+    b = np.zeros((U, 3), dtype=plan.dtype)
+    for i, u in enumerate(plan.units):
+        if not u.sign:
+            continue
+        for code in range(3):
+            try:
+                ws, bias, differs, _ = plan.weights(u, code - 1)
+            except Unsupported:
+                continue
+            if len(ws) == 1 and not differs:
+                try:
+                    w[i, code], b[i, code] = ws[0], bias
+                except OverflowError:      # not an int64 (the plan's bound keeps products exact)
+                    continue
+                ok[i, code] = True
+    return ok, w, b
+
+
+def _val_classes(plan):
+    """Per unit and sign code (``case + 1``): the smallest code with the same val weights and
+    bias (a unit's output row is a function of its inputs' rows and of these alone)."""
+    cls = np.tile(np.arange(3, dtype=np.int8), (len(plan.units), 1))
+    for i in plan.switch.tolist():
+        u = plan.units[i]
+        seen = {}
+        for code in range(3):
+            try:
+                ws, b = plan.weights(u, code - 1)[:2]
+            except Unsupported:
+                continue
+            cls[i, code] = seen.setdefault((tuple(ws), b), code)
+    return cls
+
+
+def _out_rows(plan, F):
+    """The outputs' numerator rows (Python integers) under the unit rows ``F``."""
+    if plan.outmat is not None:
+        mat, union, beta = plan.outmat
+        P = mat.matmul(F[union])
+        if P is not None:
+            return (P + beta).tolist()
+    return [c.value(F).tolist() for c in plan.out]
 
 
 def _combine(terms, bias, symbols):

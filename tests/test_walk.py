@@ -208,6 +208,23 @@ def test_huge_coefficients_stay_exact():
     same(*both(fn, 2))
 
 
+def test_float_weight_net_products_in_float64_limbs_stay_exact():
+    # float32 weights: numerators past int64, the big products computed by exact float64 limbs
+    rng = np.random.default_rng(4)
+    W1, b1 = rng.normal(size=(20, 2)).astype(np.float32), rng.normal(size=20).astype(np.float32)
+    W2, b2 = rng.normal(size=(20, 20)).astype(np.float32) / 4, rng.normal(size=20).astype(np.float32)
+    W3 = rng.normal(size=(5, 20)).astype(np.float32)
+    fn = lambda x: W3 @ mt.relu(W2 @ mt.relu(W1 @ x + b1) + b2)  # noqa: E731
+    program = Program(fn, 2)
+    partition.locate_path(program, (0, 0))
+    plan = Plan(program)
+    assert plan.dtype is object and plan.outmat is not None
+    assert any(g.fast is not None for g in plan.groups)
+    walked, general = both(fn, 2)
+    assert len(walked) > 100
+    same(walked, general)
+
+
 def test_products_take_the_general_search():
     program = Program(lambda x: x[0] * mt.relu(x[1]) + mt.abs(x[0]), 2)
     partition.locate_path(program, (0, 0))

@@ -21,6 +21,8 @@ Examples
 __all__ = ["as_array", "exact_array", "wrap", "emap", "reduce_axes", "along", "is_foreign_array", "DataDependent",
            "reducer", "normalize_axis", "refuse_kind", "WHY"]
 
+from fractions import Fraction
+
 import numpy as np
 
 from ..errors import InputError, UnsupportedOperationError
@@ -50,6 +52,10 @@ def exact_array(x, op):
             raise UnsupportedOperationError(op, "complex tensors are not supported")
         x = x.numpy()
     arr = np.asarray(x)
+    if arr.dtype.kind == "f" and np.isfinite(arr).all():    # finite floats: their exact ratios, in bulk
+        flat = np.empty(arr.size, dtype=object)
+        flat[:] = [_exact_float(v) for v in arr.astype(np.float64).ravel().tolist()]
+        return flat.reshape(arr.shape)
     out = np.empty(arr.shape, dtype=object)
     for idx, v in np.ndenumerate(arr):
         try:
@@ -57,6 +63,12 @@ def exact_array(x, op):
         except InputError as e:
             raise UnsupportedOperationError(op, str(e)) from None
     return out
+
+
+def _exact_float(v):
+    """A finite float as the exact rational it represents (``int`` when whole), as ``to_exact``."""
+    n, d = v.as_integer_ratio()              # in lowest terms
+    return n if d == 1 else Fraction(n, d)
 
 
 def as_array(x, op):

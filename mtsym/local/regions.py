@@ -36,6 +36,7 @@ from ..conventions import Convention
 from ..errors import InputError
 from ..exact import to_exact, to_sympy
 from ..partition import explore, start_region
+from ..records import gc_paused
 from ..table import PieceTable
 from ..trace import InputSpec, Program
 from ..value import apply
@@ -202,6 +203,7 @@ def region_table(fn, inputs, region, convention="torch", *, max_strata=None, max
         restricted.__name__ = name
         program = Program(restricted, region.names, conv)
     start = start_region(program.n, region.constraints())
-    records = explore(program, max_strata, max_events, start=start)
-    return RegionTable(records, program.symbols, conv, graph=program.graph, program=program, name=name,
-                       region=region, original=(code, inputs), inputs=inputs)
+    with gc_paused():      # as mt.derive: many small acyclic objects, no cycle collection meanwhile
+        records = explore(program, max_strata, max_events, start=start)
+        return RegionTable(records, program.symbols, conv, graph=program.graph, program=program, name=name,
+                           region=region, original=(code, inputs), inputs=inputs)
