@@ -142,6 +142,7 @@ class Schedule:
         for st in self.stages:
             st.rule.build(st, [data[v] for v in st.nodes])
         self.n_rows, self.n_codes = r, s
+        self.owned = self._owned(data, nodes)
         inputs = [st for st in self.stages if st.rule.reads_points]
         self.input_rows = {}
         for st in inputs:
@@ -173,6 +174,24 @@ class Schedule:
             data[v] = dict(d, inputs=du["inputs"], params=(du["params"][0], d["params"][1]), fused=True)
             dropped.add(u)
         return [v for v in nodes if v not in dropped]
+
+    def _owned(self, data, nodes):
+        """``{stage index: rows}``: the stages whose rule can write the adjoints of their input rows
+        (``writes_owned``) and that are the only reader of those rows, a contiguous run: nothing
+        else adds to them, so the reverse sweep neither clears them nor adds into them."""
+        readers = {}
+        for v in nodes:
+            for u in data[v]["inputs"]:
+                readers[u] = readers.get(u, 0) + 1
+        owned = {}
+        for k, st in enumerate(self.stages):
+            if not getattr(st.rule, "writes_owned", False) or not st.rule.has_value or st.dup[0]:
+                continue
+            idx = st.ins[0]
+            if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and (np.diff(idx) == 1).all() \
+                    and all(readers.get(data[v]["inputs"][0]) == 1 for v in st.nodes):
+                owned[k] = slice(int(idx[0]), int(idx[-1]) + 1)
+        return owned
 
     @contextlib.contextmanager
     def threads(self):
@@ -233,7 +252,15 @@ class Schedule:
         per_point = isinstance(outputs, np.ndarray)
         m = outputs.shape[0] if per_point else len(outputs)
         A = self._buffer("A", (self.n_rows, m, N), np.float64, reuse)
-        A.fill(0.0)
+        owned = {} if per_point else self.owned
+        if owned:  # an output's row is seeded below: a stage reading it does not own it
+            seeded = [self.rows[v] for v in outputs if v in self.rows]
+            owned = {k: sl for k, sl in owned.items() if not any(sl.start <= r < sl.stop for r in seeded)}
+        lo = 0
+        for sl in sorted(owned.values(), key=lambda sl: sl.start):  # clear the rows not owned
+            A[lo:sl.start].fill(0.0)
+            lo = sl.stop
+        A[lo:].fill(0.0)
         if per_point:
             A[outputs, np.arange(m)[:, None], np.arange(N)[None, :]] = 1.0
         else:
@@ -241,9 +268,13 @@ class Schedule:
                 if v in self.rows:
                     A[self.rows[v], j, :] = 1.0
         with self.threads():
-            for st in reversed(self.stages):
+            for k in range(len(self.stages) - 1, -1, -1):
+                st = self.stages[k]
                 if st.out.stop > st.out.start:
-                    st.rule.backward(st, V, C, A)
+                    if k in owned:
+                        st.rule.backward_owned(st, V, C, A, owned[k])
+                    else:
+                        st.rule.backward(st, V, C, A)
         n = len(self.graph.symbols)
         J = self._buffer("J", (n, m, N), np.float64, reuse)
         if len(self.input_rows) < n:
