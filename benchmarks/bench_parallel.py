@@ -3,14 +3,17 @@ a million strata streamed to disk on dask with bounded memory.
 
 Every run is one ``mt.derive`` in a fresh subprocess; serial and parallel runs alternate and the
 medians of ``--repeat`` runs are printed with their ratio (wall-clock seconds: parallel work is
-about elapsed time).  The CPU seconds of the serial run, and of the 2-worker run (coordinating
-process + workers), are printed too: on a machine whose cores other work is using, the wall-clock
-ratio says how much of them it got, the CPU ratio what parallel work costs; "on 2 free cores"
-estimates the wall time there: (coordinator + workers) / 2 CPU seconds (three processes on two
-cores).  Each parallel table is checked against the serial one (same strata, same order).
-``--million`` adds the streamed run: 707 relu lines in R^2 (about a million strata) written to a
-file on a 2-worker ``LocalCluster``; the peak resident memory of the coordinating process and of
-each worker is printed beside the strata count.
+about elapsed time), and the machine's load average after them. What the machine can give two
+processes at that moment is measured too: two serial runs started together ("2 serial at once"); ``2
+x serial / that`` is the speed-up two perfectly independent processes got (2.0 on two free cores),
+the ceiling for ``workers=2`` under the same load. The CPU seconds of the serial run, and of the
+2-worker run (coordinating process + workers), are printed too: on a machine whose cores other work
+is using, the wall-clock ratio says how much of them it got, the CPU ratio what parallel work costs;
+"on 2 free cores" estimates the wall time there: (coordinator + workers) / 2 CPU seconds (three
+processes on two cores). Each parallel table is checked against the serial one (same strata, same
+order). ``--million`` adds the streamed run: 707 relu lines in R^2 (about a million strata) written
+to a file on a 2-worker ``LocalCluster``; the peak resident memory of the coordinating process and
+of each worker is printed beside the strata count.
 
 Run: ``python benchmarks/bench_parallel.py [--repeat 3] [--million]``
 """
@@ -71,19 +74,35 @@ def run(mode, expr, *extra, timeout=3600):
     raise RuntimeError(f"{mode} {expr} failed:\n{out.stderr[-3000:]}")
 
 
+def run_pair(expr, timeout=3600):
+    """Two serial runs started together: the longer one's seconds."""
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, "serial", expr], env=dict(os.environ, PYTHONPATH=ROOT),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
+    secs = []
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        line = [ln for ln in out.splitlines() if ln.startswith("RESULT")]
+        if not line:
+            raise RuntimeError(f"serial {expr} failed:\n{err[-3000:]}")
+        secs.append(json.loads(line[0][len("RESULT"):])["seconds"])
+    return max(secs)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--million", action="store_true", help="also stream 707 lines (999,699 strata) on dask")
     ap.add_argument("--workloads", nargs="*", default=["relu_sum(128)", "kmax(14)", "net((2, 32, 32, 1))"])
     args = ap.parse_args(argv)
-    print("| workload | strata | 1 process (s) | 2 workers (s) | speed-up | dask LocalCluster, 2 workers (s) | "
-          "CPU s: serial / coordinator + workers | on 2 free cores (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| workload | strata | 1 process (s) | 2 workers (s) | speed-up | 2 serial at once (s) (ceiling) | "
+          "dask LocalCluster, 2 workers (s) | CPU s: serial / coordinator + workers | on 2 free cores (s) | "
+          "load average (1 min) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for expr in args.workloads:
-        one, two, cpu1, cpu2 = [], [], [], []
+        one, two, cpu1, cpu2, pair = [], [], [], [], []
         for _ in range(args.repeat):
             a, b = run("serial", expr), run("workers", expr)
+            pair.append(run_pair(expr))
             if a["digest"] != b["digest"]:
                 raise RuntimeError(f"{expr}: the 2-worker table differs from the serial one")
             one.append(a["seconds"])
@@ -97,8 +116,11 @@ def main(argv=None):
         c1 = statistics.median(cpu1)
         cc, cw = statistics.median(x[0] for x in cpu2), statistics.median(x[1] for x in cpu2)
         free = (cc + cw) / 2
-        print(f"| {expr} | {a['strata']:,} | {t1:.2f} | {t2:.2f} | {t1 / t2:.2f}x | {d['seconds']:.2f} | "
-              f"{c1:.2f} / {cc:.2f} + {cw:.2f} | {free:.2f} ({c1 / free:.2f}x) |", flush=True)
+        load = os.getloadavg()[0]
+        tp = statistics.median(pair)
+        print(f"| {expr} | {a['strata']:,} | {t1:.2f} | {t2:.2f} | {t1 / t2:.2f}x | {tp:.2f} ({2 * t1 / tp:.2f}x) | "
+              f"{d['seconds']:.2f} | {c1:.2f} / {cc:.2f} + {cw:.2f} | {free:.2f} ({c1 / free:.2f}x) | {load:.1f} |",
+              flush=True)
     if args.million:
         path = os.path.join(tempfile.mkdtemp(), "lines707.jsonl")
         r = run("million", "relu_sum(707)", path)

@@ -246,12 +246,12 @@ def _schedule(program, groups, static, conv, subs, m, chunk_size):
 
 def _sweep(sched, X, outputs, atol, value, grad, shape):
     """One forward and one reverse sweep; writes the chunk's values and gradients."""
-    V, C = sched.forward(X, atol)
+    V, C = sched.forward(X, atol, reuse=True)          # the last chunk's arrays, written again
     if isinstance(outputs, np.ndarray):
         vals = V[outputs, np.arange(X.shape[0])[None, :]]
     else:
         vals = sched.values(V, outputs)
-    J = sched.reverse(V, C, outputs)                    # (n, m, N)
+    J = sched.reverse(V, C, outputs, reuse=True)        # (n, m, N)
     if shape == ():
         value[...] = vals[0]
         grad[...] = J[:, 0, :].T
@@ -262,8 +262,9 @@ def _sweep(sched, X, outputs, atol, value, grad, shape):
 
 def _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress):
     """Sweep every chunk of ``X`` (a branch-free program: one schedule, independent chunks)."""
-    for lo, hi in chunks(X.shape[0], size, progress, desc="evaluate"):
-        _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
+    with sched.threads():
+        for lo, hi in chunks(X.shape[0], size, progress, desc="evaluate"):
+            _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
 
 
 def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):

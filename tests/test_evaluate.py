@@ -157,3 +157,44 @@ def test_bad_tolerances_and_params_are_refused():
             mt.evaluate(lambda x: mt.relu(x[0]), X, convention=conv, params=params)
     with pytest.raises(mt.InputError, match="complex"):
         mt.evaluate(lambda x: mt.relu(x[0]), X + 1j)
+
+
+def test_relu_adjoints_written_in_place_match_torch_with_reused_chunk_buffers():
+    """A relu that alone reads its input rows writes their adjoints directly (the rows are not
+    cleared first): small chunks reuse those buffers, so a stale row would show.  Beside it, an
+    affine layer read by a relu *and* by the output, and a vector output that is a pre-activation
+    (a seeded row), which must take the ordinary add path.  Integer weights, points on the kinks."""
+    from mtsym.backends.sweep import Schedule, needed_nodes
+
+    W1 = np.array([[1, -1], [2, 1], [0, 1]])
+    b1 = np.array([0, -1, 1])
+    W2 = np.array([[1, -2, 1], [-1, 1, 2]])
+    w3 = np.array([2, -3])
+
+    def f(x):
+        h = W1 @ x + b1
+        return w3 @ mt.relu(W2 @ mt.relu(h) + 1) + h[0] + mt.relu(x[1])
+
+    def vec(x):
+        h = W1 @ x + b1
+        return [w3 @ mt.relu(W2 @ mt.relu(h)), h[1]]
+
+    def tf(X):
+        h = X @ torch.tensor(W1.T, dtype=X.dtype) + torch.tensor(b1, dtype=X.dtype)
+        u = torch.relu(torch.relu(h) @ torch.tensor(W2.T, dtype=X.dtype) + 1)
+        return u @ torch.tensor(w3, dtype=X.dtype) + h[:, 0] + torch.relu(X[:, 1])
+
+    def tvec(X):
+        h = X @ torch.tensor(W1.T, dtype=X.dtype) + torch.tensor(b1, dtype=X.dtype)
+        u = torch.relu(torch.relu(h) @ torch.tensor(W2.T, dtype=X.dtype))
+        return torch.stack([u @ torch.tensor(w3, dtype=X.dtype), h[:, 1]], 1)
+
+    X = np.concatenate([tie_grid(2, 2), random_points(2, 200, seed=3)])
+    for fn, tfn in ((f, tf), (vec, tvec)):
+        got = mt.evaluate(fn, X, inputs=2, convention="torch", chunk_size=7)
+        tv, tg = torch_value_grad(tfn, X)
+        np.testing.assert_allclose(got.value, tv, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got.grad, tg, rtol=1e-12, atol=1e-12)
+    g = mt.evaluate(f, X[:1], inputs=2).graph
+    sched = Schedule(g, mt.Convention.get("torch"), needed_nodes(g, g.outputs[0]))
+    assert sched.owned, "the second relu layer and relu(x[1]) own their input rows"

@@ -21,12 +21,14 @@ Examples
 __all__ = ["Schedule", "Stage", "needed_nodes", "symbol_subs"]
 
 import contextlib
+import threading
 
 import numpy as np
 
 from ..conventions import symbol_values
 from ..errors import UnsupportedOperationError
 from ..primitives import PRIMITIVES
+from ..primitives.vectorized import ONE_BLAS_THREAD
 from ..records import gc_paused
 
 try:  # optional: BLAS threads for small products
@@ -67,10 +69,6 @@ def symbol_subs(graph, conv, params, what="params"):
         if d.get("conv") is not None:
             symbols |= d["conv"].symbols()
     return symbol_values(params, symbols, what)
-
-
-#: dense products with at most this many coefficients run on one BLAS thread
-SMALL_PRODUCT = 64 * 64
 
 
 def _conv_key(conv):
@@ -146,16 +144,16 @@ class Schedule:
         for st in self.stages:
             st.rule.build(st, [data[v] for v in st.nodes])
         self.n_rows, self.n_codes = r, s
+        self.owned = self._owned(data, nodes)
         inputs = [st for st in self.stages if st.rule.reads_points]
         self.input_rows = {}
         for st in inputs:
             for v, col in zip(st.nodes, st.cols):
                 self.input_rows[int(col)] = self.rows[v]
-        self._buf = None
-        # small products (a narrow layer over many points) run fastest on one BLAS thread: more
-        # threads only synchronise (and on a loaded machine they wait for each other)
-        dense = [st.W.size for st in self.stages if getattr(st, "dense", False)]
-        self.blas_threads = 1 if max(dense, default=0) <= SMALL_PRODUCT else None
+        self._bufs = threading.local()
+        # the products of a sweep (one layer over a chunk of points) run fastest on one BLAS thread:
+        # more threads only synchronise (and on a loaded machine they wait for each other)
+        self.blas_threads = 1
 
     @staticmethod
     def _fuse(graph, nodes, data):
@@ -179,26 +177,65 @@ class Schedule:
             dropped.add(u)
         return [v for v in nodes if v not in dropped]
 
+    def _owned(self, data, nodes):
+        """``{stage index: rows}``: the stages whose rule can write the adjoints of their input rows
+        (``writes_owned``) and that are the only reader of those rows, a contiguous run: nothing
+        else adds to them, so the reverse sweep neither clears them nor adds into them."""
+        readers = {}
+        for v in nodes:
+            for u in data[v]["inputs"]:
+                readers[u] = readers.get(u, 0) + 1
+        owned = {}
+        for k, st in enumerate(self.stages):
+            if not getattr(st.rule, "writes_owned", False) or not st.rule.has_value or st.dup[0]:
+                continue
+            idx = st.ins[0]
+            if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and (np.diff(idx) == 1).all() \
+                    and all(readers.get(data[v]["inputs"][0]) == 1 for v in st.nodes):
+                owned[k] = slice(int(idx[0]), int(idx[-1]) + 1)
+        return owned
+
+    @contextlib.contextmanager
     def threads(self):
         """A context that runs the sweeps on :attr:`blas_threads` BLAS threads (threadpoolctl, when
-        installed)."""
-        if self.blas_threads is None or ThreadpoolController is None:
-            return contextlib.nullcontext()
+        installed); nested uses cost nothing."""
+        flag = ONE_BLAS_THREAD
+        if self.blas_threads != 1 or ThreadpoolController is None or getattr(flag, "on", False):
+            yield
+            return
         if not _controller:
             _controller.append(ThreadpoolController())
-        return _controller[0].limit(limits=self.blas_threads, user_api="blas")
+        with _controller[0].limit(limits=1, user_api="blas"):
+            flag.on = True
+            try:
+                yield
+            finally:
+                flag.on = False
 
     # ------------------------------------------------------------------ sweeps
-    def forward(self, X, atol=None, stages=None, dtype=np.float64):
+    def _buffer(self, name, shape, dtype, reuse):
+        """A new array, or (``reuse``) this thread's array of that name when it has that shape and
+        dtype: the chunks of one evaluation write the same memory, already mapped and in cache."""
+        if not reuse:
+            return np.empty(shape, dtype=dtype)
+        bufs = self._bufs.__dict__
+        a = bufs.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = bufs[name] = np.empty(shape, dtype=dtype)
+        return a
+
+    def forward(self, X, atol=None, stages=None, dtype=np.float64, reuse=False):
         """Values ``V`` (rows, N) and case codes ``C`` (switching nodes, N) at the points ``X`` (N, n).
 
         ``stages`` (a sublist of ``self.stages``) runs only those stages.  ``dtype``: the float
         type the forward pass computes in (``np.float32`` runs every stage in float32, weights
         rounded to float32, as a float32 framework does); the codes compare those values exactly.
+        ``reuse``: write into the arrays of this thread's last call of that size (the caller is
+        done with them).
         """
         N = X.shape[0]
-        V = np.empty((self.n_rows, N), dtype=dtype)
-        C = np.empty((self.n_codes, N), dtype=np.int32)
+        V = self._buffer("V", (self.n_rows, N), dtype, reuse)
+        C = self._buffer("C", (self.n_codes, N), np.int32, reuse)
         with self.threads():
             for st in self.stages if stages is None else stages:
                 if st.rule.reads_points:
@@ -209,16 +246,26 @@ class Schedule:
                     C[st.code_rows] = st.rule.codes(st, V, atol)
         return V, C
 
-    def reverse(self, V, C, outputs):
+    def reverse(self, V, C, outputs, reuse=False):
         """Associated Jacobians ``(n, m, N)`` of the output nodes from a forward sweep.
 
         ``outputs`` is a tuple of m output nodes, or an int array (m, N) of
         output *rows* per point (programs whose output node depends on the path).
+        ``reuse``: as in :meth:`forward`.
         """
         N = V.shape[1]
         per_point = isinstance(outputs, np.ndarray)
         m = outputs.shape[0] if per_point else len(outputs)
-        A = np.zeros((self.n_rows, m, N))
+        A = self._buffer("A", (self.n_rows, m, N), np.float64, reuse)
+        owned = {} if per_point else self.owned
+        if owned:  # an output's row is seeded below: a stage reading it does not own it
+            seeded = [self.rows[v] for v in outputs if v in self.rows]
+            owned = {k: sl for k, sl in owned.items() if not any(sl.start <= r < sl.stop for r in seeded)}
+        lo = 0
+        for sl in sorted(owned.values(), key=lambda sl: sl.start):  # clear the rows not owned
+            A[lo:sl.start].fill(0.0)
+            lo = sl.stop
+        A[lo:].fill(0.0)
         if per_point:
             A[outputs, np.arange(m)[:, None], np.arange(N)[None, :]] = 1.0
         else:
@@ -226,11 +273,17 @@ class Schedule:
                 if v in self.rows:
                     A[self.rows[v], j, :] = 1.0
         with self.threads():
-            for st in reversed(self.stages):
+            for k in range(len(self.stages) - 1, -1, -1):
+                st = self.stages[k]
                 if st.out.stop > st.out.start:
-                    st.rule.backward(st, V, C, A)
+                    if k in owned:
+                        st.rule.backward_owned(st, V, C, A, owned[k])
+                    else:
+                        st.rule.backward(st, V, C, A)
         n = len(self.graph.symbols)
-        J = np.zeros((n, m, N))
+        J = self._buffer("J", (n, m, N), np.float64, reuse)
+        if len(self.input_rows) < n:
+            J.fill(0.0)
         for i, r in self.input_rows.items():
             J[i] = A[r]
         return J

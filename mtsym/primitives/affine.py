@@ -105,7 +105,7 @@ class _AffineRule(Rule):
             else:
                 u = stage.union
                 src = V[u[0]:u[-1] + 1] if stage.contiguous else V[u]
-                out[...] = product(cast(stage, "W", V.dtype), src)
+                product(cast(stage, "W", V.dtype), src, out=out)
         elif stage.idx.shape[1] == 0:
             out[...] = 0.0
         else:

@@ -52,7 +52,8 @@ RELU = register(Primitive(
     kind="switching", numpy=SignRule(lambda x, p: np.maximum(x, 0.0)), params=(), arity=1, ties=(RELU0,),
     tests=_sign_tests, case_of=_sign_case, sign_input=0,
     linear=lambda case, p, conv: ((1 if case > 0 else 0 if case < 0 else conv.relu0,), 0),
-    homogeneous=True, extended=_sign_extended(lambda p: 0), describe=_describe_sign, tied=_tied_sign, doc="relu(u) = max(0, u)"))
+    homogeneous=True, extended=_sign_extended(lambda p: 0), describe=_describe_sign, tied=_tied_sign,
+    doc="relu(u) = max(0, u)"))
 
 
 # =========================================================================== abs

@@ -169,5 +169,6 @@ ORDER = register(Primitive(
     kind="switching", numpy=_OrderRule(), params=(P.COUNT, P.INDEX), arity=lambda p: p[0], ties=(ORDER_TIE,),
     validate=_validate, tests=_tests, case_of=_case_of, show=lambda p: f"rank {p[1]} of {p[0]}",
     linear=lambda case, p, conv: (order_weights(p[0], p[1], case, conv.order), 0),
-    homogeneous=True, extended=_extended, describe=_describe, tied=lambda case, p: tuple(case[0]) if len(case[0]) > 1 else (),
+    homogeneous=True, extended=_extended, describe=_describe,
+    tied=lambda case, p: tuple(case[0]) if len(case[0]) > 1 else (),
     doc="the j-th smallest (0-based) of k arguments; params (k, j); ties by convention.order"))
