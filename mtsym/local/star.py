@@ -285,10 +285,21 @@ class Star:
         targets = inputs + self.tied
         n = self.n
         out = {}
+        cut = tuple(self.tied)
+        tied_inputs = set(u for t in self.tied for u in sw.nodes[t][1])
         for u in list(dict.fromkeys([u for t in self.tied for u in sw.nodes[t][1]] + list(self.outputs))):
             if u in out:
                 continue
-            row = sw.gradient([u], targets=targets, conv=self.conv, scaled=True)[0]
+            # the tied nodes' inputs: forward and sparse, shared between nodes; an output: one reverse sweep
+            got = sw.sparse_grad(u, self.conv, cut) if u in tied_inputs else None
+            if got is not None:
+                den, g = got
+                nums = [0] * (n + len(cut))
+                for i, x in g.items():
+                    nums[i] = x
+                row = Row(den, nums)
+            else:
+                row = sw.gradient([u], targets=targets, conv=self.conv, scaled=True)[0]
             if isinstance(row, Row):
                 g, kap = Row(row.den, row.nums[:n]), [Fraction(x, row.den) if x else 0 for x in row.nums[n:]]
             else:
@@ -357,10 +368,10 @@ class Star:
         locate_path(self.program, (0,) * self.program.n)
         return self.program
 
-    def lower_bound(self):
+    def lower_bound(self, beyond=None):
         """A proven lower bound on the star's size: tied nodes none of whose inputs depends on another
         tied node, with linearly independent input gradients across nodes (mod a prime, which only
-        loses independence): their feasible cases multiply."""
+        loses independence): their feasible cases multiply.  Stops once the bound exceeds ``beyond``."""
         import numpy as np
         sw, nodes = self.sweep, self.sweep.nodes
         frozen = getattr(self, "frozen", None) or self._frozen()
@@ -385,6 +396,8 @@ class Star:
                              for b in local.vectors], dtype=np.int64)
             if chosen.add(rows):
                 bound *= count
+                if beyond is not None and bound > beyond:
+                    break
         return bound
 
     # ------------------------------------------------------------ enumeration and lifting
