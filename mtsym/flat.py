@@ -111,11 +111,17 @@ def flat_tie(prim, params, forms, values, path=None):
     keys = sorted({i for f in forms for i in f})
     dense = [(Fraction(x),) + tuple(f.get(i, 0) for i in keys) for f, x in zip(forms, values)]
     answers, quantities = walk(prim, values, params)[1:] if path is None else path
-    for i, (a, q) in enumerate(zip(answers, quantities)):
-        if q is not None and a == 0:
-            q2 = ask(prim, dense, params, answers[:i])[1]
-            if any((q2.form if isinstance(q2, Restrict) else q2)[1:]):
+    if not any(q is not None and a == 0 for a, q in zip(answers, quantities)):
+        return True
+    gen = prim.tests(dense, params)              # the same path, driven once on the forms
+    try:
+        q2 = next(gen)
+        for a, q in zip(answers, quantities):
+            if q is not None and a == 0 and any((q2.form if isinstance(q2, Restrict) else q2)[1:]):
                 return False
+            q2 = gen.send(a)
+    except StopIteration:
+        pass
     return True
 
 

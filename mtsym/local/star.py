@@ -404,7 +404,7 @@ class Star:
     def enumerate(self, max_strata):
         """``(records, radius)`` of the star in ``R^n``."""
         if self.upper_bound() > max_strata:
-            low = self.lower_bound()
+            low = self.lower_bound(beyond=max_strata ** 2)  # far enough past the limit; cheap on huge stars
             if low > max_strata:
                 raise self.too_large(max_strata, low)
         program = self.reduce()

@@ -323,7 +323,7 @@ class Sweep:
         # directions like the axes (after a few others): a forward pass along one of them says little,
         # so a tie still there after the others is resolved by gradients
         lead = next((j for j in range(len(self._sparse) - 1, -1, -1) if len(self._sparse[j]) > 1), -1) + 1
-        self._few_per_direction = len(self.directions) > _BY_GRADIENT and lead == 0
+        self._lead = lead
         self._by_gradient = lead + 1 if len(self.directions) > _BY_GRADIENT and lead < _BY_GRADIENT \
             else _BY_GRADIENT + 1
         self._grads = {}          # node -> its exact gradient near the point (see sparse_grad)
@@ -496,10 +496,14 @@ class Sweep:
         axes = self._axes()
         if axes is not None:                 # each direction is c e_i: the derivative is c g_i
             out = {}
+            for j in range(self._lead):      # a few other directions first
+                x = sum(g[i] * c for i, c in self._sparse[j] if i in g)
+                if x:
+                    out[j] = x
             for i, x in g.items():
                 for j, c in axes.get(i, ()):
                     out[j] = x * c
-            if self._axes_int:
+            if self._axes_int and all(type(x) is int for x in out.values()):
                 return SparseLex(self.vals[u], den, out)
             L, X = _scaled(list(out.values()))
             return SparseLex(self.vals[u], den * L, dict(zip(out, X)))
@@ -508,13 +512,14 @@ class Sweep:
         return SparseLex(self.vals[u], den * L, {j: x for j, x in enumerate(X) if x})
 
     def _axes(self):
-        """``{coordinate i: [(direction j, c)]}`` when every direction is ``c e_i`` (else ``None``)."""
-        if not self._few_per_direction:
+        """``{coordinate i: [(direction j, c)]}`` when every direction after the first ``_lead`` is
+        ``c e_i`` (else ``None``)."""
+        if self._by_gradient > _BY_GRADIENT:
             return None
         got = getattr(self, "_axes_map", None)
         if got is None or got[0] is not self.directions:
             m = {}
-            for j, sp in enumerate(self._sparse):
+            for j, sp in enumerate(self._sparse[self._lead:], self._lead):
                 for i, c in sp:
                     m.setdefault(i, []).append((j, c))
             got = self._axes_map = (self.directions, m)

@@ -356,8 +356,9 @@ def _proposed_direction(star):
         from scipy.optimize import linprog
         Qs = Q / np.abs(Q).max(1, keepdims=True)
         res = linprog(np.zeros(Q.shape[1]), A_ub=-Qs, b_ub=-np.ones(len(Q)), bounds=(-1e6, 1e6), method="highs")
-        if res.status == 0:
-            d = res.x
+        if res.status == 0:            # a vertex: often sparse; a generic nudge keeps Q d >= 1/2
+            r = np.random.default_rng(0).standard_normal(Q.shape[1])
+            d = res.x + r * (0.5 / max(np.abs(Qs @ r).max(), 1e-300))
     if d is None:
         try:                               # the least-norm d with Q d = 1
             d = Q.T @ np.linalg.solve(Q @ Q.T, np.ones(len(Q)))
