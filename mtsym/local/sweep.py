@@ -72,6 +72,8 @@ class Lex:
         return (o,) + (0,) * (len(self.v) - 1), True
 
     def _cmp(self, o):
+        if o is self:                        # a number equals itself, however few entries are known
+            return 0
         ov, ofull = self._other(o)
         for a, b in zip(self.v, ov):
             if a != b:
