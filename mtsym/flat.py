@@ -161,35 +161,36 @@ def zero_nodes(nodes, vals, case_of=None):
     """
     zero, flat = set(), set()
     for v, (prim, ins, params, _) in enumerate(nodes):
-        is_zero, is_flat = classify(prim, ins, params, vals, v, zero, case_of)
+        is_zero, tie = classify(prim, ins, params, vals, v, zero, case_of)
         if is_zero:
             zero.add(v)
-        if is_flat:
+        if tie == "flat":
             flat.add(v)
     return zero, flat
 
 
 def classify(prim, ins, params, vals, v, zero, case_of=None):
-    """``(is_zero, is_flat)`` of node ``v`` given the ``zero`` nodes before it (see :func:`zero_nodes`)."""
+    """``(is_zero, tie)`` of node ``v`` given the ``zero`` nodes before it (see :func:`zero_nodes`);
+    ``tie`` is ``None`` (not a switching node, or strict at the point), ``"flat"`` or ``"kink"``."""
     kind = prim.kind
     if kind in ("input", "branch", "smooth"):
-        return False, False
+        return False, None
     if not ins:
-        return vals[v] == 0, False
-    case, is_flat = None, False
+        return vals[v] == 0, None
+    case, tie = None, None
     if prim.switching:
         xs = [vals[u] for u in ins]
         _, answers, quantities = walk(prim, xs, params)
         if any(q is not None and a == 0 for a, q in zip(answers, quantities)):
             forms = [{} if u in zero else {u: 1} for u in ins]
             if not flat_tie(prim, params, forms, xs, (answers, quantities)):
-                return False, False
-            is_flat = True
+                return False, "kink"
+            tie = "flat"
         if vals[v] != 0:
-            return False, is_flat
+            return False, tie
         case = case_of(v) if case_of is not None else prim.case_of(xs, params)
     elif vals[v] != 0:
-        return False, False
+        return False, None
     w, _ = prim.linear(case, params, VAL_CONV)
-    return all(u in zero for u, c in zip(ins, w) if c != 0), is_flat
+    return all(u in zero for u, c in zip(ins, w) if c != 0), tie
 

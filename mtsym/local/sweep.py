@@ -334,6 +334,7 @@ class Sweep:
         self.ders = [[] for _ in self.directions]
         self._done = 0            # switching decisions made for nodes below this index
         self.zero, self.flat = set(), set()   # nodes identically 0 near the point; flat ties (mtsym.flat)
+        self.kinks = set()                    # switching nodes with a test 0 at the point that is no flat tie
         self._classified = 0
 
     def _classify_to(self, stop):
@@ -345,11 +346,13 @@ class Sweep:
         nodes, vals, zero, flat = self.nodes, self.vals, self.zero, self.flat
         for v in range(self._classified, stop):
             prim, ins, params, _ = nodes[v]
-            is_zero, is_flat = classify(prim, ins, params, vals, v, zero)
+            is_zero, tie = classify(prim, ins, params, vals, v, zero)
             if is_zero:
                 zero.add(v)
-            if is_flat:
+            if tie == "flat":
                 flat.add(v)
+            elif tie == "kink":
+                self.kinks.add(v)
         self._classified = stop
 
     def _linear(self, v, case, conv):

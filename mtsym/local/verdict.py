@@ -294,10 +294,11 @@ def _rank_exceeds(star, k):
     ins = list(dict.fromkeys(u for t in star.tied for u in nodes[t][1]))
     if len(ins) <= k:
         return False
-    star.frozen = getattr(star, "frozen", None) or star._frozen()
+    from .star import _Frozen
+    frozen = getattr(star, "frozen", None) or _Frozen(star)
     chosen, count = ModP(star.n), 0
     for u in ins:
-        g0 = star.frozen[u][0]
+        g0 = frozen[u][0]
         if not (bool(g0) if isinstance(g0, Row) else any(g0)):
             continue
         ints = g0.int_row() if isinstance(g0, Row) else int_row((0,) + tuple(g0))[1:]
