@@ -22,7 +22,7 @@ False
 True
 """
 
-__all__ = ["flat_tie", "walk", "replay", "zero_nodes", "classify"]
+__all__ = ["flat_tie", "walk", "drive", "replay", "zero_nodes", "classify"]
 
 from fractions import Fraction
 
@@ -46,28 +46,46 @@ def walk(prim, xs, params):
     not tried (they hold nowhere near these numbers).
     """
     vals = [(Fraction(x),) for x in xs]
-    todo = [((), ())]
+    case, answers, asked = drive(prim, vals, params, lambda f: (f[0] > 0) - (f[0] < 0))
+    quantities, k = [], 0
+    for a in answers:                       # a Choice index has no quantity
+        if k < len(asked) and asked[k][2] == len(quantities):
+            quantities.append(asked[k][0][0])
+            k += 1
+        else:
+            quantities.append(None)
+    return case, answers, quantities
+
+
+def drive(prim, forms, params, sign_of):
+    """The one path of ``prim.tests`` on ``forms`` when ``sign_of(form)`` gives each test's sign:
+    ``(case, answers, asked)``, ``asked`` the ``(form, sign, position in answers)`` of each sign
+    test; ``None`` as soon as ``sign_of`` returns ``None`` (a test that could take several signs)."""
+    todo = [()]
     while todo:
-        answers, quantities = todo.pop()
-        gen = prim.tests(vals, params)
+        answers = todo.pop()
+        asked = []
+        gen = prim.tests(forms, params)
         try:
             q = next(gen)
             for a in answers:
                 q = gen.send(a)
             while True:
                 if isinstance(q, Choice):
-                    todo.extend((answers + (j,), quantities + (None,)) for j in reversed(_candidates(q)))
+                    todo.extend(answers + (j,) for j in reversed(_candidates(q)))
                     break
-                form, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
-                s = (form[0] > 0) - (form[0] < 0)
+                g, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
+                s = sign_of(g)
+                if s is None:
+                    return None
                 if s not in allowed:
                     break
+                asked.append((g, s, len(answers)))
                 answers += (s,)
-                quantities += (form[0],)
                 q = gen.send(s)
         except StopIteration as stop:
-            return stop.value, answers, list(quantities)
-    raise ValueError(f"no case holds at {xs}")  # pragma: no cover - the cases partition space
+            return stop.value, answers, asked
+    raise ValueError(f"no case holds at {forms}")  # pragma: no cover - the cases partition space
 
 
 def _candidates(q):

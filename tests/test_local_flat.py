@@ -12,6 +12,7 @@ import mtsym as mt
 from mtsym.flat import flat_tie, zero_nodes
 from mtsym.local.sweep import Sweep
 from mtsym.primitives import PRIMITIVES
+from test_local import closure_holds      # noqa: E402  (tests/ is on the path, as for tests/models)
 
 torch = pytest.importorskip("torch")
 
@@ -33,14 +34,6 @@ def conv_relu_pool_torch(x):
 
 
 X0 = (1, 1, 1)   # channel 0: both ReLUs off (a flat window); channel 1: ReLUs at 0; channel 2: 2 = 2
-
-
-def closure_holds(stratum, x0):
-    for form, s in stratum.constraints:
-        v = form[0] + sum(c * x for c, x in zip(form[1:], x0))
-        if (s == 0 and v != 0) or s * v < 0:
-            return False
-    return True
 
 
 def test_flat_window_is_found_and_not_counted():

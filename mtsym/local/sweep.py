@@ -35,7 +35,7 @@ from functools import reduce
 from operator import mul
 
 from ..errors import NonAffineError
-from ..flat import _candidates, classify
+from ..flat import classify, drive
 from ..partition import ask
 from ..primitives import PRIMITIVES, Choice, Restrict
 from ..primitives.affine import INPUT
@@ -53,7 +53,33 @@ class _NeedMore(Exception):
     """Two lexicographic numbers agree on every entry computed so far."""
 
 
-class Lex:
+class _Ordered:
+    """The six comparisons from ``_cmp`` (-1, 0 or 1)."""
+
+    __slots__ = ()
+
+    def __gt__(self, o):
+        return self._cmp(o) > 0
+
+    def __lt__(self, o):
+        return self._cmp(o) < 0
+
+    def __ge__(self, o):
+        return self._cmp(o) >= 0
+
+    def __le__(self, o):
+        return self._cmp(o) <= 0
+
+    def __eq__(self, o):
+        return self._cmp(o) == 0
+
+    def __ne__(self, o):
+        return self._cmp(o) != 0
+
+    __hash__ = None
+
+
+class Lex(_Ordered):
     """A number ``v[0] + e v[1] + e^2 v[2] + ...`` for an infinitesimal ``e > 0``.
 
     ``full`` says that every entry is known (the rest are zero); comparing two
@@ -82,26 +108,6 @@ class Lex:
             raise _NeedMore
         return 0
 
-    def __gt__(self, o):
-        return self._cmp(o) > 0
-
-    def __lt__(self, o):
-        return self._cmp(o) < 0
-
-    def __ge__(self, o):
-        return self._cmp(o) >= 0
-
-    def __le__(self, o):
-        return self._cmp(o) <= 0
-
-    def __eq__(self, o):
-        return self._cmp(o) == 0
-
-    def __ne__(self, o):
-        return self._cmp(o) != 0
-
-    __hash__ = None
-
     def __sub__(self, o):
         ov, ofull = self._other(o)
         return Lex(tuple(a - b for a, b in zip(self.v, ov)), self.full and ofull)
@@ -127,7 +133,7 @@ class Lex:
         return f"Lex{self.v}{'' if self.full else '+...'}"
 
 
-class SparseLex:
+class SparseLex(_Ordered):
     """A :class:`Lex` number with every entry known, stored sparsely: ``value`` and the entries
     ``1, 2, ...`` as ``{index: numerator}`` over one denominator (most derivatives along the axes
     of an image are 0).  Supports what a primitive's ``case_of`` does: compare, add, subtract,
@@ -153,26 +159,6 @@ class SparseLex:
             if a != b:
                 return 1 if a > b else -1
         return 0
-
-    def __gt__(self, o):
-        return self._cmp(o) > 0
-
-    def __lt__(self, o):
-        return self._cmp(o) < 0
-
-    def __ge__(self, o):
-        return self._cmp(o) >= 0
-
-    def __le__(self, o):
-        return self._cmp(o) <= 0
-
-    def __eq__(self, o):
-        return self._cmp(o) == 0
-
-    def __ne__(self, o):
-        return self._cmp(o) != 0
-
-    __hash__ = None
 
     def __add__(self, o):
         ov, oden, od = self._other(o)
@@ -236,33 +222,9 @@ def leaves(prim, forms, params, signs_of, cap=None):
 
 def _one_leaf(prim, forms, params, signs_of):
     """The one leaf of :func:`leaves` when every sign test met has one possible sign (a node strict
-    or flat at the point): each Choice alternative run once, in order, as
-    :func:`mtsym.primitives.path_by_tests` does; ``None`` as soon as a test could take several signs."""
-    todo = [()]
-    while todo:
-        answers = todo.pop()
-        asked = []
-        gen = prim.tests(forms, params)
-        try:
-            q = next(gen)
-            for a in answers:
-                q = gen.send(a)
-            while True:
-                if isinstance(q, Choice):
-                    todo.extend(answers + (j,) for j in reversed(_candidates(q)))
-                    break
-                g, allowed = (q.form, q.signs) if isinstance(q, Restrict) else (q, (1, 0, -1))
-                ss = signs_of(g)
-                if len(ss) != 1:
-                    return None
-                if ss[0] not in allowed:
-                    break
-                answers += ss
-                asked.append((g, ss[0]))
-                q = gen.send(ss[0])
-        except StopIteration as stop:
-            return stop.value, asked
-    return None  # pragma: no cover - the cases partition space
+    or flat at the point); ``None`` as soon as a test could take several signs."""
+    got = drive(prim, forms, params, lambda g: (lambda ss: ss[0] if len(ss) == 1 else None)(signs_of(g)))
+    return None if got is None else (got[0], [(g, s) for g, s, _ in got[2]])
 
 
 def _lcm(a, b):
