@@ -128,3 +128,11 @@ def test_lenet_at_a_digit_image_and_at_a_random_image():
     assert flat                                                # windows of ReLUs off on the blank border
     r = mt.is_clarke(g, img)
     assert r.verdict in ("yes", "no") or "limiting gradient" in r.reason      # decided, or says why not
+
+
+def test_a_swept_graph_still_pickles():
+    # the audit sends graphs to Dask workers; what sweeps keep about a graph stays outside it
+    import pickle
+    g = mt.trace(conv_relu_pool, 3)
+    mt.lex_grad(g, X0)
+    assert pickle.loads(pickle.dumps(g)).number_of_nodes() == g.number_of_nodes()

@@ -30,6 +30,7 @@ __all__ = ["Sweep", "Row", "Lex", "SparseLex", "leaves", "is_rational"]
 
 import heapq
 import math
+import weakref
 from fractions import Fraction
 from functools import reduce
 from operator import mul
@@ -258,7 +259,7 @@ class Sweep:
         self.graph, self.conv = graph, conv
         # integer weights of wide nodes and the node rows, kept with the graph: every sweep of it reuses them
         self._weights = graph.graph.setdefault("_int_weights", {})
-        self.nodes, self._product_fed, self._interned = graph.graph.setdefault("_sweep_nodes", ([], set(), {}))
+        self.nodes, self._product_fed, self._interned = _rows_of(graph)
         self.extend()
 
     def extend(self):
@@ -677,6 +678,19 @@ class Sweep:
                     grad = [g + Fraction(x, gint[0]) if x else g for g, x in zip(grad, gint[1])]
                 rows.append([_tidy(g) for g in grad])
         return rows
+
+
+#: per graph (by identity, dropped with the graph): the node rows every sweep of it shares; kept
+#: outside the graph, which must stay picklable (rows hold primitives, whose rules are functions)
+_ROWS = {}
+
+
+def _rows_of(graph):
+    got = _ROWS.get(id(graph))
+    if got is None:
+        got = _ROWS[id(graph)] = ([], set(), {})
+        weakref.finalize(graph, _ROWS.pop, id(graph), None)
+    return got
 
 
 class Row:
