@@ -125,8 +125,13 @@ def torch_grad(model, x, k):
 
 
 def tie_kinds(star):
-    """The ops of the tied nodes of a Star (mtsym.local.star.Star)."""
+    """The ops of the tied nodes of a Star (mtsym.local.star.Star); flat ties (every tied quantity 0
+    near the point: no kink, mtsym.flat) are not among them and are counted apart."""
     return Counter(star.sweep.nodes[v][0].name for v in star.tied)
+
+
+def flat_kinds(star):
+    return Counter(star.sweep.nodes[v][0].name for v in star.sweep.flat)
 
 
 # ----------------------------------------------------------------------------- per image
@@ -136,8 +141,10 @@ def per_image(name, model, images, max_star):
     t_trace, graph = best(lambda: mt.trace(model, 784), 1)
     head = lambda m: (lambda x: m(x)[0])                     # noqa: E731  (one output: the class-0 logit)
     t_trace1, graph1 = best(lambda: mt.trace(head(model), 784), 1)
+    # the first sweep of a graph keeps its integer weights and node rows with it: once per model
+    t_prep, _ = best(lambda: mt.lex_grad(graph1, images[0]), 1)
     print(f"\n[{name}] trace (once per model): {t_trace:.2f} s ({graph.number_of_nodes()} nodes); "
-          f"scalar head {t_trace1:.2f} s")
+          f"scalar head {t_trace1:.2f} s; first sweep of the graph (integer weights, once) {t_prep:.2f} s")
     print(f"{'img':>4} {'ties':>22} {'torch f+b':>10} {'lex_grad':>9} {'star':>18} {'is_clarke':>22}")
     rows = []
     conv = Convention.get("torch")
@@ -145,20 +152,31 @@ def per_image(name, model, images, max_star):
         t_torch, gt = best(lambda: torch_grad(model, x, 0), 3)
         t_lex, lg = best(lambda: mt.lex_grad(graph1, x), 1)
         st = Star(graph1, 784, tuple(Fraction(float(v)) for v in x), conv)
-        kinds = tie_kinds(st)
+        kinds, flat = tie_kinds(st), flat_kinds(st)
         try:
             t_star, star = best(lambda: mt.derive(graph1, 784, around=x, max_strata=max_star), 1)
             star_txt = f"{len(star.strata)} strata {t_star:.2f} s"
         except mt.LimitError:
             t_star, star = None, None
-            star_txt = f"too large ({len(st.tied)} tied)"
+            t_limit, _ = best(lambda: _limit(graph1, x, max_star), 1)
+            star_txt = f"too large ({len(st.tied)} tied; refused in {t_limit:.2f} s)"
         t_cl, verdict = best(lambda: mt.is_clarke(graph1, x, max_strata=max_star), 1)
         # torch's gradient agrees with mtsym's associated gradient here? (float32 forward)
-        ties = ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "none"
+        ties = (", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "none") + \
+            (f" (+{sum(flat.values())} flat)" if flat else "")
         print(f"{i:>4} {ties:>22} {t_torch * 1e3:>8.2f}ms {t_lex:>8.2f}s {star_txt:>18} "
               f"{verdict.verdict + ' (' + str(verdict.method) + ')':>14} {t_cl:.2f}s")
-        rows.append((kinds, t_lex, t_star, t_cl, verdict.verdict, verdict.method, t_torch))
+        rows.append((kinds, t_lex, t_star, t_cl, verdict.verdict, verdict.method, t_torch, flat,
+                     t_star if t_star is not None else t_limit))
     tied = sum(1 for r in rows if r[0])
+    flats = sum((r[7] for r in rows), Counter())
+    star_or_limit = [r[8] for r in rows]
+    print(f"[{name}] flat ties (no kink, not counted): {dict(flats) or 'none'} over the {len(rows)} images; "
+          f"per image lex_grad {min(r[1] for r in rows):.2f}-{max(r[1] for r in rows):.2f} s, "
+          f"is_clarke {min(r[3] for r in rows):.2f}-{max(r[3] for r in rows):.2f} s, "
+          f"star or its LimitError {min(star_or_limit, default=float('nan')):.2f}-"
+          f"{max(star_or_limit, default=float('nan')):.2f} s, torch f+b {min(r[6] for r in rows) * 1e3:.2f}-"
+          f"{max(r[6] for r in rows) * 1e3:.2f} ms")
     print(f"[{name}] {len(rows)} images, {tied} with exact ties "
           f"({', '.join(f'{k}: {v}' for k, v in sum((r[0] for r in rows), Counter()).items()) or 'none'}); "
           f"max lex_grad {max(r[1] for r in rows):.2f} s, max is_clarke {max(r[3] for r in rows):.2f} s, "
@@ -186,9 +204,9 @@ def zero_image(model):
           f"is_clarke of torch's gradient (relu'(0) = 0: the zero vector): {v.verdict} ({v.method}) {t_cl:.2f} s")
 
 
-def _limit(graph, x):
+def _limit(graph, x, max_strata=None):
     try:
-        mt.derive(graph, 784, around=x)
+        mt.derive(graph, 784, around=x, max_strata=max_strata)
     except mt.LimitError as e:
         return str(e)
     return "no error"
@@ -285,6 +303,8 @@ def main():
     ap.add_argument("--slice-only", action="store_true", help="the 2-D slice alone (no per-image analysis)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of the grid and the exact slice (median)")
     ap.add_argument("--grid-chunk", type=int, default=8192, help="grid points per batched torch pass")
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated, of: " + ", ".join(MODELS))
+    ap.add_argument("--no-slice", action="store_true", help="skip the zero image and the 2-D slice")
     args = ap.parse_args()
     if args.quick:
         args.images, args.grid, args.epochs = 3, 200, 1
@@ -293,13 +313,17 @@ def main():
     rng = np.random.default_rng(0)
     pick = rng.choice(len(X), args.images, replace=False)
     models = {}
-    for name, build in ({} if args.slice_only else MODELS).items():
+    print(f"load average {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    for name in ([] if args.slice_only else args.models.split(",")):
+        build = MODELS[name]
         t, (model, acc) = best(lambda: build(Xb, y, args.epochs), 1)
         models[name] = model
         print(f"[{name}] trained in {t:.1f} s, train accuracy {acc:.3f}")
         per_image(name, model, Xb[pick], args.max_star)
+    if args.no_slice:
+        return
     if not args.slice_only:
-        zero_image(models["mlp"])
+        zero_image(models["mlp"] if "mlp" in models else MODELS["mlp"](Xb, y, args.epochs)[0])
     box = ((0.4, 0.6), (0.4, 0.6)) if args.quick else ((-0.25, 1.25), (-0.25, 1.25))
     table = slice_vs_grid(X, y, args.grid, max(args.epochs, 5) * 4, box, args.repeat, args.grid_chunk)
     if args.plot:

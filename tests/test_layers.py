@@ -15,7 +15,8 @@ from mtsym.primitives import PRIMITIVES
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "mtsym"
 CORE = {"trace", "value", "arrays", "graph", "primitives", "conventions", "polyhedra", "partition", "table",
-        "exact", "linalg", "errors", "ops", "extensions", "display", "walk", "records", "intmat"}
+        "exact", "linalg", "errors", "ops", "extensions", "display", "walk", "records", "intmat",
+        "flat"}
 OUTER = {"verify", "clarke", "lp", "lipschitz", "backends", "evaluate", "export", "frameworks", "cli", "local",
          "audit", "numeric", "api", "examples", "parallel", "progress", "oracle", "samples", "chainrule"}
 

@@ -20,12 +20,12 @@ Examples
 ((1, -1),)
 """
 
-__all__ = ["ExactSample", "walk", "replay", "gaps"]
+__all__ = ["ExactSample", "walk", "replay", "gaps"]   # walk, replay: from mtsym.flat
 
 from fractions import Fraction
 
-from ..partition import ask
-from ..primitives import PRIMITIVES, Choice, Restrict, path_by_tests, sign
+from ..flat import flat_tie, replay, walk
+from ..primitives import PRIMITIVES, sign
 from ..trace import VAL_CONV
 
 
@@ -76,8 +76,9 @@ class ExactSample:
         """True when every tie of the nodes ``tied`` holds on a whole neighbourhood of the point.
 
         Each node's affine form (value and gradient in the inputs) is built along the exact
-        ``cases``; a tie persists when every switching quantity its tests answer 0 is the zero
-        form, e.g. a max-pool window of relu outputs that are all 0 near the point.  When every
+        ``cases``; a tie persists when it is flat (:func:`mtsym.flat.flat_tie`: every switching
+        quantity its tests answer 0 is the zero form, e.g. a max-pool window of relu outputs that
+        are all 0 near the point).  When every
         exact tie of the sample persists, every node keeps its case near the point: ``f`` is affine
         there and its Clarke gradient is its gradient.
         """
@@ -91,7 +92,7 @@ class ExactSample:
             if prim.kind == "input":
                 forms[v] = {d["params"][0]: 1}
                 continue
-            if v in tied and not _tie_persists(prim, d["params"], [forms[u] for u in ins], [vals[u] for u in ins]):
+            if v in tied and not flat_tie(prim, d["params"], [forms[u] for u in ins], [vals[u] for u in ins]):
                 return False
             if prim.kind == "branch":
                 continue
@@ -175,47 +176,6 @@ class ExactSample:
                         if a[o]:
                             au[o] += wu * a[o]
         return done
-
-
-def _tie_persists(prim, params, forms, values):
-    """Every sign test the node's exact path answers 0 is on the zero form (value and gradient)."""
-    keys = sorted({i for f in forms for i in f})
-    dense = [(Fraction(x),) + tuple(f.get(i, 0) for i in keys) for f, x in zip(forms, values)]
-    _, answers, quantities = walk(prim, values, params)
-    for i, (a, q) in enumerate(zip(answers, quantities)):
-        if q is not None and a == 0:
-            form = _quantity_form(ask(prim, dense, params, answers[:i])[1])
-            if any(form):
-                return False
-    return True
-
-
-def _quantity_form(q):
-    return q.form if isinstance(q, Restrict) else q
-
-
-# --------------------------------------------------------------------------- gaps
-def _quantity(q):
-    if isinstance(q, Choice):
-        return None
-    return (q.form if isinstance(q, Restrict) else q)[0]
-
-
-def walk(prim, xs, params):
-    """Drive ``prim.tests`` at the numbers ``xs``: ``(case, answers, quantities)`` of the path taken.
-
-    ``answers`` are the Choice indices and signs sent, ``quantities`` the exact value of each sign
-    test (``None`` for a Choice).
-    """
-    xs = [Fraction(x) for x in xs]
-    case, answers = path_by_tests(prim.tests, xs, params)
-    return case, answers, replay(prim, xs, params, answers)
-
-
-def replay(prim, xs, params, answers):
-    """The exact quantities of the sign tests at ``xs`` along a path given by its ``answers``."""
-    vals = [(Fraction(x),) for x in xs]
-    return [_quantity(ask(prim, vals, params, answers[:i])[1]) for i in range(len(answers))]
 
 
 def gaps(prim, params, float_xs, exact_xs):

@@ -247,14 +247,16 @@ class Star:
         self.branch_free = not any(p.kind == "branch" for p, *_ in nodes)
         self.smooth_products = any(p.kind == "smooth" for p, *_ in nodes)
         self.switching = [v for v in range(len(nodes)) if nodes[v][0].switching]
-        self.leaves, self.tied = {}, []
+        sweep._classify_to(len(nodes))
+        self.leaves, self.tied = _Leaves(sweep), []
         for v in self.switching:
-            lv = sweep.tied(v)
+            if v not in sweep.kinks:          # strict or a flat tie: one case near x0 (leaves when asked)
+                continue
+            lv = self.leaves[v]
             if lv is None:
                 raise LimitError(f"star of x0: node n{v} ({nodes[v][0].name}, {self.graph.line_of(v)}) can take "
                                  "more than 65,536 tie cases at x0; the star is too large to enumerate. "
                                  "Use mt.lex_grad(f, x0) for an exact Clarke gradient without enumeration.")
-            self.leaves[v] = lv
             if len(lv) > 1:
                 self.tied.append(v)
         self.branch_free = self.branch_free and not self.smooth_products
@@ -276,19 +278,32 @@ class Star:
             "mt.is_clarke(f, x0) for the framework's gradient, or pass max_strata=... to derive.")
 
     # ------------------------------------------------------------ the reduced program
-    def _frozen(self):
+    def _frozen(self, only=None):
         """Per input node of a tied node, and per output: its gradient with the tied nodes held
-        fixed, and the coefficients of the tied nodes' outputs in it (one reverse sweep each)."""
+        fixed, and the coefficients of the tied nodes' outputs in it (one reverse sweep each).
+        ``only``: just those nodes."""
         sw = self.sweep
         inputs = sorted((v for v in range(len(sw.nodes)) if sw.nodes[v][0] is INPUT),
                         key=lambda v: sw.nodes[v][2][0])
         targets = inputs + self.tied
         n = self.n
         out = {}
-        for u in list(dict.fromkeys([u for t in self.tied for u in sw.nodes[t][1]] + list(self.outputs))):
+        cut = tuple(self.tied)
+        tied_inputs = set(u for t in self.tied for u in sw.nodes[t][1])
+        todo = only if only is not None else [u for t in self.tied for u in sw.nodes[t][1]] + list(self.outputs)
+        for u in list(dict.fromkeys(todo)):
             if u in out:
                 continue
-            row = sw.gradient([u], targets=targets, conv=self.conv, scaled=True)[0]
+            # the tied nodes' inputs: forward and sparse, shared between nodes; an output: one reverse sweep
+            got = sw.sparse_grad(u, self.conv, cut) if u in tied_inputs else None
+            if got is not None:
+                den, g = got
+                nums = [0] * (n + len(cut))
+                for i, x in g.items():
+                    nums[i] = x
+                row = Row(den, nums)
+            else:
+                row = sw.gradient([u], targets=targets, conv=self.conv, scaled=True)[0]
             if isinstance(row, Row):
                 g, kap = Row(row.den, row.nums[:n]), [Fraction(x, row.den) if x else 0 for x in row.nums[n:]]
             else:
@@ -357,14 +372,13 @@ class Star:
         locate_path(self.program, (0,) * self.program.n)
         return self.program
 
-    def lower_bound(self):
+    def lower_bound(self, beyond=None):
         """A proven lower bound on the star's size: tied nodes none of whose inputs depends on another
         tied node, with linearly independent input gradients across nodes (mod a prime, which only
-        loses independence): their feasible cases multiply."""
+        loses independence): their feasible cases multiply.  Stops once the bound exceeds ``beyond``."""
         import numpy as np
         sw, nodes = self.sweep, self.sweep.nodes
-        frozen = getattr(self, "frozen", None) or self._frozen()
-        self.frozen = frozen
+        frozen = getattr(self, "frozen", None) or _Frozen(self)
         chosen = ModP(self.n)
         bound = 1
         for t in self.tied:
@@ -385,13 +399,15 @@ class Star:
                              for b in local.vectors], dtype=np.int64)
             if chosen.add(rows):
                 bound *= count
+                if beyond is not None and bound > beyond:
+                    break
         return bound
 
     # ------------------------------------------------------------ enumeration and lifting
     def enumerate(self, max_strata):
         """``(records, radius)`` of the star in ``R^n``."""
         if self.upper_bound() > max_strata:
-            low = self.lower_bound()
+            low = self.lower_bound(beyond=max_strata ** 2)  # far enough past the limit; cheap on huge stars
             if low > max_strata:
                 raise self.too_large(max_strata, low)
         program = self.reduce()
@@ -492,6 +508,30 @@ class Star:
                         if lip and (best is None or abs(g[0]) / Fraction(lip) < best):
                             best = abs(g[0]) / Fraction(lip)
         return None if best is None else _pow2_below(best)
+
+
+class _Frozen(dict):
+    """:meth:`Star._frozen` entries computed when first asked."""
+
+    def __init__(self, star):
+        super().__init__()
+        self.star = star
+
+    def __missing__(self, u):
+        got = self[u] = self.star._frozen(only=[u])[u]
+        return got
+
+
+class _Leaves(dict):
+    """``{switching node: Sweep.tied(node)}``, computed when first asked."""
+
+    def __init__(self, sweep):
+        super().__init__()
+        self.sweep = sweep
+
+    def __missing__(self, v):
+        lv = self[v] = self.sweep.tied(v)
+        return lv
 
 
 def _abs_dot(sw, v, w, xs):

@@ -45,11 +45,12 @@ import sympy as sp
 
 from ..conventions import Convention
 from ..errors import InputError, LimitError
-from ..exact import to_exact, to_sympy
+from ..exact import int_row, to_exact, to_sympy
 from ..lp import in_hull
 from ..partition import Decider, _node_cases
 from ..polyhedra import Polyhedron
 from ..primitives import PRIMITIVES
+from .basis import _PRIME, ModP
 from .lex import point_of
 from .star import Star, star_table
 from .sweep import Row, Sweep, is_rational
@@ -257,15 +258,14 @@ MAX_REDUCED = 40
 
 def _certify(star, g, gm, n, m, why):
     """Certificates when the star is too large (see the module docstring)."""
-    star.build_basis()
-    r = star.r
-    if r <= MAX_REDUCED:
+    if not _rank_exceeds(star, MAX_REDUCED):
+        star.build_basis()
         out = _reduced_certificates(star, g, gm, n, m, why)
         if out.verdict != "undecided":
             return out
     else:
-        out = ClarkeVerdict("undecided", None, {}, f"{why.split('.')[0]}; the tied nodes span {r} directions, "
-                            f"too many for the exact cone search (at most {MAX_REDUCED})", gm)
+        out = ClarkeVerdict("undecided", None, {}, f"{why.split('.')[0]}; the tied nodes span more than "
+                            f"{MAX_REDUCED} directions, too many for the exact cone search", gm)
     d = _proposed_direction(star)
     if d is not None:
         sw = Sweep(star.graph, star.conv)
@@ -279,32 +279,66 @@ def _certify(star, g, gm, n, m, why):
             return ClarkeVerdict("yes", "cone", cert, f"{_fmt(g)} is the lexicographic derivative along the "
                                  "certificate's direction then the axes: the gradient of a full-dimensional stratum "
                                  f"at x0, a limiting gradient ({why.split(':')[0]})", gm)
+        out = ClarkeVerdict("undecided", None, out.certificate, f"{out.reason}; the lexicographic derivative "
+                            "along a proposed direction into the framework's cone (then the axes) is another "
+                            "limiting gradient", gm)
     return out
 
 
-def _proposed_direction(star):
-    """A direction into the cone where every tied node fed by no other tied node takes a strict
-    case with the framework's local derivative (least squares in floats: only a proposal, which
-    the exact lexicographic sweep then checks)."""
+def _rank_exceeds(star, k):
+    """Whether the gradients of the tied nodes' inputs (tied nodes held fixed) span more than ``k``
+    directions, proved modulo a prime (independence there is independence over the rationals); the
+    search stops at ``k + 1`` independent vectors."""
     import numpy as np
-    nodes, frozen = star.sweep.nodes, star.frozen
+    nodes = star.sweep.nodes
+    ins = list(dict.fromkeys(u for t in star.tied for u in nodes[t][1]))
+    if len(ins) <= k:
+        return False
+    from .star import _Frozen
+    frozen = getattr(star, "frozen", None) or _Frozen(star)
+    chosen, count = ModP(star.n), 0
+    for u in ins:
+        g0 = frozen[u][0]
+        if not (bool(g0) if isinstance(g0, Row) else any(g0)):
+            continue
+        ints = g0.int_row() if isinstance(g0, Row) else int_row((0,) + tuple(g0))[1:]
+        if chosen.add(np.array([[c % _PRIME for c in ints]], dtype=np.int64)):
+            count += 1
+            if count > k:
+                return True
+    return False
+
+
+def _proposed_direction(star):
+    """A direction into the cone where every tied node takes a strict case with the framework's local
+    derivative (the gradients of its tests along the framework's cases at every tied node; least
+    squares in floats, rounded to integers: only a proposal, which the exact lexicographic sweep
+    then checks)."""
+    import numpy as np
+    sw, nodes, conv = star.sweep, star.sweep.nodes, star.conv
     floats = {}
 
     def as_floats(u):
         if u not in floats:
-            g0 = frozen[u][0]
-            floats[u] = (np.array(g0.nums, dtype=float) / g0.den if isinstance(g0, Row)
-                         else np.array([float(v) for v in g0]))
+            got = sw.sparse_grad(u, conv)
+            if got is None:
+                row = sw.gradient([u], conv=conv, scaled=True)[0]
+                floats[u] = (np.array(row.nums, dtype=float) / row.den if isinstance(row, Row)
+                             else np.array([float(v) for v in row]))
+            else:
+                den, g = got
+                q = np.zeros(star.n)
+                for i, x in g.items():
+                    q[i] = x / den
+                floats[u] = q
         return floats[u]
     rows = []
     for t in star.tied:
         prim, ins, params, pinned = nodes[t]
-        if any(frozen[u][1] for u in ins):
-            continue
-        want = prim.linear(star.sweep.cases[t], params, pinned or star.conv)
+        want = prim.linear(sw.cases[t], params, pinned or conv)
         for case, tests in star.leaves[t]:
             tied_tests = [(f, s) for f, s in tests if f[0] == 0]
-            if prim.linear(case, params, pinned or star.conv) == want and all(s != 0 for _, s in tied_tests):
+            if prim.linear(case, params, pinned or conv) == want and all(s != 0 for _, s in tied_tests):
                 for f, s in tied_tests:
                     q = np.zeros(star.n)
                     for c, u in zip(f[1:], ins):
@@ -315,13 +349,29 @@ def _proposed_direction(star):
     if not rows:
         return None
     Q = np.array(rows)
-    try:                                   # the least-norm d with Q d = 1
-        d = Q.T @ np.linalg.solve(Q @ Q.T, np.ones(len(rows)))
-    except np.linalg.LinAlgError:
-        d, *_ = np.linalg.lstsq(Q, np.ones(len(rows)), rcond=None)
+    Q = Q[np.abs(Q).sum(1) > 0]
+    if not len(Q):
+        return None
+    d = None
+    try:
+        from scipy.optimize import linprog  # optional (extra "local"): without it, least squares only
+    except ImportError:                     # pragma: no cover - scipy is in the test environment
+        linprog = None
+    if linprog is not None and len(Q) > Q.shape[1] // 2:   # many tests: Q d >= 1 by a float LP
+        Qs = Q / np.abs(Q).max(1, keepdims=True)
+        res = linprog(np.zeros(Q.shape[1]), A_ub=-Qs, b_ub=-np.ones(len(Q)), bounds=(-1e6, 1e6), method="highs")
+        if res.status == 0:            # a vertex: often sparse; a generic nudge keeps Q d >= 1/2
+            r = np.random.default_rng(0).standard_normal(Q.shape[1])
+            d = res.x + r * (0.5 / max(np.abs(Qs @ r).max(), 1e-300))
+    if d is None:
+        try:                               # the least-norm d with Q d = 1
+            d = Q.T @ np.linalg.solve(Q @ Q.T, np.ones(len(Q)))
+        except np.linalg.LinAlgError:
+            d, *_ = np.linalg.lstsq(Q, np.ones(len(Q)), rcond=None)
     if not np.all(np.isfinite(d)) or not d.any():
         return None
-    return tuple(to_exact(float(v)) for v in d)
+    d = np.round(d * (2 ** 40 / np.abs(d).max()))          # integers: cheaper exact sweeps along d
+    return tuple(int(v) for v in d)
 
 
 def _reduced_certificates(star, g, gm, n, m, why):
