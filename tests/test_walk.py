@@ -186,6 +186,17 @@ def test_walk_with_a_parametric_convention():
     assert any(f.free_symbols for r in walked for form in r.forms for f in form if isinstance(f, sp.Basic))
 
 
+@pytest.mark.parametrize("conv", ["torch", "mean", "last", Convention("torch", relu0=sp.Symbol("z"))])
+def test_outputs_that_are_switching_nodes_themselves(conv):
+    # every output is a max, a relu of a max or a min: the walk reads their forms from the units'
+    # rows (the relu's under a symbolic convention, the max's tie weights 1/|T|)
+    def fn(x):
+        return [mt.max(x[0], x[1], x[2] - 1), mt.relu(mt.max(x[0] - x[2], 2 * x[1])), mt.min(x[0], 0, x[1] + x[2])]
+    walked, general = both(fn, 3, conv)
+    same(walked, general)
+    assert any(r.forms != r.vals for r in walked)
+
+
 def test_long_sums_are_cut_into_units_of_their_own():
     # a Python sum of 600 relus: chains longer than MATERIALIZE are computed as units
     rng = random.Random(3)
