@@ -15,6 +15,7 @@ Plus the limits of issue 15: a k-ary max on one stratum costs O(k) tests, and
 ``max_strata`` stops a max over many inputs at once.
 """
 import hashlib
+import itertools
 import random
 from fractions import Fraction
 
@@ -329,3 +330,41 @@ def test_a_long_branching_loop_stops_at_a_bound_on_all_runs():
         mt.derive(steps, 1, max_events=300)
     assert 200 < len(info.value.partial_records) < 300
     assert len(mt.derive(steps, 1, max_events=1000).strata) == 601   # x < 0, x = i, i < x < i + 1, x > 299
+
+
+@pytest.mark.parametrize("name", ["max", "min", "maximum", "maxpool"])
+def test_max_tests_resume_where_a_replay_would(name):
+    # a forked branch of a k-ary max starts its tests generator past its answers (no replay):
+    # the same next question, or the same case, as the generator driven through every answer
+    from mtsym.primitives import PRIMITIVES, Choice, Restrict
+    prim = PRIMITIVES[name]
+
+    def state(start):
+        try:
+            gen, q = start()
+        except StopIteration as stop:
+            return ("case", stop.value)
+        return (type(q).__name__, q.m if isinstance(q, Choice) else (q.form, q.signs))
+
+    def driven(vals, k, answers):
+        gen = prim.tests(vals, (k,))
+        q = next(gen)
+        for a in answers:
+            q = gen.send(a)
+        return gen, q
+
+    for k in range(1, 6):
+        vals = [(i, 2 * i + 1, -i) for i in range(k)]
+        todo, cases = [()], []
+        while todo:
+            answers = todo.pop()
+            want = state(lambda: driven(vals, k, answers))
+            assert state(lambda: prim.tests.resume(vals, (k,), answers)) == want
+            if want[0] == "Choice":
+                todo.extend(answers + (t,) for t in range(k))
+            elif want[0] == "Restrict":
+                todo.extend(answers + (s,) for s in want[1][1])
+            else:
+                cases.append(want[1])
+        # every branch was compared: one case per nonempty tie set
+        assert sorted(cases) == sorted(c for r in range(1, k + 1) for c in itertools.combinations(range(k), r))
