@@ -336,7 +336,7 @@ def test_a_long_branching_loop_stops_at_a_bound_on_all_runs():
 def test_max_tests_resume_where_a_replay_would(name):
     # a forked branch of a k-ary max starts its tests generator past its answers (no replay):
     # the same next question, or the same case, as the generator driven through every answer
-    from mtsym.primitives import PRIMITIVES, Choice, Restrict
+    from mtsym.primitives import PRIMITIVES, Choice
     prim = PRIMITIVES[name]
 
     def state(start):
