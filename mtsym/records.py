@@ -154,17 +154,23 @@ def _round_div(a, b):
 def interior_point(poly):
     """The double description's interior point as ``(P, q)`` (integers, the point ``P / q``):
     the average of the vertices plus the sum of the rays, as :meth:`Polyhedron.witness`."""
+    n = poly.n
     verts = [g for g in poly.gens if g[0] > 0]
-    rays = [g for g in poly.gens if g[0] == 0]
     L = 1
     for v in verts:
         L = L * v[0] // math.gcd(L, v[0])
     q = L * len(verts)
-    # column sums (zip and sum run in C): the vertices scaled to L, then the rays scaled to q
-    P = [sum(c) for c in zip(*[v if v[0] == L else [x * (L // v[0]) for x in v] for v in verts])][1:] \
-        if verts else [0] * poly.n
-    if rays:
-        P = [p + r * q if r else p for p, r in zip(P, [sum(c) for c in zip(*rays)][1:])]
+    P = [0] * n
+    for v in verts:
+        f = L // v[0]
+        for i in range(n):
+            if v[i + 1]:
+                P[i] += v[i + 1] * f
+    for r in poly.gens:
+        if r[0] == 0:
+            for i in range(n):
+                if r[i + 1]:
+                    P[i] += r[i + 1] * q
     g = q
     for x in P:
         g = math.gcd(g, x)
