@@ -317,7 +317,7 @@ class Piece:
         self.forms = forms
         self.strata = strata
         self.index = None
-        self.dim = max(s.dim for s in strata)
+        self.dim = strata[0].dim if len(strata) == 1 else max(s.dim for s in strata)
         self._expr = self._grad = None
 
     @property
@@ -454,7 +454,8 @@ class PieceTable:
         ordered = []
         for i, p in enumerate(pieces):
             p.index = i
-            p.strata.sort(key=lambda s: (-s.dim, s.discovery))
+            if len(p.strata) > 1:
+                p.strata.sort(key=lambda s: (-s.dim, s.discovery))
             for s in p.strata:
                 s.piece = i
                 ordered.append(s)
