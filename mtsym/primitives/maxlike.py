@@ -101,6 +101,10 @@ def _extended(sign):
     return extended
 
 
+#: ``Fraction(1, m)`` by ``m``: a mean over m tied arguments (one object, not one per tie set)
+_MEAN = {}
+
+
 def tie_weights(k, tie, rule):
     """Weights over ``k`` arguments for the tie set ``tie`` under ``rule``.
 
@@ -122,7 +126,7 @@ def tie_weights(k, tie, rule):
     elif rule == "last":
         w[tie[-1]] = 1
     elif rule == "mean":
-        q = Fraction(1, len(tie))
+        q = _MEAN.get(len(tie)) or _MEAN.setdefault(len(tie), Fraction(1, len(tie)))
         for i in tie:
             w[i] = q
     else:  # a weight for the first of two tied arguments
