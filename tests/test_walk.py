@@ -368,3 +368,18 @@ def test_max_tests_resume_where_a_replay_would(name):
                 cases.append(want[1])
         # every branch was compared: one case per nonempty tie set
         assert sorted(cases) == sorted(c for r in range(1, k + 1) for c in itertools.combinations(range(k), r))
+
+
+def test_objects_made_with_the_collector_paused_skip_its_young_generations():
+    # derive pauses the collector; what it made is moved to the oldest generation when the
+    # collector is back on, so the next young collection does not visit the whole table
+    import gc
+    if gc.get_freeze_count() or not gc.isenabled():
+        pytest.skip("the process froze objects or turned the collector off itself")
+    with gc_paused():
+        assert not gc.isenabled()
+        made = [[k] for k in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    young = {id(o) for g in (0, 1) for o in gc.get_objects(generation=g)}
+    assert not any(id(m) in young for m in made)
+    assert any(m is made[7] for m in gc.get_objects(generation=2))
