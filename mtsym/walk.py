@@ -472,6 +472,8 @@ class _Walk:
                 F[i] = 0
             else:
                 F[i] = w * st.slot[i][0]
+        elif ws.count(0) == len(ws) - 1 and 1 in ws:   # one input passed through (a max's winner)
+            F[i] = st.slot[i][ws.index(1)]
         else:
             F[i] = np.array(ws, dtype=plan.dtype) @ st.slot[i]
         if b:
