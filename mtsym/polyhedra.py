@@ -53,6 +53,10 @@ def _support(h):
     if len(idx) == 1:
         i, c = idx[0], cs[0]
         return lambda g: c * g[i]
+    if len(idx) == 2:  # a difference of two coordinates (a max's tests): no map, no sum
+        i, j = idx
+        c, e = cs
+        return lambda g: c * g[i] + e * g[j]
     get = itemgetter(*idx)
     return lambda g: sum(map(mul, cs, get(g)))
 

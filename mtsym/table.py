@@ -317,7 +317,7 @@ class Piece:
         self.forms = forms
         self.strata = strata
         self.index = None
-        self.dim = max(s.dim for s in strata)
+        self.dim = strata[0].dim if len(strata) == 1 else max(s.dim for s in strata)
         self._expr = self._grad = None
 
     @property
@@ -382,6 +382,35 @@ def _sort_keys(pieces):
     return keys
 
 
+def _rational_keys(all_forms):
+    """Per forms tuple ``(constants, -coefficients)`` with the coefficients as integers over one
+    common denominator, or ``None`` unless every entry of every form is an int or a Fraction.
+
+    Two forms tuples are equal exactly when their keys are, and the keys' second parts order the
+    pieces as :func:`_sort_keys` does (a common positive scale keeps the order); hashing integers
+    is much cheaper than hashing Fractions, and each distinct Fraction object is scaled once.
+    """
+    seen = {}
+    for forms in all_forms:
+        for f in forms:
+            if type(f) is not tuple:
+                return None
+            for c in f:
+                t = type(c)
+                if t is Fraction:
+                    seen[id(c)] = c
+                elif t is not int:
+                    return None
+    den = 1
+    for c in seen.values():
+        if den % c.denominator:
+            den = den * c.denominator // math.gcd(den, c.denominator)
+    neg = {i: -c.numerator * (den // c.denominator) for i, c in seen.items()}
+    return [(tuple(f[0] for f in forms),
+             tuple(-c * den if type(c) is int else neg[id(c)] for f in forms for c in f[1:]))
+            for forms in all_forms]
+
+
 class PieceTable:
     """The exact representation of a traced function: pieces, strata, associated gradient.
 
@@ -404,22 +433,29 @@ class PieceTable:
         by_id = {}  # enumeration shares one forms object per piece: group by identity, then by value
         for s in strata:
             by_id.setdefault(id(s.forms), []).append(s)
+        same = list(by_id.values())
+        ikeys = _rational_keys([ss[0].forms for ss in same])
         groups = {}
-        for ss in by_id.values():
-            g = groups.setdefault(ss[0].forms, [])
+        for k, ss in enumerate(same):
+            g = groups.setdefault(ss[0].forms if ikeys is None else ikeys[k], (ss[0].forms, []))[1]
             if g:
                 g.extend(ss)
                 g.sort(key=lambda s: s.discovery)
             else:
                 g[:] = ss
-        pieces = [Piece(self, forms, ss) for forms, ss in groups.items()]
-        keys = _sort_keys(pieces)
+        pieces = [Piece(self, forms, ss) for forms, ss in groups.values()]
+        if ikeys is None:
+            keys = _sort_keys(pieces)
+        else:  # the same order from the integer keys: (-dim, -coefficients, discovery)
+            neg = {id(ss[0].forms): ikeys[k][1] for k, ss in enumerate(same)}
+            keys = [(-p.dim, neg[id(p.forms)], p.strata[0].discovery) for p in pieces]
         order = sorted(range(len(pieces)), key=keys.__getitem__)
         pieces = [pieces[i] for i in order]
         ordered = []
         for i, p in enumerate(pieces):
             p.index = i
-            p.strata.sort(key=lambda s: (-s.dim, s.discovery))
+            if len(p.strata) > 1:
+                p.strata.sort(key=lambda s: (-s.dim, s.discovery))
             for s in p.strata:
                 s.piece = i
                 ordered.append(s)

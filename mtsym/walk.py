@@ -455,6 +455,7 @@ class _Walk:
         self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
         self.signtab, self.signtab_bias, self.gsign = None, False, {}
         self.growcache = {}
+        self.outid = None   # the switching unit of each output, when each is one (see unit_outputs)
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -471,6 +472,8 @@ class _Walk:
                 F[i] = 0
             else:
                 F[i] = w * st.slot[i][0]
+        elif ws.count(0) == len(ws) - 1 and 1 in ws:   # one input passed through (a max's winner)
+            F[i] = st.slot[i][ws.index(1)]
         else:
             F[i] = np.array(ws, dtype=plan.dtype) @ st.slot[i]
         if b:
@@ -681,12 +684,16 @@ class _Walk:
     # ----------------------------------------------------------- one stratum
     def record(self, st):
         plan = self.plan
-        vals = self.out_vals(st)
-        if st.anyl and st.ldiff[plan.out_deps].any():
-            forms = tuple(self.intern([int(x) for x in f[1].tolist()], f[2]) if f[0] == "q" else f[1]
-                          for f in self.lin_forms(st))
+        both = self.unit_outputs(st)
+        if both is not None:
+            forms, vals = both
         else:
-            forms = vals
+            vals = self.out_vals(st)
+            if st.anyl and st.ldiff[plan.out_deps].any():
+                forms = tuple(self.intern([int(x) for x in f[1].tolist()], f[2]) if f[0] == "q" else f[1]
+                              for f in self.lin_forms(st))
+            else:
+                forms = vals
         ids = (tuple(map(id, forms)), tuple(map(id, vals)))   # the entries are interned: ids are stable
         key = self.pairs.get(ids)
         if key is None:
@@ -706,6 +713,46 @@ class _Walk:
         if len(self.forms) > _INTERNED and not self.compact:  # streaming: memory stays bounded
             self.forms, self.pairs, self.fractions = {}, {}, {}
         return (path, st.cons, key[0], key[1], st.cell)
+
+    def unit_outputs(self, st):
+        """``(forms, vals)`` as :meth:`lin_forms` and :meth:`out_vals` give them (interned), read
+        straight from the units' rows when every output is a switching unit's own output (a max, a
+        maxpool window) whose inputs are val forms and whose convention rule is rational: no
+        combination, one integer product per output whose rule differs.  ``None`` otherwise (and
+        for relu-like plans, whose outputs :meth:`out_vals` memoizes)."""
+        plan = self.plan
+        if plan.codec.narrow:
+            return None
+        ids = self.outid
+        if ids is None:
+            ids = self.outid = _output_units(plan) or ()
+        if not ids:
+            return None
+        D, F, ldiff, units = plan.D, st.F, st.ldiff, plan.units
+        vals, forms = [], []
+        for j in ids:
+            val = self.intern(F[j].tolist(), D[j])
+            vals.append(val)
+            if not ldiff[j]:
+                forms.append(val)
+                continue
+            u = units[j]
+            if len(u.deps) and ldiff[u.deps].any():
+                return None
+            ws, b = plan.weights(u, int(st.codes[j]) - 1 if u.sign else st.cases[j])[3]
+            ints = _int_weights(ws, b)
+            if ints is None:
+                return None
+            wl, L, bl = ints
+            slot = st.slot[j]
+            if plan.dtype is object or L * plan.bound * len(ws) >= _SAFE:
+                num = (np.array(wl, dtype=object) @ slot.astype(object)).tolist()
+            else:
+                num = (np.array(wl, dtype=np.int64) @ slot).tolist()
+            if bl:
+                num[0] += bl * u.din
+            forms.append(self.intern(num, L * u.din))
+        return tuple(forms), tuple(vals)
 
     def out_vals(self, st):
         """The outputs' exact forms under the val rule (interned).  They depend on the decisions
@@ -836,6 +883,35 @@ def _limb_products(plan):
             C[r, where[j]] = a
     return (LimbMatrix(C, max(B[j] for j in union)), np.array(union, dtype=np.intp),
             np.array([c.beta for c in plan.out], dtype=object))
+
+
+def _output_units(plan):
+    """The switching unit whose output each output is (a combination ``1 * unit``), or ``None``."""
+    ids = []
+    for c in plan.out:
+        units = c.units.tolist()
+        if len(units) != 1 or c.beta.any() or int(c.coef[0]) * plan.D[units[0]] != c.den \
+                or plan.units[units[0]].prim is None:
+            return None
+        ids.append(units[0])
+    return ids
+
+
+def _int_weights(ws, b):
+    """Rational weights and bias over one denominator: ``(integer weights, L, integer bias)``, the
+    rule being ``(weights / L, bias / L)``; ``None`` when one is not an int or a Fraction."""
+    L = 1
+    for w in (*ws, b):
+        t = type(w)
+        if t is Fraction:
+            d = w.denominator
+            if L % d:
+                L = L * d // math.gcd(L, d)
+        elif t is not int:
+            return None
+    wl = [w * L if type(w) is int else w.numerator * (L // w.denominator) for w in ws]
+    bl = b * L if type(b) is int else b.numerator * (L // b.denominator)
+    return wl, L, bl
 
 
 def _sign_table(plan):

@@ -15,6 +15,7 @@ Plus the limits of issue 15: a k-ary max on one stratum costs O(k) tests, and
 ``max_strata`` stops a max over many inputs at once.
 """
 import hashlib
+import itertools
 import random
 from fractions import Fraction
 
@@ -186,6 +187,17 @@ def test_walk_with_a_parametric_convention():
     assert any(f.free_symbols for r in walked for form in r.forms for f in form if isinstance(f, sp.Basic))
 
 
+@pytest.mark.parametrize("conv", ["torch", "mean", "last", Convention("torch", relu0=sp.Symbol("z"))])
+def test_outputs_that_are_switching_nodes_themselves(conv):
+    # every output is a max, a relu of a max or a min: the walk reads their forms from the units'
+    # rows (the relu's under a symbolic convention, the max's tie weights 1/|T|)
+    def fn(x):
+        return [mt.max(x[0], x[1], x[2] - 1), mt.relu(mt.max(x[0] - x[2], 2 * x[1])), mt.min(x[0], 0, x[1] + x[2])]
+    walked, general = both(fn, 3, conv)
+    same(walked, general)
+    assert any(r.forms != r.vals for r in walked)
+
+
 def test_long_sums_are_cut_into_units_of_their_own():
     # a Python sum of 600 relus: chains longer than MATERIALIZE are computed as units
     rng = random.Random(3)
@@ -318,3 +330,56 @@ def test_a_long_branching_loop_stops_at_a_bound_on_all_runs():
         mt.derive(steps, 1, max_events=300)
     assert 200 < len(info.value.partial_records) < 300
     assert len(mt.derive(steps, 1, max_events=1000).strata) == 601   # x < 0, x = i, i < x < i + 1, x > 299
+
+
+@pytest.mark.parametrize("name", ["max", "min", "maximum", "maxpool"])
+def test_max_tests_resume_where_a_replay_would(name):
+    # a forked branch of a k-ary max starts its tests generator past its answers (no replay):
+    # the same next question, or the same case, as the generator driven through every answer
+    from mtsym.primitives import PRIMITIVES, Choice
+    prim = PRIMITIVES[name]
+
+    def state(start):
+        try:
+            gen, q = start()
+        except StopIteration as stop:
+            return ("case", stop.value)
+        return (type(q).__name__, q.m if isinstance(q, Choice) else (q.form, q.signs))
+
+    def driven(vals, k, answers):
+        gen = prim.tests(vals, (k,))
+        q = next(gen)
+        for a in answers:
+            q = gen.send(a)
+        return gen, q
+
+    for k in range(1, 6):
+        vals = [(i, 2 * i + 1, -i) for i in range(k)]
+        todo, cases = [()], []
+        while todo:
+            answers = todo.pop()
+            want = state(lambda: driven(vals, k, answers))
+            assert state(lambda: prim.tests.resume(vals, (k,), answers)) == want
+            if want[0] == "Choice":
+                todo.extend(answers + (t,) for t in range(k))
+            elif want[0] == "Restrict":
+                todo.extend(answers + (s,) for s in want[1][1])
+            else:
+                cases.append(want[1])
+        # every branch was compared: one case per nonempty tie set
+        assert sorted(cases) == sorted(c for r in range(1, k + 1) for c in itertools.combinations(range(k), r))
+
+
+def test_objects_made_with_the_collector_paused_skip_its_young_generations():
+    # derive pauses the collector; what it made is moved to the oldest generation when the
+    # collector is back on, so the next young collection does not visit the whole table
+    import gc
+    if gc.get_freeze_count() or not gc.isenabled():
+        pytest.skip("the process froze objects or turned the collector off itself")
+    with gc_paused():
+        assert not gc.isenabled()
+        made = [[k] for k in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    young = {id(o) for g in (0, 1) for o in gc.get_objects(generation=g)}
+    assert not any(id(m) in young for m in made)
+    assert any(m is made[7] for m in gc.get_objects(generation=2))

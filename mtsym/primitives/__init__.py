@@ -162,8 +162,13 @@ class Restrict:
 def replay(tests, vals, params, answers):
     """A ``tests`` generator started and given ``answers``: ``(generator, next question)``.
 
-    ``StopIteration`` (its ``value`` the case) when the answers already decide the case.
+    ``StopIteration`` (its ``value`` the case) when the answers already decide the case.  A
+    ``tests`` function with a ``resume(vals, params, answers)`` attribute (a k-ary max) starts
+    its generator past the answers directly instead.
     """
+    resume = getattr(tests, "resume", None)
+    if resume is not None:
+        return resume(vals, params, answers)
     gen = tests(vals, params)
     q = next(gen)
     for a in answers:

@@ -46,17 +46,40 @@ def _difference(a, b, sign):
 
 def _arg_tests(sign):
     def tests(vals, params):
-        k = len(vals)
-        t = yield Choice(k, vals, sign)
+        t = yield Choice(len(vals), vals, sign)
+        return (yield from _rest(vals, t, 0, [t]))
+
+    def _rest(vals, t, start, tie):
+        """The tests of the arguments from ``start`` on, once ``t`` is the first tied position."""
         at = vals[t]
-        tie = [t]
-        for i in range(k):
+        for i in range(start, len(vals)):
             if i == t:
                 continue
             s = yield Restrict(_difference(vals[i], at, sign), _BELOW if i < t else _TIED_OR_BELOW)
             if s == 0:
                 tie.append(i)
         return tuple(sorted(tie))
+
+    def resume(vals, params, answers):
+        """``replay(tests, vals, params, answers)`` in one step: the generator after ``answers``
+        (the choice of ``t``, then one sign per argument other than ``t``, in order) and its next
+        question, without asking the answered tests again."""
+        if not answers:
+            gen = tests(vals, params)
+            return gen, next(gen)
+        t = answers[0]
+        tie = [t]
+        i = 0
+        for s in answers[1:]:
+            if i == t:
+                i += 1
+            if s == 0:
+                tie.append(i)
+            i += 1
+        gen = _rest(vals, t, i, tie)
+        return gen, next(gen)
+
+    tests.resume = resume
     return tests
 
 
@@ -76,6 +99,10 @@ def _extended(sign):
             return inf[0]
         return keep[0] if len(keep) == 1 else Reapply(keep, (len(keep),))
     return extended
+
+
+#: ``Fraction(1, m)`` by ``m``: a mean over m tied arguments (one object, not one per tie set)
+_MEAN = {}
 
 
 def tie_weights(k, tie, rule):
@@ -99,7 +126,7 @@ def tie_weights(k, tie, rule):
     elif rule == "last":
         w[tie[-1]] = 1
     elif rule == "mean":
-        q = Fraction(1, len(tie))
+        q = _MEAN.get(len(tie)) or _MEAN.setdefault(len(tie), Fraction(1, len(tie)))
         for i in tie:
             w[i] = q
     else:  # a weight for the first of two tied arguments
