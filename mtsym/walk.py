@@ -43,6 +43,7 @@ strata in the same order (``tests/test_walk.py``).
 __all__ = ["Plan", "Unsupported", "PathCodec", "walk", "root_entry", "Paused", "too_many", "limit_error"]
 
 import math
+from operator import mul as _mul
 from fractions import Fraction
 
 import numpy as np
@@ -578,7 +579,7 @@ class _Walk:
                 else:
                     pend, H = st.pend, st.H
                 if len(pend):
-                    codes = st.cell.sign_sets(H, plan.bound)
+                    codes = _sign_sets(st.cell, H, plan.bound)
                     mixed = codes == 2
                     if not mixed.all():
                         self.decide_signs(st, pend, H, codes, np.flatnonzero(~mixed))
@@ -836,6 +837,35 @@ def _limb_products(plan):
             C[r, where[j]] = a
     return (LimbMatrix(C, max(B[j] for j in union)), np.array(union, dtype=np.intp),
             np.array([c.beta for c in plan.out], dtype=object))
+
+
+#: sign tests of at most this many row-generator pairs are computed with Python integers directly
+_SMALL_SIGNS = 24
+
+
+def _sign_sets(cell, H, hmax):
+    """``cell.sign_sets(H, hmax)`` (:meth:`~mtsym.polyhedra.Polyhedron.sign_sets`), exactly; a few
+    rows of Python integers by plain integer dot products (no array operation: 10x less time on
+    the 2-D slice's one-to-four-row tests)."""
+    if H.dtype != object:
+        return cell.sign_sets(H, hmax)
+    gens, lin = cell.gens, cell.lin
+    if len(H) * (len(gens) + len(lin)) <= _SMALL_SIGNS:
+        codes = []
+        for h in H.tolist():
+            if any(sum(map(_mul, h, g)) for g in lin):
+                codes.append(2)
+                continue
+            pos = neg = False
+            for g in gens:
+                v = sum(map(_mul, h, g))
+                if v > 0:
+                    pos = True
+                elif v < 0:
+                    neg = True
+            codes.append(2 if pos and neg else 1 if pos else -1 if neg else 0)
+        return np.array(codes, dtype=np.int8)
+    return cell.sign_sets(H, hmax)
 
 
 def _sign_table(plan):

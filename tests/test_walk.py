@@ -318,3 +318,34 @@ def test_a_long_branching_loop_stops_at_a_bound_on_all_runs():
         mt.derive(steps, 1, max_events=300)
     assert 200 < len(info.value.partial_records) < 300
     assert len(mt.derive(steps, 1, max_events=1000).strata) == 601   # x < 0, x = i, i < x < i + 1, x > 299
+
+
+def test_few_row_sign_tests_agree_with_the_polyhedron():
+    # the walk's plain-integer sign tests of a few Python-integer rows against Polyhedron.sign_sets,
+    # on cells with and without lineality, rows through vertices (exact zeros) and near-cancellations
+    from mtsym.walk import _SMALL_SIGNS, _sign_sets
+    rng = random.Random(7)
+    small, seen = 0, set()
+    for _ in range(60):
+        cell = Polyhedron.space(2)
+        for _ in range(rng.randint(0, 4)):
+            h = (rng.randint(-9, 9) << 70, rng.randint(-9, 9) << 69, rng.randint(-9, 9))
+            kids = cell.split(h)
+            cell = kids[rng.choice(sorted(kids))]
+        rows = []
+        for _ in range(rng.randint(1, 4)):
+            g = rng.choice(cell.gens)
+            pick = rng.random()
+            if pick < 0.3:      # through a generator: an exact zero there
+                row = (-(g[1] + g[2]) * (1 << 80), g[0] * (1 << 80), g[0] * (1 << 80))
+            elif pick < 0.5:    # the same, off by one unit: a sign the floats could not see
+                row = (-(g[1] + g[2]) * (1 << 80) + 1, g[0] * (1 << 80), g[0] * (1 << 80))
+            else:
+                row = tuple(rng.randint(-(1 << 90), 1 << 90) for _ in range(3))
+            rows.append(row)
+        H = np.array(rows, dtype=object).reshape(len(rows), 3)
+        small += len(H) * (len(cell.gens) + len(cell.lin)) <= _SMALL_SIGNS
+        codes = _sign_sets(cell, H, 1 << 95).tolist()
+        assert codes == cell.sign_sets(H, 1 << 95).tolist()
+        seen.update(codes)
+    assert small >= 40 and seen == {-1, 0, 1, 2}
