@@ -50,7 +50,7 @@ import numpy as np
 
 from .errors import LimitError
 from .exact import int_row
-from .intmat import LimbMatrix
+from .intmat import LimbMatrix, limbs
 from .primitives import PRIMITIVES
 from .records import chain_links, chain_list
 from .trace import VAL_CONV, combine
@@ -456,6 +456,7 @@ class _Walk:
         self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
         self.signtab, self.signtab_bias, self.gsign = None, False, {}
         self.growcache = {}
+        self.outlimbs, self.rowlimbs = None, {}   # the outputs' product from memoized rows' limbs
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -722,12 +723,37 @@ class _Walk:
             vals = self.outvals.get(key)
             if vals is not None:
                 return vals
-        vals = tuple(self.intern(r, c.den) for r, c in zip(_out_rows(plan, st.F), plan.out))
+        vals = tuple(self.intern(r, c.den) for r, c in zip(self.out_rows(st), plan.out))
         if key is not None:
             if len(self.outvals) > _INTERNED:
                 self.outvals.clear()
             self.outvals[key] = vals
         return vals
+
+    def out_rows(self, st):
+        """``_out_rows(plan, st.F)``; when the outputs read one group's relu-like units (a last hidden
+        layer), their rows are that group's memoized rows (:meth:`group_rows`) times the units' 0/1
+        weights, so the rows are split into limbs once per memoized group product, not once per
+        output product."""
+        plan = self.plan
+        fast = self.outlimbs
+        if fast is None:
+            fast = self.outlimbs = _out_limb_plan(plan) or False
+        if fast:
+            grp, union, pos, w01 = fast
+            rows = self.group_rows(st, grp)
+            R = self.rowlimbs.get(id(rows))
+            if R is None or R[0] is not rows:
+                mat = plan.outmat[0]
+                L = limbs(rows[pos], mat.B, mat.nright)
+                R = (rows, None if L is None else np.concatenate(L, axis=1))
+                if len(self.rowlimbs) > _ROWS_KEPT:
+                    self.rowlimbs.clear()
+                self.rowlimbs[id(rows)] = R
+            if R[1] is not None:
+                mask = w01[np.arange(len(union)), st.codes[union]]
+                return (plan.outmat[0].product(R[1] * mask[:, None], rows.shape[1]) + plan.outmat[2]).tolist()
+        return _out_rows(plan, st.F)
 
     def intern(self, num, d):
         """The exact form ``num / d`` (Python ints), one shared tuple per distinct form."""
@@ -907,6 +933,36 @@ def _val_classes(plan):
                 continue
             cls[i, code] = seen.setdefault((tuple(ws), b), code)
     return cls
+
+
+def _out_limb_plan(plan):
+    """``(group, units, rows, weights)`` when the outputs' limb product reads only relu-like units of
+    one memoized group (:meth:`_Walk.group_rows`), each output row its input row times a weight 0
+    or 1 and no bias on every case (``weights[k, case + 1]``; ``rows[k]``: the unit's row in the
+    group's rows), else ``None``."""
+    if plan.outmat is None or not plan.codec.narrow:
+        return None
+    union = plan.outmat[1]
+    units = plan.units
+    grps = [g for g in plan.groups if g.fast is not None and set(union.tolist()) <= set(g.members)]
+    if len(grps) != 1:
+        return None
+    grp = grps[0]
+    where = {i: a for i, (a, b) in zip(grp.members, grp.spans) if b - a == 1}
+    w01 = np.zeros((len(union), 3))
+    for k, i in enumerate(union.tolist()):
+        u = units[i]
+        if not u.sign or i not in where:
+            return None
+        for code in range(3):
+            try:
+                ws, b = plan.weights(u, code - 1)[:2]
+            except Unsupported:
+                return None
+            if len(ws) != 1 or ws[0] not in (0, 1) or b:
+                return None
+            w01[k, code] = ws[0]
+    return grp, union, np.array([where[i] for i in union.tolist()], dtype=np.intp), w01
 
 
 def _out_rows(plan, F):

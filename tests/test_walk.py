@@ -29,7 +29,7 @@ from mtsym.examples import max1
 from mtsym.polyhedra import Polyhedron
 from mtsym.records import gc_paused
 from mtsym.trace import Program
-from mtsym.walk import Plan
+from mtsym.walk import Plan, _out_limb_plan
 
 
 def _norm(x):
@@ -220,6 +220,7 @@ def test_float_weight_net_products_in_float64_limbs_stay_exact():
     plan = Plan(program)
     assert plan.dtype is object and plan.outmat is not None
     assert any(g.fast is not None for g in plan.groups)
+    assert _out_limb_plan(plan) is not None     # the outputs from the last layer's memoized rows' limbs
     walked, general = both(fn, 2)
     assert len(walked) > 100
     same(walked, general)
