@@ -350,3 +350,29 @@ def test_few_row_sign_tests_agree_with_the_polyhedron():
         assert codes == cell.sign_sets(H, 1 << 95).tolist()
         seen.update(codes)
     assert small >= 40 and seen == {-1, 0, 1, 2}
+
+
+def test_affine_flattening_in_integers_is_the_rational_sum():
+    # the plan composes affine nodes over common denominators; term by term in Fractions as the oracle,
+    # with float32 weights (large power-of-two denominators), constants that cancel and zero weights
+    from mtsym.walk import _flatten
+    rng = random.Random(11)
+    for _ in range(200):
+        k = rng.randint(1, 6)
+        coefs = [rng.choice([0, rng.randint(-5, 5), Fraction(float(np.float32(rng.gauss(0, 1)))),
+                             Fraction(rng.randint(-9, 9), rng.randint(1, 12))]) for _ in range(k)]
+        ins = [{s: rng.choice([rng.randint(-4, 4) or 1, Fraction(rng.randint(-9, 9) or 1, rng.randint(1, 16))])
+                for s in rng.sample(range(6), rng.randint(0, 4))} for _ in range(k)]
+        c0 = rng.choice([0, Fraction(rng.randint(-9, 9), rng.randint(1, 7))])
+        if rng.random() < 0.3 and ins[0].get(0) is not None and coefs[0]:
+            c0 = -coefs[0] * ins[0][0] - sum(c * e.get(0, 0) for c, e in zip(coefs[1:], ins[1:]))  # cancels
+        want = {}
+        for c, e in zip(coefs, ins):
+            for s, a in e.items():
+                want[s] = want.get(s, 0) + c * a
+        want[0] = want.get(0, 0) + c0
+        want = {s: a for s, a in want.items() if a}
+        got = _flatten(coefs, c0, ins)
+        assert got == want and all(type(a) in (int, Fraction) and a for a in got.values())
+    x = sp.Symbol("x")                      # a symbolic weight: term by term
+    assert _flatten([x, 2], 1, [{1: 3}, {1: 1, 2: Fraction(1, 2)}]) == {0: 1, 1: 3 * x + 2, 2: 1}
