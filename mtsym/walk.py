@@ -98,31 +98,27 @@ def _rationals(params):
     return out
 
 
+def _common_den(nums):
+    """The least common denominator of ``int`` and ``Fraction`` numbers; ``None`` if another
+    type is among them."""
+    d = 1
+    for c in nums:
+        t = type(c)
+        if t is Fraction:
+            d = _lcm(d, c.denominator)
+        elif t is not int:
+            return None
+    return d
+
+
 def _flatten(coefs, c0, ins):
     """``c0 + sum(c * e)`` of the input expressions ``ins`` (``{source: rational}``), without zero
     terms: in integers over two common denominators (one ``Fraction`` per source instead of one
     per product: a float32 layer composed with a plane is 24,576 products) when every number is
     an ``int`` or a ``Fraction``, else term by term."""
-    dc = de = 1
-    for c in coefs:
-        t = type(c)
-        if t is Fraction:
-            dc = _lcm(dc, c.denominator)
-        elif t is not int:
-            dc = None
-            break
-    if dc is not None:
-        for e in ins:
-            for a in e.values():
-                t = type(a)
-                if t is Fraction:
-                    de = _lcm(de, a.denominator)
-                elif t is not int:
-                    dc = None
-                    break
-            if dc is None:
-                break
-    if dc is None:
+    dc = _common_den(coefs)
+    de = None if dc is None else _common_den(a for e in ins for a in e.values())
+    if de is None:
         out = {0: c0} if c0 else {}
         for c, e in zip(coefs, ins):
             for s, a in e.items():
