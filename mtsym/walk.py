@@ -496,7 +496,7 @@ class _Walk:
         self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
         self.signtab, self.signtab_bias, self.gsign = None, False, {}
         self.growcache = {}
-        self.outlimbs, self.rowlimbs = None, {}   # the outputs' product from memoized rows' limbs
+        self.outlimbs, self.rowlimbs, self.gmask = None, {}, {}   # products from the rows' limbs, masked
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -567,7 +567,7 @@ class _Walk:
         key = (id(grp), cls[r[:k], st.codes[:k]].tobytes())     # units up to need: all decided
         rows = self.growcache.get(key)
         if rows is None:
-            rows = grp.rows(st.F)
+            rows = self.masked_rows(st, grp)
             rows.setflags(write=False)
             if len(self.growcache) > _ROWS_KEPT:
                 self.growcache.clear()
@@ -771,29 +771,54 @@ class _Walk:
         return vals
 
     def out_rows(self, st):
-        """``_out_rows(plan, st.F)``; when the outputs read one group's relu-like units (a last hidden
-        layer), their rows are that group's memoized rows (:meth:`group_rows`) times the units' 0/1
-        weights, so the rows are split into limbs once per memoized group product, not once per
-        output product."""
+        """``_out_rows(plan, st.F)``; through :meth:`masked_product` when the outputs read relu-like
+        units of one group (a last hidden layer)."""
         plan = self.plan
-        fast = self.outlimbs
-        if fast is None:
-            fast = self.outlimbs = _out_limb_plan(plan) or False
-        if fast:
-            grp, union, pos, w01 = fast
-            rows = self.group_rows(st, grp)
-            R = self.rowlimbs.get(id(rows))
-            if R is None or R[0] is not rows:
-                mat = plan.outmat[0]
-                L = limbs(rows[pos], mat.B, mat.nright)
-                R = (rows, None if L is None else np.concatenate(L, axis=1))
-                if len(self.rowlimbs) > _ROWS_KEPT:
-                    self.rowlimbs.clear()
-                self.rowlimbs[id(rows)] = R
-            if R[1] is not None:
-                mask = w01[np.arange(len(union)), st.codes[union]]
-                return (plan.outmat[0].product(R[1] * mask[:, None], rows.shape[1]) + plan.outmat[2]).tolist()
+        if self.outlimbs is None:
+            self.outlimbs = _out_limb_plan(plan) or False
+        if self.outlimbs:
+            mat, units, beta = plan.outmat
+            P = self.masked_product(st, mat, self.outlimbs, units)
+            if P is not None:
+                return (P + beta).tolist()
         return _out_rows(plan, st.F)
+
+    def masked_rows(self, st, grp):
+        """``grp.rows(st.F)`` for a group with a limb product, through :meth:`masked_product` when
+        it reads relu-like units of one group (the layer before)."""
+        mp = self.gmask.get(id(grp))
+        if mp is None:
+            mp = self.gmask[id(grp)] = _masked_plan(self.plan, grp.uidx) or False
+        if mp:
+            P = self.masked_product(st, grp.fast, mp, grp.uidx)
+            if P is not None:
+                return P + grp.beta
+        return grp.rows(st.F)
+
+    def masked_product(self, st, mat, mp, units):
+        """``mat @ st.F[units]`` (a :class:`~mtsym.intmat.LimbMatrix` product), exactly, when ``mp``
+        (:func:`_masked_plan`) says each of these rows is its unit's input row times a weight 0 or 1:
+        the input rows are one array shared by every state that computed them (the rows of the
+        group, stacked; memoized by :meth:`group_rows` or computed once at the root), split into
+        limbs once, then masked by the weights of the decided cases.  ``None`` when the rows are
+        not at hand (a state rebuilt from a pickle) or too large for the limbs."""
+        src, pos, w01 = mp
+        R = st.slot[src.members[0]]
+        R = None if R is None else R.base
+        if R is None or R.shape[0] != src.spans[-1][1]:
+            return None
+        key = (id(R), id(mat))
+        c = self.rowlimbs.get(key)
+        if c is None or c[0] is not R:
+            L = limbs(R[pos], mat.B, mat.nright)
+            c = (R, None if L is None else np.concatenate(L, axis=1))
+            if len(self.rowlimbs) > _ROWS_KEPT:
+                self.rowlimbs.clear()
+            self.rowlimbs[key] = c
+        if c[1] is None:
+            return None
+        mask = w01[np.arange(len(units)), st.codes[units]]
+        return mat.product(c[1] * mask[:, None], R.shape[1])
 
     def intern(self, num, d):
         """The exact form ``num / d`` (Python ints), one shared tuple per distinct form."""
@@ -975,23 +1000,21 @@ def _val_classes(plan):
     return cls
 
 
-def _out_limb_plan(plan):
-    """``(group, units, rows, weights)`` when the outputs' limb product reads only relu-like units of
-    one memoized group (:meth:`_Walk.group_rows`), each output row its input row times a weight 0
-    or 1 and no bias on every case (``weights[k, case + 1]``; ``rows[k]``: the unit's row in the
-    group's rows), else ``None``."""
-    if plan.outmat is None or not plan.codec.narrow:
+def _masked_plan(plan, units):
+    """``(group, rows, weights)`` when every unit of ``units`` is a relu-like unit of one group, with
+    one input row each (``rows[k]``: its row in the group's stacked rows), whose val rule is its
+    input times a weight 0 or 1 and no bias on every case (``weights[k, case + 1]``), else ``None``.
+    Then ``F[units]`` is the group's rows, picked and masked by the weights of the cases."""
+    if not plan.codec.narrow or not len(units):
         return None
-    union = plan.outmat[1]
-    units = plan.units
-    grps = [g for g in plan.groups if g.fast is not None and set(union.tolist()) <= set(g.members)]
+    grps = [g for g in plan.groups if set(units.tolist()) <= set(g.members)]
     if len(grps) != 1:
         return None
     grp = grps[0]
     where = {i: a for i, (a, b) in zip(grp.members, grp.spans) if b - a == 1}
-    w01 = np.zeros((len(union), 3))
-    for k, i in enumerate(union.tolist()):
-        u = units[i]
+    w01 = np.zeros((len(units), 3))
+    for k, i in enumerate(units.tolist()):
+        u = plan.units[i]
         if not u.sign or i not in where:
             return None
         for code in range(3):
@@ -1002,7 +1025,12 @@ def _out_limb_plan(plan):
             if len(ws) != 1 or ws[0] not in (0, 1) or b:
                 return None
             w01[k, code] = ws[0]
-    return grp, union, np.array([where[i] for i in union.tolist()], dtype=np.intp), w01
+    return grp, np.array([where[i] for i in units.tolist()], dtype=np.intp), w01
+
+
+def _out_limb_plan(plan):
+    """:func:`_masked_plan` of the units the outputs' limb product reads (``None`` without one)."""
+    return None if plan.outmat is None else _masked_plan(plan, plan.outmat[1])
 
 
 def _out_rows(plan, F):

@@ -29,7 +29,7 @@ from mtsym.examples import max1
 from mtsym.polyhedra import Polyhedron
 from mtsym.records import gc_paused
 from mtsym.trace import Program
-from mtsym.walk import Plan, _out_limb_plan
+from mtsym.walk import Plan, _masked_plan, _out_limb_plan
 
 
 def _norm(x):
@@ -221,6 +221,7 @@ def test_float_weight_net_products_in_float64_limbs_stay_exact():
     assert plan.dtype is object and plan.outmat is not None
     assert any(g.fast is not None for g in plan.groups)
     assert _out_limb_plan(plan) is not None     # the outputs from the last layer's memoized rows' limbs
+    assert any(g.fast is not None and _masked_plan(plan, g.uidx) for g in plan.groups)   # the 2nd layer too
     walked, general = both(fn, 2)
     assert len(walked) > 100
     same(walked, general)
