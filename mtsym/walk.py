@@ -805,7 +805,7 @@ class _Walk:
         src, pos, w01 = mp
         R = st.slot[src.members[0]]
         R = None if R is None else R.base
-        if R is None or R.shape[0] != src.spans[-1][1]:
+        if type(R) is not np.ndarray or R.shape[0] != src.spans[-1][1]:
             return None
         key = (id(R), id(mat))
         c = self.rowlimbs.get(key)
