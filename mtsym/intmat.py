@@ -110,14 +110,20 @@ class LimbMatrix:
     def matmul(self, F):
         """``A @ F`` exactly, as Python integers (``dtype=object``); ``None`` when an entry of ``F``
         exceeds the bound."""
-        B = self.B
-        right = limbs(F, B, self.nright)
+        right = limbs(F, self.B, self.nright)
         if right is None:
             return None
-        p, k, nl, nr = self.left[0].shape[0], F.shape[1], len(self.left), len(right)
+        return self.product(np.concatenate(right, axis=1), F.shape[1])
+
+    def product(self, right, k):
+        """``A @ F`` exactly from ``F``'s limbs side by side, ``np.concatenate(limbs(F, self.B,
+        self.nright), axis=1)`` (``k`` columns each): a caller that meets the same rows of ``F``
+        many times splits them once."""
+        B = self.B
+        p, nl, nr = self.left[0].shape[0], len(self.left), self.nright
         # one product of all left limbs (stacked rows) by all right limbs (side by side columns);
         # block (i, j) is left[i] @ right[j], exact: every entry an integer below 2^53
-        P = (self.stack @ np.concatenate(right, axis=1)).astype(np.int64).reshape(nl, p, nr, k)
+        P = (self.stack @ right).astype(np.int64).reshape(nl, p, nr, k)
         acc = [None] * (nl + nr - 1)
         for i in range(nl):
             for j in range(nr):

@@ -43,13 +43,14 @@ strata in the same order (``tests/test_walk.py``).
 __all__ = ["Plan", "Unsupported", "PathCodec", "walk", "root_entry", "Paused", "too_many", "limit_error"]
 
 import math
+from operator import mul as _mul
 from fractions import Fraction
 
 import numpy as np
 
 from .errors import LimitError
 from .exact import int_row
-from .intmat import LimbMatrix
+from .intmat import LimbMatrix, limbs
 from .primitives import PRIMITIVES
 from .records import chain_links, chain_list
 from .trace import VAL_CONV, combine
@@ -94,6 +95,50 @@ def _rationals(params):
             out.extend(_rationals(p))
         elif isinstance(p, (int, Fraction)) and not isinstance(p, bool):
             out.append(p)
+    return out
+
+
+def _common_den(nums):
+    """The least common denominator of ``int`` and ``Fraction`` numbers; ``None`` if another
+    type is among them."""
+    d = 1
+    for c in nums:
+        t = type(c)
+        if t is Fraction:
+            d = _lcm(d, c.denominator)
+        elif t is not int:
+            return None
+    return d
+
+
+def _flatten(coefs, c0, ins):
+    """``c0 + sum(c * e)`` of the input expressions ``ins`` (``{source: rational}``), without zero
+    terms: in integers over two common denominators (one ``Fraction`` per source instead of one
+    per product: a float32 layer composed with a plane is 24,576 products) when every number is
+    an ``int`` or a ``Fraction``, else term by term."""
+    dc = _common_den(coefs)
+    de = None if dc is None else _common_den(a for e in ins for a in e.values())
+    if de is None:
+        out = {0: c0} if c0 else {}
+        for c, e in zip(coefs, ins):
+            for s, a in e.items():
+                out[s] = out.get(s, 0) + c * a
+        return {s: a for s, a in out.items() if a}
+    acc = {0: 0} if c0 else {}
+    for c, e in zip(coefs, ins):
+        ci = c * dc if type(c) is int else c.numerator * (dc // c.denominator)
+        if not ci:
+            continue
+        for s, a in e.items():
+            acc[s] = acc.get(s, 0) + ci * (a * de if type(a) is int else a.numerator * (de // a.denominator))
+    D = dc * de
+    out = {}
+    for s, x in acc.items():
+        q = Fraction(x, D)
+        if s == 0 and c0:
+            q += c0
+        if q:
+            out[s] = q.numerator if q.denominator == 1 else q
     return out
 
 
@@ -205,11 +250,7 @@ class Plan:
                 exprs[v] = {0: c} if c else {}
             elif kind == "affine":
                 coefs, c0 = d["params"]
-                e = {0: c0} if c0 else {}
-                for c, u in zip(coefs, d["inputs"]):
-                    for s, a in exprs[u].items():
-                        e[s] = e.get(s, 0) + c * a
-                e = {s: a for s, a in e.items() if a}
+                e = _flatten(coefs, c0, [exprs[u] for u in d["inputs"]])
                 if sum(1 for s in e if s > n) > MATERIALIZE:
                     units.append(Unit(v, None, (), None, [e]))
                     e = {n + len(units): 1}
@@ -456,6 +497,7 @@ class _Walk:
         self.signtab, self.signtab_bias, self.gsign = None, False, {}
         self.growcache = {}
         self.outid = None   # the switching unit of each output, when each is one (see unit_outputs)
+        self.outlimbs, self.rowlimbs, self.gmask = None, {}, {}   # products from the rows' limbs, masked
 
     # ----------------------------------------------------------- deciding one unit
     def decide(self, st, i, case):
@@ -528,7 +570,7 @@ class _Walk:
         key = (id(grp), cls[r[:k], st.codes[:k]].tobytes())     # units up to need: all decided
         rows = self.growcache.get(key)
         if rows is None:
-            rows = grp.rows(st.F)
+            rows = self.masked_rows(st, grp)
             rows.setflags(write=False)
             if len(self.growcache) > _ROWS_KEPT:
                 self.growcache.clear()
@@ -581,7 +623,7 @@ class _Walk:
                 else:
                     pend, H = st.pend, st.H
                 if len(pend):
-                    codes = st.cell.sign_sets(H, plan.bound)
+                    codes = _sign_sets(st.cell, H, plan.bound)
                     mixed = codes == 2
                     if not mixed.all():
                         self.decide_signs(st, pend, H, codes, np.flatnonzero(~mixed))
@@ -768,12 +810,62 @@ class _Walk:
             vals = self.outvals.get(key)
             if vals is not None:
                 return vals
-        vals = tuple(self.intern(r, c.den) for r, c in zip(_out_rows(plan, st.F), plan.out))
+        vals = tuple(self.intern(r, c.den) for r, c in zip(self.out_rows(st), plan.out))
         if key is not None:
             if len(self.outvals) > _INTERNED:
                 self.outvals.clear()
             self.outvals[key] = vals
         return vals
+
+    def out_rows(self, st):
+        """``_out_rows(plan, st.F)``; through :meth:`masked_product` when the outputs read relu-like
+        units of one group (a last hidden layer)."""
+        plan = self.plan
+        if self.outlimbs is None:
+            self.outlimbs = _out_limb_plan(plan) or False
+        if self.outlimbs:
+            mat, units, beta = plan.outmat
+            P = self.masked_product(st, mat, self.outlimbs, units)
+            if P is not None:
+                return (P + beta).tolist()
+        return _out_rows(plan, st.F)
+
+    def masked_rows(self, st, grp):
+        """``grp.rows(st.F)`` for a group with a limb product, through :meth:`masked_product` when
+        it reads relu-like units of one group (the layer before)."""
+        mp = self.gmask.get(id(grp))
+        if mp is None:
+            mp = self.gmask[id(grp)] = _masked_plan(self.plan, grp.uidx) or False
+        if mp:
+            P = self.masked_product(st, grp.fast, mp, grp.uidx)
+            if P is not None:
+                return P + grp.beta
+        return grp.rows(st.F)
+
+    def masked_product(self, st, mat, mp, units):
+        """``mat @ st.F[units]`` (a :class:`~mtsym.intmat.LimbMatrix` product), exactly, when ``mp``
+        (:func:`_masked_plan`) says each of these rows is its unit's input row times a weight 0 or 1:
+        the input rows are one array shared by every state that computed them (the rows of the
+        group, stacked; memoized by :meth:`group_rows` or computed once at the root), split into
+        limbs once, then masked by the weights of the decided cases.  ``None`` when the rows are
+        not at hand (a state rebuilt from a pickle) or too large for the limbs."""
+        src, pos, w01 = mp
+        R = st.slot[src.members[0]]
+        R = None if R is None else R.base
+        if type(R) is not np.ndarray or R.shape[0] != src.spans[-1][1]:
+            return None
+        key = (id(R), id(mat))
+        c = self.rowlimbs.get(key)
+        if c is None or c[0] is not R:
+            L = limbs(R[pos], mat.B, mat.nright)
+            c = (R, None if L is None else np.concatenate(L, axis=1))
+            if len(self.rowlimbs) > _ROWS_KEPT:
+                self.rowlimbs.clear()
+            self.rowlimbs[key] = c
+        if c[1] is None:
+            return None
+        mask = w01[np.arange(len(units)), st.codes[units]]
+        return mat.product(c[1] * mask[:, None], R.shape[1])
 
     def intern(self, num, d):
         """The exact form ``num / d`` (Python ints), one shared tuple per distinct form."""
@@ -914,6 +1006,35 @@ def _int_weights(ws, b):
     return wl, L, bl
 
 
+#: sign tests of at most this many row-generator pairs are computed with Python integers directly
+_SMALL_SIGNS = 24
+
+
+def _sign_sets(cell, H, hmax):
+    """``cell.sign_sets(H, hmax)`` (:meth:`~mtsym.polyhedra.Polyhedron.sign_sets`), exactly; a few
+    rows of Python integers by plain integer dot products (no array operation: 10x less time on
+    the 2-D slice's one-to-four-row tests)."""
+    if H.dtype != object:
+        return cell.sign_sets(H, hmax)
+    gens, lin = cell.gens, cell.lin
+    if len(H) * (len(gens) + len(lin)) <= _SMALL_SIGNS:
+        codes = []
+        for h in H.tolist():
+            if any(sum(map(_mul, h, g)) for g in lin):
+                codes.append(2)
+                continue
+            pos = neg = False
+            for g in gens:
+                v = sum(map(_mul, h, g))
+                if v > 0:
+                    pos = True
+                elif v < 0:
+                    neg = True
+            codes.append(2 if pos and neg else 1 if pos else -1 if neg else 0)
+        return np.array(codes, dtype=np.int8)
+    return cell.sign_sets(H, hmax)
+
+
 def _sign_table(plan):
     """Per unit and sign code (``case + 1``): ``(ok, weight, bias)``, ``ok`` where the unit is a sign
     unit whose val rule on that case is one integer weight and bias (scaled as in
@@ -953,6 +1074,39 @@ def _val_classes(plan):
                 continue
             cls[i, code] = seen.setdefault((tuple(ws), b), code)
     return cls
+
+
+def _masked_plan(plan, units):
+    """``(group, rows, weights)`` when every unit of ``units`` is a relu-like unit of one group, with
+    one input row each (``rows[k]``: its row in the group's stacked rows), whose val rule is its
+    input times a weight 0 or 1 and no bias on every case (``weights[k, case + 1]``), else ``None``.
+    Then ``F[units]`` is the group's rows, picked and masked by the weights of the cases."""
+    if not plan.codec.narrow or not len(units):
+        return None
+    grps = [g for g in plan.groups if set(units.tolist()) <= set(g.members)]
+    if len(grps) != 1:
+        return None
+    grp = grps[0]
+    where = {i: a for i, (a, b) in zip(grp.members, grp.spans) if b - a == 1}
+    w01 = np.zeros((len(units), 3))
+    for k, i in enumerate(units.tolist()):
+        u = plan.units[i]
+        if not u.sign or i not in where:
+            return None
+        for code in range(3):
+            try:
+                ws, b = plan.weights(u, code - 1)[:2]
+            except Unsupported:
+                return None
+            if len(ws) != 1 or ws[0] not in (0, 1) or b:
+                return None
+            w01[k, code] = ws[0]
+    return grp, np.array([where[i] for i in units.tolist()], dtype=np.intp), w01
+
+
+def _out_limb_plan(plan):
+    """:func:`_masked_plan` of the units the outputs' limb product reads (``None`` without one)."""
+    return None if plan.outmat is None else _masked_plan(plan, plan.outmat[1])
 
 
 def _out_rows(plan, F):

@@ -30,7 +30,7 @@ from mtsym.examples import max1
 from mtsym.polyhedra import Polyhedron
 from mtsym.records import gc_paused
 from mtsym.trace import Program
-from mtsym.walk import Plan
+from mtsym.walk import Plan, _masked_plan, _out_limb_plan
 
 
 def _norm(x):
@@ -232,6 +232,8 @@ def test_float_weight_net_products_in_float64_limbs_stay_exact():
     plan = Plan(program)
     assert plan.dtype is object and plan.outmat is not None
     assert any(g.fast is not None for g in plan.groups)
+    assert _out_limb_plan(plan) is not None     # the outputs from the last layer's memoized rows' limbs
+    assert any(g.fast is not None and _masked_plan(plan, g.uidx) for g in plan.groups)   # the 2nd layer too
     walked, general = both(fn, 2)
     assert len(walked) > 100
     same(walked, general)
@@ -383,3 +385,60 @@ def test_objects_made_with_the_collector_paused_skip_its_young_generations():
     young = {id(o) for g in (0, 1) for o in gc.get_objects(generation=g)}
     assert not any(id(m) in young for m in made)
     assert any(m is made[7] for m in gc.get_objects(generation=2))
+
+
+def test_few_row_sign_tests_agree_with_the_polyhedron():
+    # the walk's plain-integer sign tests of a few Python-integer rows against Polyhedron.sign_sets,
+    # on cells with and without lineality, rows through vertices (exact zeros) and near-cancellations
+    from mtsym.walk import _SMALL_SIGNS, _sign_sets
+    rng = random.Random(7)
+    small, seen = 0, set()
+    for _ in range(60):
+        cell = Polyhedron.space(2)
+        for _ in range(rng.randint(0, 4)):
+            h = (rng.randint(-9, 9) << 70, rng.randint(-9, 9) << 69, rng.randint(-9, 9))
+            kids = cell.split(h)
+            cell = kids[rng.choice(sorted(kids))]
+        rows = []
+        for _ in range(rng.randint(1, 4)):
+            g = rng.choice(cell.gens)
+            pick = rng.random()
+            if pick < 0.3:      # through a generator: an exact zero there
+                row = (-(g[1] + g[2]) * (1 << 80), g[0] * (1 << 80), g[0] * (1 << 80))
+            elif pick < 0.5:    # the same, off by one unit: a sign the floats could not see
+                row = (-(g[1] + g[2]) * (1 << 80) + 1, g[0] * (1 << 80), g[0] * (1 << 80))
+            else:
+                row = tuple(rng.randint(-(1 << 90), 1 << 90) for _ in range(3))
+            rows.append(row)
+        H = np.array(rows, dtype=object).reshape(len(rows), 3)
+        small += len(H) * (len(cell.gens) + len(cell.lin)) <= _SMALL_SIGNS
+        codes = _sign_sets(cell, H, 1 << 95).tolist()
+        assert codes == cell.sign_sets(H, 1 << 95).tolist()
+        seen.update(codes)
+    assert small >= 40 and seen == {-1, 0, 1, 2}
+
+
+def test_affine_flattening_in_integers_is_the_rational_sum():
+    # the plan composes affine nodes over common denominators; term by term in Fractions as the oracle,
+    # with float32 weights (large power-of-two denominators), constants that cancel and zero weights
+    from mtsym.walk import _flatten
+    rng = random.Random(11)
+    for _ in range(200):
+        k = rng.randint(1, 6)
+        coefs = [rng.choice([0, rng.randint(-5, 5), Fraction(float(np.float32(rng.gauss(0, 1)))),
+                             Fraction(rng.randint(-9, 9), rng.randint(1, 12))]) for _ in range(k)]
+        ins = [{s: rng.choice([rng.randint(-4, 4) or 1, Fraction(rng.randint(-9, 9) or 1, rng.randint(1, 16))])
+                for s in rng.sample(range(6), rng.randint(0, 4))} for _ in range(k)]
+        c0 = rng.choice([0, Fraction(rng.randint(-9, 9), rng.randint(1, 7))])
+        if rng.random() < 0.3 and ins[0].get(0) is not None and coefs[0]:
+            c0 = -coefs[0] * ins[0][0] - sum(c * e.get(0, 0) for c, e in zip(coefs[1:], ins[1:]))  # cancels
+        want = {}
+        for c, e in zip(coefs, ins):
+            for s, a in e.items():
+                want[s] = want.get(s, 0) + c * a
+        want[0] = want.get(0, 0) + c0
+        want = {s: a for s, a in want.items() if a}
+        got = _flatten(coefs, c0, ins)
+        assert got == want and all(type(a) in (int, Fraction) and a for a in got.values())
+    x = sp.Symbol("x")                      # a symbolic weight: term by term
+    assert _flatten([x, 2], 1, [{1: 3}, {1: 1, 2: Fraction(1, 2)}]) == {0: 1, 1: 3 * x + 2, 2: 1}
