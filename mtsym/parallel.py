@@ -31,18 +31,21 @@ import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+import numpy as np
+
 from .errors import InputError
 from .export.stream import sign_nodes, stratum_line
 from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
                         walk_records, _form_check, _too_many)
 from .polyhedra import Polyhedron
-from .records import StratumRecord, chain_links, chain_list, interior_point
-from .walk import Paused, root_entry, walk
+from .records import StratumRecord, chain_links, chain_list, gc_paused, interior_point
+from .walk import Paused, _Walk, root_entry
 
 #: strata one task walks before it hands its remaining subtrees back
 DEFAULT_BUDGET = 4000
 
 _PLANS = {}  # token -> Plan, in each worker process
+_WALKS = {}  # token -> the walker of its tasks, in each worker process
 
 
 class _GraphProgram:
@@ -60,6 +63,18 @@ def _plan(token, payload):
     return plan
 
 
+def _walker(token, plan, keep):
+    """This process's walker for ``token``: one per run, kept between its tasks (the forms it
+    interned, its memoized rows and output forms serve every task; a walker per task would derive
+    them again).  Only the latest run's walker is kept."""
+    w = _WALKS.get(token)
+    if w is None:
+        _WALKS.clear()
+        w = _WALKS[token] = _Walk(plan, drive_tests, lambda u: _form_check(u.prim, u.node, plan.program), None,
+                                  compact=plan.codec.narrow and keep)
+    return w
+
+
 def _init(token, payload):
     if payload is not None:
         _plan(token, payload)
@@ -75,11 +90,35 @@ def _unpack_entries(entries):
     return [e[:5] + (chain_links(e[5]),) if e[0] == "gen" else e for e in entries]
 
 
+def _ints(values):
+    """A flat list of Python ints as int64 bytes when every one fits (one block, no object per
+    number), else the list itself."""
+    try:
+        return np.array(values, dtype=np.int64).tobytes()
+    except OverflowError:
+        return values
+
+
+def _int_list(block):
+    return np.frombuffer(block, dtype=np.int64).tolist() if type(block) is bytes else block
+
+
 def _pack_records(plan, raws):
-    """Walk output as plain rows: ``(key, link, forms, vals, dim, P, q)`` and a table of links
-    ``(row, sign, parent link)`` shared by the rows (no deep recursion, sharing kept).  Keys are
-    bytes for relu-like paths, else the paths themselves (interned codes are per process)."""
-    index, links, rows = {}, [], []
+    """Walk output as a few flat blocks instead of one object graph per stratum (cheap to pickle):
+
+    * ``keys``: the path keys (one ``bytes`` block when all have the same length, else a list);
+    * ``links``: the constraint links ``(row, sign, parent link)`` the strata share, as flat
+      integer blocks (rows of ``n + 1`` entries, signs, parents), each link sent once;
+    * per stratum: its last link, its dimension, its interior point ``P / q`` (flat integers)
+      and the index of its ``(forms, vals)`` pair in a list of the distinct pairs.
+
+    Integer blocks are int64 bytes when every entry fits, else lists of Python ints
+    (:func:`_ints`).  Keys of a wide codec are the paths themselves (interned codes are per
+    process)."""
+    index, rows, signs, parents = {}, [], [], []
+    pairs, pair_of = [], {}
+    last, dims, points, which = [], [], [], []
+    keys = []
     for key, cons, forms, vals, cell in raws:
         pending = []
         c = cons
@@ -87,30 +126,54 @@ def _pack_records(plan, raws):
             pending.append(c)
             c = c[2]
         for link in reversed(pending):
-            index[id(link)] = len(links)
-            links.append((link[0], link[1], -1 if link[2] is None else index[id(link[2])]))
+            index[id(link)] = len(signs)
+            rows.extend(link[0])
+            signs.append(link[1])
+            parents.append(-1 if link[2] is None else index[id(link[2])])
+        last.append(-1 if cons is None else index[id(cons)])
+        k = pair_of.get((id(forms), id(vals)))
+        if k is None:
+            k = pair_of[(id(forms), id(vals))] = len(pairs)
+            pairs.append((forms, vals))
+        which.append(k)
         P, q = interior_point(cell)
-        rows.append((key, -1 if cons is None else index[id(cons)], forms, vals, cell.dim, P, q))
-    return links, rows
+        points.extend(P)
+        points.append(q)
+        dims.append(cell.dim)
+        keys.append(key)
+    if keys and type(keys[0]) is bytes and len(set(map(len, keys))) == 1:
+        keys = (len(keys[0]), b"".join(keys))
+    return (keys, _ints(rows), bytes(s + 1 for s in signs), _ints(parents), _ints(last), _ints(dims),
+            _ints(points), _ints(which), pairs)
 
 
 def _unpack_records(plan, packed, canon, compact):
-    links, rows = packed
+    keys, rows, signs, parents, last, dims, points, which, pairs = packed
+    dims = _int_list(dims)
+    n = plan.n
+    w = n + 1
+    rows, points = _int_list(rows), _int_list(points)
     made = []
-    for row, sign, parent in links:
-        made.append((row, sign, None if parent < 0 else made[parent]))
+    for j, (s, parent) in enumerate(zip(signs, _int_list(parents))):
+        made.append((tuple(rows[j * w:j * w + w]), s - 1, None if parent < 0 else made[parent]))
+    if type(keys) is tuple:
+        size, block = keys
+        keys = [block[i:i + size] for i in range(0, len(block), size)]
     codec, outs, shape = plan.codec, plan.out_nodes, plan.shape
     wide = not codec.narrow
     if wide and not compact:
         codec = None
+    shared = []
+    for forms, vals in pairs:
+        shared.append((canon.setdefault(forms, forms), canon.setdefault(vals, vals)))
     out = []
-    for key, link, forms, vals, dim, P, q in rows:
+    for j, (key, link, dim, k) in enumerate(zip(keys, _int_list(last), dims, _int_list(which))):
         if wide and compact:
             key = codec.encode(key, intern=True)
-        forms = canon.setdefault(forms, forms)
-        vals = canon.setdefault(vals, vals)
+        forms, vals = shared[k]
+        p = points[j * w:j * w + w]
         out.append(StratumRecord(key, None if link < 0 else made[link], forms, vals, outs, shape, dim=dim,
-                                 codec=codec, point=(P, q)))
+                                 codec=codec, point=(tuple(p[:n]), p[n])))
     return out
 
 
@@ -122,15 +185,16 @@ def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
     """
     plan = _plan(token, payload)
     raws = []
-
-    def check(u):
-        return _form_check(u.prim, u.node, plan.program)
-    try:
-        walk(plan, _unpack_entries(entries), max_strata, raws.append, drive_tests, check, budget=budget,
-             compact=plan.codec.narrow and not lines)
-        rest = []
-    except Paused as p:
-        rest = p.stack
+    walker = _walker(token, plan, not lines)
+    walker.emit = raws.append
+    with gc_paused():
+        try:
+            walker.run(_unpack_entries(entries), max_strata, budget=budget)
+            rest = []
+        except Paused as p:
+            rest = p.stack
+        finally:
+            plan.trim()
     if lines:
         outs, shape = plan.out_nodes, plan.shape
         codec = plan.codec if plan.codec.narrow else None
