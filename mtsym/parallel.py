@@ -8,14 +8,19 @@ dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
    stack holds a few subtrees per worker; the stack's entries are independent
    subtrees, and in depth-first order they are the serial order of the rest;
 2. each task walks a group of consecutive entries for a bounded number of
-   strata (``budget``) and returns its strata and, when the budget ran out, its
-   own remaining stack: that is split again into tasks, put first in the queue
-   (a large subtree is shared out as it goes, small ones finish in one task);
-3. the strata come back as compact rows (path bytes, a shared table of
-   constraint links, interned forms, the raw interior point) and are placed
-   in a tree of slots in depth-first order; a slot is emitted as soon as every
-   slot before it is, so the table (or the stream written to disk) is the
-   serial one, stratum for stratum.
+   strata (``budget``; an eighth of it when fewer groups than workers wait)
+   and returns its strata and, when the budget ran out, its own remaining
+   stack: that is split again into tasks, put first in the queue (a large
+   subtree is shared out as it goes, small ones finish in one task);
+3. the strata come back as a few flat blocks (path keys as one bytes block,
+   the constraint links they share and the interior points as int64 bytes
+   when they fit, else Python ints; each distinct pair of forms once) and are
+   placed in a tree of slots in depth-first order; a slot is emitted as soon
+   as every slot before it is, so the table (or the stream written to disk)
+   is the serial one, stratum for stratum.
+
+Each worker keeps one walker for all the tasks of a run (what it interned and
+memoized serves them all).
 
 Programs with Python branches (each stratum re-runs the function) and graphs
 the walk does not cover (products of traced values) are enumerated serially.
@@ -45,7 +50,7 @@ from .walk import Paused, _Walk, root_entry
 DEFAULT_BUDGET = 4000
 
 _PLANS = {}  # token -> Plan, in each worker process
-_WALKS = {}  # token -> the walker of its tasks, in each worker process
+_WALKS = threading.local()  # .token, .walker: this thread's walker (dask may run tasks in threads)
 
 
 class _GraphProgram:
@@ -64,15 +69,14 @@ def _plan(token, payload):
 
 
 def _walker(token, plan, keep):
-    """This process's walker for ``token``: one per run, kept between its tasks (the forms it
+    """This thread's walker for ``token``: one per run, kept between its tasks (the forms it
     interned, its memoized rows and output forms serve every task; a walker per task would derive
-    them again).  Only the latest run's walker is kept."""
-    w = _WALKS.get(token)
-    if w is None:
-        _WALKS.clear()
-        w = _WALKS[token] = _Walk(plan, drive_tests, lambda u: _form_check(u.prim, u.node, plan.program), None,
-                                  compact=plan.codec.narrow and keep)
-    return w
+    them again).  Only the latest run's walker is kept; a walker is never shared between threads."""
+    if getattr(_WALKS, "token", None) != token:
+        _WALKS.token = token
+        _WALKS.walker = _Walk(plan, drive_tests, lambda u: _form_check(u.prim, u.node, plan.program), None,
+                              compact=plan.codec.narrow and keep)
+    return _WALKS.walker
 
 
 def _init(token, payload):
@@ -101,6 +105,13 @@ def _ints(values):
 
 def _int_list(block):
     return np.frombuffer(block, dtype=np.int64).tolist() if type(block) is bytes else block
+
+
+def _tuples(block, w):
+    """An integer block (:func:`_ints`) as tuples of ``w`` Python ints."""
+    if type(block) is bytes:
+        return map(tuple, np.frombuffer(block, dtype=np.int64).reshape(-1, w).tolist())
+    return (tuple(block[i:i + w]) for i in range(0, len(block), w))
 
 
 def _pack_records(plan, raws):
@@ -152,10 +163,9 @@ def _unpack_records(plan, packed, canon, compact):
     dims = _int_list(dims)
     n = plan.n
     w = n + 1
-    rows, points = _int_list(rows), _int_list(points)
     made = []
-    for j, (s, parent) in enumerate(zip(signs, _int_list(parents))):
-        made.append((tuple(rows[j * w:j * w + w]), s - 1, None if parent < 0 else made[parent]))
+    for row, s, parent in zip(_tuples(rows, w), signs, _int_list(parents)):
+        made.append((row, s - 1, None if parent < 0 else made[parent]))
     if type(keys) is tuple:
         size, block = keys
         keys = [block[i:i + size] for i in range(0, len(block), size)]
@@ -167,13 +177,12 @@ def _unpack_records(plan, packed, canon, compact):
     for forms, vals in pairs:
         shared.append((canon.setdefault(forms, forms), canon.setdefault(vals, vals)))
     out = []
-    for j, (key, link, dim, k) in enumerate(zip(keys, _int_list(last), dims, _int_list(which))):
+    for key, link, dim, k, p in zip(keys, _int_list(last), dims, _int_list(which), _tuples(points, w)):
         if wide and compact:
             key = codec.encode(key, intern=True)
         forms, vals = shared[k]
-        p = points[j * w:j * w + w]
         out.append(StratumRecord(key, None if link < 0 else made[link], forms, vals, outs, shape, dim=dim,
-                                 codec=codec, point=(tuple(p[:n]), p[n])))
+                                 codec=codec, point=(p[:n], p[n])))
     return out
 
 
@@ -356,7 +365,11 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
     while queue or running:
         while queue and len(running) < 2 * k:
             pos, _, slot, entries = heapq.heappop(queue)
-            running[ex.submit(entries, budget, max_strata, lines, signs)] = (pos, slot)
+            # few subtrees left waiting: short tasks, whose remaining stacks come back soon to be
+            # shared, so that no worker waits long for the last one (the tail of the walk)
+            short = len(queue) < k
+            running[ex.submit(entries, max(1, budget // 8) if short else budget, max_strata, lines, signs)] = \
+                (pos, slot)
         for fut in ex.done(list(running)):
             pos, slot = running.pop(fut)
             packed, rest = fut.result()
