@@ -158,6 +158,20 @@ def _pack_records(plan, raws):
             _ints(points), _ints(which), pairs)
 
 
+def _integral(forms):
+    """Whether every form is a tuple of ints.  Forms with Fractions (tie weights ``1/|T|``) are
+    not looked up across tasks: hashing a Fraction costs a modular inverse, and on a k-ary max
+    every stratum has its own forms, so the lookups would only cost (equal forms met in different
+    tasks then stay separate but equal objects)."""
+    for f in forms:
+        if type(f) is not tuple:
+            return False
+        for c in f:
+            if type(c) is not int:
+                return False
+    return True
+
+
 def _unpack_records(plan, packed, canon, compact):
     keys, rows, signs, parents, last, dims, points, which, pairs = packed
     dims = _int_list(dims)
@@ -175,7 +189,15 @@ def _unpack_records(plan, packed, canon, compact):
         codec = None
     shared = []
     for forms, vals in pairs:
-        shared.append((canon.setdefault(forms, forms), canon.setdefault(vals, vals)))
+        # shared with the other tasks' equal forms when cheap to hash (ints only)
+        same = forms is vals
+        if _integral(vals):
+            vals = canon.setdefault(vals, vals)
+        if same:
+            forms = vals
+        elif _integral(forms):
+            forms = canon.setdefault(forms, forms)
+        shared.append((forms, vals))
     out = []
     for key, link, dim, k, p in zip(keys, _int_list(last), dims, _int_list(which), _tuples(points, w)):
         if wide and compact:
