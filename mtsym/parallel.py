@@ -13,11 +13,11 @@ dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
    stack: that is split again into tasks, put first in the queue (a large
    subtree is shared out as it goes, small ones finish in one task);
 3. the strata come back as a few flat blocks (path keys as one bytes block,
-   the constraint links they share and the interior points as int64 bytes
-   when they fit, else Python ints; each distinct pair of forms once) and are
-   placed in a tree of slots in depth-first order; a slot is emitted as soon
-   as every slot before it is, so the table (or the stream written to disk)
-   is the serial one, stratum for stratum.
+   the constraint links they share and the interior points as bytes of the
+   narrowest integer type, Python ints past int64; each distinct pair of forms
+   once) and are placed in a tree of slots in depth-first order; a slot is
+   emitted as soon as every slot before it is, so the table (or the stream
+   written to disk) is the serial one, stratum for stratum.
 
 Each worker keeps one walker for all the tasks of a run (what it interned and
 memoized serves them all).
@@ -95,22 +95,35 @@ def _unpack_entries(entries):
 
 
 def _ints(values):
-    """A flat list of Python ints as int64 bytes when every one fits (one block, no object per
-    number), else the list itself."""
+    """A flat list of Python ints as ``(dtype, bytes)`` in the narrowest integer type that holds
+    them all (one block, no object per number, no larger than pickle's own small ints), or the
+    list itself when one does not fit int64."""
     try:
-        return np.array(values, dtype=np.int64).tobytes()
+        a = np.array(values, dtype=np.int64)
     except OverflowError:
         return values
+    if a.size:
+        lo, hi = int(a.min()), int(a.max())
+        for t in (np.int8, np.int16, np.int32):
+            info = np.iinfo(t)
+            if info.min <= lo and hi <= info.max:
+                a = a.astype(t)
+                break
+    return a.dtype.str, a.tobytes()
+
+
+def _array(block):
+    return np.frombuffer(block[1], dtype=block[0])
 
 
 def _int_list(block):
-    return np.frombuffer(block, dtype=np.int64).tolist() if type(block) is bytes else block
+    return _array(block).tolist() if type(block) is tuple else block
 
 
 def _tuples(block, w):
     """An integer block (:func:`_ints`) as tuples of ``w`` Python ints."""
-    if type(block) is bytes:
-        return map(tuple, np.frombuffer(block, dtype=np.int64).reshape(-1, w).tolist())
+    if type(block) is tuple:
+        return map(tuple, _array(block).reshape(-1, w).tolist())
     return (tuple(block[i:i + w]) for i in range(0, len(block), w))
 
 
@@ -123,8 +136,8 @@ def _pack_records(plan, raws):
     * per stratum: its last link, its dimension, its interior point ``P / q`` (flat integers)
       and the index of its ``(forms, vals)`` pair in a list of the distinct pairs.
 
-    Integer blocks are int64 bytes when every entry fits, else lists of Python ints
-    (:func:`_ints`).  Keys of a wide codec are the paths themselves (interned codes are per
+    Integer blocks are bytes of the narrowest integer type that holds them, else lists of Python
+    ints (:func:`_ints`).  Keys of a wide codec are the paths themselves (interned codes are per
     process)."""
     index, rows, signs, parents = {}, [], [], []
     pairs, pair_of = [], {}
