@@ -8,14 +8,19 @@ dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
    stack holds a few subtrees per worker; the stack's entries are independent
    subtrees, and in depth-first order they are the serial order of the rest;
 2. each task walks a group of consecutive entries for a bounded number of
-   strata (``budget``) and returns its strata and, when the budget ran out, its
-   own remaining stack: that is split again into tasks, put first in the queue
-   (a large subtree is shared out as it goes, small ones finish in one task);
-3. the strata come back as compact rows (path bytes, a shared table of
-   constraint links, interned forms, the raw interior point) and are placed
-   in a tree of slots in depth-first order; a slot is emitted as soon as every
-   slot before it is, so the table (or the stream written to disk) is the
-   serial one, stratum for stratum.
+   strata (``budget``; an eighth of it when fewer groups than workers wait)
+   and returns its strata and, when the budget ran out, its own remaining
+   stack: that is split again into tasks, put first in the queue (a large
+   subtree is shared out as it goes, small ones finish in one task);
+3. the strata come back as a few flat blocks (path keys as one bytes block,
+   the constraint links they share and the interior points as bytes of the
+   narrowest integer type, Python ints past int64; each distinct pair of forms
+   once) and are placed in a tree of slots in depth-first order; a slot is
+   emitted as soon as every slot before it is, so the table (or the stream
+   written to disk) is the serial one, stratum for stratum.
+
+Each worker keeps one walker for all the tasks of a run (what it interned and
+memoized serves them all).
 
 Programs with Python branches (each stratum re-runs the function) and graphs
 the walk does not cover (products of traced values) are enumerated serially.
@@ -31,18 +36,21 @@ import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+import numpy as np
+
 from .errors import InputError
 from .export.stream import sign_nodes, stratum_line
 from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
                         walk_records, _form_check, _too_many)
 from .polyhedra import Polyhedron
-from .records import StratumRecord, chain_links, chain_list, interior_point
-from .walk import Paused, root_entry, walk
+from .records import StratumRecord, chain_links, chain_list, gc_paused, interior_point
+from .walk import Paused, _Walk, root_entry
 
 #: strata one task walks before it hands its remaining subtrees back
 DEFAULT_BUDGET = 4000
 
 _PLANS = {}  # token -> Plan, in each worker process
+_WALKS = threading.local()  # .token, .walker: this thread's walker (dask may run tasks in threads)
 
 
 class _GraphProgram:
@@ -60,6 +68,17 @@ def _plan(token, payload):
     return plan
 
 
+def _walker(token, plan, keep):
+    """This thread's walker for ``token``: one per run, kept between its tasks (the forms it
+    interned, its memoized rows and output forms serve every task; a walker per task would derive
+    them again).  Only the latest run's walker is kept; a walker is never shared between threads."""
+    if getattr(_WALKS, "token", None) != token:
+        _WALKS.token = token
+        _WALKS.walker = _Walk(plan, drive_tests, lambda u: _form_check(u.prim, u.node, plan.program), None,
+                              compact=plan.codec.narrow and keep)
+    return _WALKS.walker
+
+
 def _init(token, payload):
     if payload is not None:
         _plan(token, payload)
@@ -75,11 +94,55 @@ def _unpack_entries(entries):
     return [e[:5] + (chain_links(e[5]),) if e[0] == "gen" else e for e in entries]
 
 
+def _ints(values):
+    """A flat list of Python ints as ``(dtype, bytes)`` in the narrowest integer type that holds
+    them all (one block, no object per number, no larger than pickle's own small ints), or the
+    list itself when one does not fit int64."""
+    try:
+        a = np.array(values, dtype=np.int64)
+    except OverflowError:
+        return values
+    if a.size:
+        lo, hi = int(a.min()), int(a.max())
+        for t in (np.int8, np.int16, np.int32):
+            info = np.iinfo(t)
+            if info.min <= lo and hi <= info.max:
+                a = a.astype(t)
+                break
+    return a.dtype.str, a.tobytes()
+
+
+def _array(block):
+    return np.frombuffer(block[1], dtype=block[0])
+
+
+def _int_list(block):
+    return _array(block).tolist() if type(block) is tuple else block
+
+
+def _tuples(block, w):
+    """An integer block (:func:`_ints`) as tuples of ``w`` Python ints."""
+    if type(block) is tuple:
+        return map(tuple, _array(block).reshape(-1, w).tolist())
+    return (tuple(block[i:i + w]) for i in range(0, len(block), w))
+
+
 def _pack_records(plan, raws):
-    """Walk output as plain rows: ``(key, link, forms, vals, dim, P, q)`` and a table of links
-    ``(row, sign, parent link)`` shared by the rows (no deep recursion, sharing kept).  Keys are
-    bytes for relu-like paths, else the paths themselves (interned codes are per process)."""
-    index, links, rows = {}, [], []
+    """Walk output as a few flat blocks instead of one object graph per stratum (cheap to pickle):
+
+    * ``keys``: the path keys (one ``bytes`` block when all have the same length, else a list);
+    * ``links``: the constraint links ``(row, sign, parent link)`` the strata share, as flat
+      integer blocks (rows of ``n + 1`` entries, signs, parents), each link sent once;
+    * per stratum: its last link, its dimension, its interior point ``P / q`` (flat integers)
+      and the index of its ``(forms, vals)`` pair in a list of the distinct pairs.
+
+    Integer blocks are bytes of the narrowest integer type that holds them, else lists of Python
+    ints (:func:`_ints`).  Keys of a wide codec are the paths themselves (interned codes are per
+    process)."""
+    index, rows, signs, parents = {}, [], [], []
+    pairs, pair_of = [], {}
+    last, dims, points, which = [], [], [], []
+    keys = []
     for key, cons, forms, vals, cell in raws:
         pending = []
         c = cons
@@ -87,30 +150,74 @@ def _pack_records(plan, raws):
             pending.append(c)
             c = c[2]
         for link in reversed(pending):
-            index[id(link)] = len(links)
-            links.append((link[0], link[1], -1 if link[2] is None else index[id(link[2])]))
+            index[id(link)] = len(signs)
+            rows.extend(link[0])
+            signs.append(link[1])
+            parents.append(-1 if link[2] is None else index[id(link[2])])
+        last.append(-1 if cons is None else index[id(cons)])
+        k = pair_of.get((id(forms), id(vals)))
+        if k is None:
+            k = pair_of[(id(forms), id(vals))] = len(pairs)
+            pairs.append((forms, vals))
+        which.append(k)
         P, q = interior_point(cell)
-        rows.append((key, -1 if cons is None else index[id(cons)], forms, vals, cell.dim, P, q))
-    return links, rows
+        points.extend(P)
+        points.append(q)
+        dims.append(cell.dim)
+        keys.append(key)
+    if keys and type(keys[0]) is bytes and len(set(map(len, keys))) == 1:
+        keys = (len(keys[0]), b"".join(keys))
+    return (keys, _ints(rows), bytes(s + 1 for s in signs), _ints(parents), _ints(last), _ints(dims),
+            _ints(points), _ints(which), pairs)
+
+
+def _integral(forms):
+    """Whether every form is a tuple of ints.  Forms with Fractions (tie weights ``1/|T|``) are
+    not looked up across tasks: hashing a Fraction costs a modular inverse, and on a k-ary max
+    every stratum has its own forms, so the lookups would only cost (equal forms met in different
+    tasks then stay separate but equal objects)."""
+    for f in forms:
+        if type(f) is not tuple:
+            return False
+        for c in f:
+            if type(c) is not int:
+                return False
+    return True
 
 
 def _unpack_records(plan, packed, canon, compact):
-    links, rows = packed
+    keys, rows, signs, parents, last, dims, points, which, pairs = packed
+    dims = _int_list(dims)
+    n = plan.n
+    w = n + 1
     made = []
-    for row, sign, parent in links:
-        made.append((row, sign, None if parent < 0 else made[parent]))
+    for row, s, parent in zip(_tuples(rows, w), signs, _int_list(parents)):
+        made.append((row, s - 1, None if parent < 0 else made[parent]))
+    if type(keys) is tuple:
+        size, block = keys
+        keys = [block[i:i + size] for i in range(0, len(block), size)]
     codec, outs, shape = plan.codec, plan.out_nodes, plan.shape
     wide = not codec.narrow
     if wide and not compact:
         codec = None
+    shared = []
+    for forms, vals in pairs:
+        # shared with the other tasks' equal forms when cheap to hash (ints only)
+        same = forms is vals
+        if _integral(vals):
+            vals = canon.setdefault(vals, vals)
+        if same:
+            forms = vals
+        elif _integral(forms):
+            forms = canon.setdefault(forms, forms)
+        shared.append((forms, vals))
     out = []
-    for key, link, forms, vals, dim, P, q in rows:
+    for key, link, dim, k, p in zip(keys, _int_list(last), dims, _int_list(which), _tuples(points, w)):
         if wide and compact:
             key = codec.encode(key, intern=True)
-        forms = canon.setdefault(forms, forms)
-        vals = canon.setdefault(vals, vals)
+        forms, vals = shared[k]
         out.append(StratumRecord(key, None if link < 0 else made[link], forms, vals, outs, shape, dim=dim,
-                                 codec=codec, point=(P, q)))
+                                 codec=codec, point=(p[:n], p[n])))
     return out
 
 
@@ -122,15 +229,16 @@ def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
     """
     plan = _plan(token, payload)
     raws = []
-
-    def check(u):
-        return _form_check(u.prim, u.node, plan.program)
-    try:
-        walk(plan, _unpack_entries(entries), max_strata, raws.append, drive_tests, check, budget=budget,
-             compact=plan.codec.narrow and not lines)
-        rest = []
-    except Paused as p:
-        rest = p.stack
+    walker = _walker(token, plan, not lines)
+    walker.emit = raws.append
+    with gc_paused():
+        try:
+            walker.run(_unpack_entries(entries), max_strata, budget=budget)
+            rest = []
+        except Paused as p:
+            rest = p.stack
+        finally:
+            plan.trim()
     if lines:
         outs, shape = plan.out_nodes, plan.shape
         codec = plan.codec if plan.codec.narrow else None
@@ -292,7 +400,11 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
     while queue or running:
         while queue and len(running) < 2 * k:
             pos, _, slot, entries = heapq.heappop(queue)
-            running[ex.submit(entries, budget, max_strata, lines, signs)] = (pos, slot)
+            # few subtrees left waiting: short tasks, whose remaining stacks come back soon to be
+            # shared, so that no worker waits long for the last one (the tail of the walk)
+            short = len(queue) < k
+            running[ex.submit(entries, max(1, budget // 8) if short else budget, max_strata, lines, signs)] = \
+                (pos, slot)
         for fut in ex.done(list(running)):
             pos, slot = running.pop(fut)
             packed, rest = fut.result()

@@ -64,6 +64,25 @@ def test_subtrees_handed_back_again_and_again(name):
     assert [r.constraints for r in found] == [s.constraints for s in ordered]
 
 
+def test_integers_past_int64_travel_exactly():
+    # coefficients near 10^20: the cut rows and interior points do not fit int64, so the strata
+    # come back as Python integers (not as int64 blocks); the table must still be the serial one
+    big = 10 ** 20
+    rng = random.Random(3)
+    L = [(rng.randint(-big, big), rng.randint(-big, big), rng.randint(-big, big)) for _ in range(6)]
+
+    def fn(x):
+        return sum(mt.relu(a * x[0] + b * x[1] + c) for a, b, c in L)
+    serial = mt.derive(fn, 2)
+    assert max(abs(v) for s in serial.strata for row, _ in s.constraints for v in row) > 2 ** 63
+    program = Program(fn, 2, "torch")
+    found = []
+    explore_parallel(program, found.append, workers=2, budget=2)
+    ordered = sorted(serial.strata, key=lambda s: s.discovery)
+    assert [(r.path, r.constraints, r.dim, r.witness) for r in found] == \
+        [(s.path, s.constraints, s.dim, s.witness) for s in ordered]
+
+
 def test_max_strata_holds_in_parallel():
     with pytest.raises(mt.LimitError, match="max_strata=100"):
         mt.derive(PROGRAMS["relu lines"][0], 2, workers=2, max_strata=100)
