@@ -23,6 +23,7 @@ from .extensions import extension
 from .linalg import nullspace
 from .partition import locate_path
 from .primitives import PRIMITIVES
+from .records import PackedForms, unpacked
 
 if TYPE_CHECKING:
     from .conventions import Convention
@@ -314,11 +315,16 @@ class Piece:
 
     def __init__(self, table: PieceTable, forms: tuple, strata: list[Stratum]) -> None:
         self._table = table
-        self.forms = forms
+        self._forms = forms
         self.strata = strata
         self.index = None
         self.dim = strata[0].dim if len(strata) == 1 else max(s.dim for s in strata)
         self._expr = self._grad = None
+
+    @property
+    def forms(self):
+        """f^alpha of each output (exact tuples, convention symbols or sympy expressions)."""
+        return unpacked(self._forms)
 
     @property
     def expr(self):
@@ -411,6 +417,28 @@ def _rational_keys(all_forms):
             for forms in all_forms]
 
 
+def _packed_keys(all_forms):
+    """Per forms tuple ``(key, -coefficients)`` when every one is a :class:`PackedForms`, else ``None``:
+    ``key`` is equal exactly when the forms are (lowest terms), and the coefficients are integers
+    over one common denominator, which order the pieces as :func:`_sort_keys` does (the same
+    denominator: every entry's)."""
+    den = 1
+    for forms in all_forms:
+        if type(forms) is not PackedForms:
+            return None
+        for _, d in forms.key:
+            if den % d:
+                den = den * d // math.gcd(den, d)
+    out = []
+    for forms in all_forms:
+        coefs = []
+        for num, d in forms.key:
+            m = -(den // d)
+            coefs.extend(m * x for x in num[1:])
+        out.append((forms.key, tuple(coefs)))
+    return out
+
+
 class PieceTable:
     """The exact representation of a traced function: pieces, strata, associated gradient.
 
@@ -432,23 +460,26 @@ class PieceTable:
         strata = [Stratum(self, r, k) for k, r in enumerate(records)]
         by_id = {}  # enumeration shares one forms object per piece: group by identity, then by value
         for s in strata:
-            by_id.setdefault(id(s.forms), []).append(s)
+            by_id.setdefault(id(s._record._forms), []).append(s)
         same = list(by_id.values())
-        ikeys = _rational_keys([ss[0].forms for ss in same])
+        raw = [ss[0]._record._forms for ss in same]
+        ikeys = _packed_keys(raw)
+        if ikeys is None:
+            raw = [unpacked(f) for f in raw]
+            ikeys = _rational_keys(raw)
         groups = {}
         for k, ss in enumerate(same):
-            g = groups.setdefault(ss[0].forms if ikeys is None else ikeys[k], (ss[0].forms, []))[1]
+            g = groups.setdefault(raw[k] if ikeys is None else ikeys[k], (k, []))[1]
             if g:
                 g.extend(ss)
                 g.sort(key=lambda s: s.discovery)
             else:
                 g[:] = ss
-        pieces = [Piece(self, forms, ss) for forms, ss in groups.values()]
+        pieces = [Piece(self, raw[k], ss) for k, ss in groups.values()]
         if ikeys is None:
             keys = _sort_keys(pieces)
         else:  # the same order from the integer keys: (-dim, -coefficients, discovery)
-            neg = {id(ss[0].forms): ikeys[k][1] for k, ss in enumerate(same)}
-            keys = [(-p.dim, neg[id(p.forms)], p.strata[0].discovery) for p in pieces]
+            keys = [(-p.dim, ikeys[k][1], p.strata[0].discovery) for p, (k, _) in zip(pieces, groups.values())]
         order = sorted(range(len(pieces)), key=keys.__getitem__)
         pieces = [pieces[i] for i in order]
         ordered = []
