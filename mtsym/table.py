@@ -418,25 +418,39 @@ def _rational_keys(all_forms):
 
 
 def _packed_keys(all_forms):
-    """Per forms tuple ``(key, -coefficients)`` when every one is a :class:`PackedForms`, else ``None``:
-    ``key`` is equal exactly when the forms are (lowest terms), and the coefficients are integers
-    over one common denominator, which order the pieces as :func:`_sort_keys` does (the same
-    denominator: every entry's)."""
-    den = 1
+    """Per forms tuple its :attr:`PackedForms.key` (equal exactly when the forms are: lowest terms)
+    when every one is a :class:`PackedForms`, else ``None``."""
     for forms in all_forms:
         if type(forms) is not PackedForms:
             return None
-        for _, d in forms.key:
-            if den % d:
-                den = den * d // math.gcd(den, d)
-    out = []
-    for forms in all_forms:
-        coefs = []
-        for num, d in forms.key:
-            m = -(den // d)
-            coefs.extend(m * x for x in num[1:])
-        out.append((forms.key, tuple(coefs)))
-    return out
+    return [forms.key for forms in all_forms]
+
+
+class _Coefficients:
+    """The gradient coefficients of packed forms as a sort key: the order of :func:`_sort_keys`
+    (largest first), compared exactly by cross-multiplying each pair of entries (small integers,
+    where one common denominator for every piece can be a very large one)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def _pairs(self, other):
+        for (a, d), (b, e) in zip(self.key, other.key):
+            for x, y in zip(a[1:], b[1:]):
+                yield x * e, y * d
+
+    def __eq__(self, other):
+        return self.key == other.key or all(u == v for u, v in self._pairs(other))
+
+    def __lt__(self, other):
+        for u, v in self._pairs(other):
+            if u != v:
+                return u > v
+        return False
+
+    __hash__ = None
 
 
 class PieceTable:
@@ -463,7 +477,7 @@ class PieceTable:
             by_id.setdefault(id(s._record._forms), []).append(s)
         same = list(by_id.values())
         raw = [ss[0]._record._forms for ss in same]
-        ikeys = _packed_keys(raw)
+        ikeys = packed = _packed_keys(raw)
         if ikeys is None:
             raw = [unpacked(f) for f in raw]
             ikeys = _rational_keys(raw)
@@ -478,8 +492,11 @@ class PieceTable:
         pieces = [Piece(self, raw[k], ss) for k, ss in groups.values()]
         if ikeys is None:
             keys = _sort_keys(pieces)
-        else:  # the same order from the integer keys: (-dim, -coefficients, discovery)
+        elif packed is None:  # the same order from the integer keys: (-dim, -coefficients, discovery)
             keys = [(-p.dim, ikeys[k][1], p.strata[0].discovery) for p, (k, _) in zip(pieces, groups.values())]
+        else:  # the same order from the integers: (-dim, -coefficients, discovery)
+            keys = [(-p.dim, _Coefficients(ikeys[k]), p.strata[0].discovery)
+                    for p, (k, _) in zip(pieces, groups.values())]
         order = sorted(range(len(pieces)), key=keys.__getitem__)
         pieces = [pieces[i] for i in order]
         ordered = []
