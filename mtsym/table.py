@@ -326,6 +326,10 @@ class Piece:
         """f^alpha of each output (exact tuples, convention symbols or sympy expressions)."""
         return unpacked(self._forms)
 
+    @forms.setter
+    def forms(self, forms):
+        self._forms = forms
+
     @property
     def expr(self):
         if self._expr is None:
