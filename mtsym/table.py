@@ -432,8 +432,8 @@ def _packed_keys(all_forms):
 
 class _Coefficients:
     """The gradient coefficients of packed forms as a sort key: the order of :func:`_sort_keys`
-    (largest first), compared exactly by cross-multiplying each pair of entries (small integers,
-    where one common denominator for every piece can be a very large one)."""
+    (largest first), compared exactly by cross-multiplying entries only as far as a sort compares
+    them, instead of first scaling every coefficient of every piece to one common denominator."""
 
     __slots__ = ("key",)
 
