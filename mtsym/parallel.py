@@ -43,7 +43,7 @@ from .export.stream import sign_nodes, stratum_line
 from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
                         walk_records, _form_check, _too_many)
 from .polyhedra import Polyhedron
-from .records import StratumRecord, chain_links, chain_list, gc_paused, interior_point
+from .records import PackedForms, StratumRecord, chain_links, chain_list, gc_paused, interior_point
 from .walk import Paused, _Walk, root_entry
 
 #: strata one task walks before it hands its remaining subtrees back
@@ -175,7 +175,9 @@ def _integral(forms):
     """Whether every form is a tuple of ints.  Forms with Fractions (tie weights ``1/|T|``) are
     not looked up across tasks: hashing a Fraction costs a modular inverse, and on a k-ary max
     every stratum has its own forms, so the lookups would only cost (equal forms met in different
-    tasks then stay separate but equal objects)."""
+    tasks then stay separate but equal objects).  Packed forms hash as integers: shared."""
+    if type(forms) is PackedForms:
+        return True
     for f in forms:
         if type(f) is not tuple:
             return False

@@ -7,7 +7,8 @@ data, shared wherever it can be:
   (one byte per relu-like node), decoded to ``((node, case), ...)`` on access;
 * the constraints as a linked list ``(row, sign, rest)`` shared with the other
   strata of the same subtree, listed on access;
-* the forms interned (the strata of one piece share them);
+* the forms interned (the strata of one piece share them), as integers over a
+  denominator (:class:`PackedForms`) until a user reads them;
 * no closure: :attr:`StratumRecord.poly` rebuilds it from the constraints on
   demand (exact double description, the same one enumeration built);
 * the witness, computed once.
@@ -15,7 +16,7 @@ data, shared wherever it can be:
 Sympy objects are never stored: the table builds them when a user asks.
 """
 
-__all__ = ["StratumRecord", "nice_witness", "interior_point", "closure", "gc_paused", "chain_list",
+__all__ = ["StratumRecord", "PackedForms", "nice_witness", "interior_point", "closure", "gc_paused", "chain_list",
            "chain_links"]
 
 import contextlib
@@ -25,6 +26,50 @@ import threading
 from fractions import Fraction
 
 from .polyhedra import Polyhedron
+
+
+class PackedForms:
+    """The forms of a stratum's outputs as integers: ``key`` holds one ``(numerators, d)`` per output
+    (the form is ``numerators / d``, ``d > 0``, ``gcd(d, *numerators) == 1``: equal forms have equal
+    keys).  The tuples of ints and Fractions the rest of mtsym reads are built on first use
+    (:attr:`value`), once per object: enumeration groups and orders the pieces on the integers.
+
+    Examples
+    --------
+    >>> PackedForms((((1, 3), 2), ((4, 0), 1))).value
+    ((Fraction(1, 2), Fraction(3, 2)), (4, 0))
+    """
+
+    __slots__ = ("key", "_value")
+
+    def __init__(self, key):
+        self.key, self._value = key, None
+
+    @property
+    def value(self):
+        """The forms as tuples of ``int``/``Fraction`` (built once)."""
+        v = self._value
+        if v is None:
+            v = self._value = tuple(num if d == 1 else tuple(x // d if x % d == 0 else Fraction(x, d) for x in num)
+                                    for num, d in self.key)
+        return v
+
+    def __eq__(self, other):
+        return type(other) is PackedForms and self.key == other.key
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __reduce__(self):
+        return PackedForms, (self.key,)
+
+    def __repr__(self):
+        return f"PackedForms({self.key!r})"
+
+
+def unpacked(forms):
+    """``forms`` as tuples of numbers (:attr:`PackedForms.value` for packed forms)."""
+    return forms.value if type(forms) is PackedForms else forms
 
 
 class StratumRecord:
@@ -39,9 +84,10 @@ class StratumRecord:
         rows (each one cut the stratum when it was added).
     forms : tuple
         f^alpha of each output: affine tuples (entries may hold convention
-        symbols) or sympy expressions.
+        symbols) or sympy expressions (stored as :class:`PackedForms` when rational).
     vals : tuple
-        The outputs' rational ``val`` forms (equal to f on the stratum).
+        The outputs' rational ``val`` forms (equal to f on the stratum; stored
+        as :class:`PackedForms` when the walk gives them so).
     output_nodes : tuple of int
         The graph nodes of the outputs.
     shape : tuple
@@ -57,18 +103,30 @@ class StratumRecord:
         The path in the compact form it is stored in (a dictionary key).
     """
 
-    __slots__ = ("key", "codec", "_cons", "forms", "vals", "output_nodes", "shape", "_poly", "dim", "_wit", "_q")
+    __slots__ = ("key", "codec", "_cons", "_forms", "_vals", "output_nodes", "shape", "_poly", "dim", "_wit", "_q")
 
     def __init__(self, path, constraints, forms, vals, output_nodes, shape, poly=None, dim=None,
                  witness=None, codec=None, point=None):
         self.key, self.codec, self._cons = path, codec, constraints
-        self.forms, self.vals, self.output_nodes, self.shape = forms, vals, output_nodes, shape
+        self._forms, self._vals, self.output_nodes, self.shape = forms, vals, output_nodes, shape
         self.dim = poly.dim if dim is None else dim
         if witness is not None:
             self._wit, self._q = witness, None
         else:  # the raw point P / q (given, or the closure's), made nice on first use
             self._wit, self._q = interior_point(poly) if point is None else point
         self._poly = None
+
+    @property
+    def forms(self):
+        """f^alpha of each output (tuples of numbers, convention symbols or sympy expressions)."""
+        f = self._forms
+        return f.value if type(f) is PackedForms else f
+
+    @property
+    def vals(self):
+        """The outputs' rational ``val`` forms (tuples of ``int``/``Fraction``)."""
+        f = self._vals
+        return f.value if type(f) is PackedForms else f
 
     @property
     def witness(self):

@@ -23,6 +23,7 @@ from .extensions import extension
 from .linalg import nullspace
 from .partition import locate_path
 from .primitives import PRIMITIVES
+from .records import PackedForms, unpacked
 
 if TYPE_CHECKING:
     from .conventions import Convention
@@ -314,11 +315,20 @@ class Piece:
 
     def __init__(self, table: PieceTable, forms: tuple, strata: list[Stratum]) -> None:
         self._table = table
-        self.forms = forms
+        self._forms = forms
         self.strata = strata
         self.index = None
         self.dim = strata[0].dim if len(strata) == 1 else max(s.dim for s in strata)
         self._expr = self._grad = None
+
+    @property
+    def forms(self):
+        """f^alpha of each output (exact tuples, convention symbols or sympy expressions)."""
+        return unpacked(self._forms)
+
+    @forms.setter
+    def forms(self, forms):
+        self._forms = forms
 
     @property
     def expr(self):
@@ -411,6 +421,42 @@ def _rational_keys(all_forms):
             for forms in all_forms]
 
 
+def _packed_keys(all_forms):
+    """Per forms tuple its :attr:`PackedForms.key` (equal exactly when the forms are: lowest terms)
+    when every one is a :class:`PackedForms`, else ``None``."""
+    for forms in all_forms:
+        if type(forms) is not PackedForms:
+            return None
+    return [forms.key for forms in all_forms]
+
+
+class _Coefficients:
+    """The gradient coefficients of packed forms as a sort key: the order of :func:`_sort_keys`
+    (largest first), compared exactly by cross-multiplying entries only as far as a sort compares
+    them, instead of first scaling every coefficient of every piece to one common denominator."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def _pairs(self, other):
+        for (a, d), (b, e) in zip(self.key, other.key):
+            for x, y in zip(a[1:], b[1:]):
+                yield x * e, y * d
+
+    def __eq__(self, other):
+        return self.key == other.key or all(u == v for u, v in self._pairs(other))
+
+    def __lt__(self, other):
+        for u, v in self._pairs(other):
+            if u != v:
+                return u > v
+        return False
+
+    __hash__ = None
+
+
 class PieceTable:
     """The exact representation of a traced function: pieces, strata, associated gradient.
 
@@ -432,23 +478,29 @@ class PieceTable:
         strata = [Stratum(self, r, k) for k, r in enumerate(records)]
         by_id = {}  # enumeration shares one forms object per piece: group by identity, then by value
         for s in strata:
-            by_id.setdefault(id(s.forms), []).append(s)
+            by_id.setdefault(id(s._record._forms), []).append(s)
         same = list(by_id.values())
-        ikeys = _rational_keys([ss[0].forms for ss in same])
+        raw = [ss[0]._record._forms for ss in same]
+        ikeys = packed = _packed_keys(raw)
+        if ikeys is None:
+            raw = [unpacked(f) for f in raw]
+            ikeys = _rational_keys(raw)
         groups = {}
         for k, ss in enumerate(same):
-            g = groups.setdefault(ss[0].forms if ikeys is None else ikeys[k], (ss[0].forms, []))[1]
+            g = groups.setdefault(raw[k] if ikeys is None else ikeys[k], (k, []))[1]
             if g:
                 g.extend(ss)
                 g.sort(key=lambda s: s.discovery)
             else:
                 g[:] = ss
-        pieces = [Piece(self, forms, ss) for forms, ss in groups.values()]
+        pieces = [Piece(self, raw[k], ss) for k, ss in groups.values()]
         if ikeys is None:
             keys = _sort_keys(pieces)
-        else:  # the same order from the integer keys: (-dim, -coefficients, discovery)
-            neg = {id(ss[0].forms): ikeys[k][1] for k, ss in enumerate(same)}
-            keys = [(-p.dim, neg[id(p.forms)], p.strata[0].discovery) for p in pieces]
+        elif packed is None:  # the same order from the integer keys: (-dim, -coefficients, discovery)
+            keys = [(-p.dim, ikeys[k][1], p.strata[0].discovery) for p, (k, _) in zip(pieces, groups.values())]
+        else:  # the same order from the integers: (-dim, -coefficients, discovery)
+            keys = [(-p.dim, _Coefficients(ikeys[k]), p.strata[0].discovery)
+                    for p, (k, _) in zip(pieces, groups.values())]
         order = sorted(range(len(pieces)), key=keys.__getitem__)
         pieces = [pieces[i] for i in order]
         ordered = []

@@ -52,7 +52,7 @@ from .errors import LimitError
 from .exact import int_row
 from .intmat import LimbMatrix, limbs
 from .primitives import PRIMITIVES
-from .records import chain_links, chain_list
+from .records import PackedForms, chain_links, chain_list
 from .trace import VAL_CONV, combine
 
 #: an affine combination of more switching outputs than this is computed as a unit of its own
@@ -491,7 +491,7 @@ class _Walk:
 
     def __init__(self, plan, drive, check, emit, compact=True):
         self.plan, self.drive, self.check, self.emit, self.compact = plan, drive, check, emit, compact
-        self.forms, self.pairs, self.fractions = {}, {}, {}
+        self.forms, self.pairs = {}, {}   # interned forms (numerators, d), pairs of packed forms
         self.vals = {}  # (parent state, unit) -> the exact input forms its tests read
         self.outvals, self.valcls = {}, None   # the outputs' forms, by the decisions' val weights
         self.signtab, self.signtab_bias, self.gsign = None, False, {}
@@ -732,14 +732,15 @@ class _Walk:
         else:
             vals = self.out_vals(st)
             if st.anyl and st.ldiff[plan.out_deps].any():
-                forms = tuple(self.intern([int(x) for x in f[1].tolist()], f[2]) if f[0] == "q" else f[1]
+                forms = tuple(self.intern([int(x) for x in f[1].tolist()], f[2]) if f[0] == "q" else ("t", f[1])
                               for f in self.lin_forms(st))
             else:
                 forms = vals
         ids = (tuple(map(id, forms)), tuple(map(id, vals)))   # the entries are interned: ids are stable
         key = self.pairs.get(ids)
         if key is None:
-            key = self.pairs[ids] = (forms, vals)
+            packed = PackedForms(vals)
+            key = self.pairs[ids] = (packed if forms is vals else _packed(forms), packed)
         codec = plan.codec
         if codec.narrow:
             path = st.codes[plan.switch].astype(np.uint8).tobytes()
@@ -753,7 +754,7 @@ class _Walk:
             path = tuple((u.node, int(st.codes[i]) - 1 if u.sign else st.cases[i])
                          for i, u in zip(plan.switch.tolist(), codec.units))
         if len(self.forms) > _INTERNED and not self.compact:  # streaming: memory stays bounded
-            self.forms, self.pairs, self.fractions = {}, {}, {}
+            self.forms, self.pairs = {}, {}
         return (path, st.cons, key[0], key[1], st.cell)
 
     def unit_outputs(self, st):
@@ -868,30 +869,14 @@ class _Walk:
         return mat.product(c[1] * mask[:, None], R.shape[1])
 
     def intern(self, num, d):
-        """The exact form ``num / d`` (Python ints), one shared tuple per distinct form."""
+        """The exact form ``num / d`` (Python ints) as ``(numerators, d)`` in lowest terms, one shared
+        tuple per distinct form (:class:`~mtsym.records.PackedForms` builds the numbers when read)."""
         g = math.gcd(d, *num)
         if g > 1:
             d //= g
             num = [x // g for x in num]
         key = (tuple(num), d)
-        f = self.forms.get(key)
-        if f is None:
-            if d == 1:
-                f = key[0]
-            else:
-                fr = self.fractions
-                f = []
-                for x in num:
-                    if x % d == 0:
-                        f.append(x // d)
-                    else:
-                        q = fr.get((x, d))
-                        if q is None:
-                            q = fr[(x, d)] = Fraction(x, d)
-                        f.append(q)
-                f = tuple(f)
-            self.forms[key] = f
-        return f
+        return self.forms.setdefault(key, key)
 
     def lin_forms(self, st):
         """The outputs' forms under the convention (exact; sympy where the convention has symbols).
@@ -952,6 +937,14 @@ class _Walk:
                 f = ("q", st.F[j].astype(object), D[j])
             terms.append((Fraction(a * D[j], c.den), f))
         return _combine(terms, 0, self.plan.symbols)
+
+
+def _packed(forms):
+    """Forms from :meth:`_Walk.intern` (``(numerators, d)``) or ``("t", exact tuple)`` as one
+    :class:`~mtsym.records.PackedForms`, or as a tuple of exact tuples when one is not rational."""
+    if all(f[0] != "t" for f in forms):
+        return PackedForms(forms)
+    return tuple(f[1] if f[0] == "t" else PackedForms((f,)).value[0] for f in forms)
 
 
 #: integer products with fewer multiply-adds than this stay Python-integer products

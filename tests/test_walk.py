@@ -442,3 +442,26 @@ def test_affine_flattening_in_integers_is_the_rational_sum():
         assert got == want and all(type(a) in (int, Fraction) and a for a in got.values())
     x = sp.Symbol("x")                      # a symbolic weight: term by term
     assert _flatten([x, 2], 1, [{1: 3}, {1: 1, 2: Fraction(1, 2)}]) == {0: 1, 1: 3 * x + 2, 2: 1}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_packed_forms_give_the_order_of_the_plain_forms(seed):
+    """Records keep their forms as integers (``PackedForms``) until read; the table grouped and
+    ordered on those integers equals the table built from the same records with plain
+    Fraction forms (the general path, which scales every coefficient to one denominator)."""
+    from mtsym.records import PackedForms, StratumRecord
+    from mtsym.table import PieceTable
+    rng = np.random.default_rng(seed)
+    W1 = rng.integers(-4, 5, size=(5, 2))
+    B1 = rng.integers(-3, 4, size=5)
+    W2 = [[Fraction(int(rng.integers(-5, 6)), int(rng.integers(1, 7))) for _ in range(5)] for _ in range(2)]
+    table = mt.derive(lambda x: mt.relu(W2 @ mt.relu(W1 @ x + B1)), 2, convention="torch")
+    recs = [s.record for s in sorted(table.strata, key=lambda s: s.discovery)]
+    assert any(type(r._forms) is PackedForms for r in recs)
+    assert any(type(c) is Fraction for r in recs for f in r.forms for c in f)
+    plain = [StratumRecord(r.path, r.constraints, tuple(r.forms), tuple(r.vals), r.output_nodes, r.shape,
+                           dim=r.dim, witness=r.witness) for r in recs]
+    other = PieceTable(plain, table.symbols, table.convention, table.graph, table.program)
+    assert [s.path for s in other.strata] == [s.path for s in table.strata]
+    assert [p.forms for p in other.pieces] == [p.forms for p in table.pieces]
+    assert [[s.path for s in p.strata] for p in other.pieces] == [[s.path for s in p.strata] for p in table.pieces]
