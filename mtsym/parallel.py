@@ -28,6 +28,7 @@ the walk does not cover (products of traced values) are enumerated serially.
 
 __all__ = ["explore_parallel", "DEFAULT_BUDGET"]
 
+import gc
 import heapq
 import multiprocessing
 import sys
@@ -48,9 +49,12 @@ from .walk import Paused, _Walk, root_entry
 
 #: strata one task walks before it hands its remaining subtrees back
 DEFAULT_BUDGET = 4000
+#: strata a local task walks between two looks at the "a worker waits" flag
+STEAL_STEP = 64
 
 _PLANS = {}  # token -> Plan, in each worker process
 _WALKS = threading.local()  # .token, .walker: this thread's walker (dask may run tasks in threads)
+_HUNGRY = [None]  # in a local worker: the shared flag the coordinator raises when a worker waits
 
 
 class _GraphProgram:
@@ -79,7 +83,12 @@ def _walker(token, plan, keep):
     return _WALKS.walker
 
 
-def _init(token, payload):
+def _ping():
+    return None
+
+
+def _init(token, payload, hungry=None):
+    _HUNGRY[0] = hungry
     if payload is not None:
         _plan(token, payload)
 
@@ -231,12 +240,23 @@ def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
     raws = []
     walker = _walker(token, plan, not lines)
     walker.emit = raws.append
+    hungry = _HUNGRY[0]
+    stack = _unpack_entries(entries)
     with gc_paused():
         try:
-            walker.run(_unpack_entries(entries), max_strata, budget=budget)
-            rest = []
-        except Paused as p:
-            rest = p.stack
+            # in steps, when a worker waits (the flag raised) the rest is handed back at once: the
+            # waiting worker gets a share of it instead of idling until this budget runs out
+            step = budget if hungry is None else min(budget, STEAL_STEP)
+            while True:
+                try:
+                    walker.run(stack, max_strata, budget=min(step, budget - len(raws)))
+                    rest = []
+                    break
+                except Paused as p:
+                    stack = p.stack
+                    if len(raws) >= budget or hungry.value:
+                        rest = stack
+                        break
         finally:
             plan.trim()
     if lines:
@@ -287,12 +307,32 @@ class _Local:
     """Local worker processes (see :func:`_start_method`)."""
 
     def __init__(self, workers, token, plan):
-        ctx = multiprocessing.get_context(_start_method())
-        if ctx.get_start_method() == "forkserver":
+        method = _start_method()
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
             ctx.set_forkserver_preload(["mtsym"])
-        payload = _GraphProgram(plan.program)   # each worker builds the plan once, at start
-        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(token, payload))
+        if method == "fork":  # the workers inherit the plan already built here
+            _PLANS.clear()
+            _PLANS[token] = plan
+            payload = None
+        else:
+            payload = _GraphProgram(plan.program)   # each worker builds the plan once, at start
+        self.hungry = ctx.Value("b", 0, lock=False)
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
+                                        initargs=(token, payload, self.hungry))
         self.token = token
+        if method == "fork":
+            # start every worker now, with the parent's objects in the collector's permanent
+            # generation (a collection in a worker would otherwise touch, and so copy, every page)
+            gc.freeze()
+            try:
+                wait([self.pool.submit(_ping) for _ in range(workers)])
+            finally:
+                gc.unfreeze()
+
+    def wanted(self, flag):
+        """Raise (or lower) the flag that asks running tasks to hand their rest back now."""
+        self.hungry.value = 1 if flag else 0
 
     def submit(self, entries, budget, max_strata, lines, signs):  # the plan is already in the worker
         return self.pool.submit(_task, self.token, None, entries, budget, max_strata, lines, signs)
@@ -302,6 +342,7 @@ class _Local:
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
+        _PLANS.clear()
 
 
 class _Dask:
@@ -319,6 +360,9 @@ class _Dask:
 
     def done(self, futures):
         return {next(self.queue)}
+
+    def wanted(self, flag):  # dask tasks run to their budget
+        pass
 
     def close(self):
         self.payload.release()  # the scattered graph: the cluster may close without losing data it needs
@@ -405,6 +449,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             short = len(queue) < k
             running[ex.submit(entries, max(1, budget // 8) if short else budget, max_strata, lines, signs)] = \
                 (pos, slot)
+        # no subtree waiting and a worker free: running tasks hand their rest back at once
+        ex.wanted(not queue and len(running) < k)
         for fut in ex.done(list(running)):
             pos, slot = running.pop(fut)
             packed, rest = fut.result()
