@@ -11,7 +11,10 @@ dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
    strata (``budget``; an eighth of it when fewer groups than workers wait)
    and returns its strata and, when the budget ran out, its own remaining
    stack: that is split again into tasks, put first in the queue (a large
-   subtree is shared out as it goes, small ones finish in one task);
+   subtree is shared out as it goes, small ones finish in one task).  Local
+   tasks also stop early, every :data:`STEAL_STEP` strata, when the
+   coordinator raises a shared flag: no subtree waits and a worker is idle
+   (work stealing: the idle worker gets a share of the running task's rest);
 3. the strata come back as a few flat blocks (path keys as one bytes block,
    the constraint links they share and the interior points as bytes of the
    narrowest integer type, Python ints past int64; each distinct pair of forms
