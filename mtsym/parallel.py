@@ -327,11 +327,15 @@ class _Local:
         if method == "fork":
             # start every worker now, with the parent's objects in the collector's permanent
             # generation (a collection in a worker would otherwise touch, and so copy, every page)
-            gc.freeze()
+            # (left alone when the user's process froze objects of its own: unfreezing would undo that)
+            ours = gc.get_freeze_count() == 0
+            if ours:
+                gc.freeze()
             try:
                 wait([self.pool.submit(_ping) for _ in range(workers)])
             finally:
-                gc.unfreeze()
+                if ours:
+                    gc.unfreeze()
 
     def wanted(self, flag):
         """Raise (or lower) the flag that asks running tasks to hand their rest back now."""
