@@ -11,7 +11,10 @@ dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
    strata (``budget``; an eighth of it when fewer groups than workers wait)
    and returns its strata and, when the budget ran out, its own remaining
    stack: that is split again into tasks, put first in the queue (a large
-   subtree is shared out as it goes, small ones finish in one task);
+   subtree is shared out as it goes, small ones finish in one task).  Local
+   tasks also stop early, every :data:`STEAL_STEP` strata, when the
+   coordinator raises a shared flag: no subtree waits and a worker is idle
+   (work stealing: the idle worker gets a share of the running task's rest);
 3. the strata come back as a few flat blocks (path keys as one bytes block,
    the constraint links they share and the interior points as bytes of the
    narrowest integer type, Python ints past int64; each distinct pair of forms
@@ -28,6 +31,7 @@ the walk does not cover (products of traced values) are enumerated serially.
 
 __all__ = ["explore_parallel", "DEFAULT_BUDGET"]
 
+import gc
 import heapq
 import multiprocessing
 import sys
@@ -48,9 +52,12 @@ from .walk import Paused, _Walk, root_entry
 
 #: strata one task walks before it hands its remaining subtrees back
 DEFAULT_BUDGET = 4000
+#: strata a local task walks between two looks at the "a worker waits" flag
+STEAL_STEP = 64
 
 _PLANS = {}  # token -> Plan, in each worker process
 _WALKS = threading.local()  # .token, .walker: this thread's walker (dask may run tasks in threads)
+_HUNGRY = [None]  # in a local worker: the shared flag the coordinator raises when a worker waits
 
 
 class _GraphProgram:
@@ -79,7 +86,12 @@ def _walker(token, plan, keep):
     return _WALKS.walker
 
 
-def _init(token, payload):
+def _ping():
+    return None
+
+
+def _init(token, payload, hungry=None):
+    _HUNGRY[0] = hungry
     if payload is not None:
         _plan(token, payload)
 
@@ -233,12 +245,23 @@ def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
     raws = []
     walker = _walker(token, plan, not lines)
     walker.emit = raws.append
+    hungry = _HUNGRY[0]
+    stack = _unpack_entries(entries)
     with gc_paused():
         try:
-            walker.run(_unpack_entries(entries), max_strata, budget=budget)
-            rest = []
-        except Paused as p:
-            rest = p.stack
+            # in steps, when a worker waits (the flag raised) the rest is handed back at once: the
+            # waiting worker gets a share of it instead of idling until this budget runs out
+            step = budget if hungry is None else min(budget, STEAL_STEP)
+            while True:
+                try:
+                    walker.run(stack, max_strata, budget=min(step, budget - len(raws)))
+                    rest = []
+                    break
+                except Paused as p:
+                    stack = p.stack
+                    if len(raws) >= budget or hungry.value:
+                        rest = stack
+                        break
         finally:
             plan.trim()
     if lines:
@@ -289,12 +312,36 @@ class _Local:
     """Local worker processes (see :func:`_start_method`)."""
 
     def __init__(self, workers, token, plan):
-        ctx = multiprocessing.get_context(_start_method())
-        if ctx.get_start_method() == "forkserver":
+        method = _start_method()
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
             ctx.set_forkserver_preload(["mtsym"])
-        payload = _GraphProgram(plan.program)   # each worker builds the plan once, at start
-        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(token, payload))
+        if method == "fork":  # the workers inherit the plan already built here
+            _PLANS.clear()
+            _PLANS[token] = plan
+            payload = None
+        else:
+            payload = _GraphProgram(plan.program)   # each worker builds the plan once, at start
+        self.hungry = ctx.Value("b", 0, lock=False)
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
+                                        initargs=(token, payload, self.hungry))
         self.token = token
+        if method == "fork":
+            # start every worker now, with the parent's objects in the collector's permanent
+            # generation (a collection in a worker would otherwise touch, and so copy, every page)
+            # (left alone when the user's process froze objects of its own: unfreezing would undo that)
+            ours = gc.get_freeze_count() == 0
+            if ours:
+                gc.freeze()
+            try:
+                wait([self.pool.submit(_ping) for _ in range(workers)])
+            finally:
+                if ours:
+                    gc.unfreeze()
+
+    def wanted(self, flag):
+        """Raise (or lower) the flag that asks running tasks to hand their rest back now."""
+        self.hungry.value = 1 if flag else 0
 
     def submit(self, entries, budget, max_strata, lines, signs):  # the plan is already in the worker
         return self.pool.submit(_task, self.token, None, entries, budget, max_strata, lines, signs)
@@ -304,6 +351,7 @@ class _Local:
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
+        _PLANS.clear()
 
 
 class _Dask:
@@ -321,6 +369,9 @@ class _Dask:
 
     def done(self, futures):
         return {next(self.queue)}
+
+    def wanted(self, flag):  # dask tasks run to their budget
+        pass
 
     def close(self):
         self.payload.release()  # the scattered graph: the cluster may close without losing data it needs
@@ -407,6 +458,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             short = len(queue) < k
             running[ex.submit(entries, max(1, budget // 8) if short else budget, max_strata, lines, signs)] = \
                 (pos, slot)
+        # no subtree waiting and a worker free: running tasks hand their rest back at once
+        ex.wanted(not queue and len(running) < k)
         for fut in ex.done(list(running)):
             pos, slot = running.pop(fut)
             packed, rest = fut.result()

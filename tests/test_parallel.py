@@ -104,3 +104,42 @@ def test_dask_cluster_gives_the_serial_table():
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         table = mt.derive(fn, n, convention=conv, client=client)
     assert rows(table) == rows(mt.derive(fn, n, convention=conv))
+
+
+
+def task_sizes(monkeypatch, flag):
+    """Strata per task (counted in the coordinator) of ``mt.derive(..., workers=2)``, with the
+    "a worker waits" flag forced to ``flag``."""
+    import mtsym.parallel as par
+    sizes = []
+    unpack = par._unpack_records
+
+    def counted(*args):
+        out = unpack(*args)
+        sizes.append(len(out))
+        return out
+    monkeypatch.setattr(par, "_unpack_records", counted)
+    monkeypatch.setattr(par._Local, "wanted", lambda self, _: setattr(self.hungry, "value", int(flag)))
+    return sizes
+
+
+def test_running_tasks_hand_their_rest_back_when_a_worker_waits(monkeypatch):
+    # the "a worker waits" flag raised all the time: every task stops after STEAL_STEP strata and
+    # hands its remaining subtrees back (without the flag, the first tasks hold hundreds of strata
+    # each); the table must still be the serial one, stratum for stratum
+    from mtsym.parallel import STEAL_STEP
+    sizes = task_sizes(monkeypatch, True)
+    fn = lines(20, 4)
+    serial = mt.derive(fn, 2)
+    assert len(serial.strata) > 10 * STEAL_STEP
+    assert rows(mt.derive(fn, 2, workers=2)) == rows(serial)
+    assert max(sizes) <= STEAL_STEP
+
+
+def test_without_the_flag_tasks_run_to_their_budget(monkeypatch):
+    # the counterpart: the flag never raised, the first tasks hold more than STEAL_STEP strata
+    from mtsym.parallel import STEAL_STEP
+    sizes = task_sizes(monkeypatch, False)
+    fn = lines(20, 4)
+    assert rows(mt.derive(fn, 2, workers=2)) == rows(mt.derive(fn, 2))
+    assert max(sizes) > STEAL_STEP
