@@ -28,11 +28,14 @@ S1  dim 1  in P1  everywhere  witness (0)
 __all__ = ["main", "build_parser", "load_function", "parse_convention"]
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 
 from .errors import LimitError, MtsymError
 
@@ -275,14 +278,46 @@ def _writer(args):
     return print
 
 
+@contextlib.contextmanager
+def _sigint_latch():
+    """``derive``'s ``progress`` for the command line: Ctrl-C raises ``KeyboardInterrupt`` as usual
+    and is also latched, so the next stratum raises it again.  An interrupt that lands while Python
+    finalises an object (a generator closed, a ``__del__``) is printed and dropped by Python itself;
+    without the latch the enumeration would run on to its end.  The progress line is shown when
+    standard error is a terminal, as ``derive`` does by default."""
+    from .progress import progress_hook
+    inner, reporter = progress_hook(None)
+    hit = []
+
+    def on_sigint(signum, frame):
+        hit.append(signum)
+        raise KeyboardInterrupt
+
+    def progress(record, count):
+        if hit:
+            raise KeyboardInterrupt
+        if inner is not None:
+            inner(record, count)
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, on_sigint) if main else None
+    try:
+        yield progress
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
+        if reporter is not None:
+            reporter.close()
+
+
 # --------------------------------------------------------------------------- commands
 def _derive(args):
     from .api import derive
     fn = load_function(args.function)
     conv = None if args.convention is None else parse_convention(args.convention)
     try:
-        table = derive(fn, parse_inputs(args.inputs), convention=conv, max_strata=args.max_strata,
-                       max_events=args.max_events, framework=args.framework)
+        with _sigint_latch() as progress:
+            table = derive(fn, parse_inputs(args.inputs), convention=conv, max_strata=args.max_strata,
+                           max_events=args.max_events, framework=args.framework, progress=progress)
     except (LimitError, KeyboardInterrupt) as e:
         return _partial(e, args, _writer(args))
     except MtsymError:

@@ -378,3 +378,21 @@ def test_pieces_that_touch_in_a_slice_get_different_colours():
     touching = [(f.stratum.piece, g.stratum.piece) for f in feats for g in feats
                 if f.stratum.piece != g.stratum.piece and set(f.vertices) & set(g.vertices)]
     assert touching and all(colors[a] != colors[b] for a, b in touching)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")   # the drop itself
+def test_an_interrupt_dropped_by_a_finaliser_still_stops_the_cli_derive():
+    # Python prints and drops a KeyboardInterrupt raised inside a finaliser ("Exception ignored
+    # in ..."); the command line latches Ctrl-C so the next stratum raises it again
+    from mtsym.cli import _sigint_latch
+
+    class Drop:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+    with _sigint_latch() as progress:
+        progress(None, 1)                       # no interrupt yet: the enumeration goes on
+        Drop()                                  # the interrupt lands in a finaliser and is dropped there
+        with pytest.raises(KeyboardInterrupt):
+            progress(None, 2)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
