@@ -31,7 +31,6 @@ the walk does not cover (products of traced values) are enumerated serially.
 
 __all__ = ["explore_parallel", "DEFAULT_BUDGET"]
 
-import gc
 import heapq
 import multiprocessing
 import sys
@@ -47,7 +46,7 @@ from .export.stream import sign_nodes, stratum_line
 from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
                         walk_records, _form_check, _too_many)
 from .polyhedra import Polyhedron
-from .records import PackedForms, StratumRecord, chain_links, chain_list, gc_paused, interior_point
+from .records import PackedForms, StratumRecord, chain_links, chain_list, gc_frozen, gc_paused, interior_point
 from .walk import Paused, _Walk, root_entry
 
 #: strata one task walks before it hands its remaining subtrees back
@@ -329,15 +328,8 @@ class _Local:
         if method == "fork":
             # start every worker now, with the parent's objects in the collector's permanent
             # generation (a collection in a worker would otherwise touch, and so copy, every page)
-            # (left alone when the user's process froze objects of its own: unfreezing would undo that)
-            ours = gc.get_freeze_count() == 0
-            if ours:
-                gc.freeze()
-            try:
+            with gc_frozen():
                 wait([self.pool.submit(_ping) for _ in range(workers)])
-            finally:
-                if ours:
-                    gc.unfreeze()
 
     def wanted(self, flag):
         """Raise (or lower) the flag that asks running tasks to hand their rest back now."""

@@ -16,8 +16,8 @@ data, shared wherever it can be:
 Sympy objects are never stored: the table builds them when a user asks.
 """
 
-__all__ = ["StratumRecord", "PackedForms", "nice_witness", "interior_point", "closure", "gc_paused", "chain_list",
-           "chain_links"]
+__all__ = ["StratumRecord", "PackedForms", "nice_witness", "interior_point", "closure", "gc_paused", "gc_frozen",
+           "chain_list", "chain_links"]
 
 import contextlib
 import gc
@@ -315,10 +315,25 @@ def _age_young():
 
     An enumeration made its objects with the collector off, so they all sit in the youngest
     generation: the first collection after it would visit each of them (0.2-0.3 s CPU for the
-    16,383 strata of max over 14) only to find them alive.  ``gc.freeze()`` then ``gc.unfreeze()``
-    moves them to the oldest generation in constant time (they are still collected there, at the
-    next full collection); skipped when the process froze objects of its own.
+    16,383 strata of max over 14) only to find them alive.  Freezing then unfreezing them
+    (:func:`gc_frozen` around nothing) moves them to the oldest generation in constant time (they
+    are still collected there, at the next full collection).
     """
-    if gc.get_freeze_count() == 0:
+    with gc_frozen():
+        pass
+
+
+@contextlib.contextmanager
+def gc_frozen():
+    """Every object the collector tracks in its permanent generation while the block runs (a forked
+    process then never touches, and so copies, their pages in a collection), moved to the oldest
+    generation after; nothing when the process froze objects of its own (unfreezing would undo that).
+    """
+    ours = gc.get_freeze_count() == 0
+    if ours:
         gc.freeze()
-        gc.unfreeze()
+    try:
+        yield
+    finally:
+        if ours:
+            gc.unfreeze()
