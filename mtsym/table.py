@@ -430,6 +430,28 @@ def _packed_keys(all_forms):
     return [forms.key for forms in all_forms]
 
 
+def _coefficient_keys(packed_keys):
+    """Sort keys for the gradient coefficients of packed forms, in the order of :func:`_sort_keys`
+    (largest first): every output's numerators scaled to the least common multiple of the
+    denominators (few distinct ones: 1 for integer weights, 1..k on a k-ary max) and negated, a
+    tuple of ints per piece.  Past :data:`_SCALED_BITS` bits of that multiple the coefficients are
+    compared by cross-multiplying instead (:class:`_Coefficients`), as far as a sort compares them."""
+    dens = set()
+    for key in packed_keys:
+        for _, d in key:
+            dens.add(d)
+    L = math.lcm(*dens) if dens else 1
+    if L.bit_length() > _SCALED_BITS:
+        return [_Coefficients(key) for key in packed_keys]
+    if L == 1:
+        return [tuple(-x for num, _ in key for x in num[1:]) for key in packed_keys]
+    return [tuple(-x * (L // d) for num, d in key for x in num[1:]) for key in packed_keys]
+
+
+#: the largest common denominator (in bits) :func:`_coefficient_keys` scales the coefficients to
+_SCALED_BITS = 512
+
+
 class _Coefficients:
     """The gradient coefficients of packed forms as a sort key: the order of :func:`_sort_keys`
     (largest first), compared exactly by cross-multiplying entries only as far as a sort compares
@@ -499,8 +521,8 @@ class PieceTable:
         elif packed is None:  # the same order from the integer keys: (-dim, -coefficients, discovery)
             keys = [(-p.dim, ikeys[k][1], p.strata[0].discovery) for p, (k, _) in zip(pieces, groups.values())]
         else:  # the same order from the integers: (-dim, -coefficients, discovery)
-            keys = [(-p.dim, _Coefficients(ikeys[k]), p.strata[0].discovery)
-                    for p, (k, _) in zip(pieces, groups.values())]
+            coeffs = _coefficient_keys([ikeys[k] for k, _ in groups.values()])
+            keys = [(-p.dim, c, p.strata[0].discovery) for p, c in zip(pieces, coeffs)]
         order = sorted(range(len(pieces)), key=keys.__getitem__)
         pieces = [pieces[i] for i in order]
         ordered = []

@@ -121,3 +121,35 @@ def test_tangent_basis_spans_the_stratum_direction():
         for f, sign in pair.constraints:
             if sign == 0:
                 assert sum(c * x for c, x in zip(f[1:], v)) == 0
+
+
+def _expected_piece_order(table):
+    """The documented order of the pieces, from the forms as Fractions: dimension (largest first),
+    then the gradient coefficients of every output (largest first), then discovery."""
+    def key(piece):
+        coeffs = tuple(-Fraction(c) for f in piece.forms for c in f[1:])
+        return (-piece.dim, coeffs, min(s.discovery for s in piece.strata))
+    return sorted(table.pieces, key=key)
+
+
+PIECE_ORDER_PROGRAMS = [
+    ("max of 5, torch ties 1/|T|", lambda x: mt.max(x), 5),
+    ("relu lines, integer weights", relu_sum(general_lines(7, seed=3), [1, -2, 3, 1, -1, 2, 1]), 2),
+    ("relu lines, rational weights", relu_sum(general_lines(6, seed=4),
+                                              [Fraction(1, 3), Fraction(-5, 7), 2, Fraction(3, 11), -1, 1]), 2),
+    ("two outputs", lambda x: [mt.max(x), mt.relu(x[0] - Fraction(1, 3) * x[1])], 3),
+]
+
+
+@pytest.mark.parametrize("name, fn, n", PIECE_ORDER_PROGRAMS, ids=[p[0] for p in PIECE_ORDER_PROGRAMS])
+@pytest.mark.parametrize("scaled", [True, False], ids=["common-denominator", "cross-multiplied"])
+def test_piece_order_from_integer_keys(name, fn, n, scaled, monkeypatch):
+    """The pieces are ordered on integer keys (numerators over a common denominator, or pairwise
+    cross-multiplication past a size): the order must be the one Fractions give."""
+    import mtsym.table as table_module
+    if not scaled:
+        monkeypatch.setattr(table_module, "_SCALED_BITS", 0)
+    table = mt.derive(fn, n)
+    assert len(table.pieces) > 3
+    assert [p.index for p in table.pieces] == list(range(len(table.pieces)))
+    assert [id(p) for p in table.pieces] == [id(p) for p in _expected_piece_order(table)]
