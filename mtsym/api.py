@@ -18,7 +18,7 @@ from .partition import explore
 from .primitives import PRIMITIVES
 from .progress import progress_hook
 from .records import gc_paused
-from .table import PieceTable
+from .table import PieceTable, TableBuilder
 from .trace import InputSpec, Program, check_input_count
 
 if TYPE_CHECKING:
@@ -72,9 +72,10 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
         (``None``: when it is a terminal, after the first second; ``True``/``False``:
         always/never), or a callable ``hook(record, count)`` told of each new stratum.
     workers : int, optional
-        Enumerate on this many local processes (the depth-first tree is shared
-        out by subtrees; the table is the serial one, stratum for stratum).
-        Programs with Python branches are enumerated serially.
+        Enumerate on this many local processes, this one included (one per
+        core: ``workers=2`` walks here and in one other process; the depth-first
+        tree is shared out by subtrees; the table is the serial one, stratum for
+        stratum). Programs with Python branches are enumerated serially.
     client : dask.distributed.Client, optional
         Enumerate on a dask cluster instead (needs the dask extra: ``pip install -e ".[dask]"``
         in the source tree).
@@ -119,9 +120,9 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
             if out is not None:
                 return _derive_to_file(program, out, name, hook, parallel, workers, client, options)
             if parallel:
-                records = _parallel(program, hook, workers, client, options)
-            else:
-                records = explore(program, on_stratum=hook, **options)
+                return _parallel(program, hook, workers, client, options).finish(
+                    program.symbols, program.conv, graph=program.graph, program=program, name=name)
+            records = explore(program, on_stratum=hook, **options)
             return PieceTable(records, program.symbols, program.conv, graph=program.graph, program=program,
                               name=name)
     except (TraceError, TypeError) as e:   # JAX may also fail on a traced array with its own TypeError
@@ -143,19 +144,21 @@ def derive(fn: Callable, inputs: Inputs, convention: str | Convention | None = N
 
 
 def _parallel(program, hook, workers, client, options):
-    """The records of a parallel enumeration (the strata found so far kept on a limit error)."""
-    records = []
+    """A parallel enumeration's strata in a :class:`TableBuilder` (grouped into pieces as they come,
+    while the workers walk); the strata found so far are kept on a limit error."""
+    builder = TableBuilder()
+    add, records = builder.add, builder.records
 
     def emit(r):
-        records.append(r)
+        add(r)
         if hook is not None:
             hook(r, len(records))
     try:
         explore_parallel(program, emit, workers=workers, client=client, **options)
     except (LimitError, KeyboardInterrupt) as e:
-        e.partial_records = records
+        e.partial_records = list(records)
         raise
-    return records
+    return builder
 
 
 def _derive_to_file(program, out, name, hook, parallel, workers, client, options):

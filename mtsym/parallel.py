@@ -14,13 +14,19 @@ dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
    subtree is shared out as it goes, small ones finish in one task).  Local
    tasks also stop early, every :data:`STEAL_STEP` strata, when the
    coordinator raises a shared flag: no subtree waits and a worker is idle
-   (work stealing: the idle worker gets a share of the running task's rest);
+   (work stealing: the idle worker gets a share of the running task's rest).
+   With local workers the coordinating process walks tasks too, between two
+   looks at what came back (``workers=k``: this process and ``k - 1``
+   others, one per core; a coordinator that only waited would be one process
+   more than cores, taking its time from them), and hands its own rest back
+   when a worker's next task is missing;
 3. the strata come back as a few flat blocks (path keys as one bytes block,
    the constraint links they share and the interior points as bytes of the
    narrowest integer type, Python ints past int64; each distinct pair of forms
    once) and are placed in a tree of slots in depth-first order; a slot is
    emitted as soon as every slot before it is, so the table (or the stream
-   written to disk) is the serial one, stratum for stratum.
+   written to disk) is the serial one, stratum for stratum, grouped into
+   pieces as they come (:class:`~mtsym.table.TableBuilder`).
 
 Each worker keeps one walker for all the tasks of a run (what it interned and
 memoized serves them all).
@@ -53,6 +59,12 @@ from .walk import Paused, _Walk, root_entry
 DEFAULT_BUDGET = 4000
 #: strata a local task walks between two looks at the "a worker waits" flag
 STEAL_STEP = 64
+#: the interpreter's thread switch interval (seconds) while this process walks beside local
+#: workers: the pool's threads that read the workers' results need the GIL once per pipe buffer
+#: (64 KiB); at Python's default 5 ms a worker sending half a megabyte waited 40-60 ms, blocked
+#: on the full pipe, before its next task (max over 16: the worker idle 0.39 s of 1.65 s; 0.17 s
+#: at 0.5 ms)
+SWITCH_INTERVAL = 0.0005
 
 _PLANS = {}  # token -> Plan, in each worker process
 _WALKS = threading.local()  # .token, .walker: this thread's walker (dask may run tasks in threads)
@@ -234,6 +246,28 @@ def _unpack_records(plan, packed, canon, compact):
     return out
 
 
+def _walk_task(walker, plan, stack, budget, max_strata, hungry, split=None):
+    """Walk ``stack`` for at most ``budget`` strata: ``(raw strata, remaining stack)``.  With a
+    ``hungry`` flag, in steps of :data:`STEAL_STEP` strata: when it is raised the rest is handed
+    back at once (a worker waits for it).  ``split``: stop as soon as the stack holds that many
+    entries (subtrees to share)."""
+    raws = []
+    walker.emit = raws.append
+    with gc_paused():
+        try:
+            step = budget if hungry is None else min(budget, STEAL_STEP)
+            while True:
+                try:
+                    walker.run(stack, max_strata, budget=min(step, budget - len(raws)), split=split)
+                    return raws, []
+                except Paused as p:
+                    stack = p.stack
+                    if hungry is None or len(raws) >= budget or hungry.value:
+                        return raws, stack
+        finally:
+            plan.trim()
+
+
 def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
     """Walk a group of stack entries (in a worker): ``(strata, packed remaining stack)``.
 
@@ -241,36 +275,26 @@ def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
     streamed file, encoded here (witness and JSON in the workers, not in the coordinator).
     """
     plan = _plan(token, payload)
-    raws = []
     walker = _walker(token, plan, not lines)
-    walker.emit = raws.append
-    hungry = _HUNGRY[0]
-    stack = _unpack_entries(entries)
-    with gc_paused():
-        try:
-            # in steps, when a worker waits (the flag raised) the rest is handed back at once: the
-            # waiting worker gets a share of it instead of idling until this budget runs out
-            step = budget if hungry is None else min(budget, STEAL_STEP)
-            while True:
-                try:
-                    walker.run(stack, max_strata, budget=min(step, budget - len(raws)))
-                    rest = []
-                    break
-                except Paused as p:
-                    stack = p.stack
-                    if len(raws) >= budget or hungry.value:
-                        rest = stack
-                        break
-        finally:
-            plan.trim()
-    if lines:
-        outs, shape = plan.out_nodes, plan.shape
-        codec = plan.codec if plan.codec.narrow else None
-        done = [stratum_line(StratumRecord(key, cons, forms, vals, outs, shape, poly=cell, codec=codec), signs)
-                for key, cons, forms, vals, cell in raws]
-    else:
-        done = _pack_records(plan, raws)
+    raws, rest = _walk_task(walker, plan, _unpack_entries(entries), budget, max_strata, _HUNGRY[0])
+    done = _lines(plan, raws, signs) if lines else _pack_records(plan, raws)
     return done, _pack_entries(rest)
+
+
+def _lines(plan, raws, signs):
+    """Walk output as lines of the streamed file."""
+    outs, shape = plan.out_nodes, plan.shape
+    codec = plan.codec if plan.codec.narrow else None
+    return [stratum_line(StratumRecord(key, cons, forms, vals, outs, shape, poly=cell, codec=codec), signs)
+            for key, cons, forms, vals, cell in raws]
+
+
+def _records(plan, raws, keep):
+    """Walk output as records, as a serial walk makes them (:func:`mtsym.partition.walk_records`)."""
+    outs, shape = plan.out_nodes, plan.shape
+    codec = plan.codec if keep or plan.codec.narrow else None
+    return [StratumRecord(key, cons, forms, vals, outs, shape, poly=cell, codec=codec)
+            for key, cons, forms, vals, cell in raws]
 
 
 # ----------------------------------------------------------------------------- order
@@ -340,6 +364,10 @@ class _Local:
 
     def done(self, futures):
         return wait(futures, return_when=FIRST_COMPLETED)[0]
+
+    def ready(self, futures):
+        """The futures already done (no waiting)."""
+        return [f for f in futures if f.done()]
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -417,22 +445,38 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
     except Paused as p:
         stack, count = p.stack, p.count
     token = uuid.uuid4().hex
-    ex = _Local(k, token, plan) if client is None else _Dask(client, token, plan)
+    # local: this process walks too, beside k - 1 worker processes (k processes for k cores; a
+    # coordinator that only waited would be a third process on two cores, unpacking the others'
+    # strata in their time)
+    here = None if client is not None else \
+        _Walk(plan, drive_tests, lambda u: _form_check(u.prim, u.node, plan.program), None, compact=keep)
+    ex = _Local(k - 1, token, plan) if client is None else _Dask(client, token, plan)
+    interval = sys.getswitchinterval()
+    if here is not None:  # see SWITCH_INTERVAL
+        sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     try:
         return _coordinate(plan, ex, stack, count, emit_line or emit, k, budget, max_strata, keep,
-                           emit_line is not None, sign_nodes(program.graph) if emit_line is not None else None)
+                           emit_line is not None, sign_nodes(program.graph) if emit_line is not None else None,
+                           here)
     finally:
+        sys.setswitchinterval(interval)
         ex.close()
 
 
-def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs):
+def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs, here=None):
     """Run the tasks, earliest in depth-first order first, and emit their strata in that order.
 
     A slot's position is a tuple (its parent's position, then its rank among the groups its
     parent handed back): tuples sort in depth-first order, so the task submitted next is always
     the earliest one waiting, and the strata held back (done, waiting for an earlier slot) are at
     most the running tasks' budgets.
+
+    ``here``: this process's own walker, when it walks tasks too (local workers: ``ex`` then runs
+    ``k - 1`` processes, and ``k`` walk).  It walks in steps of :data:`STEAL_STEP` strata and takes
+    what came back between two steps; it hands its rest back, as a worker does, at its budget or
+    when a worker waits with nothing queued.
     """
+    kids = k if here is None else k - 1
     front = deque()           # slots not yet emitted, in depth-first order
     queue = []                # heap of (position, slot, entries) not yet submitted
     for i, group in enumerate(_groups(stack, 4 * k)):
@@ -442,30 +486,58 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
     running = {}
     canon = {}
     found = count
-    while queue or running:
-        while queue and len(running) < 2 * k:
+    mine = None               # [position, slot, stack, strata, budget]: the task this process walks
+
+    def finish(pos, slot, strata, rest):
+        nonlocal found
+        slot.records = strata
+        found += len(strata)
+        if found > max_strata:
+            raise _too_many(max_strata)
+        groups = _groups(rest, k + 1) if rest else []
+        slot.children = [_Slot() for _ in groups]
+        for j, (child, group) in enumerate(zip(slot.children, groups)):
+            heapq.heappush(queue, (pos + (j,), id(child), child, group))
+        slot.done = True
+
+    while queue or running or mine is not None:
+        while queue and len(running) < 2 * kids:
             pos, _, slot, entries = heapq.heappop(queue)
             # few subtrees left waiting: short tasks, whose remaining stacks come back soon to be
             # shared, so that no worker waits long for the last one (the tail of the walk)
             short = len(queue) < k
             running[ex.submit(entries, max(1, budget // 8) if short else budget, max_strata, lines, signs)] = \
                 (pos, slot)
-        # no subtree waiting and a worker free: running tasks hand their rest back at once
-        ex.wanted(not queue and len(running) < k)
-        for fut in ex.done(list(running)):
+        if here is not None and mine is None and queue:
+            pos, _, slot, entries = heapq.heappop(queue)
+            mine = [pos, slot, _unpack_entries(entries), [], max(1, budget // 8) if len(queue) < k else budget]
+        # no subtree waiting and a process free: running tasks hand their rest back at once
+        ex.wanted(not queue and (len(running) < kids or (here is not None and mine is None)))
+        if mine is not None:
+            pos, slot, stack, strata, left = mine
+            # a worker's next task missing: walk only until there are subtrees to share
+            starving = not queue and len(running) < 2 * kids
+            raws, rest = _walk_task(here, plan, stack, min(STEAL_STEP, left), max_strata, None,
+                                    split=2 if starving else None)
+            strata.extend(_lines(plan, raws, signs) if lines else _records(plan, raws, keep))
+            mine[2], mine[4] = rest, left - len(raws)
+            if found + len(strata) > max_strata:
+                raise _too_many(max_strata)
+            # done, at its budget, or a worker's next task missing (nothing queued): the rest goes
+            # to the queue, its first group back to this process (the workers always have a task
+            # waiting in their pipe: a round trip would leave them idle)
+            if not rest or mine[4] <= 0 or (starving and len(rest) > 1):
+                finish(pos, slot, strata, _pack_entries(rest))
+                mine = None
+            finished = ex.ready(list(running)) if running else ()
+        else:
+            finished = ex.done(list(running))
+        for fut in finished:
             pos, slot = running.pop(fut)
             packed, rest = fut.result()
-            slot.records = packed if lines else _unpack_records(plan, packed, canon, keep)
+            finish(pos, slot, packed if lines else _unpack_records(plan, packed, canon, keep), rest)
             if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
                 canon = {}
-            found += len(slot.records)
-            if found > max_strata:
-                raise _too_many(max_strata)
-            groups = _groups(rest, k + 1) if rest else []
-            slot.children = [_Slot() for _ in groups]
-            for j, (child, group) in enumerate(zip(slot.children, groups)):
-                heapq.heappush(queue, (pos + (j,), id(child), child, group))
-            slot.done = True
         while front and front[0].done:
             slot = front.popleft()
             for r in slot.records:

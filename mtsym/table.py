@@ -15,6 +15,7 @@ import math
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 from fractions import Fraction
 
+import numpy as np
 import sympy as sp
 
 from .errors import InputError
@@ -421,34 +422,44 @@ def _rational_keys(all_forms):
             for forms in all_forms]
 
 
-def _packed_keys(all_forms):
-    """Per forms tuple its :attr:`PackedForms.key` (equal exactly when the forms are: lowest terms)
-    when every one is a :class:`PackedForms`, else ``None``."""
-    for forms in all_forms:
-        if type(forms) is not PackedForms:
-            return None
-    return [forms.key for forms in all_forms]
+def _packed_order(dims, packed_keys, first):
+    """The order of pieces with packed forms (:func:`_sort_keys`'s: dimension, largest first, then
+    the gradient coefficients, largest first, then discovery), as a list of indices.
 
-
-def _coefficient_keys(packed_keys):
-    """Sort keys for the gradient coefficients of packed forms, in the order of :func:`_sort_keys`
-    (largest first): every output's numerators scaled to the least common multiple of the
-    denominators (few distinct ones: 1 for integer weights, 1..k on a k-ary max) and negated, a
-    tuple of ints per piece.  Past :data:`_SCALED_BITS` bits of that multiple the coefficients are
-    compared by cross-multiplying instead (:class:`_Coefficients`), as far as a sort compares them."""
-    dens = set()
-    for key in packed_keys:
-        for _, d in key:
-            dens.add(d)
-    L = math.lcm(*dens) if dens else 1
+    Every output's numerators are scaled to the least common multiple of the denominators (few
+    distinct ones: 1 for integer weights, 1..k on a k-ary max) and sorted as integers: in one
+    ``numpy.lexsort`` when they fit in int64 (checked, never wrapped), else as tuples of Python
+    ints; past :data:`_SCALED_BITS` bits of that multiple the coefficients are compared by
+    cross-multiplying, as far as a sort compares them (:class:`_Coefficients`)."""
+    count = len(packed_keys)
+    flat, dens = [], []
+    for key in packed_keys:   # one pass: the tables' pieces are many, each key a few short tuples
+        for num, d in key:
+            flat += num
+            dens.append(d)
+    L = math.lcm(*set(dens)) if dens else 1
     if L.bit_length() > _SCALED_BITS:
-        return [_Coefficients(key) for key in packed_keys]
-    if L == 1:
-        return [tuple(-x for num, _ in key for x in num[1:]) for key in packed_keys]
-    return [tuple(-x * (L // d) for num, d in key for x in num[1:]) for key in packed_keys]
+        keys = [(-dim, _Coefficients(key), f) for dim, key, f in zip(dims, packed_keys, first)]
+        return sorted(range(count), key=keys.__getitem__)
+    outputs = len(dens) // count if count else 0
+    width = len(flat) // len(dens) if dens else 0
+    if count > 1 and L.bit_length() < 62 and len(dens) == count * outputs and len(flat) == len(dens) * width:
+        try:
+            nums = np.array(flat, dtype=np.int64).reshape(count, outputs, width)
+        except OverflowError:  # past int64: the tuples below
+            nums = None
+        if nums is not None:
+            scale = L // np.array(dens, dtype=np.int64).reshape(count, outputs)
+            if int(np.abs(nums).max(initial=0)) * int(scale.max(initial=1)) < 2 ** 62:
+                coeffs = -(nums[:, :, 1:] * scale[:, :, None]).reshape(count, -1)
+                columns = [np.asarray(first)] + [coeffs[:, j] for j in range(coeffs.shape[1] - 1, -1, -1)]
+                return np.lexsort(columns + [-np.asarray(dims)]).tolist()
+    keys = [(-dim, tuple(-x * (L // d) for num, d in key for x in num[1:]), f)
+            for dim, key, f in zip(dims, packed_keys, first)]
+    return sorted(range(count), key=keys.__getitem__)
 
 
-#: the largest common denominator (in bits) :func:`_coefficient_keys` scales the coefficients to
+#: the largest common denominator (in bits) :func:`_packed_order` scales the coefficients to
 _SCALED_BITS = 512
 
 
@@ -479,6 +490,114 @@ class _Coefficients:
     __hash__ = None
 
 
+class TableBuilder:
+    """A :class:`PieceTable` made stratum by stratum, as enumeration emits them (a parallel
+    enumeration groups its strata into pieces while the workers walk, not after the last one).
+
+    ``add(record)`` in discovery order, then ``finish(...)`` for the table: the same table as
+    ``PieceTable(records, ...)``, which is built this way.
+
+    Examples
+    --------
+    >>> import mtsym as mt
+    >>> t = mt.derive(lambda x: mt.relu(x[0] - x[1]), 2)
+    >>> b = TableBuilder()
+    >>> for s in sorted(t.strata, key=lambda s: s.discovery):
+    ...     b.add(s.record)
+    >>> u = b.finish(t.symbols, t.convention)
+    >>> [(p.label, len(p.strata)) for p in u.pieces] == [(p.label, len(p.strata)) for p in t.pieces]
+    True
+    """
+
+    __slots__ = ("table", "records", "strata", "_by_id", "_by_key", "_groups", "_packed")
+
+    def __init__(self, table: PieceTable | None = None) -> None:
+        self.table = PieceTable.__new__(PieceTable) if table is None else table
+        self.records, self.strata = [], []
+        self._by_id, self._by_key = {}, {}
+        self._groups = []      # (forms, strata) per piece, in order of discovery, while every forms is packed
+        self._packed = True
+
+    def add(self, record: StratumRecord) -> None:
+        """The next stratum, in discovery order."""
+        s = Stratum(self.table, record, len(self.strata))
+        self.records.append(record)
+        self.strata.append(s)
+        if not self._packed:
+            return
+        forms = record._forms
+        g = self._by_id.get(id(forms))   # enumeration shares one forms object per piece
+        if g is None:
+            if type(forms) is not PackedForms:  # grouped in finish, by value
+                self._packed = False
+                self._by_id = self._by_key = self._groups = None
+                return
+            g = self._by_key.get(forms.key)   # packed keys are equal exactly when the forms are
+            if g is None:
+                g = self._by_key[forms.key] = []
+                self._groups.append((forms, g))
+            self._by_id[id(forms)] = g
+        g.append(s)
+
+    def finish(self, symbols: Sequence[sp.Symbol], convention: Convention, graph: Graph | None = None,
+               program: Program | None = None, name: str = "f") -> PieceTable:
+        """The table of the strata added (the builder is spent)."""
+        table = self.table
+        table.symbols = tuple(symbols)
+        table.convention = convention
+        table.graph = graph
+        table.program = program
+        table.name = name
+        table.shape = self.records[0].shape if self.records else ()
+        if self._packed:   # (-dim, -coefficients, discovery) from the integers
+            pieces = [Piece(table, forms, ss) for forms, ss in self._groups]
+            order = _packed_order([p.dim for p in pieces], [forms.key for forms, _ in self._groups],
+                                  [p.strata[0].discovery for p in pieces])
+        else:
+            pieces, order = _grouped(table, self.strata)
+        pieces = [pieces[i] for i in order]
+        ordered = []
+        for i, p in enumerate(pieces):
+            p.index = i
+            if len(p.strata) > 1:
+                p.strata.sort(key=lambda s: (-s.dim, s.discovery))
+            for s in p.strata:
+                s.piece = i
+                ordered.append(s)
+        for j, s in enumerate(ordered):
+            s.index = j
+        table.pieces = pieces
+        table.strata = ordered
+        table._by_key = None
+        self.records = self.strata = self._groups = self._by_id = self._by_key = None
+        return table
+
+
+def _grouped(table, strata):
+    """The pieces of ``strata`` (forms not all packed) and their order: grouped by the forms'
+    identity (enumeration shares one object per piece), then by value."""
+    by_id = {}
+    for s in strata:
+        by_id.setdefault(id(s._record._forms), []).append(s)
+    same = list(by_id.values())
+    raw = [unpacked(ss[0]._record._forms) for ss in same]
+    ikeys = _rational_keys(raw)
+    groups = {}
+    for k, ss in enumerate(same):
+        g = groups.setdefault(raw[k] if ikeys is None else ikeys[k], (k, []))[1]
+        if g:
+            g.extend(ss)
+            g.sort(key=lambda s: s.discovery)
+        else:
+            g[:] = ss
+    pieces = [Piece(table, raw[k], ss) for k, ss in groups.values()]
+    if ikeys is None:
+        keys = _sort_keys(pieces)
+    else:  # the same order from the integer keys: (-dim, -coefficients, discovery)
+        keys = [(-p.dim, ikeys[k][1], p.strata[0].discovery) for p, (k, _) in zip(pieces, groups.values())]
+    return pieces, sorted(range(len(pieces)), key=keys.__getitem__)
+
+
 class PieceTable:
     """The exact representation of a traced function: pieces, strata, associated gradient.
 
@@ -491,53 +610,10 @@ class PieceTable:
 
     def __init__(self, records: Sequence[StratumRecord], symbols: Sequence[sp.Symbol], convention: Convention,
                  graph: Graph | None = None, program: Program | None = None, name: str = "f") -> None:
-        self.symbols = tuple(symbols)
-        self.convention = convention
-        self.graph = graph
-        self.program = program
-        self.name = name
-        self.shape = records[0].shape if records else ()
-        strata = [Stratum(self, r, k) for k, r in enumerate(records)]
-        by_id = {}  # enumeration shares one forms object per piece: group by identity, then by value
-        for s in strata:
-            by_id.setdefault(id(s._record._forms), []).append(s)
-        same = list(by_id.values())
-        raw = [ss[0]._record._forms for ss in same]
-        ikeys = packed = _packed_keys(raw)
-        if ikeys is None:
-            raw = [unpacked(f) for f in raw]
-            ikeys = _rational_keys(raw)
-        groups = {}
-        for k, ss in enumerate(same):
-            g = groups.setdefault(raw[k] if ikeys is None else ikeys[k], (k, []))[1]
-            if g:
-                g.extend(ss)
-                g.sort(key=lambda s: s.discovery)
-            else:
-                g[:] = ss
-        pieces = [Piece(self, raw[k], ss) for k, ss in groups.values()]
-        if ikeys is None:
-            keys = _sort_keys(pieces)
-        elif packed is None:  # the same order from the integer keys: (-dim, -coefficients, discovery)
-            keys = [(-p.dim, ikeys[k][1], p.strata[0].discovery) for p, (k, _) in zip(pieces, groups.values())]
-        else:  # the same order from the integers: (-dim, -coefficients, discovery)
-            coeffs = _coefficient_keys([ikeys[k] for k, _ in groups.values()])
-            keys = [(-p.dim, c, p.strata[0].discovery) for p, c in zip(pieces, coeffs)]
-        order = sorted(range(len(pieces)), key=keys.__getitem__)
-        pieces = [pieces[i] for i in order]
-        ordered = []
-        for i, p in enumerate(pieces):
-            p.index = i
-            if len(p.strata) > 1:
-                p.strata.sort(key=lambda s: (-s.dim, s.discovery))
-            for s in p.strata:
-                s.piece = i
-                ordered.append(s)
-        for j, s in enumerate(ordered):
-            s.index = j
-        self.pieces = pieces
-        self.strata = ordered
-        self._by_key = None
+        builder = TableBuilder(self)
+        for r in records:
+            builder.add(r)
+        builder.finish(symbols, convention, graph, program, name)
 
     # ----------------------------------------------------------- queries
     def __len__(self):

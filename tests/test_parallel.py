@@ -51,13 +51,16 @@ def test_two_workers_give_the_serial_table(name):
     assert [p.forms for p in parallel.pieces] == [p.forms for p in serial.pieces]
 
 
+@pytest.mark.parametrize("workers", [2, 3])
 @pytest.mark.parametrize("name", ["relu lines", "max of 6, mean"])
-def test_subtrees_handed_back_again_and_again(name):
+def test_subtrees_handed_back_again_and_again(name, workers):
+    # this process walks tasks too, beside workers - 1 others: every task, its own included,
+    # hands its rest back after 3 strata (or 1, when few wait)
     fn, n, conv = PROGRAMS[name]
     serial = mt.derive(fn, n, convention=conv)
     program = Program(fn, n, conv)
     found = []
-    count = explore_parallel(program, found.append, workers=2, budget=3)
+    count = explore_parallel(program, found.append, workers=workers, budget=3)
     assert count == len(found) == len(serial.strata)
     ordered = sorted(serial.strata, key=lambda s: s.discovery)
     assert [r.path for r in found] == [s.path for s in ordered]
@@ -136,10 +139,31 @@ def test_running_tasks_hand_their_rest_back_when_a_worker_waits(monkeypatch):
     assert max(sizes) <= STEAL_STEP
 
 
-def test_without_the_flag_tasks_run_to_their_budget(monkeypatch):
-    # the counterpart: the flag never raised, the first tasks hold more than STEAL_STEP strata
-    from mtsym.parallel import STEAL_STEP
-    sizes = task_sizes(monkeypatch, False)
-    fn = lines(20, 4)
-    assert rows(mt.derive(fn, 2, workers=2)) == rows(mt.derive(fn, 2))
-    assert max(sizes) > STEAL_STEP
+def test_without_the_flag_tasks_run_to_their_budget():
+    # the counterpart, on one task walked directly (how much of a subtree the worker gets in a
+    # whole run depends on how fast the coordinating process walks its own): with the flag down a
+    # task walks exactly its budget and hands the rest back; raised, it stops at STEAL_STEP strata
+    from multiprocessing import Value
+
+    import mtsym.parallel as par
+    from mtsym.partition import DEFAULT_MAX_EVENTS, drive_tests, graph_plan, locate_path
+    from mtsym.polyhedra import Polyhedron
+    from mtsym.trace import Program
+    from mtsym.walk import _Walk, root_entry
+
+    program = Program(lines(20, 4), 2, mt.Convention("torch"))
+    locate_path(program, (0, 0), DEFAULT_MAX_EVENTS)   # traces the program, as derive does
+    plan = graph_plan(program)
+    flag = Value("b", 0, lock=False)
+    sizes = {}
+    for raised in (0, 1):
+        flag.value = raised
+        walker = _Walk(plan, drive_tests, lambda u: None, None)
+        raws, rest = par._walk_task(walker, plan, [root_entry(plan, Polyhedron.space(2), None)], 300, 10**6, flag)
+        assert rest, "the walk must stop before the end of the tree"
+        sizes[raised] = len(raws)
+    assert sizes[0] == 300
+    assert sizes[1] <= par.STEAL_STEP
+    walker = _Walk(plan, drive_tests, lambda u: None, None)
+    raws, rest = par._walk_task(walker, plan, [root_entry(plan, Polyhedron.space(2), None)], 10**6, 10**6, None)
+    assert rest == [] and len(raws) == len(mt.derive(lines(20, 4), 2).strata)

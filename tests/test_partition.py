@@ -138,6 +138,7 @@ PIECE_ORDER_PROGRAMS = [
     ("relu lines, rational weights", relu_sum(general_lines(6, seed=4),
                                               [Fraction(1, 3), Fraction(-5, 7), 2, Fraction(3, 11), -1, 1]), 2),
     ("two outputs", lambda x: [mt.max(x), mt.relu(x[0] - Fraction(1, 3) * x[1])], 3),
+    ("relu lines, weights past int64", relu_sum(general_lines(5, seed=5), [10**20, -3 * 10**19, 7, 2**70, -1]), 2),
 ]
 
 
