@@ -65,6 +65,8 @@ STEAL_STEP = 64
 #: on the full pipe, before its next task (max over 16: the worker idle 0.39 s of 1.65 s; 0.17 s
 #: at 0.5 ms)
 SWITCH_INTERVAL = 0.0005
+#: the size asked for the local pool's result pipe (bytes; Linux allows up to 1 MiB unprivileged)
+PIPE_SIZE = 1 << 20
 
 _PLANS = {}  # token -> Plan, in each worker process
 _WALKS = threading.local()  # .token, .walker: this thread's walker (dask may run tasks in threads)
@@ -331,6 +333,18 @@ def _start_method():
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+def _widen_pipe(pool):
+    """The pool's result pipe widened to :data:`PIPE_SIZE` bytes where the system allows it (Linux):
+    a worker writes a task's strata (up to about half a megabyte) at once and starts its next task,
+    instead of waiting, blocked on a full 64 KiB pipe, for this process's reader thread to drain it
+    chunk by chunk between the walking thread's turns.  Speed only: skipped where unavailable."""
+    try:
+        import fcntl
+        fcntl.fcntl(pool._result_queue._writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, AttributeError, OSError, ValueError):  # not Linux, or the pool's insides moved
+        pass
+
+
 class _Local:
     """Local worker processes (see :func:`_start_method`)."""
 
@@ -348,6 +362,7 @@ class _Local:
         self.hungry = ctx.Value("b", 0, lock=False)
         self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
                                         initargs=(token, payload, self.hungry))
+        _widen_pipe(self.pool)
         self.token = token
         if method == "fork":
             # start every worker now, with the parent's objects in the collector's permanent
