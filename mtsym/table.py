@@ -422,7 +422,7 @@ def _rational_keys(all_forms):
             for forms in all_forms]
 
 
-def _packed_order(dims, packed_keys, first):
+def _packed_order(dims, packed_keys, first, flat=None, dens=None):
     """The order of pieces with packed forms (:func:`_sort_keys`'s: dimension, largest first, then
     the gradient coefficients, largest first, then discovery), as a list of indices.
 
@@ -430,13 +430,15 @@ def _packed_order(dims, packed_keys, first):
     distinct ones: 1 for integer weights, 1..k on a k-ary max) and sorted as integers: in one
     ``numpy.lexsort`` when they fit in int64 (checked, never wrapped), else as tuples of Python
     ints; past :data:`_SCALED_BITS` bits of that multiple the coefficients are compared by
-    cross-multiplying, as far as a sort compares them (:class:`_Coefficients`)."""
+    cross-multiplying, as far as a sort compares them (:class:`_Coefficients`).  ``flat``, ``dens``:
+    the keys' numerators and denominators in order, when the caller gathered them already."""
     count = len(packed_keys)
-    flat, dens = [], []
-    for key in packed_keys:   # one pass: the tables' pieces are many, each key a few short tuples
-        for num, d in key:
-            flat += num
-            dens.append(d)
+    if flat is None:  # every key's numerators in one list, its denominators in another
+        flat, dens = [], []
+        for key in packed_keys:
+            for num, d in key:
+                flat += num
+                dens.append(d)
     L = math.lcm(*set(dens)) if dens else 1
     if L.bit_length() > _SCALED_BITS:
         keys = [(-dim, _Coefficients(key), f) for dim, key, f in zip(dims, packed_keys, first)]
@@ -509,35 +511,44 @@ class TableBuilder:
     True
     """
 
-    __slots__ = ("table", "records", "strata", "_by_id", "_by_key", "_groups", "_packed")
+    __slots__ = ("table", "records", "strata", "_by_id", "_by_key", "_pieces", "_flat", "_dens")
 
     def __init__(self, table: PieceTable | None = None) -> None:
         self.table = PieceTable.__new__(PieceTable) if table is None else table
         self.records, self.strata = [], []
-        self._by_id, self._by_key = {}, {}
-        self._groups = []      # (forms, strata) per piece, in order of discovery, while every forms is packed
-        self._packed = True
+        # while every forms object is packed: the pieces in order of discovery, by the forms'
+        # identity (enumeration shares one object per piece) and by value, and their keys'
+        # numerators and denominators gathered for the final sort (None: grouped in finish)
+        self._by_id, self._by_key, self._pieces = {}, {}, []
+        self._flat, self._dens = [], []
 
     def add(self, record: StratumRecord) -> None:
         """The next stratum, in discovery order."""
         s = Stratum(self.table, record, len(self.strata))
         self.records.append(record)
         self.strata.append(s)
-        if not self._packed:
+        if self._pieces is None:
             return
         forms = record._forms
-        g = self._by_id.get(id(forms))   # enumeration shares one forms object per piece
-        if g is None:
+        p = self._by_id.get(id(forms))
+        if p is None:
             if type(forms) is not PackedForms:  # grouped in finish, by value
-                self._packed = False
-                self._by_id = self._by_key = self._groups = None
+                self._pieces = self._by_id = self._by_key = self._flat = self._dens = None
                 return
-            g = self._by_key.get(forms.key)   # packed keys are equal exactly when the forms are
-            if g is None:
-                g = self._by_key[forms.key] = []
-                self._groups.append((forms, g))
-            self._by_id[id(forms)] = g
-        g.append(s)
+            key = forms.key   # packed keys are equal exactly when the forms are
+            p = self._by_key.get(key)
+            if p is None:
+                p = self._by_key[key] = Piece(self.table, forms, [s])
+                self._pieces.append(p)
+                for num, d in key:
+                    self._flat += num
+                    self._dens.append(d)
+                self._by_id[id(forms)] = p
+                return
+            self._by_id[id(forms)] = p
+        p.strata.append(s)
+        if s.dim > p.dim:
+            p.dim = s.dim
 
     def finish(self, symbols: Sequence[sp.Symbol], convention: Convention, graph: Graph | None = None,
                program: Program | None = None, name: str = "f") -> PieceTable:
@@ -549,10 +560,10 @@ class TableBuilder:
         table.program = program
         table.name = name
         table.shape = self.records[0].shape if self.records else ()
-        if self._packed:   # (-dim, -coefficients, discovery) from the integers
-            pieces = [Piece(table, forms, ss) for forms, ss in self._groups]
-            order = _packed_order([p.dim for p in pieces], [forms.key for forms, _ in self._groups],
-                                  [p.strata[0].discovery for p in pieces])
+        if self._pieces is not None:   # (-dim, -coefficients, discovery) from the integers
+            pieces = self._pieces
+            order = _packed_order([p.dim for p in pieces], [p._forms.key for p in pieces],
+                                  [p.strata[0].discovery for p in pieces], self._flat, self._dens)
         else:
             pieces, order = _grouped(table, self.strata)
         pieces = [pieces[i] for i in order]
@@ -569,7 +580,7 @@ class TableBuilder:
         table.pieces = pieces
         table.strata = ordered
         table._by_key = None
-        self.records = self.strata = self._groups = self._by_id = self._by_key = None
+        self.records = self.strata = self._pieces = self._by_id = self._by_key = self._flat = self._dens = None
         return table
 
 
