@@ -193,7 +193,51 @@ def _pack_records(plan, raws):
     if keys and type(keys[0]) is bytes and len(set(map(len, keys))) == 1:
         keys = (len(keys[0]), b"".join(keys))
     return (keys, _ints(rows), bytes(s + 1 for s in signs), _ints(parents), _ints(last), _ints(dims),
-            _ints(points), _ints(which), pairs)
+            _ints(points), _ints(which), _pack_pairs(pairs))
+
+
+def _pack_pairs(pairs):
+    """The distinct ``(forms, vals)`` pairs of a task as one integer block when every one is a
+    :class:`~mtsym.records.PackedForms` (``(m, w, same, block)``: per pair whether ``vals`` is
+    ``forms``, then each object's ``m`` outputs as ``w`` numerators and a denominator), else the
+    pairs themselves (pickled as objects: ten times the bytes and the time)."""
+    if not pairs or type(pairs[0][0]) is not PackedForms:
+        return pairs
+    m, w = len(pairs[0][0].key), len(pairs[0][0].key[0][0])
+    flat, same, objects = [], bytearray(), 0
+    for forms, vals in pairs:
+        one = forms is vals
+        for f in (forms,) if one else (forms, vals):
+            if type(f) is not PackedForms:
+                return pairs
+            for num, d in f.key:
+                flat += num
+                flat.append(d)
+            objects += 1
+        same.append(one)
+    if len(flat) != objects * m * (w + 1):  # not one shape (never for one program's forms)
+        return pairs
+    return m, w, bytes(same), _ints(flat)
+
+
+def _unpack_pairs(packed):
+    """:func:`_pack_pairs` undone."""
+    if type(packed) is list:
+        return packed
+    m, w, same, block = packed
+    flat = _int_list(block)
+    size = m * (w + 1)
+    if m == 1:
+        objects = [PackedForms(((tuple(flat[i:i + w]), flat[i + w]),)) for i in range(0, len(flat), size)]
+    else:
+        objects = [PackedForms(tuple((tuple(flat[j:j + w]), flat[j + w]) for j in range(i, i + size, w + 1)))
+                   for i in range(0, len(flat), size)]
+    pairs, k = [], 0
+    for one in same:
+        forms = objects[k]
+        pairs.append((forms, forms if one else objects[k + 1]))
+        k += 1 if one else 2
+    return pairs
 
 
 def _integral(forms):
@@ -228,7 +272,7 @@ def _unpack_records(plan, packed, canon, compact):
     if wide and not compact:
         codec = None
     shared = []
-    for forms, vals in pairs:
+    for forms, vals in _unpack_pairs(pairs):
         # shared with the other tasks' equal forms when cheap to hash (ints only)
         same = forms is vals
         if _integral(vals):

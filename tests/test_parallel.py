@@ -167,3 +167,24 @@ def test_without_the_flag_tasks_run_to_their_budget():
     walker = _Walk(plan, drive_tests, lambda u: None, None)
     raws, rest = par._walk_task(walker, plan, [root_entry(plan, Polyhedron.space(2), None)], 10**6, 10**6, None)
     assert rest == [] and len(raws) == len(mt.derive(lines(20, 4), 2).strata)
+
+
+def test_forms_travel_as_integer_blocks():
+    # the distinct (forms, vals) pairs of a task travel as one integer block when all are packed:
+    # equal forms back, one object where forms is vals, Python ints past int64 kept exactly
+    from mtsym.parallel import _pack_pairs, _unpack_pairs
+    from mtsym.records import PackedForms
+    a = PackedForms((((1, -2, 3), 4),))
+    b = PackedForms((((5, 0, -7), 1),))
+    big = PackedForms((((2 ** 70, 1, -(3 ** 50)), 3 ** 41),))
+    pairs = [(a, a), (b, a), (big, big)]
+    block = _pack_pairs(pairs)
+    assert type(block) is tuple
+    back = _unpack_pairs(block)
+    assert back == pairs
+    assert back[0][0] is back[0][1] and back[2][0] is back[2][1] and back[1][0] is not back[1][1]
+    two = [(PackedForms((((1, 2), 3), ((4, 5), 1))), PackedForms((((0, 1), 1), ((-1, 2), 5))))]
+    assert _unpack_pairs(_pack_pairs(two)) == two
+    # forms that are not all packed (convention symbols, sympy) travel as the objects themselves
+    mixed = [(a, a), (((1, 2, 3),), ((1, 2, 3),))]
+    assert _pack_pairs(mixed) is mixed and _unpack_pairs(mixed) is mixed
