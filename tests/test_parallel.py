@@ -188,3 +188,16 @@ def test_forms_travel_as_integer_blocks():
     # forms that are not all packed (convention symbols, sympy) travel as the objects themselves
     mixed = [(a, a), (((1, 2, 3),), ((1, 2, 3),))]
     assert _pack_pairs(mixed) is mixed and _unpack_pairs(mixed) is mixed
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 7, 256])
+def test_path_keys_travel_four_to_a_byte(size):
+    from mtsym.parallel import _pack_keys, _unpack_keys
+    rng = random.Random(size)
+    keys = [bytes(rng.randrange(3) for _ in range(size)) for _ in range(50)]
+    packed = _pack_keys(keys)
+    assert packed[1] and len(packed[2]) == 50 * -(-size // 4)
+    assert _unpack_keys(packed) == keys
+    wide = [bytes(rng.randrange(256) for _ in range(size)) for _ in range(20)] + [bytes([200] * size)]
+    packed = _pack_keys(wide)   # codes past 3 (a wide codec's int32 bytes): sent as they are
+    assert not packed[1] and _unpack_keys(packed) == wide
