@@ -37,6 +37,7 @@ the walk does not cover (products of traced values) are enumerated serially.
 
 __all__ = ["explore_parallel", "DEFAULT_BUDGET"]
 
+import contextlib
 import heapq
 import multiprocessing
 import sys
@@ -536,16 +537,38 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
     here = None if client is not None else \
         _Walk(plan, drive_tests, lambda u: _form_check(u.prim, u.node, plan.program), None, compact=keep)
     ex = _Local(k - 1, token, plan) if client is None else _Dask(client, token, plan)
-    interval = sys.getswitchinterval()
-    if here is not None:  # see SWITCH_INTERVAL
-        sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     try:
-        return _coordinate(plan, ex, stack, count, emit_line or emit, k, budget, max_strata, keep,
-                           emit_line is not None, sign_nodes(program.graph) if emit_line is not None else None,
-                           here)
+        with _quick_switching(here is not None):
+            return _coordinate(plan, ex, stack, count, emit_line or emit, k, budget, max_strata, keep,
+                               emit_line is not None, sign_nodes(program.graph) if emit_line is not None else None,
+                               here)
     finally:
-        sys.setswitchinterval(interval)
         ex.close()
+
+
+_switching_lock = threading.Lock()
+_switching = [0, None]  # runs inside, the interval before the first
+
+
+@contextlib.contextmanager
+def _quick_switching(on):
+    """The thread switch interval at most :data:`SWITCH_INTERVAL` while the block runs (``on``),
+    as it was after the last of concurrent runs ends (counted across threads)."""
+    if not on:
+        yield
+        return
+    with _switching_lock:
+        if _switching[0] == 0:
+            _switching[1] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switching[1], SWITCH_INTERVAL))
+        _switching[0] += 1
+    try:
+        yield
+    finally:
+        with _switching_lock:
+            _switching[0] -= 1
+            if _switching[0] == 0:
+                sys.setswitchinterval(_switching[1])
 
 
 def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs, here=None):

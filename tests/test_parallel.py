@@ -201,3 +201,32 @@ def test_path_keys_travel_four_to_a_byte(size):
     wide = [bytes(rng.randrange(256) for _ in range(size)) for _ in range(20)] + [bytes([200] * size)]
     packed = _pack_keys(wide)   # codes past 3 (a wide codec's int32 bytes): sent as they are
     assert not packed[1] and _unpack_keys(packed) == wide
+
+
+def test_switch_interval_is_restored():
+    # while this process walks beside workers the interpreter switches threads more often (the
+    # pool's reader thread gets the results sooner); after, the user's interval is back
+    import sys
+    import threading
+
+    import mtsym.parallel as par
+    before = sys.getswitchinterval()
+    seen = []
+    walk = par._walk_task
+
+    def watched(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return walk(*args, **kwargs)
+    try:
+        par._walk_task = watched
+        fn = lines(12, 2)
+        threads = [threading.Thread(target=mt.derive, args=(fn, 2), kwargs={"workers": 2}) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        mt.derive(fn, 2, workers=2)
+    finally:
+        par._walk_task = walk
+    assert seen and max(seen) <= par.SWITCH_INTERVAL
+    assert sys.getswitchinterval() == before
