@@ -51,7 +51,8 @@ from .exact import tolerance
 from .graph import Graph
 from .partition import DEFAULT_MAX_EVENTS, Decider
 from .primitives.affine import COMPARE_OPS
-from .backends.chunks import as_points, auto_chunk, chunks
+from .primitives.vectorized import ONE_BLAS_THREAD
+from .backends.chunks import as_points, auto_chunk, chunks, run_chunks
 from .backends.distributed import cluster_chunk, is_dask_array, map_chunks, map_row_blocks
 from .backends.sweep import Schedule, needed_nodes, symbol_subs
 from .trace import Program
@@ -153,7 +154,9 @@ def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, c
     params : dict, optional
         Values of a parametric convention's symbols, e.g. ``{z: 0.5}``.
     chunk_size : int, optional
-        Points per chunk; default from a 64 MiB working-memory budget.
+        Points per chunk; default from a 64 MiB working-memory budget. The chunks of a
+        branch-free function run on the cores this process may use, BLAS on one thread in each
+        (at most ``MTSYM_THREADS``, else ``OMP_NUM_THREADS``, when set: ``1`` for one thread).
     progress : bool, optional
         Progress bar (default: on for long runs on a terminal).
     max_events : int, optional
@@ -261,10 +264,15 @@ def _sweep(sched, X, outputs, atol, value, grad, shape):
 
 
 def _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress):
-    """Sweep every chunk of ``X`` (a branch-free program: one schedule, independent chunks)."""
+    """Sweep every chunk of ``X`` (a branch-free program: one schedule, independent chunks), on the
+    cores this process may use (:func:`~mtsym.backends.chunks.run_chunks`; each thread sweeps into
+    its own buffers), BLAS held to one thread in all of them."""
+    def work(lo, hi):
+        _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
     with sched.threads():
-        for lo, hi in chunks(X.shape[0], size, progress, desc="evaluate"):
-            _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
+        on = getattr(ONE_BLAS_THREAD, "on", False)
+        run_chunks(X.shape[0], size, work, progress, desc="evaluate",
+                   thread_init=lambda: setattr(ONE_BLAS_THREAD, "on", on))
 
 
 def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):

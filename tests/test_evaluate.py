@@ -198,3 +198,42 @@ def test_relu_adjoints_written_in_place_match_torch_with_reused_chunk_buffers():
     g = mt.evaluate(f, X[:1], inputs=2).graph
     sched = Schedule(g, mt.Convention.get("torch"), needed_nodes(g, g.outputs[0]))
     assert sched.owned, "the second relu layer and relu(x[1]) own their input rows"
+
+
+def test_chunks_on_several_threads_give_the_one_thread_results(monkeypatch):
+    # the chunks of evaluate and compile().grad run on the cores this process may use; each chunk
+    # is the same computation whatever thread runs it, so the arrays are equal bit for bit
+    import os
+
+    from mtsym.backends.chunks import chunk_threads
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: the chunks run in one thread")
+    rng = np.random.default_rng(3)
+    W1, W2 = rng.integers(-3, 4, (6, 2)), rng.integers(-3, 4, (1, 6))
+
+    def f(x):
+        return (W2 @ mt.relu(W1 @ x + 1))[0] + mt.max(x)
+    X = rng.integers(-3, 4, (5000, 2)).astype(float)   # ties and kinks on the grid
+    ev = mt.derive(f, 2).compile(chunk_size=256)
+    runs = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("MTSYM_THREADS", threads)
+        assert chunk_threads(20) == min(int(threads), len(os.sched_getaffinity(0)))
+        e = mt.evaluate(f, X, inputs=2, chunk_size=256)
+        runs[threads] = (e.value, e.grad, ev.grad(X), ev.piece(X))
+    for a, b in zip(runs["1"], runs["3"]):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_run_chunks_raises_a_chunks_error_and_stops():
+    from mtsym.backends.chunks import run_chunks
+    done, inits = [], []
+
+    def work(lo, hi):
+        if lo == 40:
+            raise ValueError("chunk at 40")
+        done.append(lo)
+
+    with pytest.raises(ValueError, match="chunk at 40"):
+        run_chunks(1000, 10, work, progress=False, threads=2, thread_init=lambda: inits.append(1))
+    assert len(inits) == 2 and 40 not in done and len(done) < 100

@@ -9,12 +9,22 @@ Examples
 --------
 >>> [(lo, hi) for lo, hi in chunks(10, 4, progress=False)]
 [(0, 4), (4, 8), (8, 10)]
+>>> out = np.zeros(10)
+>>> def work(lo, hi):
+...     out[lo:hi] = np.arange(lo, hi) ** 2
+>>> run_chunks(10, 4, work, progress=False, threads=2)
+>>> out.tolist()[:5]
+[0.0, 1.0, 4.0, 9.0, 16.0]
 """
 
-__all__ = ["chunks", "as_points", "auto_chunk", "DEFAULT_CHUNK_BYTES", "CACHE_BYTES", "CACHE_POINTS"]
+__all__ = ["chunks", "run_chunks", "chunk_threads", "as_points", "auto_chunk", "DEFAULT_CHUNK_BYTES", "CACHE_BYTES",
+           "CACHE_POINTS"]
 
+import os
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -95,6 +105,65 @@ def chunks(N, chunk_size, progress=None, desc="mtsym"):
             yield lo, hi
             if bar is not None:
                 bar.update(hi - lo)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def chunk_threads(n_chunks):
+    """How many threads run the chunks of one evaluation: the cores this process may use, at most
+    the ``MTSYM_THREADS`` or else ``OMP_NUM_THREADS`` environment variable when set (``1``: every
+    chunk in the calling thread), and no more than the chunks."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    for name in ("MTSYM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) >= 1:
+            cores = min(cores, int(value))
+            break
+    return max(1, min(cores, n_chunks))
+
+
+def run_chunks(N, chunk_size, work, progress=None, desc="mtsym", threads=None, thread_init=None):
+    """``work(lo, hi)`` for every chunk of ``range(N)``, on :func:`chunk_threads` threads (numpy
+    releases the interpreter lock in its loops and products, so a sweep of chunks uses the cores
+    torch and JAX use).  Thread ``t`` takes chunks ``t, t + T, ...`` in order (its buffers stay
+    warm); ``thread_init()`` runs first in each other thread (a per-thread setting to copy).
+    ``work`` must write disjoint results.  An exception in any chunk is raised here."""
+    chunk_size = max(1, int(chunk_size))
+    spans = [(lo, min(N, lo + chunk_size)) for lo in range(0, N, chunk_size)]
+    T = chunk_threads(len(spans)) if threads is None else max(1, min(int(threads), len(spans)))
+    if T == 1:
+        for lo, hi in chunks(N, chunk_size, progress, desc):
+            work(lo, hi)
+        return
+    if progress is None:
+        progress = len(spans) > 4 and sys.stderr.isatty()
+    bar = _bar(N, desc) if progress else None
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def run(t):
+        if thread_init is not None:
+            thread_init()
+        for lo, hi in spans[t::T]:
+            if stop.is_set():
+                return
+            work(lo, hi)
+            if bar is not None:
+                with lock:
+                    bar.update(hi - lo)
+    try:
+        with ThreadPoolExecutor(T, thread_name_prefix="mtsym-chunks") as pool:
+            futures = [pool.submit(run, t) for t in range(T)]
+            try:
+                for f in futures:
+                    f.result()
+            except BaseException:
+                stop.set()   # the other threads stop after their current chunk
+                raise
     finally:
         if bar is not None:
             bar.close()

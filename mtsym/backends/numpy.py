@@ -42,8 +42,8 @@ import sympy as sp
 from ..errors import ConventionError, InputError
 from ..exact import tolerance
 from ..extensions import register
-from .chunks import as_points, auto_chunk, chunks
-from ..primitives.vectorized import exact_float
+from .chunks import as_points, auto_chunk, run_chunks
+from ..primitives.vectorized import ONE_BLAS_THREAD, exact_float
 from .sweep import Schedule, needed_nodes, symbol_subs
 
 _HASH_SEED = 0x6D747379  # fixed: keys are reproducible between runs
@@ -73,7 +73,9 @@ def compile_table(table, atol=None, chunk_size=None, params=None, progress=None)
         Count a switching quantity within ``atol`` of a tie as a tie.  Default:
         exact float comparisons, as frameworks do.
     chunk_size : int, optional
-        Points per chunk (memory stays bounded); default from a 64 MiB budget.
+        Points per chunk (memory stays bounded); default from a 64 MiB budget. The chunks run on
+        the cores this process may use (at most ``MTSYM_THREADS``, else ``OMP_NUM_THREADS``, when
+        set: ``1`` for one thread).
     params : dict, optional
         Values of the symbols of a parametric convention, e.g. ``{z: 0.5}``.
     progress : bool, optional
@@ -292,9 +294,10 @@ class CompiledTable:
                     piece=np.empty(N, dtype=np.intp) if piece else None,
                     stratum=np.empty(N, dtype=np.intp) if stratum else None)
         need_strata = grad or piece or stratum or not self._one_output
-        for lo, hi in chunks(N, self.chunk_size, self.progress, desc="compile"):
+
+        def work(lo, hi):
             Xc = X[lo:hi]
-            V, C = self.sched.forward(Xc, self.atol, stages=None if value else self._case_stages)
+            V, C = self.sched.forward(Xc, self.atol, stages=None if value else self._case_stages, reuse=True)
             s = self._strata(C, Xc) if need_strata else None
             if stratum:
                 res.stratum[lo:hi] = s
@@ -309,6 +312,12 @@ class CompiledTable:
                 res.value[lo:hi] = vals[0] if self.shape == () else vals.T
             if grad:
                 res.grad[lo:hi] = self._grad_of(p, Xc, m)
+        # chunks on the cores this process may use, each thread sweeping into its own buffers
+        # (reuse), BLAS held to one thread in all of them
+        with self.sched.threads():
+            on = getattr(ONE_BLAS_THREAD, "on", False)
+            run_chunks(N, self.chunk_size, work, self.progress, desc="compile",
+                       thread_init=lambda: setattr(ONE_BLAS_THREAD, "on", on))
         return res
 
     def _grad_of(self, p, X, m):
