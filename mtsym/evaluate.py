@@ -196,7 +196,7 @@ def path_key(path):
     return tuple(outcome for _, outcome in path)
 
 
-def _evaluate_fn(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_events):
+def _evaluate_fn(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_events, threads=None):
     """The evaluation of a function, and the set of its paths met (as :func:`path_key`)."""
     if inputs is None:
         Xa = np.asarray(X)
@@ -213,7 +213,7 @@ def _evaluate_fn(fn, X, inputs, conv, atol, subs, chunk_size, progress, max_even
     value, grad = _alloc(N, shape, program.n)
     sched, size = _schedule(program, probe, static, conv, subs, m, chunk_size)
     if static:   # one program path: the chunks are independent sweeps of one schedule
-        _sweeps(sched, X, probe[0][1], atol, value, grad, shape, size, progress)
+        _sweeps(sched, X, probe[0][1], atol, value, grad, shape, size, progress, threads)
         return Evaluation(value, grad, program.graph, len(paths)), {path_key(p) for p in paths}
     for lo, hi in chunks(N, size, progress, desc="evaluate"):
         Xc = X[lo:hi]
@@ -263,7 +263,7 @@ def _sweep(sched, X, outputs, atol, value, grad, shape):
         grad[...] = np.transpose(J, (2, 1, 0))
 
 
-def _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress):
+def _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress, threads=None):
     """Sweep every chunk of ``X`` (a branch-free program: one schedule, independent chunks), on the
     cores this process may use (:func:`~mtsym.backends.chunks.run_chunks`; each thread sweeps into
     its own buffers), BLAS held to one thread in all of them."""
@@ -271,11 +271,11 @@ def _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress):
         _sweep(sched, X[lo:hi], outputs, atol, value[lo:hi], grad[lo:hi], shape)
     with sched.threads():
         on = getattr(ONE_BLAS_THREAD, "on", False)
-        run_chunks(X.shape[0], size, work, progress, desc="evaluate",
+        run_chunks(X.shape[0], size, work, progress, desc="evaluate", threads=threads,
                    thread_init=lambda: setattr(ONE_BLAS_THREAD, "on", on))
 
 
-def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):
+def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress, threads=None):
     if graph.has_branches() or len(graph.outputs) != 1:
         raise InputError("evaluate: this graph has Python branches (several program paths); pass the "
                          "function itself so each point's path can be followed")
@@ -288,7 +288,7 @@ def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress):
     sched = Schedule(graph, conv, needed_nodes(graph, outputs), subs)
     value, grad = _alloc(N, shape, n)
     size = auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size)
-    _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress)
+    _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress, threads)
     return Evaluation(value, grad, graph, 1)
 
 
@@ -339,11 +339,12 @@ def _evaluate_distributed(fn, X, inputs, conv, atol, subs, chunk_size, progress,
 
 
 def _evaluate_part(X, lo, target, inputs, conv, atol, subs, max_events):
-    """One chunk (in process or on a worker): ``(value, grad, path keys)``."""
+    """One chunk (in process or on a worker): ``(value, grad, path keys)``, in one thread (the
+    cluster runs the parts side by side)."""
     if isinstance(target, Graph):
-        ev = _evaluate_graph(target, X, conv, atol, subs, None, False)
+        ev = _evaluate_graph(target, X, conv, atol, subs, None, False, threads=1)
         return ev.value, ev.grad, {()}
-    ev, keys = _evaluate_fn(target, X, inputs, conv, atol, subs, None, False, max_events)
+    ev, keys = _evaluate_fn(target, X, inputs, conv, atol, subs, None, False, max_events, threads=1)
     return ev.value, ev.grad, keys
 
 
