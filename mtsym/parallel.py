@@ -496,7 +496,8 @@ def _n_workers(workers, client):
 def explore_parallel(program, emit, max_strata=None, max_events=None, workers=None, client=None, budget=None,
                      start=None, keep=True, emit_line=None):
     """Every stratum of ``program``, emitted in serial order, enumerated by ``workers`` local
-    processes or on a dask ``client``.  Returns the number of strata.
+    processes (this one and ``workers - 1`` others) or on a dask ``client``.  Returns the number
+    of strata.
 
     ``keep=False``: the strata are written and dropped (``emit`` streams them): no case is
     interned for good.  ``emit_line``: the strata the workers found come as lines of the
@@ -581,8 +582,9 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
 
     ``here``: this process's own walker, when it walks tasks too (local workers: ``ex`` then runs
     ``k - 1`` processes, and ``k`` walk).  It walks in steps of :data:`STEAL_STEP` strata and takes
-    what came back between two steps; it hands its rest back, as a worker does, at its budget or
-    when a worker waits with nothing queued.
+    what came back between two steps; it hands its rest back, as a worker does, at its budget, or
+    whenever a worker's next task is missing (nothing queued, fewer than two tasks out per worker),
+    walking then only until its stack holds two subtrees to share.
     """
     kids = k if here is None else k - 1
     front = deque()           # slots not yet emitted, in depth-first order

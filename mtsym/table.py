@@ -452,7 +452,8 @@ def _packed_order(dims, packed_keys, first, flat=None, dens=None):
             nums = None
         if nums is not None:
             scale = L // np.array(dens, dtype=np.int64).reshape(count, outputs)
-            if int(np.abs(nums).max(initial=0)) * int(scale.max(initial=1)) < 2 ** 62:
+            big = max(-int(nums.min(initial=0)), int(nums.max(initial=0)))   # exact (no abs of -2^63)
+            if big * int(scale.max(initial=1)) < 2 ** 62:
                 coeffs = -(nums[:, :, 1:] * scale[:, :, None]).reshape(count, -1)
                 columns = [np.asarray(first)] + [coeffs[:, j] for j in range(coeffs.shape[1] - 1, -1, -1)]
                 return np.lexsort(columns + [-np.asarray(dims)]).tolist()

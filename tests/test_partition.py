@@ -154,3 +154,11 @@ def test_piece_order_from_integer_keys(name, fn, n, scaled, monkeypatch):
     assert len(table.pieces) > 3
     assert [p.index for p in table.pieces] == list(range(len(table.pieces)))
     assert [id(p) for p in table.pieces] == [id(p) for p in _expected_piece_order(table)]
+
+
+def test_piece_order_never_wraps_int64():
+    # a numerator of exactly -2^63 fits int64 but its scaled negation does not: the order must come
+    # from exact integers (largest coefficient first: 5, then 3/2, then -2^63)
+    from mtsym.table import _packed_order
+    keys = [(((0, -2 ** 63, 1), 1),), (((0, 5, 1), 1),), (((0, 3, 2), 2),)]
+    assert _packed_order([2, 2, 2], keys, [0, 1, 2]) == [1, 2, 0]
