@@ -51,7 +51,7 @@ import numpy as np
 from .errors import InputError
 from .export.stream import sign_nodes, stratum_line
 from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
-                        walk_records, _form_check, _too_many)
+                        record_maker, walk_records, _form_check, _too_many)
 from .polyhedra import Polyhedron
 from .records import PackedForms, StratumRecord, chain_links, chain_list, gc_frozen, gc_paused, interior_point
 from .walk import Paused, _Walk, root_entry
@@ -363,11 +363,8 @@ def _lines(plan, raws, signs):
 
 
 def _records(plan, raws, keep):
-    """Walk output as records, as a serial walk makes them (:func:`mtsym.partition.walk_records`)."""
-    outs, shape = plan.out_nodes, plan.shape
-    codec = plan.codec if keep or plan.codec.narrow else None
-    return [StratumRecord(key, cons, forms, vals, outs, shape, poly=cell, codec=codec)
-            for key, cons, forms, vals, cell in raws]
+    """Walk output as records, as a serial walk makes them (:func:`mtsym.partition.record_maker`)."""
+    return list(map(record_maker(plan, keep), raws))
 
 
 # ----------------------------------------------------------------------------- order

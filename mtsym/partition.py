@@ -20,7 +20,7 @@ strata found so far on the exception as ``partial_records``.
 """
 
 __all__ = ["StratumRecord", "Decider", "explore", "locate_path", "ask", "start_region", "drive_tests",
-           "first_case", "graph_plan", "walk_records", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
+           "first_case", "graph_plan", "record_maker", "walk_records", "DEFAULT_MAX_STRATA", "DEFAULT_MAX_EVENTS"]
 
 import math
 from fractions import Fraction
@@ -399,14 +399,24 @@ def graph_plan(program):
         return None
 
 
-def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None, compact=True):
-    """Walk ``plan`` from ``stack`` (see :func:`mtsym.walk.walk`), emitting StratumRecords."""
+def record_maker(plan, compact=True):
+    """``raw -> StratumRecord`` for the raw strata of a walk of ``plan`` (:func:`mtsym.walk.walk`:
+    keys coded by ``plan.codec`` when ``compact`` or narrow, else the paths themselves)."""
     codec = plan.codec if compact or plan.codec.narrow else None
     outs, shape = plan.out_nodes, plan.shape
 
-    def record(raw):
+    def make(raw):
         path, cons, forms, vals, leaf = raw
-        emit(StratumRecord(path, cons, forms, vals, outs, shape, poly=leaf, codec=codec))
+        return StratumRecord(path, cons, forms, vals, outs, shape, poly=leaf, codec=codec)
+    return make
+
+
+def walk_records(plan, stack, max_strata, emit, count=0, budget=None, split=None, compact=True):
+    """Walk ``plan`` from ``stack`` (see :func:`mtsym.walk.walk`), emitting StratumRecords."""
+    make = record_maker(plan, compact)
+
+    def record(raw):
+        emit(make(raw))
 
     def check(u):
         return _form_check(u.prim, u.node, plan.program)
