@@ -53,7 +53,8 @@ from .export.stream import sign_nodes, stratum_line
 from .partition import (DEFAULT_MAX_EVENTS, DEFAULT_MAX_STRATA, drive_tests, explore, graph_plan, locate_path,
                         record_maker, walk_records, _form_check, _too_many)
 from .polyhedra import Polyhedron
-from .records import PackedForms, StratumRecord, chain_links, chain_list, gc_frozen, gc_paused, interior_point
+from .records import (CountedSetting, PackedForms, StratumRecord, chain_links, chain_list, gc_frozen, gc_paused,
+                      interior_point)
 from .walk import Paused, _Walk, root_entry
 
 #: strata one task walks before it hands its remaining subtrees back
@@ -536,7 +537,7 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
         _Walk(plan, drive_tests, lambda u: _form_check(u.prim, u.node, plan.program), None, compact=keep)
     ex = _Local(k - 1, token, plan) if client is None else _Dask(client, token, plan)
     try:
-        with _quick_switching(here is not None):
+        with _quick_switching() if here is not None else contextlib.nullcontext():
             return _coordinate(plan, ex, stack, count, emit_line or emit, k, budget, max_strata, keep,
                                emit_line is not None, sign_nodes(program.graph) if emit_line is not None else None,
                                here)
@@ -544,29 +545,15 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
         ex.close()
 
 
-_switching_lock = threading.Lock()
-_switching = [0, None]  # runs inside, the interval before the first
+def _quick_interval():
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
+    return interval
 
 
-@contextlib.contextmanager
-def _quick_switching(on):
-    """The thread switch interval at most :data:`SWITCH_INTERVAL` while the block runs (``on``),
-    as it was after the last of concurrent runs ends (counted across threads)."""
-    if not on:
-        yield
-        return
-    with _switching_lock:
-        if _switching[0] == 0:
-            _switching[1] = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switching[1], SWITCH_INTERVAL))
-        _switching[0] += 1
-    try:
-        yield
-    finally:
-        with _switching_lock:
-            _switching[0] -= 1
-            if _switching[0] == 0:
-                sys.setswitchinterval(_switching[1])
+#: the thread switch interval at most :data:`SWITCH_INTERVAL` while a block runs, as it was after
+#: the last of concurrent runs ends
+_quick_switching = CountedSetting(_quick_interval, sys.setswitchinterval)
 
 
 def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs, here=None):

@@ -17,7 +17,7 @@ Sympy objects are never stored: the table builds them when a user asks.
 """
 
 __all__ = ["StratumRecord", "PackedForms", "nice_witness", "interior_point", "closure", "gc_paused", "gc_frozen",
-           "chain_list", "chain_links"]
+           "CountedSetting", "chain_list", "chain_links"]
 
 import contextlib
 import gc
@@ -285,29 +285,60 @@ def _holds(rows, d, m):
     return True
 
 
-_gc_lock = threading.Lock()
-_gc_state = [0, False]  # enumerations running, whether the collector was on before the first
+class CountedSetting:
+    """A process-wide setting held while any of several concurrent blocks runs: the first block in
+    applies it (``apply()`` returns what it replaced), the last one out restores that
+    (``restore(saved)``), whichever threads they run in.
+
+    Examples
+    --------
+    >>> state = {"x": 1}
+    >>> held = CountedSetting(lambda: state.update(x=2) or 1, lambda saved: state.update(x=saved))
+    >>> with held():
+    ...     with held():
+    ...         pass
+    ...     inside = state["x"]
+    >>> inside, state["x"]
+    (2, 1)
+    """
+
+    def __init__(self, apply, restore):
+        self._apply, self._restore = apply, restore
+        self._lock = threading.Lock()
+        self._count, self._saved = 0, None
+
+    @contextlib.contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._count == 0:
+                self._saved = self._apply()
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+                if self._count == 0:
+                    self._restore(self._saved)
 
 
-@contextlib.contextmanager
-def gc_paused():
-    """The cyclic garbage collector off while enumerations run (they allocate many small acyclic
-    objects, which only make the collector run often: up to 1.3x slower); back as it was after, with
-    the objects made meanwhile moved to the oldest generation (:func:`_age_young`).
-    Counted across threads, so concurrent enumerations turn it back on only when the last ends."""
-    with _gc_lock:
-        if _gc_state[0] == 0:
-            _gc_state[1] = gc.isenabled()
-            gc.disable()
-        _gc_state[0] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_state[0] -= 1
-            if _gc_state[0] == 0 and _gc_state[1]:
-                _age_young()
-                gc.enable()
+def _collector_off():
+    was = gc.isenabled()
+    gc.disable()
+    return was
+
+
+def _collector_back(was):
+    if was:
+        _age_young()
+        gc.enable()
+
+
+#: the cyclic garbage collector off while enumerations run (they allocate many small acyclic
+#: objects, which only make the collector run often: up to 1.3x slower); back as it was after, with
+#: the objects made meanwhile moved to the oldest generation (:func:`_age_young`).  Counted across
+#: threads, so concurrent enumerations turn it back on only when the last ends.
+gc_paused = CountedSetting(_collector_off, _collector_back)
 
 
 def _age_young():

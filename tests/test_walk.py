@@ -465,3 +465,24 @@ def test_packed_forms_give_the_order_of_the_plain_forms(seed):
     assert [s.path for s in other.strata] == [s.path for s in table.strata]
     assert [p.forms for p in other.pieces] == [p.forms for p in table.pieces]
     assert [[s.path for s in p.strata] for p in other.pieces] == [[s.path for s in p.strata] for p in table.pieces]
+
+
+def test_the_collector_is_off_until_the_last_concurrent_enumeration_ends():
+    # gc_paused is counted across threads: the collector comes back on when the last enumeration
+    # ends, not when the first does, and as it was before (a process that had it off keeps it off)
+    import gc
+
+    from mtsym.records import gc_paused
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
