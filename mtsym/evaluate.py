@@ -249,12 +249,12 @@ def _schedule(program, groups, static, conv, subs, m, chunk_size):
 
 def _sweep(sched, X, outputs, atol, value, grad, shape):
     """One forward and one reverse sweep; writes the chunk's values and gradients."""
-    V, C = sched.forward(X, atol, reuse=True)          # the last chunk's arrays, written again
+    V, C = sched.forward(X, atol, reuse=True, lazy=True)   # the last chunk's arrays, written again
     if isinstance(outputs, np.ndarray):
         vals = V[outputs, np.arange(X.shape[0])[None, :]]
     else:
         vals = sched.values(V, outputs)
-    J = sched.reverse(V, C, outputs, reuse=True)        # (n, m, N)
+    J = sched.reverse(V, C, outputs, reuse=True, lazy=True, atol=atol)   # (n, m, N)
     if shape == ():
         value[...] = vals[0]
         grad[...] = J[:, 0, :].T

@@ -43,6 +43,7 @@ from ..errors import ConventionError, InputError
 from ..exact import tolerance
 from ..extensions import register
 from .chunks import as_points, auto_chunk, run_chunks
+from .keyindex import KeyIndex
 from ..primitives.vectorized import ONE_BLAS_THREAD, exact_float
 from .sweep import Schedule, needed_nodes, symbol_subs
 
@@ -203,6 +204,7 @@ class CompiledTable:
         for r in radix:
             total = total * r[1] if r is not None and total < 2 ** 62 else 2 ** 63
         self._exact_keys = total < 2 ** 62
+        self._space = total
         if self._exact_keys:
             mult, m = [], 1
             for off, size in radix:
@@ -216,8 +218,8 @@ class CompiledTable:
             self._off = np.zeros(len(radix), dtype=np.uint64)
         # the keys learned so far: (sorted keys, their strata, representatives), replaced as one
         # tuple under a lock, so threads sharing this evaluator never see a half-updated table
-        self._known = (np.zeros(0, dtype=self._mult.dtype), np.zeros(0, dtype=np.intp),
-                       np.zeros((0, len(radix)), dtype=np.int32))
+        K = np.zeros(0, dtype=self._mult.dtype)
+        self._known = (K, np.zeros(0, dtype=np.intp), np.zeros((0, len(radix)), dtype=np.int32), self._index(K))
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ locating
@@ -237,18 +239,23 @@ class CompiledTable:
                 return -1
         return t
 
+    def _index(self, K):
+        """The index of the known keys ``K``: a direct table when they are exact codes of a small space."""
+        return KeyIndex(K, self._space if self._exact_keys else None)
+
     @staticmethod
     def _find(known, keys):
-        K, Ks, _ = known
+        """``(strata, positions)`` of the keys; stratum -2 (and position -1) for a key not learned yet."""
+        K, Ks, _, index = known
         if len(K) == 0:
             return np.full(len(keys), -2, dtype=np.intp), None
-        i = np.minimum(np.searchsorted(K, keys), len(K) - 1)
-        return np.where(K[i] == keys, Ks[i], -2), i
+        i = index.find(keys)
+        return np.where(i >= 0, Ks[i], -2), i
 
     def _learn(self, keys, new, C):
         """Add the keys not known yet (each walked down the trie once); returns the new table."""
         with self._lock:
-            K0, Ks0, Krep0 = self._known
+            K0, Ks0, Krep0, _ = self._known
             uk, first = np.unique(keys[new], return_index=True)
             fresh = ~np.isin(uk, K0)  # another thread may have learned some meanwhile
             uk, first = uk[fresh], first[fresh]
@@ -256,8 +263,9 @@ class CompiledTable:
             ks = np.array([self._walk(r) for r in reps], dtype=np.intp)
             K = np.concatenate([K0, uk])
             order = np.argsort(K, kind="stable")
-            self._known = (K[order], np.concatenate([Ks0, ks])[order],
-                           np.concatenate([Krep0, reps.astype(np.int32)])[order])
+            K = K[order]
+            self._known = (K, np.concatenate([Ks0, ks])[order],
+                           np.concatenate([Krep0, reps.astype(np.int32)])[order], self._index(K))
             return self._known
 
     def _strata(self, C, X):

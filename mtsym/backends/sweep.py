@@ -28,7 +28,7 @@ import numpy as np
 from ..conventions import symbol_values
 from ..errors import UnsupportedOperationError
 from ..primitives import PRIMITIVES
-from ..primitives.vectorized import ONE_BLAS_THREAD
+from ..primitives.vectorized import ONE_BLAS_THREAD, row_run
 from ..records import gc_paused
 
 try:  # optional: BLAS threads for small products
@@ -182,17 +182,19 @@ class Schedule:
         (``writes_owned``) and that are the only reader of those rows, a contiguous run: nothing
         else adds to them, so the reverse sweep neither clears them nor adds into them."""
         readers = {}
-        for v in nodes:
-            for u in data[v]["inputs"]:
-                readers[u] = readers.get(u, 0) + 1
+        for k, st in enumerate(self.stages):
+            for v in st.nodes:
+                for u in data[v]["inputs"]:
+                    readers.setdefault(u, set()).add(k)
+        row_node = {r: v for v, r in self.rows.items()}
         owned = {}
         for k, st in enumerate(self.stages):
-            if not getattr(st.rule, "writes_owned", False) or not st.rule.has_value or st.dup[0]:
+            if not st.rule.writes_owned or not st.rule.has_value:
                 continue
-            idx = st.ins[0]
-            if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and (np.diff(idx) == 1).all() \
-                    and all(readers.get(data[v]["inputs"][0]) == 1 for v in st.nodes):
-                owned[k] = slice(int(idx[0]), int(idx[-1]) + 1)
+            idx = st.rule.owned_inputs(st)
+            sl = None if idx is None else row_run(idx)
+            if sl is not None and all(readers.get(row_node.get(r)) == {k} for r in range(sl.start, sl.stop)):
+                owned[k] = sl
         return owned
 
     @contextlib.contextmanager
@@ -224,14 +226,16 @@ class Schedule:
             a = bufs[name] = np.empty(shape, dtype=dtype)
         return a
 
-    def forward(self, X, atol=None, stages=None, dtype=np.float64, reuse=False):
+    def forward(self, X, atol=None, stages=None, dtype=np.float64, reuse=False, lazy=False):
         """Values ``V`` (rows, N) and case codes ``C`` (switching nodes, N) at the points ``X`` (N, n).
 
         ``stages`` (a sublist of ``self.stages``) runs only those stages.  ``dtype``: the float
         type the forward pass computes in (``np.float32`` runs every stage in float32, weights
         rounded to float32, as a float32 framework does); the codes compare those values exactly.
         ``reuse``: write into the arrays of this thread's last call of that size (the caller is
-        done with them).
+        done with them).  ``lazy``: leave out the codes of stages whose backward pass can compare
+        the values again (``values_decide``: a relu's); only :meth:`reverse` with ``lazy=True``
+        and the same ``atol`` may read the result.
         """
         N = X.shape[0]
         V = self._buffer("V", (self.n_rows, N), dtype, reuse)
@@ -242,16 +246,17 @@ class Schedule:
                     st.rule.forward(st, V, X)
                     continue
                 st.rule.forward(st, V)
-                if st.rule.switching:
+                if st.rule.switching and not (lazy and st.rule.values_decide):
                     C[st.code_rows] = st.rule.codes(st, V, atol)
         return V, C
 
-    def reverse(self, V, C, outputs, reuse=False):
+    def reverse(self, V, C, outputs, reuse=False, lazy=False, atol=None):
         """Associated Jacobians ``(n, m, N)`` of the output nodes from a forward sweep.
 
         ``outputs`` is a tuple of m output nodes, or an int array (m, N) of
         output *rows* per point (programs whose output node depends on the path).
-        ``reuse``: as in :meth:`forward`.
+        ``reuse``: as in :meth:`forward`.  ``lazy``: the forward sweep ran with ``lazy=True`` and
+        this ``atol``.
         """
         N = V.shape[1]
         per_point = isinstance(outputs, np.ndarray)
@@ -276,10 +281,12 @@ class Schedule:
             for k in range(len(self.stages) - 1, -1, -1):
                 st = self.stages[k]
                 if st.out.stop > st.out.start:
+                    # no stored codes: the rule compares its values with atol again
+                    codes, more = (None, (atol,)) if lazy and st.rule.values_decide else (C, ())
                     if k in owned:
-                        st.rule.backward_owned(st, V, C, A, owned[k])
+                        st.rule.backward_owned(st, V, codes, A, owned[k], *more)
                     else:
-                        st.rule.backward(st, V, C, A)
+                        st.rule.backward(st, V, codes, A, *more)
         n = len(self.graph.symbols)
         J = self._buffer("J", (n, m, N), np.float64, reuse)
         if len(self.input_rows) < n:

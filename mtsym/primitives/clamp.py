@@ -9,7 +9,7 @@ from ..exact import to_sympy
 from . import Primitive, TieParam, register
 from . import params as P
 from .maxlike import MAXIMUM_TIE
-from .vectorized import Switching, gather
+from .vectorized import Switching, stage_input
 
 
 #: the cases of clamp(u, lo, hi), in the order of the real line (numpy codes are these positions)
@@ -81,7 +81,7 @@ class _ClampRule(Switching):
         stage.hi = None if hi is None else float(hi)
 
     def forward(self, stage, V):
-        x = gather(V, stage.ins[0])
+        x = stage_input(stage, V)
         if stage.lo is not None:
             x = np.maximum(x, stage.lo)
         if stage.hi is not None:
@@ -89,7 +89,7 @@ class _ClampRule(Switching):
         V[stage.out] = x
 
     def codes(self, stage, V, atol):
-        x = gather(V, stage.ins[0])
+        x = stage_input(stage, V)
         t = 0.0 if atol is None else atol
         lo, hi = stage.lo, stage.hi
         code = CLAMP_CASES.index

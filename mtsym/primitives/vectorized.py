@@ -28,6 +28,15 @@ adjoints in ``A`` of shape ``(rows, m, N)``.  Each rule works on a whole stage:
     add the node's adjoint times its local weights to its inputs' adjoints.
     The weights are the primitive's own ``linear(case, params, conv)`` for the
     cases that occur (looked up per code, never re-derived here).
+``backward_owned(stage, V, C, A, rows)`` (optional, ``writes_owned``)
+    the same when the stage is the only reader of its input rows ``owned_inputs(stage)``,
+    a contiguous run ``rows`` no other stage writes: the adjoints are written outright, in
+    one pass, instead of added into rows cleared before.
+
+A rule whose cases follow from its input values alone (``values_decide``) also runs
+``backward(stage, V, None, A, atol)``: a sweep that wants gradients and no codes skips them
+in the forward pass (``Schedule.forward(..., lazy=True)``) and the backward pass compares
+the values again, in the one pass that builds its mask.
 
 A stage carries ``prim`` (its :class:`~mtsym.primitives.Primitive`), ``params``
 and ``conv`` (the parameters and convention its nodes share), ``rows`` (node ->
@@ -41,7 +50,7 @@ Examples
 """
 
 __all__ = ["Rule", "Switching", "SignRule", "ArgRule", "WindowFamilies", "sign_codes", "exact_float", "gather",
-           "scatter_add", "add_rows", "product", "cast", "no_atol"]
+           "stage_input", "scatter_add", "add_rows", "row_run", "product", "cast", "no_atol"]
 
 import threading
 from fractions import Fraction
@@ -108,7 +117,7 @@ def cast(stage, name, dtype):
     return out
 
 
-def _run(idx):
+def row_run(idx):
     """``idx`` as a slice when it is a contiguous increasing run of rows, else None."""
     n = len(idx)
     if n and idx[-1] - idx[0] == n - 1 and (n == 1 or (np.diff(idx) == 1).all()):
@@ -118,8 +127,18 @@ def _run(idx):
 
 def gather(V, idx):
     """``V[idx]``: a view when the rows are a contiguous run."""
-    sl = _run(idx)
+    sl = row_run(idx)
     return V[idx] if sl is None else V[sl]
+
+
+def stage_input(stage, V, j=0):
+    """Argument ``j``'s rows of ``V`` for a stage: a view when they are one run (found once per
+    stage, not once per chunk: the test costs as much as a small stage's work)."""
+    runs = stage.__dict__.get("in_runs")
+    if runs is None:
+        runs = stage.in_runs = [row_run(i) for i in stage.ins]
+    sl = runs[j]
+    return V[stage.ins[j]] if sl is None else V[sl]
 
 
 def scatter_add(A, idx, vals, dup):
@@ -127,7 +146,7 @@ def scatter_add(A, idx, vals, dup):
     if dup:
         np.add.at(A, idx, vals)
         return
-    sl = _run(idx)
+    sl = row_run(idx)
     if sl is None:
         A[idx] += vals
     else:
@@ -144,6 +163,14 @@ class Rule:
     has_value = True
     #: True for the rule that reads the points themselves (``forward(stage, V, X)``)
     reads_points = False
+    #: True when ``backward(stage, V, None, A, atol)`` finds the cases from the values (no stored codes)
+    values_decide = False
+    #: True when ``backward_owned(stage, V, C, A, rows)`` can write its input rows' adjoints outright
+    writes_owned = False
+
+    def owned_inputs(self, stage):
+        """The input rows whose adjoints :meth:`backward_owned` writes, or None (not supported)."""
+        return None
 
     def build(self, stage, datas):
         stage.ins = [np.array([stage.rows[d["inputs"][j]] for d in datas], dtype=np.intp)
@@ -180,6 +207,15 @@ class Switching(Rule):
         The table of every code in :meth:`code_range` is made once per stage (again when the
         range grows, e.g. a new tie set); a code whose case does not exist (a one-sided clamp's)
         gets no row, and is looked up, with its error, only if it occurs."""
+        (offset, size), tab = self._table(stage, codes)
+        if size == 1:
+            return np.broadcast_to(tab[0][:, None, None], (len(stage.ins),) + codes.shape)
+        return np.moveaxis(tab[codes + offset], -1, 0)
+
+    def _table(self, stage, codes):
+        """``((offset, size), table)``: the weights of every code in :meth:`code_range`, a row each
+        (made once per stage, again when the range grows); raises what the rule says of a code in
+        ``codes`` whose case does not exist."""
         offset, size = self.code_range(stage)
         cached = stage.__dict__.get("weight_table")
         if cached is None or cached[0] != (offset, size):
@@ -195,9 +231,7 @@ class Switching(Rule):
         if len(missing) and np.isin(codes, missing).any():
             for c in np.unique(codes[np.isin(codes, missing)]).tolist():
                 self.weight_row(stage, int(c))  # raises what the rule says of that case
-        if size == 1:
-            return np.broadcast_to(tab[0][:, None, None], (len(stage.ins),) + codes.shape)
-        return np.moveaxis(tab[codes + offset], -1, 0)
+        return (offset, size), tab
 
     def weight_row(self, stage, code):
         row = stage.table.get(code)
@@ -207,7 +241,10 @@ class Switching(Rule):
         return row
 
     def backward(self, stage, V, C, A):
-        W = self.weights(stage, C[stage.code_rows])
+        self._backward(stage, self.weights(stage, C[stage.code_rows]), A)
+
+    def _backward(self, stage, W, A):
+        """Each input's adjoint plus the node's adjoint times the weights ``W`` (k, nodes, N)."""
         adj = A[stage.out]
         if len(stage.ins) == 1:  # the node's adjoint is not read again: scale it in place
             adj *= W[0][:, None, :]
@@ -230,44 +267,64 @@ class Switching(Rule):
 
 
 class SignRule(Switching):
-    """One input whose case is its sign (relu, leaky_relu, abs): codes -1, 0, 1."""
+    """One input whose case is its sign (relu, leaky_relu, abs): codes -1, 0, 1.
+
+    ``fn(x, params, out)`` writes the value.  The backward pass can find each point's sign from
+    the values themselves (:attr:`values_decide`): a sweep that needs no codes but the gradient's
+    passes ``C=None`` and the forward pass's ``atol``, and saves writing the codes."""
+
+    #: the weights can be found from the stage's input values (no stored codes needed)
+    values_decide = True
 
     def __init__(self, fn):
         self.fn = fn
 
     def forward(self, stage, V):
-        V[stage.out] = self.fn(gather(V, stage.ins[0]), stage.params)
+        self.fn(stage_input(stage, V), stage.params, V[stage.out])
 
     def codes(self, stage, V, atol):
-        return sign_codes(gather(V, stage.ins[0]), atol)
+        return sign_codes(stage_input(stage, V), atol)
 
     #: :meth:`backward_owned` writes the adjoints of input rows this stage alone reads
     writes_owned = True
 
-    def _local(self, stage, C):
-        """The weight of each point's sign as ``(rows, 1, N)`` (a boolean mask for relu's weights)."""
+    def owned_inputs(self, stage):
+        """The input rows :meth:`backward_owned` writes (None when an input repeats)."""
+        return None if stage.dup[0] else stage.ins[0]
+
+    def _local(self, stage, V, C, atol):
+        """The weight of each point's sign as ``(rows, 1, N)`` (a boolean mask for relu's weights),
+        from the codes, or (``C`` None) from the input values compared with ``atol`` as
+        :meth:`codes` compares them."""
         tab = stage.__dict__.get("sign_weights")
         if tab is None:
             tab = stage.sign_weights = np.array([self.weight_row(stage, c)[0] for c in (-1, 0, 1)])
-        codes = C[stage.code_rows]
         w = tuple(tab.tolist())
-        if w in ((0.0, 0.0, 1.0), (0.0, 1.0, 1.0)):  # relu's: the adjoint passes where the mask holds
-            return ((codes > 0) if w[1] == 0.0 else (codes >= 0))[:, None, :]
-        return tab[codes + 1][:, None, :]
+        mask = w in ((0.0, 0.0, 1.0), (0.0, 1.0, 1.0))  # relu's: the adjoint passes where the mask holds
+        if C is not None:
+            codes = C[stage.code_rows]
+            if mask:
+                return ((codes > 0) if w[1] == 0.0 else (codes >= 0))[:, None, :]
+            return tab[codes + 1][:, None, :]
+        x = stage_input(stage, V)
+        if mask and np.ndim(atol) == 0:   # as bytes: a product with uint8 runs 1.2x faster than with bool
+            t = 0.0 if no_atol(atol) else float(atol)
+            return ((x > t) if w[1] == 0.0 else (x >= -t)).view(np.uint8)[:, None, :]
+        return tab[sign_codes(x, atol) + 1][:, None, :]
 
-    def backward_owned(self, stage, V, C, A, rows):
+    def backward_owned(self, stage, V, C, A, rows, atol=None):
         """:meth:`backward` when this stage is the only reader of its input rows, a run ``rows``
         (a slice) that nothing else has written: the product goes straight into them (one pass
         instead of a product and an add)."""
-        np.multiply(A[stage.out], self._local(stage, C), out=A[rows])
+        np.multiply(A[stage.out], self._local(stage, V, C, atol), out=A[rows])
 
-    def backward(self, stage, V, C, A):
+    def backward(self, stage, V, C, A, atol=None):
         """The adjoint times the weight of each point's sign, from the weights of the three signs
         (one mask when they are 0 and 1, as relu's: no table lookup, no pass for the codes that occur).
         The stage's own adjoint rows are final here and scaled in place; ``np.add(..., where=mask)``
         with a broadcast mask measured 9x slower than the product and add."""
         adj = A[stage.out]
-        adj *= self._local(stage, C)
+        adj *= self._local(stage, V, C, atol)
         add_rows(A, stage.ins[0], adj, stage.dup[0], stage.grids[0])
 
 
@@ -276,17 +333,26 @@ class ArgRule(Switching):
 
     Code ``i < k``: argument ``i`` alone wins; codes ``>= k`` name tie sets,
     interned per stage as they are met (the same code means the same tie set
-    in every chunk).
+    in every chunk).  For ``k <= 16`` the winners of each point are packed into a
+    bit mask (one pass per argument) and looked up in a table of ``2**k`` codes:
+    a reduction of the comparisons along the arguments (``argmax``) cost 30x more.
+    The backward pass finds the winners from the values (:attr:`values_decide`): where
+    one argument wins, the weights are the winners themselves (0 or 1, no lookup).
     """
+
+    values_decide = True
 
     def __init__(self, sign):
         self.sign = sign
 
     def setup(self, stage):
-        stage.k = len(stage.ins)
+        k = stage.k = len(stage.ins)
         stage.ties = []       # code k + i -> tie tuple
         stage.tie_code = {}   # tie tuple -> code
-        stage.lut = np.full(1 << stage.k, -1, dtype=np.int32) if stage.k <= 16 else None
+        stage.lut = None
+        if k <= 16:           # winners' bit mask -> code: one bit is that argument, more a tie code (-1: not met yet)
+            stage.lut = np.full(1 << k, -1, dtype=np.int32)
+            stage.lut[1 << np.arange(k)] = np.arange(k)
         stage.lock = threading.Lock()  # codes are interned once, whichever thread meets a tie set first
 
     def _stack(self, stage, V):
@@ -296,36 +362,70 @@ class ArgRule(Switching):
         M = self._stack(stage, V)
         V[stage.out] = M.max(0) if self.sign > 0 else M.min(0)
 
-    def codes(self, stage, V, atol):
+    def _winners(self, stage, V, atol):
+        """``(k, nodes, N)`` booleans: which arguments attain the max (min), within ``atol`` when given."""
         M = self._stack(stage, V)
         best = M.max(0) if self.sign > 0 else M.min(0)
-        if not no_atol(atol):
-            T = (M >= best - atol) if self.sign > 0 else (M <= best + atol)
-        else:
-            T = M == best
-        codes = T.argmax(0).astype(np.int32)
-        tied = T.sum(0) > 1
-        if tied.any():
-            where = np.nonzero(tied)
-            cols = T[(slice(None),) + where]          # (k, ties)
-            if stage.k <= 16:                          # tie sets as bit masks, looked up in a table
-                mask = np.zeros(cols.shape[1], dtype=np.intp)
-                for j in range(stage.k):
-                    mask |= cols[j].astype(np.intp) << j
-                ids = stage.lut[mask]
-                new = ids < 0
-                if new.any():
-                    for u in np.unique(mask[new]).tolist():
-                        code = self.encode(stage, tuple(j for j in range(stage.k) if u >> j & 1))
-                        stage.lut[u] = code
-                    ids = stage.lut[mask]
-                codes[where] = ids
-            else:
+        if no_atol(atol):
+            return M == best
+        return (M >= best - atol) if self.sign > 0 else (M <= best + atol)
+
+    def _codes_of(self, stage, T):
+        """The codes of the winners ``T`` (interning the tie sets met for the first time)."""
+        k = stage.k
+        if stage.lut is None:
+            codes = T.argmax(0).astype(np.int32)
+            tied = T.sum(0) > 1
+            if tied.any():
+                where = np.nonzero(tied)
+                cols = T[(slice(None),) + where]          # (k, ties)
                 uniq, inv = np.unique(cols.T, axis=0, return_inverse=True)
                 ids = np.array([self.encode(stage, tuple(np.flatnonzero(u).tolist())) for u in uniq],
                                dtype=np.int32)
                 codes[where] = ids[inv.ravel()]
+            return codes
+        dt = np.uint8 if k <= 8 else np.uint16
+        mask = T[0].view(np.uint8).astype(dt)
+        for j in range(1, k):
+            mask |= T[j].view(np.uint8).astype(dt) << dt(j)
+        codes = np.take(stage.lut, mask)
+        new = codes < 0
+        if new.any():
+            for u in np.unique(mask[new]).tolist():
+                stage.lut[u] = self.encode(stage, tuple(j for j in range(k) if u >> j & 1))
+            codes = np.take(stage.lut, mask)
         return codes
+
+    def codes(self, stage, V, atol):
+        return self._codes_of(stage, self._winners(stage, V, atol))
+
+    def _one_hot(self, stage):
+        """True when the weights of a lone winner are that argument's indicator (a max's are)."""
+        flag = stage.__dict__.get("one_hot")
+        if flag is None:
+            eye = np.eye(stage.k)
+            flag = stage.one_hot = all(list(self.weight_row(stage, j)) == eye[j].tolist() for j in range(stage.k))
+        return flag
+
+    def backward(self, stage, V, C, A, atol=None):
+        """:meth:`Switching.backward`; without codes (``C`` None), the weights from the winners: the
+        winners themselves where one argument wins, the tie set's weights where several do."""
+        if C is not None:
+            self._backward(stage, self.weights(stage, C[stage.code_rows]), A)
+            return
+        if not self._one_hot(stage):
+            self._backward(stage, self.weights(stage, self.codes(stage, V, atol)), A)
+            return
+        T = self._winners(stage, V, atol)
+        W = T.view(np.uint8)
+        lone = T.sum(0, dtype=np.uint8 if stage.k < 256 else np.intp) == 1
+        if not lone.all():            # ties: their weights from the table, at those points alone
+            where = (slice(None),) + np.nonzero(~lone)
+            codes = self._codes_of(stage, T[where])
+            (offset, _), tab = self._table(stage, codes)
+            W = T.astype(np.float64)
+            W[where] = tab.T[:, codes + offset]
+        self._backward(stage, W, A)
 
     def encode(self, stage, case):
         case = tuple(case)

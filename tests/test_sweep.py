@@ -1,0 +1,118 @@
+"""The staged graph sweep's shortcuts give what the plain sweep gives, bit for bit.
+
+The plain reverse sweep reads every switching node's stored case codes and adds every
+contribution into cleared rows.  Two shortcuts skip work: a rule whose cases follow from
+its input values (a relu's sign, a max's winners) finds them again in the backward pass
+(``lazy``: no codes written forward), and a stage that alone reads a run of rows writes
+their adjoints outright (``owned``).  Here both are compared with the plain sweep on every
+primitive, under every named convention, at points full of ties, with and without a
+tolerance; and the key index of compiled tables with a dictionary.
+"""
+
+from fractions import Fraction
+from itertools import product
+
+import numpy as np
+import pytest
+
+import mtsym as mt
+from mtsym.backends.keyindex import KeyIndex
+from mtsym.backends.sweep import Schedule
+
+CONVENTIONS = ("torch", "jax", "first", "last", "mean")
+
+
+def _layers(x):
+    W1 = np.array([[1, -1, 0], [2, 1, -1], [0, 1, 1], [1, 0, -2]])
+    W2 = np.array([[1, -2, 1, 0], [-1, 1, 2, 1]])
+    h = mt.relu(W1 @ x + np.array([0, -1, 1, 0]))
+    return np.array([2, -3]) @ mt.relu(W2 @ h + 1) + mt.relu(x[2])
+
+
+PROGRAMS = {
+    "relu": (lambda x: mt.relu(x[0] - x[1]), 2),
+    "abs": (lambda x: mt.abs(x[0] - x[1]) + mt.abs(x[1]), 2),
+    "leaky_relu": (lambda x: mt.leaky_relu(x[0] - x[1], Fraction(1, 4)), 2),
+    "relu layers": (_layers, 3),
+    "max": (lambda x: mt.max(x) - mt.min(x), 3),
+    "maximum": (lambda x: mt.maximum(x[0], x[1]) + mt.minimum(x[1], x[2]), 3),
+    "maxpool 3x3": (lambda x: mt.maxpool2d(np.reshape(x, (3, 3)), 2, stride=1).sum(), 9),
+    "max of 17": (lambda x: mt.max(list(x) + [x[0] + x[1]] * 8 + [x[1]] * 6), 3),
+    "clamp": (lambda x: mt.clamp(x[0] - x[1], -1, 1), 2),
+    "sort": (lambda x: np.array([1, -2, 3]) @ mt.sort(x), 3),
+    "product": (lambda x: x[0] * x[1] + mt.relu(x[0]), 2),
+}
+
+
+def _points(n):
+    grid = np.array(list(product((-1.0, 0.0, 1.0), repeat=n))) if n <= 4 else \
+        np.random.default_rng(0).integers(-1, 2, size=(300, n)).astype(float)
+    near = grid + np.random.default_rng(1).uniform(-0.3, 0.3, size=grid.shape)   # ties within 0.6 only
+    return np.concatenate([grid, near])
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("conv", CONVENTIONS)
+def test_lazy_and_owned_sweeps_equal_the_plain_sweep(name, conv):
+    fn, n = PROGRAMS[name]
+    g = mt.trace(fn, n)
+    X = _points(n)
+    sched = Schedule(g, mt.Convention.get(conv))
+    outputs = g.outputs[0]
+    for atol in (None, 0.6):
+        V, C = sched.forward(X, atol)
+        shortcuts = sched.owned
+        try:
+            sched.owned = {}
+            plain = sched.reverse(V, C, outputs).copy()
+        finally:
+            sched.owned = shortcuts
+        V2, C2 = sched.forward(X, atol, lazy=True)
+        fast = sched.reverse(V2, C2, outputs, lazy=True, atol=atol)
+        assert np.array_equal(V, V2)
+        assert np.array_equal(fast, plain), (name, conv, atol)
+        assert np.isfinite(plain).all()
+
+
+def test_the_shortcuts_are_taken():
+    """Each sweep above would pass with no shortcut at all: check that they run where they should."""
+    g = mt.trace(_layers, 3)
+    sched = Schedule(g, mt.Convention.get("torch"))
+    owners = {sched.stages[k].op for k in sched.owned}
+    assert owners == {"relu", "affine"}      # relu layers own their affine rows, layers their relu rows
+    rules = {st.op for st in sched.stages if st.rule.values_decide}
+    assert rules == {"relu"}
+    pool = Schedule(mt.trace(PROGRAMS["maxpool 3x3"][0], 9), mt.Convention.get("torch"))
+    assert any(st.rule.values_decide and st.op == "maxpool" for st in pool.stages)
+
+
+def test_a_tie_gets_the_conventions_weights_without_codes():
+    """max(x, y) at x = y: the lazy backward pass meets the tie and weighs it by the convention."""
+    g = mt.trace(lambda x: mt.max([x[0], x[1]]), 2)
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    for conv, want in (("torch", [0.5, 0.5]), ("first", [1.0, 0.0]), ("last", [0.0, 1.0])):
+        sched = Schedule(g, mt.Convention.get(conv))
+        V, C = sched.forward(X, lazy=True)
+        J = sched.reverse(V, C, g.outputs[0], lazy=True)[:, 0, :].T
+        assert J[0].tolist() == [1.0, 0.0] and J[1].tolist() == [0.0, 1.0]
+        assert J[2].tolist() == want, conv
+
+
+@pytest.mark.parametrize("space", [None, 1 << 12])
+def test_key_index_finds_what_a_dictionary_finds(space):
+    rng = np.random.default_rng(5)
+    top = (1 << 12) if space else (1 << 62)
+    K = np.unique(rng.integers(0, top, size=1500, dtype=np.int64))
+    index = KeyIndex(K, space)
+    queries = np.concatenate([K, rng.integers(0, top, size=5000, dtype=np.int64)])
+    where = {int(k): i for i, k in enumerate(K)}
+    assert index.find(queries).tolist() == [where.get(int(q), -1) for q in queries]
+
+
+def test_key_index_probes_past_colliding_keys():
+    # 300 keys in 1024 slots: by the birthday bound several share a slot, found by probing on
+    K = np.random.default_rng(9).integers(0, 1 << 62, size=300, dtype=np.int64)
+    index = KeyIndex(K)
+    assert len(set(index._hash(K).tolist())) < len(K)
+    assert index.find(K).tolist() == list(range(len(K)))
+    assert index.find(K + 1).tolist() == [-1] * len(K)
