@@ -58,15 +58,12 @@ def test_lazy_and_owned_sweeps_equal_the_plain_sweep(name, conv):
     g = mt.trace(fn, n)
     X = _points(n)
     sched = Schedule(g, mt.Convention.get(conv))
+    ref = Schedule(g, mt.Convention.get(conv))
+    ref.owned = {}                    # every adjoint added into cleared rows
     outputs = g.outputs[0]
     for atol in (None, 0.6):
-        V, C = sched.forward(X, atol)
-        shortcuts = sched.owned
-        try:
-            sched.owned = {}
-            plain = sched.reverse(V, C, outputs).copy()
-        finally:
-            sched.owned = shortcuts
+        V, C = ref.forward(X, atol)
+        plain = ref.reverse(V, C, outputs).copy()
         V2, C2 = sched.forward(X, atol, lazy=True)
         fast = sched.reverse(V2, C2, outputs, lazy=True, atol=atol)
         assert np.array_equal(V, V2)

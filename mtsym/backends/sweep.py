@@ -151,6 +151,13 @@ class Schedule:
             for v, col in zip(st.nodes, st.cols):
                 self.input_rows[int(col)] = self.rows[v]
         self._bufs = threading.local()
+        self._plans = {}    # reverse sweeps' plans, by outputs (see _reverse_plan)
+        n = len(graph.symbols)
+        rows = [self.input_rows.get(i) for i in range(n)]
+        first = rows[0] if n else None
+        # the input rows as one run in input order: the Jacobian is then a view of their adjoints
+        self._inputs_run = slice(first, first + n) if first is not None and rows == list(range(first, first + n)) \
+            else None
         # the products of a sweep (one layer over a chunk of points) run fastest on one BLAS thread:
         # more threads only synchronise (and on a loaded machine they wait for each other)
         self.blas_threads = 1
@@ -262,15 +269,9 @@ class Schedule:
         per_point = isinstance(outputs, np.ndarray)
         m = outputs.shape[0] if per_point else len(outputs)
         A = self._buffer("A", (self.n_rows, m, N), np.float64, reuse)
-        owned = {} if per_point else self.owned
-        if owned:  # an output's row is seeded below: a stage reading it does not own it
-            seeded = [self.rows[v] for v in outputs if v in self.rows]
-            owned = {k: sl for k, sl in owned.items() if not any(sl.start <= r < sl.stop for r in seeded)}
-        lo = 0
-        for sl in sorted(owned.values(), key=lambda sl: sl.start):  # clear the rows not owned
-            A[lo:sl.start].fill(0.0)
-            lo = sl.stop
-        A[lo:].fill(0.0)
+        owned, clear, steps = self._reverse_plan(None if per_point else tuple(outputs), lazy)
+        for sl in clear:
+            A[sl].fill(0.0)
         if per_point:
             A[outputs, np.arange(m)[:, None], np.arange(N)[None, :]] = 1.0
         else:
@@ -278,22 +279,43 @@ class Schedule:
                 if v in self.rows:
                     A[self.rows[v], j, :] = 1.0
         with self.threads():
-            for k in range(len(self.stages) - 1, -1, -1):
-                st = self.stages[k]
-                if st.out.stop > st.out.start:
-                    # no stored codes: the rule compares its values with atol again
-                    codes, more = (None, (atol,)) if lazy and st.rule.values_decide else (C, ())
-                    if k in owned:
-                        st.rule.backward_owned(st, V, codes, A, owned[k], *more)
-                    else:
-                        st.rule.backward(st, V, codes, A, *more)
+            for st, own, decide in steps:
+                # decide: no stored codes, the rule compares its values with atol again
+                codes, more = (None, (atol,)) if decide else (C, ())
+                if own is not None:
+                    st.rule.backward_owned(st, V, codes, A, own, *more)
+                else:
+                    st.rule.backward(st, V, codes, A, *more)
         n = len(self.graph.symbols)
+        if self._inputs_run is not None and len(self.input_rows) == n:
+            return A[self._inputs_run]          # the input rows in order: their adjoints are J
         J = self._buffer("J", (n, m, N), np.float64, reuse)
         if len(self.input_rows) < n:
             J.fill(0.0)
         for i, r in self.input_rows.items():
             J[i] = A[r]
         return J
+
+    def _reverse_plan(self, outputs, lazy):
+        """``(owned, rows to clear, steps)`` of a reverse sweep to these output nodes (None: rows per
+        point), made once per outputs: a step is ``(stage, owned rows or None, values decide)``."""
+        key = (outputs, lazy)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        owned = {} if outputs is None else self.owned
+        if owned:  # an output's row is seeded: a stage reading it does not own it
+            seeded = [self.rows[v] for v in outputs if v in self.rows]
+            owned = {k: sl for k, sl in owned.items() if not any(sl.start <= r < sl.stop for r in seeded)}
+        clear, lo = [], 0
+        for sl in sorted(owned.values(), key=lambda sl: sl.start):  # clear the rows not owned
+            clear.append(slice(lo, sl.start))
+            lo = sl.stop
+        clear.append(slice(lo, self.n_rows))
+        steps = [(st, owned.get(k), lazy and st.rule.values_decide)
+                 for k, st in reversed(list(enumerate(self.stages))) if st.out.stop > st.out.start]
+        plan = self._plans[key] = (owned, [sl for sl in clear if sl.stop > sl.start], steps)
+        return plan
 
     # ------------------------------------------------------------------ reading results
     def values(self, V, outputs):
