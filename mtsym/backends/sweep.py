@@ -269,7 +269,7 @@ class Schedule:
         per_point = isinstance(outputs, np.ndarray)
         m = outputs.shape[0] if per_point else len(outputs)
         A = self._buffer("A", (self.n_rows, m, N), np.float64, reuse)
-        owned, clear, steps = self._reverse_plan(None if per_point else tuple(outputs), lazy)
+        clear, steps = self._reverse_plan(None if per_point else tuple(outputs), lazy)
         for sl in clear:
             A[sl].fill(0.0)
         if per_point:
@@ -297,8 +297,8 @@ class Schedule:
         return J
 
     def _reverse_plan(self, outputs, lazy):
-        """``(owned, rows to clear, steps)`` of a reverse sweep to these output nodes (None: rows per
-        point), made once per outputs: a step is ``(stage, owned rows or None, values decide)``."""
+        """``(rows to clear, steps)`` of a reverse sweep to these output nodes (None: rows per point),
+        made once per outputs: a step is ``(stage, its owned input rows or None, values decide)``."""
         key = (outputs, lazy)
         plan = self._plans.get(key)
         if plan is not None:
@@ -314,7 +314,7 @@ class Schedule:
         clear.append(slice(lo, self.n_rows))
         steps = [(st, owned.get(k), lazy and st.rule.values_decide)
                  for k, st in reversed(list(enumerate(self.stages))) if st.out.stop > st.out.start]
-        plan = self._plans[key] = (owned, [sl for sl in clear if sl.stop > sl.start], steps)
+        plan = self._plans[key] = ([sl for sl in clear if sl.stop > sl.start], steps)
         return plan
 
     # ------------------------------------------------------------------ reading results
