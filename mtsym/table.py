@@ -512,16 +512,18 @@ class TableBuilder:
     True
     """
 
-    __slots__ = ("table", "records", "strata", "_by_id", "_by_key", "_pieces", "_flat", "_dens")
+    __slots__ = ("table", "records", "strata", "_by_id", "_by_key", "_pieces", "_flat", "_dens", "_dims", "_keys")
 
     def __init__(self, table: PieceTable | None = None) -> None:
         self.table = PieceTable.__new__(PieceTable) if table is None else table
         self.records, self.strata = [], []
         # while every forms object is packed: the pieces in order of discovery, by the forms'
-        # identity (enumeration shares one object per piece) and by value, and their keys'
-        # numerators and denominators gathered for the final sort (None: grouped in finish)
+        # identity (enumeration shares one object per piece) and by value, and what the final
+        # sort reads of them, gathered as they come (their dimensions, keys, and the keys'
+        # numerators and denominators): the sort after the last stratum touches no piece object
+        # (None: grouped in finish)
         self._by_id, self._by_key, self._pieces = {}, {}, []
-        self._flat, self._dens = [], []
+        self._flat, self._dens, self._dims, self._keys = [], [], [], []
 
     def add(self, record: StratumRecord) -> None:
         """The next stratum, in discovery order."""
@@ -534,13 +536,16 @@ class TableBuilder:
         p = self._by_id.get(id(forms))
         if p is None:
             if type(forms) is not PackedForms:  # grouped in finish, by value
-                self._pieces = self._by_id = self._by_key = self._flat = self._dens = None
+                self._pieces = self._by_id = self._by_key = self._flat = self._dens = self._dims = self._keys = None
                 return
             key = forms.key   # packed keys are equal exactly when the forms are
             p = self._by_key.get(key)
             if p is None:
                 p = self._by_key[key] = Piece(self.table, forms, [s])
+                p.index = len(self._pieces)        # its place in discovery order, until finish
                 self._pieces.append(p)
+                self._dims.append(p.dim)
+                self._keys.append(key)
                 for num, d in key:
                     self._flat += num
                     self._dens.append(d)
@@ -550,6 +555,8 @@ class TableBuilder:
         p.strata.append(s)
         if s.dim > p.dim:
             p.dim = s.dim
+            if self._dims is not None:
+                self._dims[p.index] = s.dim
 
     def finish(self, symbols: Sequence[sp.Symbol], convention: Convention, graph: Graph | None = None,
                program: Program | None = None, name: str = "f") -> PieceTable:
@@ -562,26 +569,27 @@ class TableBuilder:
         table.name = name
         table.shape = self.records[0].shape if self.records else ()
         if self._pieces is not None:   # (-dim, -coefficients, discovery) from the integers
-            pieces = self._pieces
-            order = _packed_order([p.dim for p in pieces], [p._forms.key for p in pieces],
-                                  [p.strata[0].discovery for p in pieces], self._flat, self._dens)
+            pieces = self._pieces        # in discovery order: a piece's position breaks ties
+            order = _packed_order(self._dims, self._keys, range(len(pieces)), self._flat, self._dens)
         else:
             pieces, order = _grouped(table, self.strata)
         pieces = [pieces[i] for i in order]
         ordered = []
-        for i, p in enumerate(pieces):
+        j = 0
+        for i, p in enumerate(pieces):   # one pass numbers the pieces and their strata
             p.index = i
-            if len(p.strata) > 1:
-                p.strata.sort(key=lambda s: (-s.dim, s.discovery))
-            for s in p.strata:
-                s.piece = i
-                ordered.append(s)
-        for j, s in enumerate(ordered):
-            s.index = j
+            st = p.strata
+            if len(st) > 1:
+                st.sort(key=lambda s: (-s.dim, s.discovery))
+            for s in st:
+                s.piece, s.index = i, j
+                j += 1
+            ordered += st
         table.pieces = pieces
         table.strata = ordered
         table._by_key = None
-        self.records = self.strata = self._pieces = self._by_id = self._by_key = self._flat = self._dens = None
+        self.records = self.strata = self._pieces = self._by_id = self._by_key = None
+        self._flat = self._dens = self._dims = self._keys = None
         return table
 
 
