@@ -29,11 +29,28 @@ def _layers(x):
     return np.array([2, -3]) @ mt.relu(W2 @ h + 1) + mt.relu(x[2])
 
 
+W1 = np.array([[1, -1, 0], [2, 1, -1], [0, 1, 1], [1, 0, -2]])
+W2 = np.array([[1, -2, 1, 0], [-1, 1, 2, 1], [0, 1, -1, 1]])
+
+
+def _last_layer(x):
+    """A network's last layer: its adjoint is the same at every point (folded into the layers below)."""
+    return np.array([2, -3, 1]) @ mt.relu(W2 @ mt.relu(W1 @ x + np.array([0, -1, 1, 0])) + 1)
+
+
+def _two_outputs(x):
+    h = mt.relu(W2 @ mt.relu(W1 @ x) - 1)
+    return [np.array([1, 2, -1]) @ h, np.array([0, -1, 3]) @ h]
+
+
 PROGRAMS = {
     "relu": (lambda x: mt.relu(x[0] - x[1]), 2),
     "abs": (lambda x: mt.abs(x[0] - x[1]) + mt.abs(x[1]), 2),
     "leaky_relu": (lambda x: mt.leaky_relu(x[0] - x[1], Fraction(1, 4)), 2),
     "relu layers": (_layers, 3),
+    "last layer": (_last_layer, 3),
+    "two outputs": (_two_outputs, 3),
+    "abs layers": (lambda x: np.array([1, -1]) @ mt.abs(W2[:2] @ mt.relu(W1 @ x) - 1), 3),
     "max": (lambda x: mt.max(x) - mt.min(x), 3),
     "maximum": (lambda x: mt.maximum(x[0], x[1]) + mt.minimum(x[1], x[2]), 3),
     "maxpool 3x3": (lambda x: mt.maxpool2d(np.reshape(x, (3, 3)), 2, stride=1).sum(), 9),
@@ -81,6 +98,12 @@ def test_the_shortcuts_are_taken():
     assert rules == {"relu"}
     pool = Schedule(mt.trace(PROGRAMS["maxpool 3x3"][0], 9), mt.Convention.get("torch"))
     assert any(st.rule.values_decide and st.op == "maxpool" for st in pool.stages)
+    for name, folded in (("last layer", {"adj", "wt"}), ("two outputs", {"adj"}), ("relu layers", set())):
+        g = mt.trace(PROGRAMS[name][0], 3)
+        sched = Schedule(g, mt.Convention.get("torch"))
+        _, steps = sched._reverse_plan(tuple(g.outputs[0]), True)
+        assert {key for *_, extra in steps for key in extra} == folded, name
+        assert len(steps) == len(sched.stages) - (1 if folded else 0)   # the last layer's step is gone
 
 
 def test_a_tie_gets_the_conventions_weights_without_codes():

@@ -38,6 +38,10 @@ except ImportError:  # pragma: no cover - without it, BLAS keeps its default thr
 _controller = []
 
 
+#: a reverse step folded into the step after it (see Schedule._fold_last_layer)
+_FOLDED = object()
+
+
 class Stage:
     """A batch of nodes run by one rule (attributes are filled by the rule's ``build``)."""
 
@@ -188,7 +192,7 @@ class Schedule:
         """``{stage index: rows}``: the stages whose rule can write the adjoints of their input rows
         (``writes_owned``) and that are the only reader of those rows, a contiguous run: nothing
         else adds to them, so the reverse sweep neither clears them nor adds into them."""
-        readers = {}
+        readers = self._readers = {}    # node -> the stages that read it
         for k, st in enumerate(self.stages):
             for v in st.nodes:
                 for u in data[v]["inputs"]:
@@ -279,13 +283,10 @@ class Schedule:
                 if v in self.rows:
                     A[self.rows[v], j, :] = 1.0
         with self.threads():
-            for st, own, decide in steps:
+            for st, run, rows, decide, extra in steps:
                 # decide: no stored codes, the rule compares its values with atol again
                 codes, more = (None, (atol,)) if decide else (C, ())
-                if own is not None:
-                    st.rule.backward_owned(st, V, codes, A, own, *more)
-                else:
-                    st.rule.backward(st, V, codes, A, *more)
+                run(st, V, codes, A, *rows, *more, **extra)
         n = len(self.graph.symbols)
         if self._inputs_run is not None and len(self.input_rows) == n:
             return A[self._inputs_run]          # the input rows in order: their adjoints are J
@@ -298,7 +299,8 @@ class Schedule:
 
     def _reverse_plan(self, outputs, lazy):
         """``(rows to clear, steps)`` of a reverse sweep to these output nodes (None: rows per point),
-        made once per outputs: a step is ``(stage, its owned input rows or None, values decide)``."""
+        made once per outputs: a step is ``(stage, the rule's backward or backward_owned, its owned
+        input rows as a 0- or 1-tuple, whether its values decide, keyword arguments)``."""
         key = (outputs, lazy)
         plan = self._plans.get(key)
         if plan is not None:
@@ -312,10 +314,57 @@ class Schedule:
             clear.append(slice(lo, sl.start))
             lo = sl.stop
         clear.append(slice(lo, self.n_rows))
-        steps = [(st, owned.get(k), lazy and st.rule.values_decide)
-                 for k, st in reversed(list(enumerate(self.stages))) if st.out.stop > st.out.start]
+        extra = {} if outputs is None else self._fold_last_layer(outputs, owned)
+        steps = []
+        for k in range(len(self.stages) - 1, -1, -1):
+            st = self.stages[k]
+            if st.out.stop > st.out.start and extra.get(k) is not _FOLDED:
+                own = owned.get(k)
+                steps.append((st, st.rule.backward if own is None else st.rule.backward_owned,
+                              () if own is None else (own,), lazy and st.rule.values_decide, extra.get(k, {})))
         plan = self._plans[key] = ([sl for sl in clear if sl.stop > sl.start], steps)
         return plan
+
+    def _fold_last_layer(self, outputs, owned):
+        """A layer whose rows are outputs read by no stage (a network's last layer) passes each point
+        the same adjoint, ``c = W.T @ seeds``, to the rows it alone reads: the stage that writes those
+        rows (a relu layer) takes ``c`` instead of reading them, and the layer's own step is dropped.
+        With one output, ``c`` goes one stage further when the relu layer reads a dense layer alone:
+        the relu writes its bare weights (0 or 1) and that layer's ``W.T`` is scaled by ``c``: two
+        passes over the chunk fewer.  Returns ``{stage index: keyword arguments of its backward
+        step, or _FOLDED}``; only where the rules offer it (``constant_adjoint``,
+        ``takes_constant_adjoint``, ``scaled_weights``)."""
+        m = len(outputs)
+        seeds = {}
+        for j, v in enumerate(outputs):
+            if v in self.rows:
+                seeds.setdefault(self.rows[v], np.zeros(m))[j] = 1.0
+        by_out = {(st.out.start, st.out.stop): k for k, st in enumerate(self.stages)}
+        extra = {}
+        for k, st in enumerate(self.stages):
+            rows = owned.get(k)
+            make = getattr(st.rule, "constant_adjoint", None)
+            if rows is None or make is None or any(self._readers.get(v) for v in st.nodes) \
+                    or not all(r in seeds for r in range(st.out.start, st.out.stop)):
+                continue
+            relu = by_out.get((rows.start, rows.stop))
+            if relu is None or relu not in owned \
+                    or not getattr(self.stages[relu].rule, "takes_constant_adjoint", False):
+                continue
+            c = make(st, np.array([seeds[r] for r in range(st.out.start, st.out.stop)]))   # (rows, m)
+            if c is None:
+                continue
+            extra[k] = _FOLDED
+            below = owned[relu]
+            layer = by_out.get((below.start, below.stop))
+            scaled = None if m != 1 or layer is None else \
+                getattr(self.stages[layer].rule, "scaled_weights", lambda st, c: None)(self.stages[layer], c[:, 0])
+            if scaled is None:
+                extra[relu] = {"adj": c[:, :, None]}       # (rows, m, 1): the same at every point
+            else:
+                extra[relu] = {"adj": 1}
+                extra[layer] = {"wt": scaled}
+        return extra
 
     # ------------------------------------------------------------------ reading results
     def values(self, V, outputs):

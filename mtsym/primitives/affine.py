@@ -139,19 +139,35 @@ class _AffineRule(Rule):
         """A dense stage's input rows, when they are one run (its product can write them outright)."""
         return stage.union if stage.plan is None and stage.dense and stage.contiguous else None
 
-    def backward_owned(self, stage, V, C, A, rows):
+    def constant_adjoint(self, stage, seeds):
+        """The adjoint this dense stage passes its input rows when its own is ``seeds`` (rows, m) at
+        every point: ``W.T @ seeds`` (None when the stage is not one product)."""
+        if stage.plan is not None or not stage.dense:
+            return None
+        return stage.W.T @ seeds
+
+    def scaled_weights(self, stage, c):
+        """``W.T`` with its columns scaled by ``c`` (one per node), for ``backward(..., wt=)`` when
+        the adjoints are ``c`` times what its rows hold (None when the stage is not one product)."""
+        if stage.plan is not None or not stage.dense:
+            return None
+        return stage.W.T * c[None, :]
+
+    def backward_owned(self, stage, V, C, A, rows, wt=None):
         """``W.T @ adjoints`` written straight into the input rows (no cleared rows, no add); one
         output row (a network's last layer): the outer product as a broadcast multiply, 2.7x faster
-        than the rank-one BLAS product."""
+        than the rank-one BLAS product.  ``wt``: the matrix to use for ``W.T``
+        (:meth:`scaled_weights`)."""
         adj = A[stage.out]
         R, m, N = adj.shape
         dst = A[rows].reshape(rows.stop - rows.start, m * N)
+        WT = stage.W.T if wt is None else wt
         if R == 1:
-            np.multiply(stage.W.T, adj.reshape(1, m * N), out=dst)
+            np.multiply(WT, adj.reshape(1, m * N), out=dst)
         else:
-            product(stage.W.T, adj.reshape(R, m * N), out=dst)
+            product(WT, adj.reshape(R, m * N), out=dst)
 
-    def backward(self, stage, V, C, A):
+    def backward(self, stage, V, C, A, wt=None):
         if stage.plan is not None:
             stage.plan.backward(stage.out.start, A)
             return
@@ -161,7 +177,7 @@ class _AffineRule(Rule):
                 return
             u = stage.union
             m, N = adj.shape[1], adj.shape[2]
-            g = product(stage.W.T, adj.reshape(adj.shape[0], m * N)).reshape(len(u), m, N)
+            g = product(stage.W.T if wt is None else wt, adj.reshape(adj.shape[0], m * N)).reshape(len(u), m, N)
             if stage.contiguous:
                 A[u[0]:u[-1] + 1] += g
             else:
