@@ -242,7 +242,7 @@ def _schedule(program, groups, static, conv, subs, m, chunk_size):
     """The sweep schedule of the graph traced so far, and the chunk size it allows."""
     graph = program.graph
     outs = {v for g in groups for v in g[1]} if static else set(graph.nodes)
-    sched = Schedule(graph, conv, needed_nodes(graph, outs), subs)
+    sched = Schedule(graph, conv, needed_nodes(graph, outs), subs, bias_in_product=True)
     sched.graph_size = graph.number_of_nodes()
     return sched, auto_chunk(sched.row_bytes(m) + 8 * m * (program.n + 1), chunk_size)
 
@@ -285,7 +285,7 @@ def _evaluate_graph(graph, X, conv, atol, subs, chunk_size, progress, threads=No
     X = as_points(X, n)
     N = X.shape[0]
     m = len(outputs)
-    sched = Schedule(graph, conv, needed_nodes(graph, outputs), subs)
+    sched = Schedule(graph, conv, needed_nodes(graph, outputs), subs, bias_in_product=True)
     value, grad = _alloc(N, shape, n)
     size = auto_chunk(sched.row_bytes(m) + 8 * m * (n + 1), chunk_size)
     _sweeps(sched, X, outputs, atol, value, grad, shape, size, progress, threads)

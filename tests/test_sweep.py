@@ -136,3 +136,29 @@ def test_key_index_probes_past_colliding_keys():
     assert len(set(index._hash(K).tolist())) < len(K)
     assert index.find(K).tolist() == list(range(len(K)))
     assert index.find(K + 1).tolist() == [-1] * len(K)
+
+
+@pytest.mark.parametrize("name", ["last layer", "relu layers", "two outputs"])
+def test_a_bias_added_inside_the_product_changes_at_most_the_last_place(name):
+    """``bias_in_product`` (evaluate's sweeps): the bias is one more column of a layer's product, over
+    a row of ones; integer points give the same floats exactly (every sum is exact), others agree to
+    rounding; the ones rows are refilled by every forward sweep, whatever the buffer held."""
+    fn, n = PROGRAMS[name]
+    g = mt.trace(fn, n)
+    conv = mt.Convention.get("torch")
+    plain, inside = Schedule(g, conv), Schedule(g, conv, bias_in_product=True)
+    assert not plain.ones_rows and inside.ones_rows
+    assert any(getattr(st, "Wb", None) is not None for st in inside.stages)
+    X = _points(n)
+    grid = len(X) // 2                      # _points: the integer grid, then the same points moved
+    V0, C0 = plain.forward(X)
+    J0 = plain.reverse(V0, C0, g.outputs[0]).copy()
+    V1, C1 = inside.forward(X, reuse=True)
+    V1[sorted(inside.ones_rows)] = 7.0       # a stale buffer: refilled below
+    V1, C1 = inside.forward(X, reuse=True, lazy=True)
+    J1 = inside.reverse(V1, C1, g.outputs[0], lazy=True)
+    rows = [inside.rows[v] for v in sorted(plain.rows)]
+    assert np.array_equal(V1[rows][:, :grid], V0[[plain.rows[v] for v in sorted(plain.rows)]][:, :grid])
+    assert np.array_equal(J1[..., :grid], J0[..., :grid])
+    np.testing.assert_allclose(V1[rows], V0[[plain.rows[v] for v in sorted(plain.rows)]], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(J1, J0, rtol=1e-13, atol=1e-13)

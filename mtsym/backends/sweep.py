@@ -91,13 +91,18 @@ class Schedule:
         The nodes to compute (closed under ancestors).
     subs : dict, optional
         Values of convention symbols (parametric conventions).
+    bias_in_product : bool
+        Let a dense layer add its bias inside its product (a row of ones before its inputs, one
+        more column of weights): one pass fewer, and the bias rounded with the sum rather than
+        after it, so values may differ from the frameworks' in the last place.  For gradients
+        (``mt.evaluate``); off where values must be the frameworks' own (``compile()``, audits).
     """
 
-    def __init__(self, graph, conv, nodes=None, subs=None):
+    def __init__(self, graph, conv, nodes=None, subs=None, bias_in_product=False):
         with gc_paused():
-            self._build(graph, conv, nodes, subs)
+            self._build(graph, conv, nodes, subs, bias_in_product)
 
-    def _build(self, graph, conv, nodes, subs):
+    def _build(self, graph, conv, nodes, subs, bias_in_product):
         nodes = sorted(graph.nodes if nodes is None else nodes)
         data = {v: graph.nodes[v] for v in nodes}
         nodes = self._fuse(graph, nodes, data)
@@ -124,6 +129,10 @@ class Schedule:
         self.code_row = {}
         self.stages = []
         self.stage_of = {}
+        biased = self._read_with_bias(nodes, data) if bias_in_product else set()
+        #: rows of ones, each just before the rows of a stage that a layer with a bias reads: the
+        #: layer's product then adds the bias itself (one more column), no pass over its rows after
+        self.ones_rows = set()
         r = s = 0
         for key in sorted(groups, key=lambda k: (k[0], k[1], str(k[2]), str(k[3]))):
             vs = groups[key]
@@ -132,6 +141,10 @@ class Schedule:
             d0 = data[vs[0]]
             st = Stage(prim, vs, d0["params"], d0.get("conv") or conv, self.rows, subs)
             st.c0_last = bool(d0.get("fused"))
+            st.ones_rows = self.ones_rows
+            if st.rule.has_value and any(v in biased for v in vs):
+                self.ones_rows.add(r)
+                r += 1
             if st.rule.has_value:
                 st.out = slice(r, r + len(vs))
                 for v in vs:
@@ -148,6 +161,7 @@ class Schedule:
         for st in self.stages:
             st.rule.build(st, [data[v] for v in st.nodes])
         self.n_rows, self.n_codes = r, s
+        self._ones = sorted(self.ones_rows)
         self.owned = self._owned(data, nodes)
         inputs = [st for st in self.stages if st.rule.reads_points]
         self.input_rows = {}
@@ -165,6 +179,17 @@ class Schedule:
         # the products of a sweep (one layer over a chunk of points) run fastest on one BLAS thread:
         # more threads only synchronise (and on a loaded machine they wait for each other)
         self.blas_threads = 1
+
+    @staticmethod
+    def _read_with_bias(nodes, data):
+        """The nodes that an affine node of several inputs and a nonzero constant reads (a layer
+        with a bias: its stage may take the bias into its product, see :attr:`ones_rows`)."""
+        out = set()
+        for v in nodes:
+            d = data[v]
+            if PRIMITIVES[d["op"]].kind == "affine" and len(d["inputs"]) > 1 and d["params"][1] != 0:
+                out.update(d["inputs"])
+        return out
 
     @staticmethod
     def _fuse(graph, nodes, data):
@@ -251,6 +276,8 @@ class Schedule:
         N = X.shape[0]
         V = self._buffer("V", (self.n_rows, N), dtype, reuse)
         C = self._buffer("C", (self.n_codes, N), np.int32, reuse)
+        if self._ones:
+            V[self._ones] = 1.0
         with self.threads():
             for st in self.stages if stages is None else stages:
                 if st.rule.reads_points:

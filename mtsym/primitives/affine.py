@@ -87,6 +87,9 @@ class _AffineRule(Rule):
                     W[i, where[r]] += c
             stage.W, stage.union = W, union
             stage.contiguous = len(union) > 0 and union[-1] - union[0] == len(union) - 1
+            # a row of ones just before the inputs: the bias is one more column of the product
+            stage.Wb = np.hstack([stage.c0, W]) if stage.contiguous and stage.has_c0 \
+                and int(union[0]) - 1 in getattr(stage, "ones_rows", ()) else None
         stage.plan = None if stage.dense else WindowFamilies.plan(entries, stage.c0)
         if stage.plan is None and not stage.dense:
             idx = np.zeros((outs, fan), dtype=np.intp)
@@ -111,6 +114,9 @@ class _AffineRule(Rule):
                 out[...] = 0.0
             else:
                 u = stage.union
+                if stage.Wb is not None:       # the bias times the row of ones before the inputs
+                    product(cast(stage, "Wb", V.dtype), V[u[0] - 1:u[-1] + 1], out=out)
+                    return
                 src = V[u[0]:u[-1] + 1] if stage.contiguous else V[u]
                 product(cast(stage, "W", V.dtype), src, out=out)
         elif stage.idx.shape[1] == 0:
