@@ -162,3 +162,19 @@ def test_a_bias_added_inside_the_product_changes_at_most_the_last_place(name):
     assert np.array_equal(J1[..., :grid], J0[..., :grid])
     np.testing.assert_allclose(V1[rows], V0[[plain.rows[v] for v in sorted(plain.rows)]], rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(J1, J0, rtol=1e-13, atol=1e-13)
+
+
+def test_compiled_keys_by_a_float_product_equal_the_integer_sums():
+    """A compiled table keys each point by ``sum((code + off) * mult)``: below 2^53 as one float64
+    product, above by an integer loop; both give the same keys (relus and a max with ties)."""
+    t = mt.derive(lambda x: mt.relu(x[0] - x[1]) + mt.relu(x[0] + x[1] - 1) + mt.max([x[0], x[1], 0]), 2)
+    ev = t.compile()
+    X = np.concatenate([np.array(list(product((-1.0, 0.0, 0.5, 1.0), repeat=2))),
+                        np.random.default_rng(2).normal(size=(200, 2))])
+    _, C = ev.sched.forward(X)
+    assert ev._exact_keys and ev._space < 2 ** 53
+    fast = ev._keys(C)
+    ev._space = 2 ** 60                          # the integer route
+    slow = ev._keys(C)
+    assert fast.dtype == slow.dtype == np.int64 and np.array_equal(fast, slow)
+    assert len(set(fast.tolist())) > 5           # the points lie in several strata

@@ -57,7 +57,7 @@ class KeyIndex:
         self.slots = slots
 
     def _hash(self, keys):
-        return ((keys.view(np.uint64) * _GOLDEN) >> self.shift).astype(np.intp)
+        return ((keys.view(np.uint64) * _GOLDEN) >> self.shift).view(np.intp)   # < 2**bits: same bits
 
     def find(self, keys):
         """The position in ``K`` of each key (an intp array), ``-1`` for a key not in ``K``."""
