@@ -174,6 +174,14 @@ def evaluate(fn: Callable | Graph, X: ArrayLike, inputs: Inputs | None = None, c
         ``.value`` (N,) or (N, m) and ``.grad`` (N, n) or (N, m, n), the same
         shapes as ``table.compile()`` gives (dask arrays when ``X`` is one; then
         ``.paths`` is None).
+
+    Notes
+    -----
+    Values are float64 sums in an order of mtsym's own (a layer's bias is added inside its
+    product), so a value may differ from a framework's in the last place, and a quantity that
+    rounds to within an ulp of a kink may be decided on the other side of it than the framework
+    decides it; ``atol`` counts such near ties as ties.  Quantities computed exactly (integer
+    weights and points, dyadic data) are decided exactly.
     """
     conv = Convention.get(convention)
     atol = tolerance(atol, "evaluate: atol")
