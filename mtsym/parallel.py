@@ -454,7 +454,11 @@ class _Local:
         return [f for f in futures if f.done()]
 
     def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        # the workers exit on their own, this process does not wait for them (8-12 ms after the last
+        # stratum, with nothing left to run); the pool's thread joins them.  A task still running
+        # (an error stopped the walk) hands its rest back at its next step, unread.
+        self.hungry.value = 1
+        self.pool.shutdown(wait=False, cancel_futures=True)
         _PLANS.clear()
 
 

@@ -91,6 +91,22 @@ def test_max_strata_holds_in_parallel():
         mt.derive(PROGRAMS["relu lines"][0], 2, workers=2, max_strata=100)
 
 
+def test_a_stopped_walk_leaves_no_worker_running():
+    """On an error the pool is not waited for, but a task still running is asked to hand back at its
+    next step: with a budget of a million strata it would otherwise walk on after derive raised."""
+    import multiprocessing
+    import time
+
+    before = set(multiprocessing.active_children())
+    program = Program(lines(200, 3), 2, mt.Convention.get("torch"))   # 80,000 strata: seconds of walk
+    with pytest.raises(mt.LimitError):
+        explore_parallel(program, lambda r: None, max_strata=300, workers=2, budget=10 ** 6)
+    deadline = time.monotonic() + 2.0
+    while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not set(multiprocessing.active_children()) - before
+
+
 def test_programs_with_branches_are_enumerated_serially():
     assert rows(mt.derive(max1, 4, workers=2)) == rows(mt.derive(max1, 4))
 
