@@ -14,7 +14,8 @@ import sympy as sp
 from ..exact import to_sympy
 from . import Primitive, register, sign
 from . import params as P
-from .vectorized import Rule, Switching, WindowFamilies, cast, exact_float, product, row_run, scatter_add, sign_codes
+from .vectorized import (Rule, Switching, WindowFamilies, cast, exact_float, gather, product, row_run, scatter_add,
+                         sign_codes)
 
 
 # =========================================================================== numpy rules
@@ -54,12 +55,6 @@ def _floats(cs, subs, cache):
                 if type(c) is Fraction else exact_float(c, subs)
         out.append(f)
     return out
-
-
-def _column(stage, V, j):
-    """The rows of the ``j``-th inputs of a gathered affine stage's nodes (a view when they are a run)."""
-    sl = stage.idx_runs[j]
-    return V[stage.idx[:, j]] if sl is None else V[sl]
 
 
 class _AffineRule(Rule):
@@ -123,7 +118,7 @@ class _AffineRule(Rule):
             out[...] = 0.0
         else:
             coef = cast(stage, "coef", V.dtype)
-            first = _column(stage, V, 0)
+            first = gather(V, stage.idx[:, 0], stage.idx_runs[0])
             late = getattr(stage, "c0_last", False)  # a folded bias add: after the sum, as unfolded
             if stage.unit and stage.has_c0 and not late:
                 np.add(first, c0, out=out)
@@ -132,7 +127,7 @@ class _AffineRule(Rule):
                 if stage.has_c0 and not late:
                     out += c0
             for j in range(1, stage.idx.shape[1]):
-                out += coef[:, j, None] * _column(stage, V, j)
+                out += coef[:, j, None] * gather(V, stage.idx[:, j], stage.idx_runs[j])
             if stage.has_c0 and late:
                 out += c0
             return

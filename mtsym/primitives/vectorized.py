@@ -125,20 +125,23 @@ def row_run(idx):
     return None
 
 
-def gather(V, idx):
-    """``V[idx]``: a view when the rows are a contiguous run."""
-    sl = row_run(idx)
+_FIND = object()
+
+
+def gather(V, idx, run=_FIND):
+    """``V[idx]``: a view when the rows are a contiguous run (``run``: that run, or None for none,
+    when the caller found it once already: :func:`row_run` costs as much as a small stage's work)."""
+    sl = row_run(idx) if run is _FIND else run
     return V[idx] if sl is None else V[sl]
 
 
 def stage_input(stage, V, j=0):
     """Argument ``j``'s rows of ``V`` for a stage: a view when they are one run (found once per
-    stage, not once per chunk: the test costs as much as a small stage's work)."""
+    stage, not once per chunk)."""
     runs = stage.__dict__.get("in_runs")
     if runs is None:
         runs = stage.in_runs = [row_run(i) for i in stage.ins]
-    sl = runs[j]
-    return V[stage.ins[j]] if sl is None else V[sl]
+    return gather(V, stage.ins[j], runs[j])
 
 
 def scatter_add(A, idx, vals, dup):
