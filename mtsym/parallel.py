@@ -154,8 +154,11 @@ def _tuples(block, w):
     return (tuple(block[i:i + w]) for i in range(0, len(block), w))
 
 
-def _pack_records(plan, raws):
-    """Walk output as a few flat blocks instead of one object graph per stratum (cheap to pickle):
+class _Packer:
+    """Walk output packed as it comes, as a few flat blocks instead of one object graph per stratum
+    (cheap to pickle): :meth:`feed` after each step of the walk, :meth:`blocks` at the end (only
+    the conversion to bytes is left then: a task that hands its rest back, asked to by an idle
+    process, answers within a step of the walk, not after packing all its strata).
 
     * ``keys``: the path keys (one ``bytes`` block when all have the same length, else a list);
     * ``links``: the constraint links ``(row, sign, parent link)`` the strata share, as flat
@@ -166,36 +169,52 @@ def _pack_records(plan, raws):
     Integer blocks are bytes of the narrowest integer type that holds them, else lists of Python
     ints (:func:`_ints`).  Keys of a wide codec are the paths themselves (interned codes are per
     process)."""
-    index, rows, signs, parents = {}, [], [], []
-    pairs, pair_of = [], {}
-    last, dims, points, which = [], [], [], []
-    keys = []
-    for key, cons, forms, vals, cell in raws:
-        pending = []
-        c = cons
-        while c is not None and id(c) not in index:
-            pending.append(c)
-            c = c[2]
-        for link in reversed(pending):
-            index[id(link)] = len(signs)
-            rows.extend(link[0])
-            signs.append(link[1])
-            parents.append(-1 if link[2] is None else index[id(link[2])])
-        last.append(-1 if cons is None else index[id(cons)])
-        k = pair_of.get((id(forms), id(vals)))
-        if k is None:
-            k = pair_of[(id(forms), id(vals))] = len(pairs)
-            pairs.append((forms, vals))
-        which.append(k)
-        P, q = interior_point(cell)
-        points.extend(P)
-        points.append(q)
-        dims.append(cell.dim)
-        keys.append(key)
-    if keys and type(keys[0]) is bytes and len(set(map(len, keys))) == 1:
-        keys = _pack_keys(keys)
-    return (keys, _ints(rows), bytes(s + 1 for s in signs), _ints(parents), _ints(last), _ints(dims),
-            _ints(points), _ints(which), _pack_pairs(pairs))
+
+    __slots__ = ("index", "links", "rows", "signs", "parents", "pairs", "pair_of", "last", "dims", "points",
+                 "which", "keys")
+
+    def __init__(self):
+        # links and forms are known by their identity, so they are kept alive here: the strata fed
+        # are dropped after each step, and a freed link's id may be a new link's
+        self.index, self.links, self.rows, self.signs, self.parents = {}, [], [], [], []
+        self.pairs, self.pair_of = [], {}
+        self.last, self.dims, self.points, self.which, self.keys = [], [], [], [], []
+
+    def feed(self, raws):
+        index, links, rows, signs, parents = self.index, self.links, self.rows, self.signs, self.parents
+        pairs, pair_of = self.pairs, self.pair_of
+        last, dims, points, which, keys = self.last, self.dims, self.points, self.which, self.keys
+        for key, cons, forms, vals, cell in raws:
+            pending = []
+            c = cons
+            while c is not None and id(c) not in index:
+                pending.append(c)
+                c = c[2]
+            for link in reversed(pending):
+                index[id(link)] = len(signs)
+                links.append(link)
+                rows.extend(link[0])
+                signs.append(link[1])
+                parents.append(-1 if link[2] is None else index[id(link[2])])
+            last.append(-1 if cons is None else index[id(cons)])
+            k = pair_of.get((id(forms), id(vals)))
+            if k is None:
+                k = pair_of[(id(forms), id(vals))] = len(pairs)
+                pairs.append((forms, vals))
+            which.append(k)
+            P, q = interior_point(cell)
+            points.extend(P)
+            points.append(q)
+            dims.append(cell.dim)
+            keys.append(key)
+
+    def blocks(self):
+        """``(count, keys, rows, signs, parents, last, dims, points, which, pairs)``."""
+        keys = self.keys
+        if keys and type(keys[0]) is bytes and len(set(map(len, keys))) == 1:
+            keys = _pack_keys(keys)
+        return (len(self.dims), keys, _ints(self.rows), bytes(s + 1 for s in self.signs), _ints(self.parents),
+                _ints(self.last), _ints(self.dims), _ints(self.points), _ints(self.which), _pack_pairs(self.pairs))
 
 
 def _pack_keys(keys):
@@ -286,7 +305,8 @@ def _integral(forms):
 
 
 def _unpack_records(plan, packed, canon, compact):
-    keys, rows, signs, parents, last, dims, points, which, pairs = packed
+    """:meth:`_Packer.blocks` as records."""
+    _, keys, rows, signs, parents, last, dims, points, which, pairs = packed
     dims = _int_list(dims)
     n = plan.n
     w = n + 1
@@ -320,24 +340,31 @@ def _unpack_records(plan, packed, canon, compact):
     return out
 
 
-def _walk_task(walker, plan, stack, budget, max_strata, hungry, split=None):
+def _walk_task(walker, plan, stack, budget, max_strata, hungry, split=None, sink=None):
     """Walk ``stack`` for at most ``budget`` strata: ``(raw strata, remaining stack)``.  With a
     ``hungry`` flag, in steps of :data:`STEAL_STEP` strata: when it is raised the rest is handed
     back at once (a worker waits for it).  ``split``: stop as soon as the stack holds that many
-    entries (subtrees to share)."""
+    entries (subtrees to share).  ``sink``: called with each step's raw strata, which are then not
+    kept (the raw strata returned are none)."""
     raws = []
     walker.emit = raws.append
+    walked = 0
     with gc_paused():
         try:
             step = budget if hungry is None else min(budget, STEAL_STEP)
             while True:
+                before = len(raws)
                 try:
-                    walker.run(stack, max_strata, budget=min(step, budget - len(raws)), split=split)
-                    return raws, []
+                    walker.run(stack, max_strata, budget=min(step, budget - walked), split=split)
+                    stack = []
                 except Paused as p:
                     stack = p.stack
-                    if hungry is None or len(raws) >= budget or hungry.value:
-                        return raws, stack
+                walked += len(raws) - before
+                if sink is not None:
+                    sink(raws)
+                    raws.clear()
+                if not stack or hungry is None or walked >= budget or hungry.value:
+                    return raws, stack
         finally:
             plan.trim()
 
@@ -345,14 +372,21 @@ def _walk_task(walker, plan, stack, budget, max_strata, hungry, split=None):
 def _task(token, payload, entries, budget, max_strata, lines=False, signs=None):
     """Walk a group of stack entries (in a worker): ``(strata, packed remaining stack)``.
 
-    The strata are packed rows (:func:`_pack_records`), or with ``lines`` the lines of the
+    The strata are packed as they come (:class:`_Packer`), or with ``lines`` are the lines of the
     streamed file, encoded here (witness and JSON in the workers, not in the coordinator).
     """
     plan = _plan(token, payload)
     walker = _walker(token, plan, not lines)
-    raws, rest = _walk_task(walker, plan, _unpack_entries(entries), budget, max_strata, _HUNGRY[0])
-    done = _lines(plan, raws, signs) if lines else _pack_records(plan, raws)
-    return done, _pack_entries(rest)
+    if lines:
+        done = []
+
+        def sink(raws):
+            done.extend(_lines(plan, raws, signs))
+    else:
+        packer = _Packer()
+        sink = packer.feed
+    _, rest = _walk_task(walker, plan, _unpack_entries(entries), budget, max_strata, _HUNGRY[0], sink=sink)
+    return (done if lines else packer.blocks()), _pack_entries(rest)
 
 
 def _lines(plan, raws, signs):
@@ -590,9 +624,11 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
     mine = None               # [position, slot, stack, strata, budget]: the task this process walks
 
     def finish(pos, slot, strata, rest):
+        """A task's strata (records, lines, or a worker's packed blocks, unpacked when emitted) and
+        its rest, split into tasks placed right after it."""
         nonlocal found
         slot.records = strata
-        found += len(strata)
+        found += strata[0] if type(strata) is tuple else len(strata)
         if found > max_strata:
             raise _too_many(max_strata)
         groups = _groups(rest, k + 1) if rest else []
@@ -600,6 +636,20 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
         for j, (child, group) in enumerate(zip(slot.children, groups)):
             heapq.heappush(queue, (pos + (j,), id(child), child, group))
         slot.done = True
+
+    def emit_ready():
+        nonlocal canon
+        while front and front[0].done:
+            slot = front.popleft()
+            records = slot.records
+            if type(records) is tuple:   # a worker's blocks
+                records = _unpack_records(plan, records, canon, keep)
+                if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
+                    canon = {}
+            for r in records:
+                emit(r)
+            slot.records = None
+            front.extendleft(reversed(slot.children))
 
     while queue or running or mine is not None:
         while queue and len(running) < 2 * kids:
@@ -614,6 +664,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             mine = [pos, slot, _unpack_entries(entries), [], max(1, budget // 8) if len(queue) < k else budget]
         # no subtree waiting and a process free: running tasks hand their rest back at once
         ex.wanted(not queue and (len(running) < kids or (here is not None and mine is None)))
+        # the workers have their next tasks: what is ready is unpacked and emitted now, not before
+        emit_ready()
         if mine is not None:
             pos, slot, stack, strata, left = mine
             # a worker's next task missing: walk only until there are subtrees to share
@@ -636,13 +688,6 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
         for fut in finished:
             pos, slot = running.pop(fut)
             packed, rest = fut.result()
-            finish(pos, slot, packed if lines else _unpack_records(plan, packed, canon, keep), rest)
-            if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
-                canon = {}
-        while front and front[0].done:
-            slot = front.popleft()
-            for r in slot.records:
-                emit(r)
-            slot.records = None
-            front.extendleft(reversed(slot.children))
+            finish(pos, slot, packed, rest)
+    emit_ready()
     return found

@@ -185,6 +185,52 @@ def test_without_the_flag_tasks_run_to_their_budget():
     assert rest == [] and len(raws) == len(mt.derive(lines(20, 4), 2).strata)
 
 
+def test_strata_packed_step_by_step_as_at_once():
+    # a worker packs its strata after each step of its walk (a task asked for its rest answers
+    # within a step): fed in steps, the blocks are those of one feed, the constraint links shared
+    # across steps sent once, and they unpack to the serial walk's strata
+    from multiprocessing import Value
+
+    import mtsym.parallel as par
+    from mtsym.partition import DEFAULT_MAX_EVENTS, drive_tests, graph_plan, locate_path
+    from mtsym.polyhedra import Polyhedron
+    from mtsym.trace import Program
+    from mtsym.walk import _Walk, root_entry
+
+    program = Program(lines(20, 4), 2, mt.Convention("torch"))
+    locate_path(program, (0, 0), DEFAULT_MAX_EVENTS)
+    plan = graph_plan(program)
+    raws, rest = par._walk_task(_Walk(plan, drive_tests, lambda u: None, None), plan,
+                                [root_entry(plan, Polyhedron.space(2), None)], 10**6, 10**6, None)
+    assert rest == [] and len(raws) > 200
+    whole = par._Packer()
+    whole.feed(raws)
+    steps = par._Packer()   # as a worker feeds it: each step's strata dropped after it
+    par._walk_task(_Walk(plan, drive_tests, lambda u: None, None), plan, [root_entry(plan, Polyhedron.space(2), None)],
+                   10**6, 10**6, Value("b", 0, lock=False), sink=steps.feed)
+    assert steps.blocks() == whole.blocks()
+    assert whole.blocks()[0] == len(raws)
+    links = set()
+    for r in raws:
+        c = r[1]
+        while c is not None:
+            links.add(id(c))
+            c = c[2]
+    assert len(whole.blocks()[3]) == len(links)    # one sign per distinct link
+    back = par._unpack_records(plan, whole.blocks(), {}, True)
+    serial = mt.derive(lines(20, 4), 2)
+    assert [r.key for r in back] == [s.record.key for s in sorted(serial.strata, key=lambda s: s.discovery)]
+    # through a sink, step by step, with the flag raised: the task stops within a step and the
+    # sink saw every stratum it walked, the returned list none
+    flag = Value("b", 1, lock=False)
+    seen = []
+    left, rest = par._walk_task(_Walk(plan, drive_tests, lambda u: None, None), plan,
+                                [root_entry(plan, Polyhedron.space(2), None)], 300, 10**6, flag,
+                                sink=lambda r: seen.append(list(r)))
+    assert left == [] and rest
+    assert 0 < sum(map(len, seen)) <= par.STEAL_STEP
+
+
 def test_forms_travel_as_integer_blocks():
     # the distinct (forms, vals) pairs of a task travel as one integer block when all are packed:
     # equal forms back, one object where forms is vals, Python ints past int64 kept exactly
