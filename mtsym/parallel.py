@@ -431,9 +431,25 @@ def _start_method():
     would copy another thread, JAX's for one, in the middle of its work), which like ``spawn``
     imports the user's main module again: a script then needs ``if __name__ == "__main__":``."""
     methods = multiprocessing.get_all_start_methods()
+    _reap_closed()   # an earlier run's pool thread, about to end, is not another thread to copy
     if "fork" in methods and threading.active_count() == 1 and "jax" not in sys.modules:
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
+
+
+#: the threads of pools closed without waiting for their workers to exit (:meth:`_Local.close`)
+_CLOSED = []
+#: how long a run waits for an earlier run's pool thread to end (seconds; it ends within
+#: milliseconds of the close, once the workers exit)
+REAP_WAIT = 2.0
+
+
+def _reap_closed():
+    """Wait for the threads of the pools closed earlier: they end, and a run that follows may fork
+    (a derive called in a loop would otherwise find the last run's pool thread alive, take it for
+    a thread of the user's, and start a fork server: seconds instead of milliseconds)."""
+    while _CLOSED:
+        _CLOSED.pop().join(REAP_WAIT)
 
 
 def _widen_pipe(pool):
@@ -463,6 +479,7 @@ class _Local:
         else:
             payload = _GraphProgram(plan.program)   # each worker builds the plan once, at start
         self.hungry = ctx.Value("b", 0, lock=False)
+        before = set(threading.enumerate())
         self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
                                         initargs=(token, payload, self.hungry))
         _widen_pipe(self.pool)
@@ -475,6 +492,9 @@ class _Local:
             with gc_frozen():
                 for _ in range(workers):
                     self.pool.submit(_ping)
+        else:
+            self.pool.submit(_ping)
+        self.threads = [t for t in threading.enumerate() if t not in before]   # the pool's own
 
     def wanted(self, flag):
         """Raise (or lower) the flag that asks running tasks to hand their rest back now."""
@@ -496,6 +516,7 @@ class _Local:
         # (an error stopped the walk) hands its rest back at its next step, unread.
         self.hungry.value = 1
         self.pool.shutdown(wait=False, cancel_futures=True)
+        _CLOSED.extend(self.threads)
         _PLANS.clear()
 
 

@@ -107,6 +107,23 @@ def test_a_stopped_walk_leaves_no_worker_running():
     assert not set(multiprocessing.active_children()) - before
 
 
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="no fork here")
+def test_a_run_right_after_another_forks_its_workers():
+    # a run does not wait for its workers to exit; the next run must not take that pool's thread,
+    # still ending, for a thread of the user's (a fork server would start: seconds, not ms)
+    import threading
+
+    import mtsym.parallel as par
+    fn, n, conv = PROGRAMS["relu lines"]
+    first = mt.derive(fn, n, convention=conv, workers=2)
+    if threading.active_count() > 1 and not par._CLOSED:
+        pytest.skip("another thread runs in this test process")
+    assert par._start_method() == "fork"
+    assert threading.active_count() == 1
+    again = mt.derive(fn, n, convention=conv, workers=2)
+    assert rows(again) == rows(first)
+
+
 def test_programs_with_branches_are_enumerated_serially():
     assert rows(mt.derive(max1, 4, workers=2)) == rows(mt.derive(max1, 4))
 
