@@ -649,7 +649,11 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
         its rest, split into tasks placed right after it."""
         nonlocal found
         slot.records = strata
-        found += strata[0] if type(strata) is tuple else len(strata)
+        if type(strata) is tuple:
+            found += strata[0]
+            packed.append(slot)
+        else:
+            found += len(strata)
         if found > max_strata:
             raise _too_many(max_strata)
         groups = _groups(rest, k + 1) if rest else []
@@ -658,15 +662,22 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             heapq.heappush(queue, (pos + (j,), id(child), child, group))
         slot.done = True
 
-    def emit_ready():
+    packed = deque()          # slots holding a worker's blocks, not yet unpacked
+
+    def unpack():
+        """The blocks that came back, as records (whether or not earlier slots are done: after the
+        last task only the strata held back for order are left to emit, not to unpack)."""
         nonlocal canon
+        while packed:
+            slot = packed.popleft()
+            slot.records = _unpack_records(plan, slot.records, canon, keep)
+            if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
+                canon = {}
+
+    def emit_ready():
         while front and front[0].done:
             slot = front.popleft()
             records = slot.records
-            if type(records) is tuple:   # a worker's blocks
-                records = _unpack_records(plan, records, canon, keep)
-                if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
-                    canon = {}
             for r in records:
                 emit(r)
             slot.records = None
@@ -685,7 +696,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             mine = [pos, slot, _unpack_entries(entries), [], max(1, budget // 8) if len(queue) < k else budget]
         # no subtree waiting and a process free: running tasks hand their rest back at once
         ex.wanted(not queue and (len(running) < kids or (here is not None and mine is None)))
-        # the workers have their next tasks: what is ready is unpacked and emitted now, not before
+        # the workers have their next tasks: what came back is unpacked, what is ready emitted
+        unpack()
         emit_ready()
         if mine is not None:
             pos, slot, stack, strata, left = mine
@@ -708,7 +720,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             finished = ex.done(list(running))
         for fut in finished:
             pos, slot = running.pop(fut)
-            packed, rest = fut.result()
-            finish(pos, slot, packed, rest)
+            blocks, rest = fut.result()
+            finish(pos, slot, blocks, rest)
+    unpack()
     emit_ready()
     return found
