@@ -12,6 +12,7 @@ __all__ = ["PieceTable", "Piece", "Stratum", "relation", "relation_text", "steps
            "piece_label"]
 
 import math
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 from fractions import Fraction
 
@@ -493,6 +494,9 @@ class _Coefficients:
     __hash__ = None
 
 
+_DIM = attrgetter("dim")
+
+
 class TableBuilder:
     """A :class:`PieceTable` made stratum by stratum, as enumeration emits them (a parallel
     enumeration groups its strata into pieces while the workers walk, not after the last one).
@@ -579,8 +583,8 @@ class TableBuilder:
         for i, p in enumerate(pieces):   # one pass numbers the pieces and their strata
             p.index = i
             st = p.strata
-            if len(st) > 1:
-                st.sort(key=lambda s: (-s.dim, s.discovery))
+            if len(st) > 1:   # (-dim, discovery): a piece's strata come in discovery order, the sort is stable
+                st.sort(key=_DIM, reverse=True)
             for s in st:
                 s.piece, s.index = i, j
                 j += 1
