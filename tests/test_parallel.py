@@ -67,6 +67,24 @@ def test_subtrees_handed_back_again_and_again(name, workers):
     assert [r.constraints for r in found] == [s.constraints for s in ordered]
 
 
+@pytest.mark.parametrize("inflight", [1, 3])
+def test_strata_emitted_a_few_at_a_time_keep_their_order(monkeypatch, inflight):
+    # the coordinator emits a bounded share of the strata whose turn has come between two looks at
+    # what the workers sent (a slot may be emitted in several parts); the order stays the serial one
+    import mtsym.parallel as par
+    monkeypatch.setattr(par, "EMIT_STEP", 3)
+    monkeypatch.setattr(par, "INFLIGHT", inflight)
+    fn, n, conv = PROGRAMS["relu lines"]
+    serial = mt.derive(fn, n, convention=conv)
+    program = Program(fn, n, conv)
+    found = []
+    count = explore_parallel(program, found.append, workers=2, budget=40)
+    assert count == len(found) == len(serial.strata)
+    ordered = sorted(serial.strata, key=lambda s: s.discovery)
+    assert [r.path for r in found] == [s.path for s in ordered]
+    assert [r.constraints for r in found] == [s.constraints for s in ordered]
+
+
 def test_integers_past_int64_travel_exactly():
     # coefficients near 10^20: the cut rows and interior points do not fit int64, so the strata
     # come back as Python integers (not as int64 blocks); the table must still be the serial one
