@@ -438,7 +438,6 @@ def _start_method():
     would copy another thread, JAX's for one, in the middle of its work), which like ``spawn``
     imports the user's main module again: a script then needs ``if __name__ == "__main__":``."""
     methods = multiprocessing.get_all_start_methods()
-    _reap_closed()   # an earlier run's pool thread, about to end, is not another thread to copy
     if "fork" in methods and threading.active_count() == 1 and "jax" not in sys.modules:
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
@@ -475,6 +474,7 @@ class _Local:
     """Local worker processes (see :func:`_start_method`)."""
 
     def __init__(self, workers, token, plan):
+        _reap_closed()   # an earlier run's pool threads, about to end, are not threads to copy
         method = _start_method()
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
@@ -652,8 +652,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
     mine = None               # [position, slot, stack, strata, budget]: the task this process walks
 
     def finish(pos, slot, strata, rest):
-        """A task's strata (records, lines, or a worker's packed blocks, unpacked when emitted) and
-        its rest, split into tasks placed right after it."""
+        """A task's strata (records, lines, or a worker's blocks, unpacked soon after: see
+        ``unpack_next``) and its rest, split into tasks placed right after it."""
         nonlocal found
         slot.records = strata
         if type(strata) is tuple:
@@ -707,14 +707,18 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             front.extendleft(reversed(slot.children))
         return bool(packed) or bool(front and front[0].done)
 
+    def take():
+        """The earliest task waiting, for this process: ``[position, slot, stack, strata, budget]``."""
+        pos, _, slot, entries = heapq.heappop(queue)
+        return [pos, slot, _unpack_entries(entries), [], max(1, budget // 8) if len(queue) < k else budget]
+
     while queue or running or mine is not None:
         if here is not None and mine is None and queue and running:
             # this process takes the earliest subtree waiting (the workers have theirs running): the
             # strata it walks are next in line to be emitted, so fewer wait, done, for an earlier
             # slot, and fewer are left to emit after the last task (max of 14: that tail 56-91 ->
             # 46-68 ms)
-            pos, _, slot, entries = heapq.heappop(queue)
-            mine = [pos, slot, _unpack_entries(entries), [], max(1, budget // 8) if len(queue) < k else budget]
+            mine = take()
         while queue and len(running) < INFLIGHT * kids:
             pos, _, slot, entries = heapq.heappop(queue)
             # few subtrees left waiting: short tasks, whose remaining stacks come back soon to be
@@ -723,8 +727,7 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             running[ex.submit(entries, max(1, budget // 8) if short else budget, max_strata, lines, signs)] = \
                 (pos, slot)
         if here is not None and mine is None and queue:
-            pos, _, slot, entries = heapq.heappop(queue)
-            mine = [pos, slot, _unpack_entries(entries), [], max(1, budget // 8) if len(queue) < k else budget]
+            mine = take()
         # no subtree waiting and a process free: running tasks hand their rest back at once
         ex.wanted(not queue and (len(running) < kids or (here is not None and mine is None)))
         # the workers have their next tasks: what came back is unpacked, what is ready emitted, a
