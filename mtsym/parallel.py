@@ -543,6 +543,10 @@ class _Dask:
     def done(self, futures):
         return {next(self.queue)}
 
+    def ready(self, futures):
+        """The tasks done since the last look (no waiting)."""
+        return self.queue.next_batch(block=False)
+
     def wanted(self, flag):  # dask tasks run to their budget
         pass
 

@@ -168,6 +168,22 @@ def test_dask_cluster_gives_the_serial_table():
     assert rows(table) == rows(mt.derive(fn, n, convention=conv))
 
 
+def test_dask_tasks_emitted_a_few_at_a_time_keep_their_order(monkeypatch):
+    # small tasks and a small emitting share: the coordinator looks at the cluster's finished tasks
+    # without waiting while strata are left to emit
+    distributed = pytest.importorskip("distributed", reason="the dask extra (.[dask]) is not installed")
+    import mtsym.parallel as par
+    monkeypatch.setattr(par, "EMIT_STEP", 3)
+    fn, n, conv = PROGRAMS["relu lines"]
+    serial = sorted(mt.derive(fn, n, convention=conv).strata, key=lambda s: s.discovery)
+    found = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+        count = explore_parallel(Program(fn, n, conv), found.append, client=client, budget=20)
+    assert count == len(found) == len(serial)
+    assert [(r.path, r.constraints) for r in found] == [(s.path, s.constraints) for s in serial]
+
+
 
 def task_sizes(monkeypatch, flag):
     """Strata per task (counted in the coordinator) of ``mt.derive(..., workers=2)``, with the
