@@ -20,13 +20,15 @@ dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
    others, one per core; a coordinator that only waited would be one process
    more than cores, taking its time from them), and hands its own rest back
    when a worker's next task is missing;
-3. the strata come back as a few flat blocks (path keys as one bytes block,
-   the constraint links they share and the interior points as bytes of the
-   narrowest integer type, Python ints past int64; each distinct pair of forms
-   once) and are placed in a tree of slots in depth-first order; a slot is
-   emitted as soon as every slot before it is, so the table (or the stream
-   written to disk) is the serial one, stratum for stratum, grouped into
-   pieces as they come (:class:`~mtsym.table.TableBuilder`).
+3. the strata come back as a few flat blocks, packed as the worker walks
+   (path keys as one bytes block, the constraint links they share and the
+   interior points as bytes of the narrowest integer type, Python ints past
+   int64; each distinct pair of forms once) and are placed in a tree of slots
+   in depth-first order; the coordinator hands out the next tasks first, then
+   unpacks, then emits a slot's strata (a bounded share per look) as soon as
+   every slot before it is emitted, so the table (or the stream written to
+   disk) is the serial one, stratum for stratum, grouped into pieces as they
+   come (:class:`~mtsym.table.TableBuilder`).
 
 Each worker keeps one walker for all the tasks of a run (what it interned and
 memoized serves them all).
