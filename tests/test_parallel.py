@@ -214,6 +214,24 @@ def test_running_tasks_hand_their_rest_back_when_a_worker_waits(monkeypatch):
     assert max(sizes) <= STEAL_STEP
 
 
+def lines_plan():
+    """The walk plan of 20 relu lines (as derive makes it), and a task walker from its root:
+    ``walk(budget, flag, sink=None) -> (raw strata, rest)``."""
+    import mtsym.parallel as par
+    from mtsym.partition import DEFAULT_MAX_EVENTS, drive_tests, graph_plan, locate_path
+    from mtsym.polyhedra import Polyhedron
+    from mtsym.walk import _Walk, root_entry
+
+    program = Program(lines(20, 4), 2, mt.Convention("torch"))
+    locate_path(program, (0, 0), DEFAULT_MAX_EVENTS)   # traces the program, as derive does
+    plan = graph_plan(program)
+
+    def walk(budget, flag, sink=None):
+        return par._walk_task(_Walk(plan, drive_tests, lambda u: None, None), plan,
+                              [root_entry(plan, Polyhedron.space(2), None)], budget, 10**6, flag, sink=sink)
+    return plan, walk
+
+
 def test_without_the_flag_tasks_run_to_their_budget():
     # the counterpart, on one task walked directly (how much of a subtree the worker gets in a
     # whole run depends on how fast the coordinating process walks its own): with the flag down a
@@ -221,26 +239,17 @@ def test_without_the_flag_tasks_run_to_their_budget():
     from multiprocessing import Value
 
     import mtsym.parallel as par
-    from mtsym.partition import DEFAULT_MAX_EVENTS, drive_tests, graph_plan, locate_path
-    from mtsym.polyhedra import Polyhedron
-    from mtsym.trace import Program
-    from mtsym.walk import _Walk, root_entry
-
-    program = Program(lines(20, 4), 2, mt.Convention("torch"))
-    locate_path(program, (0, 0), DEFAULT_MAX_EVENTS)   # traces the program, as derive does
-    plan = graph_plan(program)
+    _, walk = lines_plan()
     flag = Value("b", 0, lock=False)
     sizes = {}
     for raised in (0, 1):
         flag.value = raised
-        walker = _Walk(plan, drive_tests, lambda u: None, None)
-        raws, rest = par._walk_task(walker, plan, [root_entry(plan, Polyhedron.space(2), None)], 300, 10**6, flag)
+        raws, rest = walk(300, flag)
         assert rest, "the walk must stop before the end of the tree"
         sizes[raised] = len(raws)
     assert sizes[0] == 300
     assert sizes[1] <= par.STEAL_STEP
-    walker = _Walk(plan, drive_tests, lambda u: None, None)
-    raws, rest = par._walk_task(walker, plan, [root_entry(plan, Polyhedron.space(2), None)], 10**6, 10**6, None)
+    raws, rest = walk(10**6, None)
     assert rest == [] and len(raws) == len(mt.derive(lines(20, 4), 2).strata)
 
 
@@ -251,22 +260,13 @@ def test_strata_packed_step_by_step_as_at_once():
     from multiprocessing import Value
 
     import mtsym.parallel as par
-    from mtsym.partition import DEFAULT_MAX_EVENTS, drive_tests, graph_plan, locate_path
-    from mtsym.polyhedra import Polyhedron
-    from mtsym.trace import Program
-    from mtsym.walk import _Walk, root_entry
-
-    program = Program(lines(20, 4), 2, mt.Convention("torch"))
-    locate_path(program, (0, 0), DEFAULT_MAX_EVENTS)
-    plan = graph_plan(program)
-    raws, rest = par._walk_task(_Walk(plan, drive_tests, lambda u: None, None), plan,
-                                [root_entry(plan, Polyhedron.space(2), None)], 10**6, 10**6, None)
+    plan, walk = lines_plan()
+    raws, rest = walk(10**6, None)
     assert rest == [] and len(raws) > 200
     whole = par._Packer()
     whole.feed(raws)
     steps = par._Packer()   # as a worker feeds it: each step's strata dropped after it
-    par._walk_task(_Walk(plan, drive_tests, lambda u: None, None), plan, [root_entry(plan, Polyhedron.space(2), None)],
-                   10**6, 10**6, Value("b", 0, lock=False), sink=steps.feed)
+    walk(10**6, Value("b", 0, lock=False), sink=steps.feed)
     assert steps.blocks() == whole.blocks()
     assert whole.blocks()[0] == len(raws)
     links = set()
@@ -283,9 +283,7 @@ def test_strata_packed_step_by_step_as_at_once():
     # sink saw every stratum it walked, the returned list none
     flag = Value("b", 1, lock=False)
     seen = []
-    left, rest = par._walk_task(_Walk(plan, drive_tests, lambda u: None, None), plan,
-                                [root_entry(plan, Polyhedron.space(2), None)], 300, 10**6, flag,
-                                sink=lambda r: seen.append(list(r)))
+    left, rest = walk(300, flag, sink=lambda r: seen.append(list(r)))
     assert left == [] and rest
     assert 0 < sum(map(len, seen)) <= par.STEAL_STEP
 
