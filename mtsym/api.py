@@ -153,12 +153,28 @@ def _parallel(program, hook, workers, client, options):
         add(r)
         if hook is not None:
             hook(r, len(records))
+    blocks = builder if hook is None else _Reported(builder, hook)
     try:
-        explore_parallel(program, emit, workers=workers, client=client, **options)
+        explore_parallel(program, emit, workers=workers, client=client, blocks=blocks, **options)
     except (LimitError, KeyboardInterrupt) as e:
         e.partial_records = list(records)
         raise
     return builder
+
+
+class _Reported:
+    """A :class:`TableBuilder`'s blocks (see :func:`mtsym.parallel.explore_parallel`), each stratum
+    reported to the progress hook when its block is placed (in serial order)."""
+
+    def __init__(self, builder, hook):
+        self.add_block, self.builder, self.hook = builder.add_block, builder, hook
+
+    def place(self, added):
+        block = self.builder.place(added)
+        count = len(self.builder.records) - len(block)
+        for i, s in enumerate(block, count + 1):
+            self.hook(s.record, i)
+        return block
 
 
 def _derive_to_file(program, out, name, hook, parallel, workers, client, options):

@@ -27,8 +27,11 @@ dask extra, ``pip install -e ".[dask]"``).  Both work the same way:
    in depth-first order; the coordinator hands out the next tasks first, then
    unpacks, then emits a slot's strata (a bounded share per look) as soon as
    every slot before it is emitted, so the table (or the stream written to
-   disk) is the serial one, stratum for stratum, grouped into pieces as they
-   come (:class:`~mtsym.table.TableBuilder`).
+   disk) is the serial one, stratum for stratum.  A table in memory takes each
+   task's strata as soon as they are unpacked, in whatever order the tasks end
+   (grouped into pieces then: :meth:`~mtsym.table.TableBuilder.add_block`),
+   and numbers them when their turn comes; nothing is left to add after the
+   last task.
 
 Each worker keeps one walker for all the tasks of a run (what it interned and
 memoized serves them all).
@@ -415,10 +418,10 @@ def _records(plan, raws, keep):
 class _Slot:
     """The strata of one task, then the slots of the subtrees it handed back, in depth-first order."""
 
-    __slots__ = ("records", "children", "done", "sent")
+    __slots__ = ("records", "children", "done", "sent", "added")
 
     def __init__(self):
-        self.records, self.children, self.done, self.sent = None, (), False, 0
+        self.records, self.children, self.done, self.sent, self.added = None, (), False, 0, False
 
 
 def _groups(stack, parts):
@@ -567,7 +570,7 @@ def _n_workers(workers, client):
 
 # ----------------------------------------------------------------------------- the coordinator
 def explore_parallel(program, emit, max_strata=None, max_events=None, workers=None, client=None, budget=None,
-                     start=None, keep=True, emit_line=None):
+                     start=None, keep=True, emit_line=None, blocks=None):
     """Every stratum of ``program``, emitted in serial order, enumerated by ``workers`` local
     processes (this one and ``workers - 1`` others) or on a dask ``client``.  Returns the number
     of strata.
@@ -575,7 +578,11 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
     ``keep=False``: the strata are written and dropped (``emit`` streams them): no case is
     interned for good.  ``emit_line``: the strata the workers found come as lines of the
     streamed file (:func:`mtsym.export.stream.stratum_line`, paths as sign strings when
-    ``emit_line.signs``), encoded by the workers.
+    ``emit_line.signs``), encoded by the workers.  ``blocks``: an object with ``add_block(records)`` and
+    ``place(block)``, as a :class:`~mtsym.table.TableBuilder` has: each
+    task's strata are added as soon as they are records, in whatever order the tasks end, and
+    placed in serial order (the strata before the first task still go to ``emit``); nothing
+    then waits to be added after the last task but the numbering.
     """
     if client is None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise InputError(f"workers={workers!r}: give a number of processes (1 or more)")
@@ -615,7 +622,7 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
         with _quick_switching() if here is not None else contextlib.nullcontext():
             return _coordinate(plan, ex, stack, count, emit_line or emit, k, budget, max_strata, keep,
                                emit_line is not None, sign_nodes(program.graph) if emit_line is not None else None,
-                               here)
+                               here, None if emit_line is not None else blocks)
     finally:
         ex.close()
 
@@ -631,7 +638,7 @@ def _quick_interval():
 _quick_switching = CountedSetting(_quick_interval, sys.setswitchinterval)
 
 
-def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs, here=None):
+def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines, signs, here=None, blocks=None):
     """Run the tasks, earliest in depth-first order first, and emit their strata in that order.
 
     A slot's position is a tuple (its parent's position, then its rank among the groups its
@@ -644,6 +651,10 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
     what came back between two steps; it hands its rest back, as a worker does, at its budget, or
     whenever a worker's next task is missing (nothing queued, fewer than :data:`INFLIGHT` tasks out per worker),
     walking then only until its stack holds two subtrees to share.
+
+    ``blocks`` (see :func:`explore_parallel`): a slot's records are added as a block as soon as
+    they are records (this process's at the end of its task, a worker's when unpacked), and the
+    block is placed when every slot before it is.
     """
     kids = k if here is None else k - 1
     front = deque()           # slots not yet emitted, in depth-first order
@@ -667,6 +678,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             packed.append(slot)
         else:
             found += len(strata)
+            if blocks is not None:
+                slot.records, slot.added = blocks.add_block(strata), True
         if found > max_strata:
             raise _too_many(max_strata)
         groups = _groups(rest, k + 1) if rest else []
@@ -680,6 +693,8 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
     def unpack(slot):
         nonlocal canon
         slot.records = _unpack_records(plan, slot.records, canon, keep)
+        if blocks is not None:
+            slot.records, slot.added = blocks.add_block(slot.records), True
         if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
             canon = {}
 
@@ -701,13 +716,16 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             if type(slot.records) is tuple:
                 unpack(slot)
             records = slot.records
-            end = len(records) if limit is None else min(len(records), slot.sent + limit - sent)
-            for i in range(slot.sent, end):
-                emit(records[i])
-            sent += end - slot.sent
-            if end < len(records):
-                slot.sent = end
-                return True
+            if slot.added:   # added already: placing it is numbering only (not counted)
+                blocks.place(records)
+            else:
+                end = len(records) if limit is None else min(len(records), slot.sent + limit - sent)
+                for i in range(slot.sent, end):
+                    emit(records[i])
+                sent += end - slot.sent
+                if end < len(records):
+                    slot.sent = end
+                    return True
             front.popleft()
             slot.records = None
             front.extendleft(reversed(slot.children))
@@ -763,7 +781,7 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
             finished = ex.done(list(running))
         for fut in finished:
             pos, slot = running.pop(fut)
-            blocks, rest = fut.result()
-            finish(pos, slot, blocks, rest)
+            got, rest = fut.result()
+            finish(pos, slot, got, rest)
     emit_ready()
     return found

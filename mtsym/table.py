@@ -495,6 +495,18 @@ class _Coefficients:
 
 
 _DIM = attrgetter("dim")
+_DISCOVERY = attrgetter("discovery")
+_RECORD = attrgetter("_record")
+
+
+class Block:
+    """Strata added to a :class:`TableBuilder` before their turn (:meth:`TableBuilder.add_block`):
+    the strata, and each one's piece by its place in the builder's pieces (None: not grouped yet)."""
+
+    __slots__ = ("strata", "where")
+
+    def __init__(self, strata, where):
+        self.strata, self.where = strata, where
 
 
 class TableBuilder:
@@ -502,7 +514,10 @@ class TableBuilder:
     enumeration groups its strata into pieces while the workers walk, not after the last one).
 
     ``add(record)`` in discovery order, then ``finish(...)`` for the table: the same table as
-    ``PieceTable(records, ...)``, which is built this way.
+    ``PieceTable(records, ...)``, which is built this way.  Strata found out of order (a parallel
+    run's tasks end in any order) go in by blocks: ``add_block(records)`` as soon as they are
+    known (grouped into pieces then), ``place(block)`` when their turn comes in discovery order
+    (numbering only); the table is the same.
 
     Examples
     --------
@@ -516,7 +531,8 @@ class TableBuilder:
     True
     """
 
-    __slots__ = ("table", "records", "strata", "_by_id", "_by_key", "_pieces", "_flat", "_dens", "_dims", "_keys")
+    __slots__ = ("table", "records", "strata", "_by_id", "_by_key", "_pieces", "_flat", "_dens", "_dims", "_keys",
+                 "_unordered", "_first", "_seq", "_start")
 
     def __init__(self, table: PieceTable | None = None) -> None:
         self.table = PieceTable.__new__(PieceTable) if table is None else table
@@ -528,20 +544,63 @@ class TableBuilder:
         # (None: grouped in finish)
         self._by_id, self._by_key, self._pieces = {}, {}, []
         self._flat, self._dens, self._dims, self._keys = [], [], [], []
+        # once blocks come (out of order), what orders the pieces by their first discovery: the first
+        # discovery of each piece met before (``_first``), and for each stratum from stratum
+        # ``_start`` on, its piece's place in ``_pieces`` (``_seq``)
+        self._unordered = False
+        self._first = self._seq = None
+        self._start = 0
 
     def add(self, record: StratumRecord) -> None:
         """The next stratum, in discovery order."""
         s = Stratum(self.table, record, len(self.strata))
         self.records.append(record)
         self.strata.append(s)
-        if self._pieces is None:
-            return
+        if self._pieces is not None:
+            p = self._group(s, record)
+            if self._unordered and p is not None:
+                self._seq.append(p.index)
+
+    def add_block(self, records: Sequence[StratumRecord]) -> Block:
+        """Strata whose place in discovery order is not known yet (a parallel task's, which may end
+        before an earlier one's): grouped into pieces now, in :attr:`strata` once the block
+        returned is given to :meth:`place`, when its turn comes (:meth:`add` again only once every
+        block is placed)."""
+        if not self._unordered:
+            self._unordered = True
+            if self._pieces is not None:
+                self._first = [p.strata[0].discovery for p in self._pieces]
+            self._seq, self._start = [], len(self.strata)
+        block = [Stratum(self.table, r, None) for r in records]
+        where = []       # each stratum's piece, by its place in _pieces
+        for s, r in zip(block, records):
+            p = self._group(s, r) if self._pieces is not None else None
+            if p is None:    # forms not all packed: grouped in finish, by value
+                return Block(block, None)
+            where.append(p.index)
+        return Block(block, where)
+
+    def place(self, added: Block) -> list[Stratum]:
+        """A block from :meth:`add_block`, at its turn in discovery order (numbered here): its
+        strata."""
+        block, where = added.strata, added.where
+        for i, s in enumerate(block, len(self.strata)):
+            s.discovery = i
+        self.strata += block
+        self.records += map(_RECORD, block)
+        if where is not None and self._pieces is not None:
+            self._seq += where
+        return block
+
+    def _group(self, s, record):
+        """``s`` into its piece, while every forms object is packed: the piece (None once they are
+        not all packed: grouped in finish)."""
         forms = record._forms
         p = self._by_id.get(id(forms))
         if p is None:
             if type(forms) is not PackedForms:  # grouped in finish, by value
                 self._pieces = self._by_id = self._by_key = self._flat = self._dens = self._dims = self._keys = None
-                return
+                return None
             key = forms.key   # packed keys are equal exactly when the forms are
             p = self._by_key.get(key)
             if p is None:
@@ -554,13 +613,14 @@ class TableBuilder:
                     self._flat += num
                     self._dens.append(d)
                 self._by_id[id(forms)] = p
-                return
+                return p
             self._by_id[id(forms)] = p
         p.strata.append(s)
         if s.dim > p.dim:
             p.dim = s.dim
             if self._dims is not None:
                 self._dims[p.index] = s.dim
+        return p
 
     def finish(self, symbols: Sequence[sp.Symbol], convention: Convention, graph: Graph | None = None,
                program: Program | None = None, name: str = "f") -> PieceTable:
@@ -574,7 +634,8 @@ class TableBuilder:
         table.shape = self.records[0].shape if self.records else ()
         if self._pieces is not None:   # (-dim, -coefficients, discovery) from the integers
             pieces = self._pieces        # in discovery order: a piece's position breaks ties
-            order = _packed_order(self._dims, self._keys, range(len(pieces)), self._flat, self._dens)
+            first = self._first_discovery() if self._unordered else range(len(pieces))
+            order = _packed_order(self._dims, self._keys, first, self._flat, self._dens)
         else:
             pieces, order = _grouped(table, self.strata)
         pieces = [pieces[i] for i in order]
@@ -584,6 +645,8 @@ class TableBuilder:
             p.index = i
             st = p.strata
             if len(st) > 1:   # (-dim, discovery): a piece's strata come in discovery order, the sort is stable
+                if self._unordered:   # (blocks came in any order)
+                    st.sort(key=_DISCOVERY)
                 st.sort(key=_DIM, reverse=True)
             for s in st:
                 s.piece, s.index = i, j
@@ -593,8 +656,19 @@ class TableBuilder:
         table.strata = ordered
         table._by_key = None
         self.records = self.strata = self._pieces = self._by_id = self._by_key = None
-        self._flat = self._dens = self._dims = self._keys = None
+        self._flat = self._dens = self._dims = self._keys = self._first = self._seq = None
         return table
+
+    def _first_discovery(self):
+        """Each piece's first stratum's discovery (pieces met first in a later block than another's
+        first come before it), from the pieces' numbers in discovery order, in one pass of numpy."""
+        count = len(self._pieces)
+        first = np.full(count, len(self.strata), dtype=np.int64)
+        first[:len(self._first)] = self._first
+        if self._seq:
+            met, at = np.unique(np.array(self._seq, dtype=np.int64), return_index=True)
+            first[met] = np.minimum(first[met], at + self._start)
+        return first.tolist()
 
 
 def _grouped(table, strata):

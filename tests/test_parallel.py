@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import mtsym as mt
 from mtsym.examples import max1
@@ -83,6 +84,47 @@ def test_strata_emitted_a_few_at_a_time_keep_their_order(monkeypatch, inflight):
     ordered = sorted(serial.strata, key=lambda s: s.discovery)
     assert [r.path for r in found] == [s.path for s in ordered]
     assert [r.constraints for r in found] == [s.constraints for s in ordered]
+
+
+BLOCKS = {
+    # pieces of one gradient and dimension told apart by their constant alone: their order is
+    # their first strata's discovery
+    "clipped ramps": (lambda x: mt.relu(x[0]) - mt.relu(x[0] - 1) + mt.relu(x[1]) - mt.relu(x[1] - 1), 2, "torch"),
+    # forms with a convention symbol: not packed, grouped when the table is finished
+    "symbolic relu0": (lambda x: mt.relu(x[0] - x[1]) - mt.relu(x[1]) + mt.relu(x[0] + x[1] - 1), 2,
+                       mt.Convention("torch", relu0=sp.Symbol("z"))),
+}
+
+
+@pytest.mark.parametrize("name", ["relu lines", "max of 6, mean", "2-8-3 net, two outputs", *BLOCKS])
+def test_blocks_added_in_any_order_give_the_table(name):
+    # a parallel run adds each task's strata to the table when the task ends, in any order, and
+    # places them in serial order: the table is the one built stratum by stratum (here blocks of
+    # 5 added last first, so that pieces and their strata are met in reverse)
+    from mtsym.table import TableBuilder
+    fn, n, conv = PROGRAMS[name] if name in PROGRAMS else BLOCKS[name]
+    serial = mt.derive(fn, n, convention=conv)
+    records = [s.record for s in sorted(serial.strata, key=lambda s: s.discovery)]
+    chunks = [records[i:i + 5] for i in range(3, len(records), 5)]
+    builder = TableBuilder()
+    for r in records[:3]:
+        builder.add(r)
+    added = [builder.add_block(c) for c in reversed(chunks)][::-1]
+    placed = [builder.place(a) for a in added]
+    assert [s.record for block in placed for s in block] == records[3:]
+    table = builder.finish(serial.symbols, serial.convention)
+    assert rows(table) == rows(serial)
+    assert [s.discovery for s in table.strata] == [s.discovery for s in serial.strata]
+    assert [p.forms for p in table.pieces] == [p.forms for p in serial.pieces]
+
+
+def test_progress_hook_sees_the_serial_order_with_workers():
+    # strata added out of order are reported when placed: counts 1, 2, ... in the serial order
+    fn, n, conv = PROGRAMS["relu lines"]
+    serial = mt.derive(fn, n, convention=conv)
+    seen = []
+    mt.derive(fn, n, convention=conv, workers=2, progress=lambda rec, k: seen.append((k, rec.path)))
+    assert seen == [(k + 1, s.path) for k, s in enumerate(sorted(serial.strata, key=lambda s: s.discovery))]
 
 
 def test_integers_past_int64_travel_exactly():
