@@ -578,11 +578,11 @@ def explore_parallel(program, emit, max_strata=None, max_events=None, workers=No
     ``keep=False``: the strata are written and dropped (``emit`` streams them): no case is
     interned for good.  ``emit_line``: the strata the workers found come as lines of the
     streamed file (:func:`mtsym.export.stream.stratum_line`, paths as sign strings when
-    ``emit_line.signs``), encoded by the workers.  ``blocks``: an object with ``add_block(records)`` and
-    ``place(block)``, as a :class:`~mtsym.table.TableBuilder` has: each
-    task's strata are added as soon as they are records, in whatever order the tasks end, and
-    placed in serial order (the strata before the first task still go to ``emit``); nothing
-    then waits to be added after the last task but the numbering.
+    ``emit_line.signs``), encoded by the workers.  ``blocks``: an object with
+    ``add_block(records)`` and ``place(block)``, as a :class:`~mtsym.table.TableBuilder` has:
+    each task's strata are added as soon as they are records, in whatever order the tasks end,
+    and placed in serial order (the strata found before the first task still go to ``emit``);
+    nothing then waits to be added after the last task but the numbering.
     """
     if client is None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise InputError(f"workers={workers!r}: give a number of processes (1 or more)")
