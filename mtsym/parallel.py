@@ -668,18 +668,24 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
     found = count
     mine = None               # [position, slot, stack, strata, budget]: the task this process walks
 
+    def hold(slot, records):
+        """A slot's records (or lines), added to the table at once as a block when ``blocks``."""
+        if blocks is None:
+            slot.records = records
+        else:
+            slot.records, slot.added = blocks.add_block(records), True
+
     def finish(pos, slot, strata, rest):
         """A task's strata (records, lines, or a worker's blocks, unpacked soon after: see
         ``unpack_next``) and its rest, split into tasks placed right after it."""
         nonlocal found
-        slot.records = strata
         if type(strata) is tuple:
+            slot.records = strata
             found += strata[0]
             packed.append(slot)
         else:
             found += len(strata)
-            if blocks is not None:
-                slot.records, slot.added = blocks.add_block(strata), True
+            hold(slot, strata)
         if found > max_strata:
             raise _too_many(max_strata)
         groups = _groups(rest, k + 1) if rest else []
@@ -692,9 +698,7 @@ def _coordinate(plan, ex, stack, count, emit, k, budget, max_strata, keep, lines
 
     def unpack(slot):
         nonlocal canon
-        slot.records = _unpack_records(plan, slot.records, canon, keep)
-        if blocks is not None:
-            slot.records, slot.added = blocks.add_block(slot.records), True
+        hold(slot, _unpack_records(plan, slot.records, canon, keep))
         if len(canon) > 100_000:  # forms shared within recent strata only: memory stays bounded
             canon = {}
 

@@ -552,20 +552,20 @@ class TableBuilder:
         self._start = 0
 
     def add(self, record: StratumRecord) -> None:
-        """The next stratum, in discovery order."""
+        """The next stratum, in discovery order (before any :meth:`add_block`)."""
+        if self._unordered:   # its discovery would not count the blocks not yet placed
+            raise RuntimeError("TableBuilder.add after add_block: place every block and add no more")
         s = Stratum(self.table, record, len(self.strata))
         self.records.append(record)
         self.strata.append(s)
         if self._pieces is not None:
-            p = self._group(s, record)
-            if self._unordered and p is not None:
-                self._seq.append(p.index)
+            self._group(s, record)
 
     def add_block(self, records: Sequence[StratumRecord]) -> Block:
         """Strata whose place in discovery order is not known yet (a parallel task's, which may end
         before an earlier one's): grouped into pieces now, in :attr:`strata` once the block
-        returned is given to :meth:`place`, when its turn comes (:meth:`add` again only once every
-        block is placed)."""
+        returned is given to :meth:`place`, when its turn comes (:meth:`add` only before the first
+        block)."""
         if not self._unordered:
             self._unordered = True
             if self._pieces is not None:

@@ -112,6 +112,8 @@ def test_blocks_added_in_any_order_give_the_table(name):
     added = [builder.add_block(c) for c in reversed(chunks)][::-1]
     placed = [builder.place(a) for a in added]
     assert [s.record for block in placed for s in block] == records[3:]
+    with pytest.raises(RuntimeError, match="add after add_block"):   # its number would be wrong
+        builder.add(records[0])
     table = builder.finish(serial.symbols, serial.convention)
     assert rows(table) == rows(serial)
     assert [s.discovery for s in table.strata] == [s.discovery for s in serial.strata]
